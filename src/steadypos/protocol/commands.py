@@ -1,0 +1,58 @@
+"""CLI: `steadypos decode` prints a framed message field by field."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from steadypos.protocol.codec import decode_frame
+from steadypos.protocol.describe import mac_status, rows
+from steadypos.protocol.errors import ProtocolError
+
+
+def decode(
+    hex_frame: str = typer.Argument(..., metavar="HEX", help="framed message in hex, or - for stdin"),
+    mak: str = typer.Option(None, "--mak", help="MAC key (32 hex digits) to verify F64"),
+) -> None:
+    """Decode a framed pos-link-v1 message (LEN + TPDU + header + ISO 8583) field by field."""
+    err = Console(stderr=True)
+    text = sys.stdin.read() if hex_frame == "-" else hex_frame
+    text = "".join(text.split())
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        err.print("error: input is not hexadecimal", highlight=False)
+        raise typer.Exit(2) from None
+    key = None
+    if mak is not None:
+        try:
+            key = bytes.fromhex(mak)
+        except ValueError:
+            key = b""
+        if len(key) not in (8, 16):
+            err.print("error: --mak must be 16 or 32 hex digits", highlight=False)
+            raise typer.Exit(2)
+    try:
+        msg = decode_frame(raw)
+    except ProtocolError as exc:
+        err.print(f"error: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    table = Table(title=f"{len(raw)}-byte frame")
+    for col in ("field", "name", "value"):
+        table.add_column(col)
+    for r in rows(msg):
+        table.add_row(r.field, r.name, r.value)
+    out = Console()
+    out.print(table)
+    if key is not None:
+        status = mac_status(msg, key)
+        out.print(status)
+        if status == "MAC does NOT verify":
+            raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("decode")(decode)

@@ -1,0 +1,109 @@
+"""Keys, PIN block and MAC of §4: TDES through cryptography's decrepit module, ISO 9564-0 via psec."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+
+import psec.pinblock
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+from steadypos.protocol.errors import ProtocolError
+
+
+def _ecb(key: bytes, data: bytes, encrypt: bool) -> bytes:
+    # Single DES and two-key TDES expressed as three-key TDES (K1K1K1 and K1K2K1), the only
+    # form that cryptography keeps without deprecation.
+    full = key * 3 if len(key) == 8 else key + key[:8] if len(key) == 16 else key
+    cipher = Cipher(TripleDES(full), modes.ECB())
+    ctx = cipher.encryptor() if encrypt else cipher.decryptor()
+    return ctx.update(data) + ctx.finalize()
+
+
+def tdes_encrypt(key: bytes, data: bytes) -> bytes:
+    return _ecb(key, data, True)
+
+
+def tdes_decrypt(key: bytes, data: bytes) -> bytes:
+    return _ecb(key, data, False)
+
+
+def check_value(key: bytes) -> bytes:
+    """First 4 bytes of TDES-ECB(key, 8 zero bytes)."""
+    return tdes_encrypt(key, bytes(8))[:4]
+
+
+def new_key() -> bytes:
+    return secrets.token_bytes(16)
+
+
+@dataclass(frozen=True)
+class WorkingKeys:
+    """PIN key, MAC key and track-data key, clear, as held in memory after sign-in."""
+
+    pik: bytes
+    mak: bytes
+    tdk: bytes
+
+    @classmethod
+    def fresh(cls) -> WorkingKeys:
+        return cls(new_key(), new_key(), new_key())
+
+    def __repr__(self) -> str:  # never print keys
+        return "WorkingKeys(<hidden>)"
+
+
+def pack_key_block(tmk: bytes, keys: WorkingKeys) -> bytes:
+    """F62 of the sign-in response: each key under the TMK, followed by its check value."""
+    out = b""
+    for key in (keys.pik, keys.mak, keys.tdk):
+        out += tdes_encrypt(tmk, key) + check_value(key)
+    return out
+
+
+def unpack_key_block(tmk: bytes, block: bytes) -> WorkingKeys:
+    """Decipher F62; a check value mismatch fails the sign-in."""
+    if len(block) != 60:
+        raise ProtocolError(f"working key block is {len(block)} bytes, expected 60", "field 62")
+    keys = []
+    for i, name in enumerate(("PIK", "MAK", "TDK")):
+        chunk = block[i * 20 : i * 20 + 20]
+        key = tdes_decrypt(tmk, chunk[:16])
+        if not hmac.compare_digest(check_value(key), chunk[16:]):
+            raise ProtocolError(f"{name} check value does not match", "field 62")
+        keys.append(key)
+    return WorkingKeys(*keys)
+
+
+def pin_block_clear(pin: str, pan: str) -> bytes:
+    """ISO 9564 format 0 clear PIN block."""
+    return psec.pinblock.encode_pinblock_iso_0(pin, pan)
+
+
+def encipher_pin(pik: bytes, pin: str, pan: str) -> bytes:
+    return tdes_encrypt(pik, pin_block_clear(pin, pan))
+
+
+def decipher_pin(pik: bytes, block: bytes, pan: str) -> str:
+    """The PIN inside an enciphered format 0 block; ValueError when the block is not well formed."""
+    return psec.pinblock.decode_pinblock_iso_0(tdes_decrypt(pik, block), pan)
+
+
+def pos_ecb_mac(mak: bytes, mac_input: bytes) -> bytes:
+    """UnionPay "POS ECB" MAC: XOR of 8-byte blocks, hex-expanded, DES twice with the MAK's left half.
+
+    Returns the 8 ASCII bytes that F64 carries.
+    """
+    padded = mac_input + bytes(-len(mac_input) % 8)
+    acc = bytearray(8)
+    for i in range(0, len(padded), 8):
+        for j in range(8):
+            acc[j] ^= padded[i + j]
+    text = acc.hex().upper().encode()
+    key = mak[:8]
+    first = _ecb(key, text[:8], True)
+    mixed = bytes(a ^ b for a, b in zip(first, text[8:], strict=True))
+    result = _ecb(key, mixed, True)
+    return result.hex().upper().encode()[:8]

@@ -1,0 +1,60 @@
+"""A decoded frame as rows a person can read: names, masked card data, and the MAC check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from steadypos.masking import mask_pan
+from steadypos.protocol import mac
+from steadypos.protocol.codec import Message
+from steadypos.protocol.codes import describe as describe_rc
+from steadypos.protocol.messages import classify
+from steadypos.protocol.spec import BY_NUMBER
+
+
+@dataclass(frozen=True)
+class Row:
+    field: str
+    name: str
+    value: str
+
+
+def shown_value(n: int, value: str) -> str:
+    """What may be shown of a field: PANs masked; track data, PIN blocks, keys and ICC data hidden."""
+    if n == 2:
+        return mask_pan(value)
+    if n in (35, 36):
+        return f"<track data, {len(value)} characters hidden>"
+    if n == 52:
+        return "<PIN block hidden>"
+    if n == 62:
+        return f"<{len(value) // 2}-byte working key block hidden>"
+    if n == 55:
+        return f"<{len(value) // 2} bytes of ICC data>"
+    if n == 39:
+        return f"{value} ({describe_rc(value)})"
+    if n == 64:
+        return f"{bytes.fromhex(value).decode('ascii', 'replace')} (hex {value})"
+    return value
+
+
+def rows(msg: Message) -> list[Row]:
+    mt = classify(msg)
+    out = [
+        Row("TPDU", "transport header", msg.tpdu.to_bytes().hex().upper()),
+        Row("header", "application header",
+            f"{msg.header.to_bytes().hex().upper()} (state {msg.header.state}, "
+            f"processing {msg.header.proc})"),
+        Row("MTI", "message type", msg.mti + (f" ({mt.name})" if mt else "")),
+    ]
+    for n in sorted(msg.fields):
+        out.append(Row(str(n), BY_NUMBER[n].name, shown_value(n, msg.fields[n])))
+    return out
+
+
+def mac_status(msg: Message, mak: bytes) -> str:
+    if not mac.needs_mac(msg):
+        return "no MAC on this message"
+    if 64 not in msg:
+        return "MAC missing"
+    return "MAC verified" if mac.verify(msg, mak) else "MAC does NOT verify"

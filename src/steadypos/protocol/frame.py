@@ -1,0 +1,110 @@
+"""Framing of §1: 2-byte length, TPDU and the 6-byte header around each ISO 8583 body."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from steadypos.protocol.errors import ProtocolError
+
+PREFIX_LEN = 2 + 5 + 6  # LEN + TPDU + HEADER: where the MTI starts
+MAX_FRAME = 4096  # far above the largest legal message; anything longer is garbage
+
+TERMINAL_STATE_LIVE = 0
+TERMINAL_STATE_TRAINING = 1
+PROC_NONE = 0
+PROC_SIGN_IN = 3
+PROC_NEW_PARAMS = 6
+
+
+@dataclass(frozen=True)
+class Tpdu:
+    """`60` + destination + source."""
+
+    dest: int = 0x0003
+    src: int = 0x0000
+
+    def to_bytes(self) -> bytes:
+        return b"\x60" + self.dest.to_bytes(2, "big") + self.src.to_bytes(2, "big")
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Tpdu:
+        if len(raw) != 5 or raw[0] != 0x60:
+            raise ProtocolError(f"TPDU must start with 60, got {raw[:1].hex().upper()}", "TPDU", 2)
+        return cls(int.from_bytes(raw[1:3], "big"), int.from_bytes(raw[3:5], "big"))
+
+    @classmethod
+    def parse_hex(cls, text: str) -> Tpdu:
+        try:
+            raw = bytes.fromhex(text)
+        except ValueError as exc:
+            raise ProtocolError(f"TPDU {text!r} is not hex", "TPDU", 0) from exc
+        return cls.from_bytes(raw)
+
+    def swapped(self) -> Tpdu:
+        return Tpdu(self.src, self.dest)
+
+
+@dataclass(frozen=True)
+class Header:
+    """Application type `60`, version `31`, terminal state and processing requirement nibbles."""
+
+    state: int = TERMINAL_STATE_LIVE
+    proc: int = PROC_NONE
+
+    def to_bytes(self) -> bytes:
+        return bytes([0x60, 0x31, (self.state << 4) | self.proc, 0, 0, 0])
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Header:
+        if len(raw) != 6 or raw[0] != 0x60 or raw[1] != 0x31:
+            raise ProtocolError(f"header must start with 6031, got {raw[:2].hex().upper()}",
+                                "header", 7)
+        return cls(raw[2] >> 4, raw[2] & 0x0F)
+
+    def with_proc(self, proc: int) -> Header:
+        return Header(self.state, proc)
+
+
+@dataclass(frozen=True)
+class Frame:
+    tpdu: Tpdu
+    header: Header
+    body: bytes  # MTI onwards
+
+    def to_bytes(self) -> bytes:
+        payload = self.tpdu.to_bytes() + self.header.to_bytes() + self.body
+        return len(payload).to_bytes(2, "big") + payload
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Frame:
+        if len(raw) < 2:
+            raise ProtocolError("frame shorter than its 2-byte length", "LEN", 0)
+        declared = int.from_bytes(raw[:2], "big")
+        if declared != len(raw) - 2:
+            raise ProtocolError(f"length says {declared} bytes, {len(raw) - 2} follow", "LEN", 0)
+        return cls.from_payload(raw[2:])
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Frame:
+        """Parse what follows the length prefix."""
+        if len(payload) < 5 + 6 + 2:
+            raise ProtocolError(f"{len(payload)} bytes cannot hold TPDU, header and MTI", "LEN", 0)
+        return cls(Tpdu.from_bytes(payload[:5]), Header.from_bytes(payload[5:11]), payload[11:])
+
+
+async def read_payload(reader: asyncio.StreamReader) -> bytes | None:
+    """One length-prefixed payload from a stream; None on a clean end of stream between frames.
+
+    Raises asyncio.IncompleteReadError when the peer leaves mid-frame, ProtocolError on a length
+    that no legal message has.
+    """
+    head = await reader.read(2)
+    if not head:
+        return None
+    if len(head) == 1:
+        head += await reader.readexactly(1)
+    n = int.from_bytes(head, "big")
+    if n < 13 or n > MAX_FRAME:
+        raise ProtocolError(f"length {n} is outside 13..{MAX_FRAME}", "LEN", 0)
+    return await reader.readexactly(n)

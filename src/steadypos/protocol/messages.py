@@ -1,0 +1,96 @@
+"""The messages of §3 as a table: how each is recognised, which fields it must, may and must not carry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from steadypos.protocol.codec import Message
+
+
+@dataclass(frozen=True)
+class MessageType:
+    name: str
+    mti: str
+    f3: str | None  # None: no F3 (or, for reversal, the original's)
+    f60_1: str | None
+    f60_3: str | None
+    required: frozenset[int]
+    optional: frozenset[int]
+    response: frozenset[int]
+    reversible: bool = False
+    moves_money: bool = False
+
+    @property
+    def response_mti(self) -> str:
+        return self.mti[:2] + str(int(self.mti[2]) + 1) + self.mti[3]
+
+
+def _f(*numbers: int) -> frozenset[int]:
+    return frozenset(numbers)
+
+
+_SALE_RESPONSE = _f(2, 3, 4, 11, 12, 13, 15, 25, 32, 37, 38, 39, 41, 42, 44, 49, 55, 60, 63, 64)
+
+CATALOG: tuple[MessageType, ...] = (
+    MessageType("sign_in", "0800", None, "00", "003", _f(11, 41, 42, 60, 63), _f(),
+                _f(11, 12, 13, 32, 37, 39, 41, 42, 60, 62)),
+    MessageType("sign_out", "0820", None, "00", "002", _f(11, 41, 42, 60), _f(),
+                _f(11, 39, 41, 42, 60)),
+    MessageType("echo", "0820", None, "00", "301", _f(11, 41, 42, 60), _f(),
+                _f(11, 39, 41, 42, 60)),
+    MessageType("balance", "0200", "310000", "01", None,
+                _f(2, 3, 11, 14, 22, 25, 26, 35, 41, 42, 49, 52, 53, 60, 64), _f(23, 55),
+                _f(2, 3, 11, 12, 13, 37, 39, 41, 42, 54, 60, 64)),
+    MessageType("sale", "0200", "000000", "22", None,
+                _f(2, 3, 4, 11, 22, 25, 41, 42, 49, 60, 64), _f(14, 23, 26, 35, 52, 53, 55),
+                _SALE_RESPONSE, reversible=True, moves_money=True),
+    MessageType("void", "0200", "200000", "23", None,
+                _f(2, 3, 4, 11, 22, 25, 37, 41, 42, 49, 60, 61, 64),
+                _f(14, 23, 26, 35, 38, 52, 53, 55), _SALE_RESPONSE,
+                reversible=True, moves_money=True),
+    MessageType("refund", "0220", "200000", "25", None,
+                _f(2, 3, 4, 11, 22, 25, 37, 41, 42, 49, 60, 61, 64), _f(14, 23, 35, 38),
+                _SALE_RESPONSE, moves_money=True),
+    MessageType("reversal", "0400", None, None, None,
+                _f(2, 3, 4, 11, 22, 25, 39, 41, 42, 49, 60, 64), _f(14, 23, 38, 61),
+                _f(2, 3, 4, 11, 12, 13, 37, 39, 41, 42, 60, 64), moves_money=True),
+    MessageType("settle", "0500", None, "00", "201", _f(11, 41, 42, 48, 49, 60, 63), _f(),
+                _f(11, 12, 13, 15, 37, 39, 41, 42, 48, 49, 60)),
+    MessageType("batch_upload", "0320", None, "00", "201", _f(11, 41, 42, 48, 60), _f(),
+                _f(11, 39, 41, 42, 60)),
+    MessageType("batch_upload_end", "0320", None, "00", "202", _f(11, 41, 42, 48, 60), _f(),
+                _f(11, 39, 41, 42, 60)),
+)
+
+BY_NAME: dict[str, MessageType] = {m.name: m for m in CATALOG}
+# Fields a reversal must never carry (§3).
+REVERSAL_FORBIDDEN = _f(26, 35, 36, 52, 53)
+# 60.1 of the original, for reversals: which message a 0400 undoes.
+REVERSIBLE_BY_60_1 = {m.f60_1: m for m in CATALOG if m.reversible}
+
+
+def classify(msg: Message) -> MessageType | None:
+    """The catalogue entry a request matches, by MTI, F3, 60.1 and 60.3; None if none does."""
+    f60 = msg.get(60)
+    for mt in CATALOG:
+        if mt.mti != msg.mti:
+            continue
+        if mt.name == "reversal":
+            return mt
+        if mt.f3 is not None and msg.get(3) != mt.f3:
+            continue
+        if mt.f60_1 is not None and f60[:2] != mt.f60_1:
+            continue
+        if mt.f60_3 is not None and f60[8:11] != mt.f60_3:
+            continue
+        return mt
+    return None
+
+
+def missing_or_extra(msg: Message, mt: MessageType) -> tuple[set[int], set[int]]:
+    present = set(msg.fields)
+    missing = set(mt.required) - present
+    extra = present - mt.required - mt.optional
+    if mt.name == "reversal":
+        extra |= present & REVERSAL_FORBIDDEN
+    return missing, extra
