@@ -16,7 +16,8 @@ def parse_yuan(text: str) -> int:
     """'12.34' -> 1234 fen. Rejects signs, exponents, more than two decimals and zero."""
     m = _YUAN.match(text.strip())
     if not m:
-        raise AmountError(f"bad amount {text!r}: expected yuan with at most two decimals, e.g. 12.34")
+        raise AmountError(
+            f"bad amount {text!r}: expected yuan with at most two decimals, e.g. 12.34")
     fen = int(m.group(1)) * 100 + int((m.group(2) or "0").ljust(2, "0"))
     if fen <= 0:
         raise AmountError(f"bad amount {text!r}: must be more than zero")

@@ -1,0 +1,1 @@
+"""The acquirer + issuer host: sign-in and keys, financial messages, a double-entry ledger."""

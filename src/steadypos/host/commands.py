@@ -1,0 +1,120 @@
+"""CLI: `host`, `demo-data`, `ledger check`, `wallet issue-code`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets as _random
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from steadypos import logs
+from steadypos.host import app as host_app
+from steadypos.host.demo_data import demo_data
+from steadypos.host.ledger import check
+from steadypos.host.records import QrRow
+from steadypos.host.server import run_until_signalled
+from steadypos.money import format_fen
+
+ledger_app = typer.Typer(help="The host's double-entry ledger.", no_args_is_help=True)
+wallet_app = typer.Typer(help="QR wallets.", no_args_is_help=True)
+
+
+def host(
+    db: Path = typer.Option(..., "--db", help="SQLite database file (created if missing)"),
+    port: int = typer.Option(..., "--port", help="TCP port; 0 picks a free one"),
+    bind: str = typer.Option("127.0.0.1", "--bind"),
+    seed_demo: bool = typer.Option(False, "--seed-demo", help="load the demo terminals and cards"),
+    log_file: str = typer.Option(None, "--log-file", help="write the log here instead of stderr"),
+) -> None:
+    """Run the acquirer host: pos-link-v1 over TCP until SIGINT/SIGTERM."""
+    logs.setup(path=log_file)
+    server = host_app.build(db, bind, port, seed_demo)
+
+    def ready(h: str, p: int) -> None:
+        print(f"listening on {h}:{p}", flush=True)
+
+    try:
+        asyncio.run(run_until_signalled(server, ready))
+    finally:
+        server.writer.stop()
+
+
+def demo_data_cmd(
+    as_json: bool = typer.Option(False, "--json", help="print as JSON"),
+) -> None:
+    """Print the deterministic demo data that `host --seed-demo` loads (test keys and cards)."""
+    data = demo_data()
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    console = Console()
+    table = Table(title="demo terminals")
+    for col in ("tid", "mid"):
+        table.add_column(col)
+    for t in data["terminals"]:
+        table.add_row(t["tid"], t["mid"])
+    console.print(table)
+    cards = Table(title="demo cards (test PANs; use --json for the full data)")
+    for col in ("pan", "kind", "status", "balance"):
+        cards.add_column(col)
+    from steadypos.masking import mask_pan
+
+    for c in data["cards"]:
+        cards.add_row(mask_pan(c["pan"]), c["kind"], c["status"], format_fen(c["balance"]))
+    console.print(cards)
+
+
+@ledger_app.command("check")
+def ledger_check(db: Path = typer.Option(..., "--db")) -> None:
+    """Verify every posting balances and the grand total is zero; print balances by account."""
+    if not db.exists():
+        Console(stderr=True).print(f"error: no database at {db}")
+        raise typer.Exit(2)
+    store = host_app.open_store(db)
+    report = check(store)
+    store.close()
+    console = Console()
+    table = Table(title=f"balances ({report.postings} postings)")
+    for col in ("account", "kind", "balance (yuan)"):
+        table.add_column(col)
+    for account, kind, bal in report.balances:
+        table.add_row(account, kind, format_fen(bal))
+    console.print(table)
+    console.print(f"grand total: {report.grand_total} fen")
+    for problem in report.problems:
+        console.print(f"[red]IMBALANCE[/red] {problem}")
+    if not report.ok:
+        raise typer.Exit(1)
+    console.print("ledger balanced")
+
+
+@wallet_app.command("issue-code")
+def issue_code(
+    db: Path = typer.Option(..., "--db"),
+    wallet: str = typer.Option(..., "--wallet", help="wallet id, e.g. W001"),
+) -> None:
+    """Issue a fresh one-time QR payment code for a wallet and print it."""
+    store = host_app.open_store(db)
+    secrets = host_app.open_secrets(db)
+    account = f"wallet:{wallet}"
+    if not any(a == account for a, _, _ in store.account_balances()):
+        Console(stderr=True).print(f"error: no wallet {wallet!r}")
+        store.close()
+        raise typer.Exit(2)
+    code = f"28{_random.randbelow(10**16):016d}"
+    store.begin()
+    store.add_qr(QrRow(secrets.code_ref(code), wallet, False))
+    store.commit()
+    store.close()
+    print(code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("host")(host)
+    app.command("demo-data")(demo_data_cmd)
+    app.add_typer(ledger_app, name="ledger")
+    app.add_typer(wallet_app, name="wallet")

@@ -1,0 +1,41 @@
+"""What a handler gets: the request, its terminal, the keys, and a way to answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from steadypos.host.records import TerminalRow
+from steadypos.protocol.codec import Message
+from steadypos.protocol.crypto import WorkingKeys
+from steadypos.protocol.fields import Field60
+from steadypos.protocol.messages import MessageType
+
+
+@dataclass
+class Request:
+    msg: Message
+    mt: MessageType
+    terminal: TerminalRow
+    keys: WorkingKeys | None
+    f60: Field60
+    now: datetime
+
+    @property
+    def stan(self) -> int:
+        return int(self.msg.get(11, "0") or 0)
+
+    @property
+    def amount(self) -> int:
+        return int(self.msg.get(4, "0") or 0)
+
+
+@dataclass
+class Outcome:
+    """A handler's answer: F39 plus the fields the host adds (RRN, auth code, F54, F55, ...)."""
+
+    rc: str
+    fields: dict[int, str] = field(default_factory=dict)
+    pan_ref: str | None = None  # what the transaction row keeps to match voids and refunds
+    account: str | None = None
+    orig_id: int | None = None

@@ -1,0 +1,232 @@
+"""Sale, void, refund, balance and reversal: the card and money rules of §3, §5 and §7."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from steadypos.host.context import Outcome, Request
+from steadypos.host.ledger import merchant_account, transfer
+from steadypos.host.records import CardRow, TxnRow
+from steadypos.host.secrets import HostSecrets
+from steadypos.host.session import rrn
+from steadypos.host.store import Store
+from steadypos.protocol import emv
+from steadypos.protocol.crypto import decipher_pin
+from steadypos.protocol.fields import Field61, format_balance
+
+MAX_PIN_TRIES = 3
+CARD_ORG = "CUP"
+ISSUER_ACQUIRER = "0102000000 48020000"
+
+
+@dataclass
+class Payer:
+    """Whoever pays: a card or a one-time QR code's wallet."""
+
+    ref: str  # pan_ref or code_ref
+    account: str
+    card: CardRow | None = None
+    qr_code: str | None = None
+
+
+def _track2_pan(track2: str) -> str:
+    return track2.split("D", 1)[0]
+
+
+def _track2_expiry(track2: str) -> str:
+    parts = track2.split("D", 1)
+    return parts[1][:4] if len(parts) == 2 else ""
+
+
+def _payer(store: Store, secrets: HostSecrets, req: Request) -> Payer | Outcome:
+    """Identify who pays and check the card is usable (14, 54, 75)."""
+    msg = req.msg
+    pan = msg.get(2)
+    if msg.get(22)[:2] == "03":
+        ref = secrets.code_ref(pan)
+        code = store.qr(ref)
+        if code is None or code.used:
+            return Outcome("14")
+        return Payer(ref, code.account, qr_code=ref)
+    if 35 in msg and _track2_pan(msg.get(35)) != pan:
+        return Outcome("14")
+    card = store.card(secrets.pan_ref(pan))
+    if card is None or card.status == "blocked":
+        return Outcome("14")
+    if card.status == "locked":
+        return Outcome("75")
+    expiry = msg.get(14) or _track2_expiry(msg.get(35)) or card.expiry
+    if card.status == "expired" or card.expiry < req.now.strftime("%y%m") or expiry != card.expiry:
+        return Outcome("54")
+    return Payer(card.pan_ref, card.account, card=card)
+
+
+def _check_pin(store: Store, secrets: HostSecrets, req: Request, card: CardRow) -> str | None:
+    """None when no PIN was entered or it is right; else 55, 75 (third wrong in a row) or 99."""
+    if req.msg.get(22)[2:3] != "1":
+        return None
+    assert req.keys is not None
+    pan = req.msg.get(2)
+    try:
+        pin = decipher_pin(req.keys.pik, bytes.fromhex(req.msg.get(52)), pan)
+    except ValueError:
+        return "99"
+    if secrets.pin_verifier(pan, pin) == card.pin_verifier:
+        if card.pin_tries:
+            store.set_pin_tries(card.id, 0, card.status)
+        return None
+    tries = card.pin_tries + 1
+    locked = tries >= MAX_PIN_TRIES
+    store.set_pin_tries(card.id, tries, "locked" if locked else card.status)
+    return "75" if locked else "55"
+
+
+def _check_chip(secrets: HostSecrets, req: Request, card: CardRow) -> tuple[str | None, str]:
+    """(decline code or None, F55 of the response) for chip and contactless entry."""
+    if 55 not in req.msg:
+        return None, ""
+    try:
+        tags = emv.parse_icc(bytes.fromhex(req.msg.get(55)))
+    except emv.EmvError:
+        return "30", ""
+    good, arpc = emv.issuer_check(secrets.issuer_mk, req.msg.get(2), card.psn, tags, req.amount)
+    return (None if good else "05"), arpc.hex().upper()
+
+
+def _approval(store: Store, req: Request) -> dict[int, str]:
+    ref = rrn(store)
+    return {
+        15: req.now.strftime("%m%d"),
+        32: "48020000",
+        37: ref,
+        38: f"{int(ref) * 7919 % 1_000_000:06d}",
+        44: ISSUER_ACQUIRER,
+        63: CARD_ORG,
+    }
+
+
+def _ref(req: Request) -> str:
+    return f"{req.terminal.tid}/{req.f60.batch:06d}/{req.stan:06d}"
+
+
+def sale(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
+    amount = req.amount
+    if amount <= 0:
+        return Outcome("13")
+    payer = _payer(store, secrets, req)
+    if isinstance(payer, Outcome):
+        return payer
+    keep = {"pan_ref": payer.ref, "account": payer.account}
+    if amount > req.terminal.txn_limit:
+        return Outcome("61", **keep)
+    icc = ""
+    if payer.card is not None:
+        bad_pin = _check_pin(store, secrets, req, payer.card)
+        if bad_pin:
+            return Outcome(bad_pin, **keep)
+        bad_chip, icc = _check_chip(secrets, req, payer.card)
+        if bad_chip:
+            return Outcome(bad_chip, {55: icc} if icc else {}, **keep)
+    if store.balance(payer.account) < amount:
+        return Outcome("51", **keep)
+    if payer.qr_code is not None:
+        store.use_qr(payer.qr_code)
+    store.ensure_account(merchant_account(req.terminal.mid), "merchant")
+    transfer(store, "sale", _ref(req), payer.account, merchant_account(req.terminal.mid), amount)
+    fields = _approval(store, req)
+    if icc:
+        fields[55] = icc
+    return Outcome("00", fields, **keep)
+
+
+def _original_sale(store: Store, req: Request, f61: Field61) -> TxnRow | None:
+    orig = store.txn(req.terminal.tid, f61.batch, f61.stan, "0200")
+    if orig is None or orig.kind != "sale":
+        return None
+    return orig
+
+
+def _ref_of(secrets: HostSecrets, req: Request) -> str:
+    pan = req.msg.get(2)
+    return secrets.code_ref(pan) if req.msg.get(22)[:2] == "03" else secrets.pan_ref(pan)
+
+
+def void(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
+    f61 = Field61.parse(req.msg.get(61))
+    orig = _original_sale(store, req, f61)
+    if orig is None or orig.state != "approved" or f61.batch != req.terminal.batch:
+        return Outcome("25")
+    if (orig.pan_ref != _ref_of(secrets, req) or orig.amount != req.amount
+            or orig.rrn != req.msg.get(37) or orig.refunded):
+        return Outcome("22")
+    assert orig.account is not None
+    transfer(store, "void", _ref(req), merchant_account(req.terminal.mid), orig.account,
+             orig.amount)
+    orig.state = "voided"
+    store.update_txn(orig)
+    return Outcome("00", _approval(store, req), pan_ref=orig.pan_ref, account=orig.account,
+                   orig_id=orig.id)
+
+
+def refund(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
+    f61 = Field61.parse(req.msg.get(61))
+    orig = _original_sale(store, req, f61)
+    if orig is None or orig.state != "approved":
+        return Outcome("25")
+    if orig.pan_ref != _ref_of(secrets, req) or orig.rrn != req.msg.get(37):
+        return Outcome("22")
+    if req.amount <= 0 or orig.refunded + req.amount > orig.amount:
+        return Outcome("13")
+    assert orig.account is not None
+    transfer(store, "refund", _ref(req), merchant_account(req.terminal.mid), orig.account,
+             req.amount)
+    orig.refunded += req.amount
+    store.update_txn(orig)
+    return Outcome("00", _approval(store, req), pan_ref=orig.pan_ref, account=orig.account,
+                   orig_id=orig.id)
+
+
+def balance(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
+    payer = _payer(store, secrets, req)
+    if isinstance(payer, Outcome):
+        return payer
+    if payer.card is None:
+        return Outcome("12")
+    bad_pin = _check_pin(store, secrets, req, payer.card)
+    if bad_pin:
+        return Outcome(bad_pin)
+    return Outcome("00", {37: rrn(store), 54: format_balance(store.balance(payer.account))})
+
+
+def reversal(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
+    """Undo an original by TID + batch + STAN; unknown originals leave a tombstone (§7)."""
+    tid, batch, stan = req.terminal.tid, req.f60.batch, req.stan
+    orig = store.txn(tid, batch, stan, "0200")
+    if orig is None:
+        store.insert_txn(TxnRow(tid=tid, batch=batch, stan=stan, mti="0200", kind="tombstone",
+                                content_hash=None, amount=req.amount, rc="", state="tombstone"))
+        return Outcome("00", {37: rrn(store)})
+    if orig.kind == "tombstone":
+        return Outcome("00", {37: rrn(store)})
+    if orig.amount != req.amount:
+        return Outcome("22")
+    fields = {37: orig.rrn or rrn(store)}
+    if orig.state == "approved" and orig.account is not None:
+        merchant = merchant_account(req.terminal.mid)
+        if orig.kind == "sale":
+            net = orig.amount - orig.refunded
+            if net > 0:
+                transfer(store, "reversal", _ref(req), merchant, orig.account, net)
+        elif orig.kind == "void":
+            # Undoing a void charges the sale again, unless the sale itself was reversed since.
+            sale_row = store.txn_by_id(orig.orig_id) if orig.orig_id else None
+            if sale_row is not None and sale_row.state == "voided":
+                transfer(store, "reversal", _ref(req), orig.account, merchant, orig.amount)
+                sale_row.state = "approved"
+                store.update_txn(sale_row)
+        orig.state = "reversed"
+        store.update_txn(orig)
+    elif orig.state == "voided":
+        orig.state = "reversed"  # the void already gave the money back
+        store.update_txn(orig)
+    return Outcome("00", fields, pan_ref=orig.pan_ref, account=orig.account, orig_id=orig.id)

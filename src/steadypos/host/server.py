@@ -1,0 +1,90 @@
+"""The asyncio TCP server: reads frames, hands them to the group writer, writes the answers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+
+from steadypos.host.writer import GroupWriter
+from steadypos.protocol.codec import decode_payload, encode_frame
+from steadypos.protocol.errors import ProtocolError
+from steadypos.protocol.frame import read_payload
+
+log = logging.getLogger("steadypos.host")
+
+IDLE_TIMEOUT = 120.0
+
+
+class HostServer:
+    def __init__(self, writer: GroupWriter, bind: str = "127.0.0.1", port: int = 0) -> None:
+        self.writer = writer
+        self.bind = bind
+        self.port = port
+        self._server: asyncio.Server | None = None
+        self._conns: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> tuple[str, int]:
+        self._server = await asyncio.start_server(self._serve, self.bind, self.port)
+        sock = self._server.sockets[0].getsockname()
+        self.port = sock[1]
+        return sock[0], sock[1]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._conns.add(task)
+        peer = writer.get_extra_info("peername")
+        try:
+            while True:
+                try:
+                    payload = await asyncio.wait_for(read_payload(reader), IDLE_TIMEOUT)
+                except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
+                    return
+                except ProtocolError as exc:
+                    log.info("closing %s: %s", peer, exc)
+                    return
+                if payload is None:
+                    return
+                try:
+                    msg = decode_payload(payload)
+                except ProtocolError as exc:
+                    log.info("closing %s: undecodable frame: %s", peer, exc)
+                    return
+                resp = await asyncio.wrap_future(self.writer.submit(msg))
+                if resp is None:
+                    return
+                writer.write(encode_frame(resp))
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            # Cancelled at shutdown: end quietly (a re-raised cancel would be logged by asyncio
+            # as an error of the connection callback).
+            return
+        finally:
+            self._conns.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await writer.wait_closed()
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._conns):
+            task.cancel()
+        await asyncio.gather(*self._conns, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+
+async def run_until_signalled(server: HostServer, on_ready: Callable[[str, int], None]) -> None:
+    """Serve until SIGINT or SIGTERM, then stop accepting, finish, and return."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    host, port = await server.start()
+    on_ready(host, port)
+    await stop.wait()
+    await server.stop()

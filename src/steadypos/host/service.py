@@ -1,0 +1,185 @@
+"""The host's front desk: checks every request in the order §4, §5 and §7 give (terminal, sign-in,
+MAC, format, idempotency), hands it to its handler, and builds the response."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from steadypos.host import financial, session, settlement
+from steadypos.host.context import Outcome, Request
+from steadypos.host.records import TxnRow
+from steadypos.host.secrets import HostSecrets
+from steadypos.host.store import Store
+from steadypos.masking import mask_pan
+from steadypos.protocol import mac
+from steadypos.protocol.codec import Message
+from steadypos.protocol.codes import SIGN_IN_AGAIN
+from steadypos.protocol.crypto import WorkingKeys
+from steadypos.protocol.errors import ProtocolError
+from steadypos.protocol.fields import Field60, entry_mode_problem
+from steadypos.protocol.frame import PROC_NONE, PROC_SIGN_IN
+from steadypos.protocol.messages import MessageType, classify, missing_or_extra
+
+log = logging.getLogger("steadypos.host")
+
+Handler = Callable[[Store, HostSecrets, Request], Outcome]
+
+HANDLERS: dict[str, Handler] = {
+    "sign_in": session.sign_in,
+    "sign_out": session.sign_out,
+    "echo": session.echo,
+    "balance": financial.balance,
+    "sale": financial.sale,
+    "void": financial.void,
+    "refund": financial.refund,
+    "reversal": financial.reversal,
+    "settle": settlement.settle,
+    "batch_upload": settlement.batch_upload,
+    "batch_upload_end": settlement.batch_upload_end,
+}
+# Answered fresh every time: sign-in must issue new keys, echo carries no state.
+NOT_IDEMPOTENT = frozenset({"sign_in", "echo"})
+NO_SIGN_IN_NEEDED = frozenset({"sign_in", "echo"})
+# Left out of the content that decides "same request": they legitimately change when a terminal
+# signs in again between two transmissions.
+VOLATILE_FIELDS = frozenset({52, 64})
+
+
+def content_hash(msg: Message) -> str:
+    stable = {str(n): v for n, v in msg.fields.items() if n not in VOLATILE_FIELDS}
+    return hashlib.sha256(json.dumps([msg.mti, stable], sort_keys=True).encode()).hexdigest()
+
+
+class HostService:
+    """Turns one decoded request into one response. Runs inside the caller's transaction."""
+
+    def __init__(self, store: Store, secrets: HostSecrets,
+                 clock: Callable[[], datetime] = datetime.now) -> None:
+        self.store = store
+        self.secrets = secrets
+        self.clock = clock
+        self._unsealed: dict[str, bytes] = {}
+
+    def _unseal(self, sealed: str) -> bytes:
+        key = self._unsealed.get(sealed)
+        if key is None:
+            key = self._unsealed[sealed] = self.secrets.unseal(sealed)
+        return key
+
+    def keys_of(self, tid: str) -> WorkingKeys | None:
+        t = self.store.terminal(tid)
+        if t is None or not t.signed_in or not (t.pik and t.mak and t.tdk):
+            return None
+        return WorkingKeys(self._unseal(t.pik), self._unseal(t.mak), self._unseal(t.tdk))
+
+    # -- entry point --------------------------------------------------------------------
+    def handle(self, msg: Message) -> Message | None:
+        """The response to send, or None when the request cannot be answered (close)."""
+        mt = classify(msg)
+        if mt is None:
+            if msg.mti[2] not in "02" or msg.mti[3] != "0":
+                return None  # not a request at all
+            return self._answer(msg, None, "30", {}, None)
+        term = self.store.terminal(msg.get(41))
+        if term is None or term.mid != msg.get(42):
+            return self._answer(msg, mt, "03", {}, None)
+        keys = self.keys_of(term.tid)
+        if mt.name not in NO_SIGN_IN_NEEDED and keys is None:
+            return self._answer(msg, mt, "97", {}, None)
+        if keys is not None and mac.needs_mac(msg) and not mac.verify(msg, keys.mak):
+            return self._answer(msg, mt, "A0", {}, None)
+        problem = self._format_problem(msg, mt)
+        try:
+            f60 = Field60.parse(msg.get(60))
+        except ProtocolError as exc:
+            problem = problem or str(exc)
+        if problem:
+            log.info("format error from %s: %s", term.tid, problem)
+            return self._answer(msg, mt, "30", {}, keys)
+        req = Request(msg, mt, term, keys, f60, self.clock())
+        if mt.name not in NOT_IDEMPOTENT:
+            seen = self.store.txn(term.tid, f60.batch, req.stan, msg.mti)
+            if seen is not None:
+                return self._repeat(req, seen)
+        out = HANDLERS[mt.name](self.store, self.secrets, req)
+        if mt.name == "sign_in":
+            keys = self.keys_of(term.tid)
+        resp = self._answer(msg, mt, out.rc, out.fields, keys, req.now)
+        if mt.name not in NOT_IDEMPOTENT:
+            self._remember(req, resp, out)
+        self._log(req, out.rc)
+        return resp
+
+    # -- checks and answers ---------------------------------------------------------------
+    @staticmethod
+    def _format_problem(msg: Message, mt: MessageType) -> str | None:
+        missing, extra = missing_or_extra(msg, mt)
+        if missing:
+            return f"{mt.name} lacks field(s) {sorted(missing)}"
+        if extra:
+            return f"{mt.name} must not carry field(s) {sorted(extra)}"
+        if 22 in msg:
+            return entry_mode_problem(msg.get(22), set(msg.fields))
+        if mt.name == "reversal" and msg.get(39) not in ("98", "A0", "96", "06"):
+            return f"reversal reason {msg.get(39)!r} is not 98, A0, 96 or 06"
+        return None
+
+    def _answer(self, req: Message, mt: MessageType | None, rc: str, extra: dict[int, str],
+                keys: WorkingKeys | None, now: datetime | None = None) -> Message:
+        now = now or self.clock()
+        allowed = mt.response if mt else frozenset({11, 39, 41, 42, 60})
+        fields = {n: v for n, v in req.fields.items() if n in allowed and n != 64}
+        fields[12] = now.strftime("%H%M%S")
+        fields[13] = now.strftime("%m%d")
+        fields.update(extra)
+        fields[39] = rc
+        fields = {n: v for n, v in fields.items() if n in allowed}
+        mti = mt.response_mti if mt else req.mti[:2] + str(int(req.mti[2]) + 1) + req.mti[3]
+        proc = PROC_SIGN_IN if rc in SIGN_IN_AGAIN else PROC_NONE
+        resp = Message(mti, fields, req.tpdu.swapped(), req.header.with_proc(proc))
+        if mac.needs_mac(resp):
+            if keys is None:
+                return resp  # a format error from a terminal we have no keys for
+            return mac.sign(resp, keys.mak)
+        return resp
+
+    def _repeat(self, req: Request, seen: TxnRow) -> Message:
+        if seen.state == "tombstone":
+            # The original arrives after its reversal: decline and move nothing (§7).
+            self._log(req, "25", "late original after reversal")
+            return self._answer(req.msg, req.mt, "25", {}, req.keys, req.now)
+        if seen.content_hash != content_hash(req.msg):
+            self._log(req, "94", "same key, other content")
+            return self._answer(req.msg, req.mt, "94", {}, req.keys, req.now)
+        stored = {int(k): v for k, v in seen.response.items()}
+        resp = Message(req.mt.response_mti, stored, req.msg.tpdu.swapped(),
+                       req.msg.header.with_proc(PROC_NONE))
+        self._log(req, seen.rc, "repeat: stored response")
+        return mac.sign(resp, req.keys.mak) if req.keys and mac.needs_mac(resp) else resp
+
+    def _remember(self, req: Request, resp: Message, out: Outcome) -> None:
+        row = TxnRow(
+            tid=req.terminal.tid, batch=req.f60.batch, stan=req.stan, mti=req.msg.mti,
+            kind=req.mt.name, content_hash=content_hash(req.msg), amount=req.amount,
+            rc=out.rc, rrn=resp.get(37), auth_code=resp.get(38),
+            response={str(n): v for n, v in resp.fields.items() if n != 64},
+            state="approved" if out.rc == "00" else "declined",
+            pan_ref=out.pan_ref, account=out.account, orig_id=out.orig_id,
+        )
+        self.store.insert_txn(row)
+
+    def _log(self, req: Request, rc: str, note: str = "") -> None:
+        pan = req.msg.get(2)
+        log.info("%s %s stan=%06d batch=%06d pan=%s amount=%d rc=%s %s", req.terminal.tid,
+                 req.mt.name, req.stan, req.f60.batch, mask_pan(pan) if pan else "-",
+                 req.amount, rc, note)
+
+    def system_error(self, msg: Message) -> Message:
+        """96 for a request whose processing failed; nothing of it was kept."""
+        mt = classify(msg)
+        keys = self.keys_of(msg.get(41)) if msg.get(41) else None
+        return self._answer(msg, mt, "96", {}, keys)

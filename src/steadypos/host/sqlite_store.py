@@ -1,0 +1,76 @@
+"""The embedded store: SQLite in WAL mode, synchronous=FULL, so a commit survives a power cut."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from steadypos.host.store import Store
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS terminals (
+    tid TEXT PRIMARY KEY, mid TEXT NOT NULL, tmk TEXT NOT NULL,
+    pik TEXT, mak TEXT, tdk TEXT, key_gen INTEGER NOT NULL DEFAULT 0,
+    signed_in INTEGER NOT NULL DEFAULT 0, batch INTEGER NOT NULL DEFAULT 1,
+    txn_limit INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS cards (
+    id INTEGER PRIMARY KEY, pan_ref TEXT NOT NULL UNIQUE, pan_masked TEXT NOT NULL,
+    expiry TEXT NOT NULL, status TEXT NOT NULL, kind TEXT NOT NULL, psn TEXT NOT NULL,
+    pin_verifier TEXT NOT NULL, pin_tries INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS qr_codes (
+    code_ref TEXT PRIMARY KEY, wallet TEXT NOT NULL, used INTEGER NOT NULL DEFAULT 0,
+    issued_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS accounts (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, balance INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS postings (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS posting_lines (
+    posting_id INTEGER NOT NULL REFERENCES postings(id), account TEXT NOT NULL,
+    amount INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS posting_lines_posting ON posting_lines(posting_id);
+CREATE TABLE IF NOT EXISTS txns (
+    id INTEGER PRIMARY KEY, tid TEXT NOT NULL, batch INTEGER NOT NULL, stan INTEGER NOT NULL,
+    mti TEXT NOT NULL, kind TEXT NOT NULL, content_hash TEXT, amount INTEGER NOT NULL,
+    pan_ref TEXT, account TEXT, rc TEXT NOT NULL, rrn TEXT NOT NULL, auth_code TEXT NOT NULL,
+    response TEXT NOT NULL, state TEXT NOT NULL, refunded INTEGER NOT NULL DEFAULT 0,
+    orig_id INTEGER, created_at TEXT NOT NULL, UNIQUE (tid, batch, stan, mti));
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS settlements (
+    tid TEXT NOT NULL, batch INTEGER NOT NULL, result TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS upload_diffs (
+    id INTEGER PRIMARY KEY, tid TEXT NOT NULL, batch INTEGER NOT NULL, stan INTEGER NOT NULL,
+    problem TEXT NOT NULL, created_at TEXT NOT NULL);
+"""
+
+
+class SqliteStore(Store):
+    def __init__(self, path: str | Path, synchronous: str = "FULL") -> None:
+        self.path = str(path)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so one commit covers a group.
+        self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute(f"PRAGMA synchronous={synchronous}")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.execute("PRAGMA busy_timeout=5000")
+        self.conn.executescript(SCHEMA)
+
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        return self.conn.execute(sql, params)
+
+    def _insert_returning_id(self, sql: str, params: tuple[Any, ...]) -> int:
+        cur = self.conn.execute(sql, params)
+        return int(cur.lastrowid or 0)
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,19 @@
+"""Logging set-up shared by every long-running command: one line per event, card data scrubbed."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from steadypos.masking import ScrubFilter
+
+
+def setup(level: int = logging.INFO, path: str | None = None) -> None:
+    handler: logging.Handler = (logging.FileHandler(path) if path
+                                else logging.StreamHandler(sys.stderr))
+    handler.addFilter(ScrubFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger("steadypos")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
