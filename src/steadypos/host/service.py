@@ -122,7 +122,7 @@ class HostService:
             return f"{mt.name} lacks field(s) {sorted(missing)}"
         if extra:
             return f"{mt.name} must not carry field(s) {sorted(extra)}"
-        if 22 in msg:
+        if 22 in msg and mt.name != "reversal":  # a reversal never carries card data (§3)
             return entry_mode_problem(msg.get(22), set(msg.fields))
         if mt.name == "reversal" and msg.get(39) not in ("98", "A0", "96", "06"):
             return f"reversal reason {msg.get(39)!r} is not 98, A0, 96 or 06"

@@ -1,4 +1,4 @@
-"""Structured fields of the profile: F22 entry modes, F60, F61, F48 totals and batch records, F54."""
+"""Structured fields of the profile: F22 entry modes, F60, F61, F48 totals and records, F54."""
 
 from __future__ import annotations
 
@@ -6,12 +6,21 @@ from dataclasses import dataclass
 
 from steadypos.protocol.errors import ProtocolError
 
+@dataclass(frozen=True)
+class EntryMethod:
+    name: str
+    needs: frozenset[int]
+    forbids: frozenset[int]
+
+
 # F22 methods: the fields each entry method needs and must not carry (§3).
-ENTRY_METHODS: dict[str, dict[str, frozenset[int]]] = {
-    "02": {"name": "swipe", "needs": frozenset({35}), "forbids": frozenset({55})},  # type: ignore[dict-item]
-    "05": {"name": "chip", "needs": frozenset({23, 55}), "forbids": frozenset()},  # type: ignore[dict-item]
-    "07": {"name": "contactless", "needs": frozenset({55}), "forbids": frozenset()},  # type: ignore[dict-item]
-    "03": {"name": "qr", "needs": frozenset(), "forbids": frozenset({14, 35, 52, 53})},  # type: ignore[dict-item]
+ENTRY_METHODS: dict[str, EntryMethod] = {
+    "02": EntryMethod("swipe", frozenset({35}), frozenset({55})),
+    "05": EntryMethod("chip", frozenset({23, 55}), frozenset()),
+    "07": EntryMethod("contactless", frozenset({55}), frozenset()),
+    # Manual key entry: voids and refunds the terminal sends from its journal, without a card.
+    "01": EntryMethod("manual", frozenset({14}), frozenset({35, 55})),
+    "03": EntryMethod("qr", frozenset(), frozenset({14, 35, 52, 53})),
 }
 PIN_DIGIT_FIELDS = {"1": frozenset({52, 53}), "2": frozenset()}
 
@@ -22,10 +31,10 @@ def entry_mode_problem(f22: str, present: set[int]) -> str | None:
     rule = ENTRY_METHODS.get(method)
     if rule is None or pin not in PIN_DIGIT_FIELDS:
         return f"F22 {f22} is not a known entry mode"
-    missing = set(rule["needs"]) - present
+    missing = set(rule.needs) - present
     if missing:
         return f"F22 {f22} needs field(s) {sorted(missing)}"
-    extra = set(rule["forbids"]) & present
+    extra = set(rule.forbids) & present
     if extra:
         return f"F22 {f22} must not carry field(s) {sorted(extra)}"
     if pin == "1" and not PIN_DIGIT_FIELDS["1"] <= present:

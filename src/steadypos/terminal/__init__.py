@@ -1,0 +1,1 @@
+"""The terminal engine: a journaled payment state machine with automatic reversal and recovery."""

@@ -1,0 +1,190 @@
+"""CLI: `steadypos terminal ...`, the contract through which tests and tools drive a terminal."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from steadypos.money import AmountError, parse_yuan
+from steadypos.protocol.errors import ProtocolError
+from steadypos.terminal.engine import CardInput, Terminal, TerminalError
+from steadypos.terminal.journal import JournalError
+from steadypos.terminal.outcome import EXIT_USAGE, Outcome
+from steadypos.terminal.screen import show_journal, show_outcome
+
+terminal_app = typer.Typer(help="The payment terminal (journaled, crash-safe).",
+                           no_args_is_help=True)
+
+JOURNAL = typer.Option(..., "--journal", help="the terminal's journal (state file)")
+AS_JSON = typer.Option(False, "--json", help="print one JSON object")
+
+
+def _fail_usage(message: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"result": "failed", "rc": "", "stan": None, "batch": None, "rrn": "",
+                          "auth_code": "", "message": message, "error": "usage"}))
+    else:
+        Console(stderr=True).print(f"error: {message}", markup=False, highlight=False)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) -> None:
+    """Open the terminal (which recovers), run one command, report, exit with its status."""
+    lines: list[str] = []
+    say = lines.append if as_json else (lambda s: Console().print(f"[yellow]{s}[/yellow]"))
+    try:
+        term = Terminal.open(journal, say=say)
+    except TerminalError as exc:
+        _fail_usage(str(exc), as_json)
+        return
+    reason = "normal"
+    try:
+        outcome = action(term)
+    except (ValueError, ProtocolError) as exc:
+        term.close()
+        _fail_usage(str(exc), as_json)
+        return
+    except JournalError as exc:
+        pending = bool(term.journal.reversals())
+        outcome = Outcome("failed", f"{exc}; the terminal stopped this payment",
+                          reversal_pending=pending)
+        reason = "crash"
+    finally:
+        pass
+    term.close(reason)
+    if as_json:
+        data = outcome.to_json()
+        data["recovered"] = lines
+        print(json.dumps(data))
+    else:
+        show_outcome(outcome)
+    raise typer.Exit(outcome.exit_code)
+
+
+@terminal_app.command("init")
+def init(
+    journal: Path = JOURNAL,
+    host: str = typer.Option(..., "--host"),
+    port: int = typer.Option(..., "--port"),
+    tid: str = typer.Option(..., "--tid"),
+    mid: str = typer.Option(..., "--mid"),
+    tmk: str = typer.Option(..., "--tmk", help="terminal master key, 32 hex digits"),
+    tpdu: str = typer.Option("6000030000", "--tpdu"),
+    timeout: float = typer.Option(30.0, "--timeout", help="seconds to wait for an answer"),
+    as_json: bool = AS_JSON,
+) -> None:
+    """Create the terminal's state file."""
+    try:
+        key = bytes.fromhex(tmk)
+    except ValueError:
+        key = b""
+    if len(key) != 16:
+        _fail_usage("--tmk must be 32 hex digits", as_json)
+    if len(tid) != 8 or len(mid) != 15:
+        _fail_usage("--tid is 8 characters and --mid 15", as_json)
+    if not 0 < port < 65536 or timeout <= 0:
+        _fail_usage("--port must be 1..65535 and --timeout positive", as_json)
+    try:
+        Terminal.init(journal, host, port, tid, mid, key, tpdu, timeout)
+    except (TerminalError, ProtocolError) as exc:
+        _fail_usage(str(exc), as_json)
+    out = Outcome("done", f"terminal {tid} ready at {journal}")
+    print(json.dumps(out.to_json())) if as_json else show_outcome(out)
+
+
+@terminal_app.command("sign-in")
+def sign_in(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
+    """Sign in: fetch fresh working keys and the batch number."""
+    _run(journal, as_json, lambda t: t.recover() or t.sign_in())
+
+
+def _amount(text: str, as_json: bool) -> int:
+    try:
+        return parse_yuan(text)
+    except AmountError as exc:
+        _fail_usage(str(exc), as_json)
+        raise
+
+
+@terminal_app.command("sale")
+def sale(
+    journal: Path = JOURNAL,
+    amount: str = typer.Option(..., "--amount", help="yuan, e.g. 12.34"),
+    track2: str = typer.Option(None, "--track2", help="magstripe track 2 (PAN=YYMM...)"),
+    card_file: Path = typer.Option(None, "--card-file", help="chip card file (JSON)"),
+    qr: str = typer.Option(None, "--qr", help="one-time QR payment code"),
+    pin: str = typer.Option(None, "--pin"),
+    as_json: bool = AS_JSON,
+) -> None:
+    """A sale by swipe, chip or QR code."""
+    fen = _amount(amount, as_json)
+    card = CardInput(track2, card_file, qr)
+    _run(journal, as_json, lambda t: t.sale(fen, card, pin))
+
+
+@terminal_app.command("void")
+def void(journal: Path = JOURNAL, stan: int = typer.Option(..., "--stan"),
+         as_json: bool = AS_JSON) -> None:
+    """Void an approved sale of the open batch."""
+    _run(journal, as_json, lambda t: t.void(stan))
+
+
+@terminal_app.command("refund")
+def refund(journal: Path = JOURNAL, stan: int = typer.Option(..., "--stan"),
+           amount: str = typer.Option(..., "--amount"), as_json: bool = AS_JSON) -> None:
+    """Refund part or all of an approved sale."""
+    fen = _amount(amount, as_json)
+    _run(journal, as_json, lambda t: t.refund(stan, fen))
+
+
+@terminal_app.command("balance")
+def balance(journal: Path = JOURNAL, track2: str = typer.Option(..., "--track2"),
+            pin: str = typer.Option(..., "--pin"), as_json: bool = AS_JSON) -> None:
+    """Balance inquiry."""
+    _run(journal, as_json, lambda t: t.balance(track2, pin))
+
+
+@terminal_app.command("settle")
+def settle(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
+    """Settle the batch; upload it when the totals do not agree."""
+    _run(journal, as_json, lambda t: t.settle())
+
+
+@terminal_app.command("recover")
+def recover(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
+    """Send what is pending (reversals, unanswered refunds)."""
+
+    def act(t: Terminal) -> Outcome:
+        blocked = t.recover(explicit=True)
+        if blocked is not None:
+            return blocked
+        return Outcome("done", "nothing pending" if not t.recovered else "recovered")
+
+    _run(journal, as_json, act)
+
+
+@terminal_app.command("journal")
+def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
+    """Every transaction: STAN, batch, kind, amount (fen), state, rc, RRN, auth code."""
+    try:
+        term = Terminal.open(journal, say=lambda s: None)
+    except TerminalError as exc:
+        _fail_usage(str(exc), as_json)
+        return
+    rows = [{"stan": f"{t.stan:06d}", "batch": f"{t.batch:06d}", "kind": t.kind,
+             "amount": t.amount, "state": t.state, "rc": t.rc, "rrn": t.rrn,
+             "auth_code": t.auth_code, "pan": t.pan_masked, "refunded": t.refunded,
+             "message": t.message} for t in term.journal.txns()]
+    term.close()
+    if as_json:
+        print(json.dumps({"transactions": rows}))
+    else:
+        show_journal(rows)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(terminal_app, name="terminal")

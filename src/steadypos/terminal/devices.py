@@ -1,0 +1,184 @@
+"""Simulated devices behind small interfaces: card reader, PIN pad, receipt printer. Each has fault
+switches, set from code or from STEADYPOS_FAULTS (e.g. `reader=bad_read,printer=jam`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from steadypos.masking import mask_pan
+from steadypos.money import format_fen
+from steadypos.protocol import emv
+from steadypos.protocol.builders import Card
+
+FAULTS_ENV = "STEADYPOS_FAULTS"
+
+# Device -> the faults it knows.
+FAULT_KINDS: dict[str, tuple[str, ...]] = {
+    "reader": ("bad_read", "lrc", "chip_mute", "no_code"),
+    "pinpad": ("cancelled", "timeout"),
+    "printer": ("paper_out", "jam", "head_fault"),
+}
+
+
+class DeviceError(Exception):
+    """A device could not do its job; `code` is the event log's name for it."""
+
+    def __init__(self, device: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.device, self.code = device, code
+
+
+class UsageError(ValueError):
+    """Input the operator typed that cannot be a card, PIN or amount."""
+
+
+def faults_from_env() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in os.environ.get(FAULTS_ENV, "").split(","):
+        if "=" in part:
+            dev, fault = (x.strip() for x in part.split("=", 1))
+            if fault in FAULT_KINDS.get(dev, ()):
+                out[dev] = fault
+    return out
+
+
+@dataclass
+class Faults:
+    switches: dict[str, str] = field(default_factory=faults_from_env)
+
+    def check(self, device: str) -> None:
+        fault = self.switches.get(device)
+        if fault:
+            raise DeviceError(device, fault, f"{device}: {fault.replace('_', ' ')}")
+
+
+def _valid_track2(t2: str) -> bool:
+    pan, sep, rest = t2.replace("=", "D").upper().partition("D")
+    return bool(sep) and 12 <= len(pan) <= 19 and pan.isdigit() and len(rest) >= 4 \
+        and rest[:4].isdigit() and len(t2) <= 37 and all(c in "0123456789" for c in rest)
+
+
+@dataclass
+class CardReader:
+    faults: Faults
+
+    def swipe(self, track2: str) -> Card:
+        if not _valid_track2(track2):
+            raise UsageError("track 2 must be PAN (12-19 digits) = YYMM + digits, at most 37")
+        self.faults.check("reader")
+        return Card.from_track2(track2)
+
+    def scan(self, code: str) -> Card:
+        if not (code.isdigit() and 16 <= len(code) <= 19):
+            raise UsageError("a QR payment code is 16 to 19 digits")
+        if self.faults.switches.get("reader") == "no_code":
+            raise DeviceError("reader", "no_code", "no payment code could be scanned")
+        return Card.qr(code)
+
+    def insert(self, card_file: Path, amount: int) -> Card:
+        """A chip card: reads the card file, runs GENERATE AC with the card's own key."""
+        chip = ChipCard.load(card_file)
+        if self.faults.switches.get("reader") == "chip_mute":
+            raise DeviceError("reader", "chip_mute", "the chip does not answer")
+        return chip.generate(amount)
+
+
+@dataclass
+class ChipCard:
+    """A chip card as a JSON file: pan, expiry, psn, icc_mk (the card's own key), atc."""
+
+    path: Path
+    pan: str
+    expiry: str
+    psn: str
+    icc_mk: bytes
+    atc: int
+
+    @classmethod
+    def load(cls, path: Path) -> ChipCard:
+        try:
+            data = json.loads(Path(path).read_text())
+            card = cls(Path(path), str(data["pan"]), str(data["expiry"]),
+                       str(data.get("psn", "01")), bytes.fromhex(data["icc_mk"]),
+                       int(data.get("atc", 1)))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"card file {path}: {exc}") from exc
+        if not (card.pan.isdigit() and 12 <= len(card.pan) <= 19 and len(card.icc_mk) == 16):
+            raise UsageError(f"card file {path}: needs pan, expiry, icc_mk (32 hex digits)")
+        return card
+
+    def generate(self, amount: int) -> Card:
+        self.atc += 1
+        data = json.loads(self.path.read_text())
+        data["atc"] = self.atc
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, self.path)
+        icc = emv.card_generate_arqc(self.icc_mk, self.atc, emv.ChipTxn(
+            amount, datetime.now().strftime("%y%m%d"), secrets.token_bytes(4)))
+        t2 = f"{self.pan}D{self.expiry}2010000000"
+        return Card(pan=self.pan, expiry=self.expiry, track2=t2, method="05", psn=self.psn,
+                    icc=icc)
+
+
+@dataclass
+class PinPad:
+    faults: Faults
+
+    def enter(self, pin: str | None) -> str | None:
+        """The PIN the customer typed (never stored), or None for no PIN."""
+        if pin is None:
+            return None
+        if not (pin.isdigit() and 4 <= len(pin) <= 12):
+            raise UsageError("a PIN is 4 to 12 digits")
+        self.faults.check("pinpad")
+        return pin
+
+
+@dataclass
+class Receipt:
+    tid: str
+    mid: str
+    kind: str
+    pan_masked: str
+    amount: int
+    stan: int
+    batch: int
+    rrn: str
+    auth_code: str
+    reprint: bool = False
+
+    def text(self) -> str:
+        lines = [
+            "STEADYPOS RECEIPT" + (" (REPRINT)" if self.reprint else ""),
+            f"MERCHANT {self.mid}  TERMINAL {self.tid}",
+            f"CARD {self.pan_masked}",
+            f"TYPE {self.kind.upper()}",
+            f"BATCH {self.batch:06d}  TRACE {self.stan:06d}",
+            f"RRN {self.rrn}  AUTH {self.auth_code}",
+            f"AMOUNT RMB {format_fen(self.amount)}",
+            "CARDHOLDER SIGNATURE ____________",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Printer:
+    faults: Faults
+    out_dir: Path
+
+    def print(self, receipt: Receipt) -> Path:
+        self.faults.check("printer")
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        path = self.out_dir / f"{receipt.batch:06d}-{receipt.stan:06d}.txt"
+        path.write_text(receipt.text())
+        return path
+
+
+def masked(card: Card) -> str:
+    return mask_pan(card.pan)

@@ -1,0 +1,675 @@
+"""The terminal engine: every payment flow as journaled steps, the reversal rules of pos-link-v1 §6,
+and recovery that reads only the journal."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from steadypos.protocol import builders, mac
+from steadypos.protocol.builders import Card, Station
+from steadypos.protocol.codec import Message
+from steadypos.protocol.codes import APPROVED, SIGN_IN_AGAIN, UNMACED_CODES, describe
+from steadypos.protocol.crypto import unpack_key_block
+from steadypos.protocol.errors import ProtocolError
+from steadypos.protocol.fields import (
+    SETTLE_BALANCED,
+    BatchRecord,
+    Field60,
+    Totals,
+    format_batch_records,
+    parse_balance,
+)
+from steadypos.protocol.frame import Tpdu
+from steadypos.protocol.link import Connection, LinkError, LinkTimeout
+from steadypos.terminal import steps
+from steadypos.terminal.devices import (
+    CardReader,
+    DeviceError,
+    Faults,
+    PinPad,
+    Printer,
+    Receipt,
+    UsageError,
+)
+from steadypos.terminal.events import EventLog, events_path
+from steadypos.terminal.journal import IN_PROGRESS, Journal, JournalError, ReversalRecord, Txn
+from steadypos.terminal.keystore import KeyStore
+from steadypos.terminal.outcome import Outcome
+
+MAX_REVERSAL_ATTEMPTS = 3
+REVERSIBLE = frozenset({"sale", "void"})
+SEALED = "sealed:"
+
+# What recovery tells the operator about a flow it found unfinished (§ "interrupted flows").
+NOT_SENT = "interrupted before sending: not charged"
+REVERSED = "reversed: not charged"
+CHARGED = "approved: charged"
+
+
+class TerminalError(Exception):
+    """The terminal cannot run the command (not initialised, bad state file, ...)."""
+
+
+@dataclass
+class CardInput:
+    """What the operator gave for the card: exactly one of track 2, chip card file or QR code."""
+
+    track2: str | None = None
+    card_file: Path | None = None
+    qr: str | None = None
+
+
+@dataclass
+class Terminal:
+    journal: Journal
+    keys: KeyStore
+    events: EventLog
+    faults: Faults = field(default_factory=Faults)
+    say: Callable[[str], None] = print
+    _conn: Connection | None = None
+    recovered: list[str] = field(default_factory=list)
+
+    # -- life cycle -------------------------------------------------------------------------
+    @classmethod
+    def init(cls, journal_path: Path, host: str, port: int, tid: str, mid: str, tmk: bytes,
+             tpdu: str = "6000030000", timeout: float = 30.0) -> None:
+        if journal_path.exists():
+            raise TerminalError(f"{journal_path} already exists")
+        Tpdu.parse_hex(tpdu)
+        journal = Journal(journal_path)
+        journal.set_config({"host": host, "port": str(port), "tid": tid, "mid": mid,
+                            "tpdu": tpdu.upper(), "timeout": str(timeout),
+                            "params_version": "1"})
+        journal.close()
+        KeyStore.create(_keys_path(journal_path), tmk)
+
+    @classmethod
+    def open(cls, journal_path: Path, say: Callable[[str], None] = print,
+             faults: Faults | None = None) -> Terminal:
+        if not journal_path.exists() or not _keys_path(journal_path).exists():
+            raise TerminalError(f"no terminal at {journal_path}: run `steadypos terminal init`")
+        journal = Journal(journal_path)
+        cfg = journal.config()
+        events = EventLog(events_path(journal_path), cfg.get("tid", "?"))
+        term = cls(journal, KeyStore.load(_keys_path(journal_path)), events,
+                   faults or Faults(), say)
+        events.app_start()
+        events.screen("idle")
+        term.recover_offline()
+        return term
+
+    def close(self, reason: str = "normal") -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self.events.app_exit(reason)
+        self.events.close()
+        self.journal.close()
+
+    # -- configuration ----------------------------------------------------------------------
+    @property
+    def cfg(self) -> dict[str, str]:
+        return self.journal.config()
+
+    @property
+    def station(self) -> Station:
+        cfg = self.cfg
+        return Station(cfg["tid"], cfg["mid"], Tpdu.parse_hex(cfg["tpdu"]))
+
+    @property
+    def batch(self) -> int:
+        return self.journal.counter("batch", 1)
+
+    def _next_stan(self) -> int:
+        stan = self.journal.counter("stan", 0) % 999_999 + 1
+        self.journal.set_counter("stan", stan)
+        return stan
+
+    # -- the link ---------------------------------------------------------------------------
+    def _link(self) -> Connection:
+        if self._conn is None:
+            cfg = self.cfg
+            timeout = float(cfg["timeout"])
+            try:
+                self._conn = Connection(cfg["host"], int(cfg["port"]),
+                                        connect_timeout=min(timeout, 5.0), read_timeout=timeout)
+            except LinkError:
+                self.events.net("connect_fail")
+                raise
+            self.events.net("up")
+        return self._conn
+
+    def _drop_link(self, event: str = "reset") -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+            self.events.net(event)
+
+    def _exchange(self, msg: Message, kind: str, stan: int,
+                  on_sent: Callable[[], None] | None = None) -> Message:
+        """Send and wait for the answer. LinkError(sent=False) means nothing left the terminal."""
+        conn = self._link()
+        if on_sent is not None:
+            on_sent()  # journaled as sent before the first byte goes out
+        started = time.monotonic()
+        self.events.txn(kind, stan, "sent", amount=int(msg.get(4, "0") or 0))
+        try:
+            conn.send(msg)
+            resp = conn.receive()
+        except LinkTimeout:
+            self.events.txn(kind, stan, "timeout", started)
+            self._drop_link("down")
+            raise
+        except (LinkError, ProtocolError) as exc:
+            self.events.txn(kind, stan, "conn_fail", started)
+            self._drop_link("reset")
+            raise LinkError(str(exc), sent=True) from exc
+        self.events.txn(kind, stan, "response", started, rc=resp.get(39))
+        return resp
+
+    # -- keys -------------------------------------------------------------------------------
+    def sign_in(self) -> Outcome:
+        stan = self._next_stan()
+        req = builders.sign_in(self.station, stan, self.batch)
+        try:
+            resp = self._exchange(req, "sign_in", stan)
+        except LinkError as exc:
+            return Outcome("failed", f"sign-in failed: {exc}", stan=stan)
+        rc = resp.get(39)
+        if rc != APPROVED:
+            if rc == "03":
+                self.events.emit("params", event="mismatch", field="tid",
+                                 version=self.cfg.get("params_version"))
+            return Outcome("declined", f"sign-in refused: {rc} {describe(rc)}", rc=rc, stan=stan)
+        try:
+            keys = unpack_key_block(self.keys.tmk, bytes.fromhex(resp.get(62)))
+            batch = Field60.parse(resp.get(60)).batch
+        except (ProtocolError, ValueError) as exc:
+            self.events.emit("params", event="mismatch", field="keys",
+                             version=self.cfg.get("params_version"))
+            return Outcome("failed", f"sign-in failed: {exc}", rc=rc, stan=stan)
+        self.keys.set_working(keys)
+        self.journal.set_counter("batch", batch)
+        self.events.emit("params", event="applied", version=self.cfg.get("params_version"))
+        return Outcome("done", f"signed in, batch {batch:06d}", rc=rc, stan=stan, batch=batch)
+
+    def _ensure_signed_in(self) -> Outcome | None:
+        if self.keys.working is not None:
+            return None
+        out = self.sign_in()
+        return None if out.result == "done" else out
+
+    def _drop_keys(self) -> None:
+        self.keys.set_working(None)
+
+    # -- recovery ---------------------------------------------------------------------------
+    def _tell(self, txn: Txn, what: str) -> None:
+        line = f"unfinished {txn.kind} STAN {txn.stan:06d} ({txn.pan_masked or '-'}, " \
+               f"{txn.amount} fen): {what}"
+        self.recovered.append(line)
+        self.say(line)
+        self.events.emit("recovery", stan=f"{txn.stan:06d}", kind=txn.kind, outcome=what)
+
+    def recover_offline(self) -> None:
+        """Settle what the journal alone can settle; leave the rest as pending reversals."""
+        for txn in self.journal.txns(state=IN_PROGRESS):
+            idx = steps.STEPS.index(txn.step) if txn.step in steps.STEPS else 0
+            if idx < steps.STEPS.index("request_sent"):
+                self.journal.step(txn, "flow_aborted", "recovery", state="failed",
+                                  message=NOT_SENT,
+                                  extra=[Journal.delete_reversal_sql(txn.id)])
+                self._tell(txn, NOT_SENT)
+            elif txn.step == "reversal_cleared":
+                self.journal.update(txn, state="approved")
+                self._print(txn, reprint=True, recovering=True)
+            elif txn.step == "receipt_printed":
+                self.journal.update(txn, state="approved")
+            elif self.journal.reversal(txn.id) is not None:
+                self.journal.update(txn, state="pending_reversal",
+                                    message="interrupted: reversal pending")
+                self._tell(txn, "interrupted: reversal pending, it is sent before the next "
+                                "transaction")
+            elif txn.step == "response_received" and txn.rc and txn.rc != APPROVED:
+                self.journal.update(txn, state="declined")
+                self._tell(txn, f"declined ({txn.rc}): not charged")
+            else:
+                # Sent, not reversible (refund, balance): the host's answer to a resend decides.
+                self.journal.update(txn, state="failed", message="no answer: recover re-sends it")
+                self._tell(txn, "no answer yet: recover re-sends it to learn its outcome")
+
+    def recover(self, explicit: bool = False) -> Outcome | None:
+        """Send pending reversals (and resend unanswered refunds) before anything else goes
+        online. Returns an Outcome when the terminal must not go on (blocked)."""
+        for rec in self.journal.reversals():
+            if rec.attempts >= MAX_REVERSAL_ATTEMPTS and not explicit:
+                return self._blocked(rec, "its 3 attempts failed; run `recover` when the link "
+                                          "is back")
+            blocked = self._send_reversal(rec)
+            if blocked is not None:
+                return blocked
+        for txn in self.journal.txns(state="failed"):
+            if txn.kind == "refund" and txn.step in ("request_sent",):
+                self._resend_refund(txn)
+        return None
+
+    def _blocked(self, rec: ReversalRecord, why: str) -> Outcome:
+        txn = self.journal.txn(rec.txn_id)
+        assert txn is not None
+        return Outcome("blocked", f"reversal of STAN {txn.stan:06d} ({txn.amount} fen) is "
+                                  f"pending and {why}; no new sale until it goes through",
+                       stan=txn.stan, batch=txn.batch, reversal_pending=True)
+
+    def _send_reversal(self, rec: ReversalRecord) -> Outcome | None:
+        txn = self.journal.txn(rec.txn_id)
+        assert txn is not None
+        attempts = 0 if rec.attempts >= MAX_REVERSAL_ATTEMPTS else rec.attempts
+        while attempts < MAX_REVERSAL_ATTEMPTS:
+            not_signed = self._ensure_signed_in()
+            if not_signed is not None:
+                return self._blocked(rec, f"cannot sign in ({not_signed.message})")
+            fields = dict(rec.fields)
+            fields[2] = self.keys.unseal(fields[2][len(SEALED):])
+            msg = Message("0400", fields, self.station.tpdu)
+            msg = mac.sign(msg, self.keys.working.mak)  # type: ignore[union-attr]
+            try:
+                conn_needed = self._conn is None
+                self._link() if conn_needed else None
+            except LinkError:
+                return self._blocked(rec, "the host cannot be reached")
+            attempts += 1
+            self.journal.set_attempts(rec.txn_id, attempts)
+            try:
+                resp = self._exchange(msg, "reversal", txn.stan)
+            except LinkError:
+                continue
+            if resp.mti != "0410":
+                continue
+            self._reversed(txn, rec.reason)
+            return None
+        return self._blocked(rec, "3 attempts got no answer")
+
+    def _reversed(self, txn: Txn, reason: str) -> None:
+        extra = [Journal.delete_reversal_sql(txn.id)]
+        if txn.kind == "void" and txn.orig_stan is not None:
+            orig = self.journal.find(txn.orig_stan, txn.orig_batch, "sale")
+            if orig is not None and orig.state == "voided":
+                extra.append(("UPDATE txns SET state = 'approved' WHERE id = ?", (orig.id,)))
+        self.journal.step(txn, "reversed", f"reason {reason}", state="reversed",
+                          message=REVERSED, extra=extra)
+        self._tell(txn, REVERSED)
+
+    def _resend_refund(self, txn: Txn) -> None:
+        orig = self.journal.find(txn.orig_stan or 0, txn.orig_batch, "sale")
+        if orig is None:
+            return
+        req = self._refund_request(txn, orig)
+        try:
+            resp = self._exchange(self._sign(req), "refund", txn.stan)
+        except LinkError:
+            return
+        self._settle_response(txn, resp, reversible=False)
+
+    # -- devices ------------------------------------------------------------------------------
+    def _print(self, txn: Txn, reprint: bool = False, recovering: bool = False) -> str | None:
+        cfg = self.cfg
+        receipt = Receipt(cfg["tid"], cfg["mid"], txn.kind, txn.pan_masked, txn.amount, txn.stan,
+                          txn.batch, txn.rrn, txn.auth_code, reprint)
+        printer = Printer(self.faults, self.journal.path.with_name(
+            self.journal.path.name + ".receipts"))
+        self.events.screen("receipt")
+        try:
+            printer.print(receipt)
+        except DeviceError as exc:
+            self.events.emit("health", printer=exc.code)
+            note = f"{CHARGED}; printer {exc.code.replace('_', ' ')}: reprint the receipt"
+            if recovering:
+                self._tell(txn, note)
+            return note
+        self.journal.step(txn, "receipt_printed", "reprint" if reprint else "")
+        steps.after_step("receipt_printed")
+        if recovering:
+            self._tell(txn, f"{CHARGED} (receipt reprinted)")
+        return None
+
+    # -- the payment flows --------------------------------------------------------------------
+    def _precheck(self, card: CardInput | None, pin: str | None) -> None:
+        """Reject bad input before anything is written."""
+        if card is not None:
+            given = [x for x in (card.track2, card.card_file, card.qr) if x is not None]
+            if len(given) != 1:
+                raise UsageError("give exactly one of --track2, --card-file, --qr")
+            reader = CardReader(Faults({}))
+            if card.track2 is not None:
+                reader.swipe(card.track2)
+            elif card.qr is not None:
+                reader.scan(card.qr)
+                if pin is not None:
+                    raise UsageError("a QR payment takes no PIN")
+            elif card.card_file is not None:
+                from steadypos.terminal.devices import ChipCard
+                ChipCard.load(card.card_file)
+        PinPad(Faults({})).enter(pin)
+
+    def _read_card(self, card: CardInput, amount: int) -> Card:
+        reader = CardReader(self.faults)
+        if card.track2 is not None:
+            method = "swipe"
+            read = lambda: reader.swipe(card.track2)  # type: ignore[arg-type]  # noqa: E731
+        elif card.qr is not None:
+            method = "qr"
+            read = lambda: reader.scan(card.qr)  # type: ignore[arg-type]  # noqa: E731
+        else:
+            method = "chip"
+            read = lambda: reader.insert(card.card_file, amount)  # type: ignore[arg-type]  # noqa: E731
+        try:
+            got = read()
+        except DeviceError as exc:
+            self.events.emit("card", method=method, ok=False, error=exc.code)
+            raise
+        self.events.emit("card", method=method, ok=True, error=None)
+        return got
+
+    def _gate(self) -> Outcome | None:
+        """Before any online transaction: pending reversals first, then keys."""
+        blocked = self.recover()
+        if blocked is not None:
+            return blocked
+        return self._ensure_signed_in()
+
+    def sale(self, amount: int, card: CardInput, pin: str | None = None) -> Outcome:
+        self._precheck(card, pin)
+        gate = self._gate()
+        if gate is not None:
+            return gate
+        self.events.screen("amount")
+        txn = self.journal.start("sale", amount, self.batch)
+        steps.after_step("flow_started")
+        self.events.screen("card")
+        try:
+            got = self._read_card(card, amount)
+        except DeviceError as exc:
+            return self._abort(txn, f"card read failed ({exc.code}): not charged")
+        from steadypos.masking import mask_pan
+        self.journal.step(txn, "card_read", method=got.method, pan_masked=mask_pan(got.pan),
+                          pan_sealed=self.keys.seal(got.pan), expiry=got.expiry)
+        steps.after_step("card_read")
+        entered = None
+        if pin is not None:
+            self.events.screen("pin")
+            try:
+                entered = PinPad(self.faults).enter(pin)
+            except DeviceError as exc:
+                self.events.emit("pin", outcome=exc.code)
+                return self._abort(txn, f"PIN entry {exc.code}: not charged", operator=True)
+            self.events.emit("pin", outcome="entered")
+            self.journal.step(txn, "pin_captured", "PIN entered (flag only)")
+            steps.after_step("pin_captured")
+        req = builders.sale(self.station, txn.stan, txn.batch, amount, got, entered,
+                            self.keys.working.pik if self.keys.working else None)
+        return self._online(txn, self._sign(req))
+
+    def void(self, stan: int) -> Outcome:
+        gate = self._gate()
+        if gate is not None:
+            return gate
+        orig = self.journal.find(stan, self.batch, "sale")
+        if orig is None or orig.state != "approved":
+            return Outcome("declined", f"no approved sale with STAN {stan:06d} in this batch",
+                           stan=stan, batch=self.batch)
+        self.events.screen("amount")
+        txn = self.journal.start("void", orig.amount, self.batch, orig.stan, orig.batch)
+        steps.after_step("flow_started")
+        card = self._card_of(orig)
+        self.journal.step(txn, "card_read", method=orig.method, pan_masked=orig.pan_masked,
+                          pan_sealed=orig.pan_sealed, expiry=orig.expiry)
+        steps.after_step("card_read")
+        req = builders.void(self.station, txn.stan, txn.batch, orig.amount, card, orig.stan,
+                            orig.batch, orig.rrn, orig.auth_code)
+        return self._online(txn, self._sign(req), orig=orig)
+
+    def refund(self, stan: int, amount: int) -> Outcome:
+        gate = self._gate()
+        if gate is not None:
+            return gate
+        orig = self.journal.find(stan, None, "sale")
+        if orig is None or orig.state not in ("approved", "refunded"):
+            return Outcome("declined", f"no approved sale with STAN {stan:06d}", stan=stan)
+        if orig.refunded + amount > orig.amount:
+            return Outcome("declined", f"refunds would exceed the sale ({orig.amount} fen, "
+                                       f"{orig.refunded} already refunded)", stan=stan)
+        self.events.screen("amount")
+        txn = self.journal.start("refund", amount, self.batch, orig.stan, orig.batch)
+        steps.after_step("flow_started")
+        self.journal.step(txn, "card_read", method=orig.method, pan_masked=orig.pan_masked,
+                          pan_sealed=orig.pan_sealed, expiry=orig.expiry)
+        steps.after_step("card_read")
+        return self._online(txn, self._sign(self._refund_request(txn, orig)), orig=orig)
+
+    def balance(self, track2: str, pin: str) -> Outcome:
+        self._precheck(CardInput(track2=track2), pin)
+        gate = self._gate()
+        if gate is not None:
+            return gate
+        txn = self.journal.start("balance", 0, self.batch)
+        steps.after_step("flow_started")
+        self.events.screen("card")
+        try:
+            got = self._read_card(CardInput(track2=track2), 0)
+        except DeviceError as exc:
+            return self._abort(txn, f"card read failed ({exc.code})")
+        from steadypos.masking import mask_pan
+        self.journal.step(txn, "card_read", method=got.method, pan_masked=mask_pan(got.pan))
+        self.events.screen("pin")
+        self.events.emit("pin", outcome="entered")
+        assert self.keys.working is not None
+        req = builders.balance(self.station, txn.stan, txn.batch, got, pin, self.keys.working.pik)
+        return self._online(txn, self._sign(req))
+
+    def _card_of(self, txn: Txn) -> Card:
+        pan = self.keys.unseal(txn.pan_sealed)
+        if txn.method in ("qr", "03"):
+            return Card.qr(pan)
+        return Card(pan=pan, expiry=txn.expiry, method="01")
+
+    def _refund_request(self, txn: Txn, orig: Txn) -> Message:
+        return builders.refund(self.station, txn.stan, txn.batch, txn.amount, self._card_of(orig),
+                               orig.stan, orig.batch, orig.rrn, orig.host_date)
+
+    def _sign(self, msg: Message) -> Message:
+        assert self.keys.working is not None
+        return mac.sign(msg, self.keys.working.mak)
+
+    def _abort(self, txn: Txn, why: str, operator: bool = False) -> Outcome:
+        self.journal.step(txn, "flow_aborted", why, state="failed", message=why)
+        self.events.screen("idle")
+        return Outcome("failed", why, stan=txn.stan, batch=txn.batch)
+
+    def _online(self, txn: Txn, req: Message, orig: Txn | None = None) -> Outcome:
+        reversible = txn.kind in REVERSIBLE
+        extra = []
+        if reversible:
+            rev = builders.reversal(req, "98")
+            rev.fields[2] = SEALED + self.keys.seal(rev.fields[2])
+            extra = [Journal.store_reversal_sql(txn.id, rev.fields, "98")]
+        self.journal.step(txn, "request_packed")
+        steps.after_step("request_packed")
+        if reversible:
+            self.journal.step(txn, "reversal_stored", "reason 98", extra=extra)
+            steps.after_step("reversal_stored")
+        self.events.screen("online")
+
+        def sent() -> None:
+            self.journal.step(txn, "request_sent")
+            steps.after_step("request_sent")
+
+        try:
+            resp = self._exchange(req, txn.kind, txn.stan, on_sent=sent)
+        except LinkError as exc:
+            if not exc.sent:
+                # Rule 3: nothing left the terminal, so there is nothing to reverse.
+                self.journal.step(txn, "flow_aborted", str(exc), state="failed",
+                                  message="could not connect: not charged",
+                                  extra=[Journal.delete_reversal_sql(txn.id)])
+                self.events.screen("idle")
+                return Outcome("failed", f"could not reach the host ({exc}): not charged",
+                               stan=txn.stan, batch=txn.batch)
+            return self._no_answer(txn, reversible, str(exc))
+        return self._settle_response(txn, resp, reversible, orig)
+
+    def _no_answer(self, txn: Txn, reversible: bool, why: str) -> Outcome:
+        """Rule 4: keep the record (98); the reversal goes before the next online message."""
+        self.events.screen("idle")
+        if reversible:
+            self.journal.update(txn, state="pending_reversal",
+                                message=f"no answer ({why}): reversal pending")
+            return Outcome("failed", f"no answer from the host ({why}); the payment will be "
+                                     "reversed before the next transaction: do not charge again",
+                           stan=txn.stan, batch=txn.batch, reversal_pending=True)
+        self.journal.update(txn, state="failed", message="no answer: recover re-sends it")
+        return Outcome("failed", f"no answer from the host ({why}); run recover to learn the "
+                                 "outcome", stan=txn.stan, batch=txn.batch)
+
+    def _valid_answer(self, txn: Txn, resp: Message, req_mti: str) -> bool:
+        expect = req_mti[:2] + str(int(req_mti[2]) + 1) + req_mti[3]
+        return (resp.mti == expect and resp.get(11) == f"{txn.stan:06d}"
+                and resp.get(41) == self.cfg["tid"])
+
+    def _settle_response(self, txn: Txn, resp: Message, reversible: bool,
+                         orig: Txn | None = None) -> Outcome:
+        rc = resp.get(39)
+        req_mti = {"refund": "0220"}.get(txn.kind, "0200")
+        if not self._valid_answer(txn, resp, req_mti):
+            return self._no_answer(txn, reversible, "answer does not match the request")
+        maced = rc not in UNMACED_CODES
+        assert self.keys.working is not None
+        if maced and not mac.verify(resp, self.keys.working.mak):
+            # Rule 5: reason A0, keep the record, drop the keys.
+            self.events.txn(txn.kind, txn.stan, "mac_fail")
+            extra = [Journal.reversal_reason_sql(txn.id, "A0")] if reversible else []
+            self.journal.step(txn, "response_received", "MAC failed", rc=rc,
+                              state="pending_reversal" if reversible else "failed",
+                              message="response MAC failed", extra=extra)
+            self._drop_keys()
+            self.events.screen("idle")
+            return Outcome("failed", "the host's answer failed its MAC check; the payment will "
+                                     "be reversed and the terminal signs in again",
+                           rc=rc, stan=txn.stan, batch=txn.batch, reversal_pending=reversible)
+        approved = rc == APPROVED
+        extra = [Journal.reversal_reason_sql(txn.id, "96")] if (reversible and approved) else []
+        self.journal.step(txn, "response_received", f"rc {rc}", rc=rc, rrn=resp.get(37),
+                          auth_code=resp.get(38), host_date=resp.get(13), extra=extra)
+        steps.after_step("response_received")
+        if rc in SIGN_IN_AGAIN:
+            self._drop_keys()
+        if not approved:
+            # Rule 6: declined, nothing to reverse.
+            self.journal.step(txn, "reversal_cleared", "declined", state="declined",
+                              message=describe(rc), extra=[Journal.delete_reversal_sql(txn.id)])
+            self.events.screen("result")
+            self.events.screen("idle")
+            return Outcome("declined", f"declined: {rc} {describe(rc)}", rc=rc, stan=txn.stan,
+                           batch=txn.batch)
+        extra_out: dict[str, object] = {}
+        journal_extra = []
+        final_state = "approved"
+        if txn.kind == "void" and orig is not None:
+            journal_extra.append(("UPDATE txns SET state = 'voided' WHERE id = ?", (orig.id,)))
+        if txn.kind == "refund" and orig is not None:
+            full = orig.refunded + txn.amount >= orig.amount
+            journal_extra.append(("UPDATE txns SET refunded = refunded + ?, state = ? WHERE id = ?",
+                                  (txn.amount, "refunded" if full else orig.state, orig.id)))
+        if txn.kind == "balance":
+            try:
+                extra_out["balance"] = parse_balance(resp.get(54))
+            except ProtocolError:
+                extra_out["balance"] = None
+        # Rule 7: the journal entry first, then the record goes.
+        self.journal.step(txn, "journal_written", state=final_state, extra=journal_extra)
+        steps.after_step("journal_written")
+        if reversible:
+            self.journal.step(txn, "reversal_cleared", extra=[Journal.delete_reversal_sql(txn.id)])
+            steps.after_step("reversal_cleared")
+        message = "approved"
+        if txn.kind in ("sale", "void", "refund"):
+            note = self._print(txn)
+            if note:
+                self.events.screen("idle")
+                return Outcome("approved", note, rc=rc, stan=txn.stan, batch=txn.batch,
+                               rrn=txn.rrn, auth_code=txn.auth_code, extra=extra_out)
+        self.events.screen("result")
+        self.events.screen("idle")
+        return Outcome("approved", message, rc=rc, stan=txn.stan, batch=txn.batch, rrn=txn.rrn,
+                       auth_code=txn.auth_code, extra=extra_out)
+
+    # -- end of day ---------------------------------------------------------------------------
+    def totals(self, batch: int) -> tuple[Totals, list[BatchRecord]]:
+        debits = [t for t in self.journal.txns(batch=batch)
+                  if t.kind == "sale" and t.state in ("approved", "refunded")]
+        credits = [t for t in self.journal.txns(batch=batch)
+                   if t.kind == "refund" and t.state == "approved"]
+        totals = Totals(sum(t.amount for t in debits), len(debits),
+                        sum(t.amount for t in credits), len(credits))
+        records = [BatchRecord(t.stan, self.keys.unseal(t.pan_sealed), t.amount)
+                   for t in debits + credits]
+        return totals, records
+
+    def settle(self) -> Outcome:
+        gate = self._gate()
+        if gate is not None:
+            return gate
+        batch = self.batch
+        totals, records = self.totals(batch)
+        stan = self._next_stan()
+        try:
+            resp = self._exchange(builders.settle(self.station, stan, batch, totals), "settle",
+                                  stan)
+        except LinkError as exc:
+            return Outcome("failed", f"settlement got no answer ({exc}); try again", stan=stan,
+                           batch=batch)
+        rc = resp.get(39)
+        if rc != APPROVED:
+            return Outcome("declined", f"settlement refused: {rc} {describe(rc)}", rc=rc,
+                           stan=stan, batch=batch)
+        try:
+            _, result = Totals.parse(resp.get(48))
+        except ProtocolError:
+            result = "3"
+        balanced = result == SETTLE_BALANCED
+        uploaded = 0
+        if not balanced:
+            for i in range(0, max(len(records), 1), 8):
+                chunk = records[i:i + 8]
+                if not chunk:
+                    break
+                up_stan = self._next_stan()
+                try:
+                    self._exchange(builders.batch_upload(self.station, up_stan, batch,
+                                                         format_batch_records(chunk), end=False),
+                                   "settle", up_stan)
+                except LinkError as exc:
+                    return Outcome("failed", f"batch upload interrupted ({exc})", batch=batch)
+                uploaded += len(chunk)
+            end_stan = self._next_stan()
+            try:
+                self._exchange(builders.batch_upload(self.station, end_stan, batch,
+                                                     f"{len(records):04d}", end=True),
+                               "settle", end_stan)
+            except LinkError as exc:
+                return Outcome("failed", f"batch upload interrupted ({exc})", batch=batch)
+        self.journal.set_counter("batch", batch + 1)
+        summary = (f"batch {batch:06d} settled: {totals.debit_count} sales "
+                   f"{totals.debit_total} fen, {totals.credit_count} refunds "
+                   f"{totals.credit_total} fen, "
+                   + ("balanced" if balanced else f"not balanced, {uploaded} records uploaded"))
+        return Outcome("done", summary, rc=rc, stan=stan, batch=batch,
+                       extra={"balanced": balanced, "uploaded": uploaded})
+
+
+def _keys_path(journal_path: Path) -> Path:
+    return journal_path.with_name(journal_path.name + ".keys")
+
+
+__all__ = ["CardInput", "JournalError", "Terminal", "TerminalError", "UsageError"]

@@ -1,0 +1,38 @@
+"""The operator's screen in a console: results and the journal, with Rich."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from steadypos.money import format_fen
+from steadypos.terminal.outcome import Outcome
+
+_STYLE = {"approved": "green", "done": "green", "declined": "red", "failed": "yellow",
+          "blocked": "bold red"}
+
+
+def show_outcome(out: Outcome, console: Console | None = None) -> None:
+    console = console or Console()
+    lines = [out.message]
+    if out.stan is not None:
+        lines.append(f"STAN {out.stan:06d}  batch {out.batch or 0:06d}")
+    if out.rrn:
+        lines.append(f"RRN {out.rrn}  auth {out.auth_code}")
+    if "balance" in out.extra and out.extra["balance"] is not None:
+        lines.append(f"balance RMB {format_fen(out.extra['balance'])}")
+    console.print(Panel("\n".join(lines), title=out.result.upper(),
+                        border_style=_STYLE.get(out.result, "white")))
+
+
+def show_journal(rows: list[dict[str, Any]], console: Console | None = None) -> None:
+    table = Table(title="journal")
+    for col in ("stan", "batch", "kind", "amount", "state", "rc", "rrn", "auth_code", "pan"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["stan"], r["batch"], r["kind"], format_fen(r["amount"]), r["state"],
+                      r["rc"], r["rrn"], r["auth_code"], r["pan"])
+    (console or Console()).print(table)
