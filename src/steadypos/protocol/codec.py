@@ -1,4 +1,4 @@
-"""ISO 8583 bodies of pos-link-v1 through pyiso8583, with the profile's own checks on every field."""
+"""ISO 8583 bodies of pos-link-v1 through pyiso8583, with the profile's checks on every field."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.frame import PREFIX_LEN, Frame, Header, Tpdu
 from steadypos.protocol.spec import BY_NUMBER, SPEC
 
-_CONTENT = {
-    "n": re.compile(r"^[0-9]*$"),
-    "z": re.compile(r"^[0-9D]*$"),
-    "ans": re.compile(r"^[\x20-\x7e]*$"),
-    "b": re.compile(r"^[0-9A-F]*$"),
+# The first character outside each content class (n digits, z track, ans text, b uppercase hex).
+_BAD_CHAR = {
+    "n": re.compile(r"[^0-9]"),
+    "z": re.compile(r"[^0-9D]"),
+    "ans": re.compile(r"[^\x20-\x7e]"),
+    "b": re.compile(r"[^0-9A-F]"),
 }
 _MTI = re.compile(r"^0[1-9][0-9]0$")
 
@@ -43,6 +44,17 @@ class Message:
         return replace(self, fields=dict(self.fields), **changes)
 
 
+def _name(key: str) -> str:
+    """How errors name a pyiso8583 key: "MTI", "bitmap" or "field N (name)"."""
+    if key == "t":
+        return "MTI"
+    if key == "p":
+        return "bitmap"
+    if key.isdigit() and int(key) in BY_NUMBER:
+        return f"field {key} ({BY_NUMBER[int(key)].name})"
+    return f"field {key}"
+
+
 def _doc(msg: Message) -> dict[str, str]:
     doc = {"t": msg.mti}
     for n, v in msg.fields.items():
@@ -54,16 +66,18 @@ def _doc(msg: Message) -> dict[str, str]:
 
 def encode_body(msg: Message) -> bytes:
     """MTI + bitmap + fields. Raises ProtocolError naming the field that does not fit."""
+    if not _MTI.match(msg.mti):
+        raise ProtocolError(f"MTI {msg.mti!r} is not a pos-link message type", "MTI", 0)
     for n, v in msg.fields.items():
         spec = BY_NUMBER.get(n)
         if spec is None:
             raise ProtocolError(f"field {n} is not in the profile", f"field {n}", 0)
-        if not _CONTENT[spec.content].match(v):
+        if _BAD_CHAR[spec.content].search(v):
             raise ProtocolError(f"value does not fit {spec.content}", f"field {n} ({spec.name})")
     try:
         raw, _ = iso8583.encode(_doc(msg), SPEC)
     except EncodeError as exc:
-        raise ProtocolError(exc.msg, f"field {exc.field}", 0) from exc
+        raise ProtocolError(exc.msg, _name(exc.field), 0) from exc
     return bytes(raw)
 
 
@@ -84,22 +98,21 @@ def _field_offsets(doc_enc: dict[str, Any]) -> dict[str, int]:
 
 def decode_body(body: bytes, tpdu: Tpdu | None = None, header: Header | None = None) -> Message:
     """Decode and check an ISO body. Offsets in errors count from the start of the frame."""
-    if len(body) >= 2 + 8 and body[2] & 0x80:
-        raise ProtocolError("bit 1 set: the profile has no secondary bitmap", "bitmap",
-                            PREFIX_LEN + 2)
+    if len(body) >= 2 + 8:
+        bitmap = int.from_bytes(body[2:10], "big")
+        if bitmap >> 63:
+            raise ProtocolError("bit 1 set: the profile has no secondary bitmap", "bitmap",
+                                PREFIX_LEN + 2)
+        # Before decoding: a foreign field carries data we cannot size, so every field after it
+        # would be misread and the error would name the wrong one. Offset: the bitmap byte.
+        for n in range(2, 65):
+            if bitmap >> (64 - n) & 1 and n not in BY_NUMBER:
+                raise ProtocolError("bitmap sets a field that is not in the profile",
+                                    f"field {n}", PREFIX_LEN + 2 + (n - 1) // 8)
     try:
         doc_dec, doc_enc = iso8583.decode(bytes(body), SPEC)
     except DecodeError as exc:
-        name = exc.field
-        if name.isdigit() and int(name) in BY_NUMBER:
-            name = f"field {name} ({BY_NUMBER[int(name)].name})"
-        elif name == "t":
-            name = "MTI"
-        elif name == "p":
-            name = "bitmap"
-        else:
-            name = f"field {name}"
-        raise ProtocolError(exc.msg, name, PREFIX_LEN + exc.pos) from exc
+        raise ProtocolError(exc.msg, _name(exc.field), PREFIX_LEN + exc.pos) from exc
     offsets = _field_offsets(doc_enc)
     mti = doc_dec["t"]
     if not _MTI.match(mti):
@@ -109,13 +122,14 @@ def decode_body(body: bytes, tpdu: Tpdu | None = None, header: Header | None = N
         if not key.isdigit():
             continue
         n = int(key)
-        spec = BY_NUMBER.get(n)
-        if spec is None:
-            raise ProtocolError("bitmap sets a field that is not in the profile",
-                                f"field {n}", offsets.get(key, PREFIX_LEN + 2))
-        if not _CONTENT[spec.content].match(value):
-            raise ProtocolError(f"bad {'BCD' if spec.content in 'nz' else spec.content} content",
-                                f"field {n} ({spec.name})", offsets[key])
+        spec = BY_NUMBER[n]
+        bad = _BAD_CHAR[spec.content].search(value)
+        if bad:
+            # The byte holding the first bad character: two BCD digits per byte, one ans char.
+            per_byte = 2 if spec.content in "nz" else 1
+            at = offsets[key] + len(doc_enc[key]["len"]) + bad.start() // per_byte
+            raise ProtocolError(f"bad {'BCD' if per_byte == 2 else spec.content} content",
+                                _name(key), at)
         fields[n] = value
     return Message(mti, fields, tpdu or Tpdu(), header or Header())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 import sys
 
 import typer
@@ -13,8 +14,19 @@ from steadypos.protocol.describe import mac_status, rows
 from steadypos.protocol.errors import ProtocolError
 
 
+def parse_hex(text: str) -> bytes:
+    """Frame bytes from hex; ProtocolError at the byte where the hex stops being hex."""
+    for i, ch in enumerate(text):
+        if ch not in string.hexdigits:
+            raise ProtocolError(f"{ch!r} is not a hex digit", "input", i // 2)
+    if len(text) % 2:
+        raise ProtocolError("odd number of hex digits", "input", len(text) // 2)
+    return bytes.fromhex(text)
+
+
 def decode(
-    hex_frame: str = typer.Argument(..., metavar="HEX", help="framed message in hex, or - for stdin"),
+    hex_frame: str = typer.Argument(..., metavar="HEX",
+                                    help="framed message in hex, or - for stdin"),
     mak: str = typer.Option(None, "--mak", help="MAC key (32 hex digits) to verify F64"),
 ) -> None:
     """Decode a framed pos-link-v1 message (LEN + TPDU + header + ISO 8583) field by field."""
@@ -22,9 +34,9 @@ def decode(
     text = sys.stdin.read() if hex_frame == "-" else hex_frame
     text = "".join(text.split())
     try:
-        raw = bytes.fromhex(text)
-    except ValueError:
-        err.print("error: input is not hexadecimal", highlight=False)
+        raw = parse_hex(text)
+    except ProtocolError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
     key = None
     if mak is not None:
@@ -38,7 +50,7 @@ def decode(
     try:
         msg = decode_frame(raw)
     except ProtocolError as exc:
-        err.print(f"error: {exc}", highlight=False, soft_wrap=True)
+        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
     table = Table(title=f"{len(raw)}-byte frame")
     for col in ("field", "name", "value"):

@@ -1,4 +1,4 @@
-"""Keys, PIN block and MAC of §4: TDES through cryptography's decrepit module, ISO 9564-0 via psec."""
+"""Keys, PIN block and MAC of §4: TDES via cryptography's decrepit module, ISO 9564-0 via psec."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def decipher_pin(pik: bytes, block: bytes, pan: str) -> str:
 
 
 def pos_ecb_mac(mak: bytes, mac_input: bytes) -> bytes:
-    """UnionPay "POS ECB" MAC: XOR of 8-byte blocks, hex-expanded, DES twice with the MAK's left half.
+    """UnionPay "POS ECB" MAC: XOR of 8-byte blocks, hex-expanded, DES twice with the MAK's left.
 
     Returns the 8 ASCII bytes that F64 carries.
     """

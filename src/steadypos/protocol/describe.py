@@ -20,7 +20,7 @@ class Row:
 
 
 def shown_value(n: int, value: str) -> str:
-    """What may be shown of a field: PANs masked; track data, PIN blocks, keys and ICC data hidden."""
+    """What may be shown of a field: PAN masked; track data, PIN block, keys, ICC data hidden."""
     if n == 2:
         return mask_pan(value)
     if n in (35, 36):

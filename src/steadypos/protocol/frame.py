@@ -58,8 +58,9 @@ class Header:
     @classmethod
     def from_bytes(cls, raw: bytes) -> Header:
         if len(raw) != 6 or raw[0] != 0x60 or raw[1] != 0x31:
+            at = 8 if raw[:1] == b"\x60" else 7  # the byte that is wrong: type or version
             raise ProtocolError(f"header must start with 6031, got {raw[:2].hex().upper()}",
-                                "header", 7)
+                                "header", at)
         return cls(raw[2] >> 4, raw[2] & 0x0F)
 
     def with_proc(self, proc: int) -> Header:

@@ -1,4 +1,4 @@
-"""Where the MAC goes: which messages carry one, what it covers, how to sign and verify a message."""
+"""Where the MAC goes: which messages carry one, what it covers, how to sign and verify."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The messages of §3 as a table: how each is recognised, which fields it must, may and must not carry."""
+"""The messages of §3 as a table: how each is recognised, which fields it needs, allows, forbids."""
 
 from __future__ import annotations
 

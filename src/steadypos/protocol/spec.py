@@ -1,4 +1,4 @@
-"""Field layouts of pos-link-v1 §2 as data: the pyiso8583 spec plus each field's name and charset."""
+"""Field layouts of pos-link-v1 §2 as data: the pyiso8583 spec plus each field's name, charset."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ PAN_FIELDS = frozenset({2})
 
 
 def pyiso_spec() -> dict[str, dict[str, Any]]:
-    """The whole pyiso8583 spec: header handled by the framing layer, MTI and bitmap in BCD/binary."""
+    """The whole pyiso8583 spec: header left to the framing layer, MTI and bitmap in BCD/binary."""
     spec: dict[str, dict[str, Any]] = {
         "h": {"data_enc": "b", "len_enc": "b", "len_type": 0, "max_len": 0,
               "type": "b", "desc": "header (framing layer)", "len_count": "bytes"},

@@ -1,0 +1,172 @@
+"""Properties: any valid message survives encode -> decode; the MAC catches any flipped bit."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from steadypos.protocol import mac
+from steadypos.protocol.codec import Message, decode_frame, encode_frame
+from steadypos.protocol.codes import UNMACED_CODES
+from steadypos.protocol.crypto import pos_ecb_mac
+from steadypos.protocol.errors import ProtocolError
+from steadypos.protocol.frame import PREFIX_LEN, Header, Tpdu
+from steadypos.protocol.spec import FIELDS, Field
+
+PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def value_for(f: Field) -> st.SearchStrategy[str]:
+    """Values that fit one field of spec.FIELDS: content class and length."""
+    lo = f.max_len if f.length == "fixed" else 0
+    if f.content in ("n", "z"):
+        alphabet = "0123456789D" if f.content == "z" else "0123456789"
+        return st.text(alphabet, min_size=lo, max_size=f.max_len)
+    if f.content == "ans":
+        chars = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
+        return st.text(chars, min_size=lo, max_size=f.max_len)
+    return st.binary(min_size=lo, max_size=f.max_len).map(lambda b: b.hex().upper())
+
+
+ALL_FIELDS = st.fixed_dictionaries({}, optional={f.number: value_for(f) for f in FIELDS})
+MTIS = st.from_regex(r"0[1-9][0-9]0", fullmatch=True)
+TPDUS = st.builds(Tpdu, st.integers(0, 0xFFFF), st.integers(0, 0xFFFF))
+HEADERS = st.builds(Header, st.integers(0, 15), st.integers(0, 15))
+MESSAGES = st.builds(Message, MTIS, ALL_FIELDS, TPDUS, HEADERS)
+KEYS = st.binary(min_size=16, max_size=16)
+
+
+@PROPERTY
+@given(MESSAGES)
+def test_encode_decode_round_trip(msg):
+    raw = encode_frame(msg)
+    assert int.from_bytes(raw[:2], "big") == len(raw) - 2
+    back = decode_frame(raw)
+    assert back.mti == msg.mti
+    assert back.fields == msg.fields
+    assert back.tpdu == msg.tpdu
+    assert back.header == msg.header
+    assert encode_frame(back) == raw
+    bitmap = int.from_bytes(raw[15:23], "big")
+    assert {n for n in range(1, 65) if bitmap >> (64 - n) & 1} == set(msg.fields)
+
+
+@given(st.sampled_from(FIELDS).flatmap(lambda f: st.tuples(st.just(f.number), value_for(f))))
+def test_every_field_alone_round_trips(pair):
+    n, value = pair
+    msg = Message("0200", {n: value})
+    assert decode_frame(encode_frame(msg)).fields == {n: value}
+
+
+@pytest.mark.parametrize("f", FIELDS, ids=lambda f: f"F{f.number}")
+def test_longest_value_of_every_field_round_trips(f):
+    value = {"n": "9", "z": "D", "ans": "~", "b": "FF"}[f.content] * f.max_len
+    assert decode_frame(encode_frame(Message("0200", {f.number: value}))).fields == {
+        f.number: value}
+
+
+@pytest.mark.parametrize("f", [f for f in FIELDS if f.length != "fixed"],
+                         ids=lambda f: f"F{f.number}")
+def test_one_over_the_longest_value_is_refused(f):
+    value = {"n": "9", "z": "D", "ans": "~", "b": "FF"}[f.content] * (f.max_len + 1)
+    with pytest.raises(ProtocolError) as exc:
+        encode_frame(Message("0200", {f.number: value}))
+    assert exc.value.field.startswith(f"field {f.number} (")
+
+
+MACED_MESSAGES = st.builds(
+    Message,
+    st.sampled_from(sorted(mac.MACED_MTIS)),
+    ALL_FIELDS.map(lambda d: {n: v for n, v in d.items() if n != 39}),
+)
+
+
+@PROPERTY
+@given(MACED_MESSAGES, KEYS)
+def test_sign_then_verify(msg, key):
+    signed = mac.sign(msg, key)
+    assert 64 in signed.fields
+    assert mac.verify(signed, key)
+    raw = encode_frame(signed)
+    # F64 is the MAC of the bytes on the wire, MTI to just before F64.
+    assert raw[-8:] == pos_ecb_mac(key, raw[PREFIX_LEN:-8])
+    assert mac.verify(decode_frame(raw), key)
+
+
+@PROPERTY
+@given(MACED_MESSAGES, KEYS, st.data())
+def test_flipping_any_bit_of_the_maced_region_fails_verify(msg, key, data):
+    raw = bytearray(encode_frame(mac.sign(msg, key)))
+    bit = data.draw(st.integers(PREFIX_LEN * 8, (len(raw) - 8) * 8 - 1), label="bit")
+    raw[bit // 8] ^= 0x80 >> (bit % 8)
+    try:
+        tampered = decode_frame(bytes(raw))
+    except ProtocolError:
+        return  # refused before the MAC check: also a rejection
+    assert not mac.verify(tampered, key)
+
+
+def test_flipping_each_bit_of_the_vector_sale_fails_verify(sale_frame, mak):
+    decoded = 0
+    for bit in range(PREFIX_LEN * 8, (len(sale_frame) - 8) * 8):
+        raw = bytearray(sale_frame)
+        raw[bit // 8] ^= 0x80 >> (bit % 8)
+        try:
+            tampered = decode_frame(bytes(raw))
+        except ProtocolError:
+            continue
+        decoded += 1
+        assert not mac.verify(tampered, mak), f"bit {bit} flipped and the MAC still verifies"
+    assert decoded > 300  # most flips decode (digits stay digits): the MAC must catch them
+
+
+def test_flipping_a_bit_of_f64_fails_verify(sale_frame, mak):
+    for bit in range((len(sale_frame) - 8) * 8, len(sale_frame) * 8):
+        raw = bytearray(sale_frame)
+        raw[bit // 8] ^= 0x80 >> (bit % 8)
+        assert not mac.verify(decode_frame(bytes(raw)), mak)
+
+
+@PROPERTY
+@given(MACED_MESSAGES, KEYS, KEYS)
+def test_other_key_fails_verify(msg, key, other):
+    # DES ignores the parity bit (bit 0 of each byte) and the MAC uses the MAK's left half.
+    if bytes(b & 0xFE for b in key[:8]) == bytes(b & 0xFE for b in other[:8]):
+        return
+    assert not mac.verify(mac.sign(msg, key), other)
+
+
+# --- which messages carry a MAC (§4) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mti", ["0200", "0210", "0220", "0230", "0400", "0410"])
+def test_maced_mtis(mti, mak):
+    assert mac.needs_mac(Message(mti, {11: "000001"}))
+    assert 64 in mac.sign(Message(mti, {11: "000001"}), mak).fields
+
+
+@pytest.mark.parametrize("mti", ["0800", "0810", "0820", "0830", "0500", "0510", "0320", "0330"])
+def test_unmaced_mtis(mti, mak):
+    msg = Message(mti, {11: "000001", 64: "3232333738334632"})
+    assert not mac.needs_mac(msg)
+    assert 64 not in mac.sign(msg, mak).fields
+
+
+@pytest.mark.parametrize("rc", sorted(UNMACED_CODES))
+@pytest.mark.parametrize("mti", ["0210", "0230", "0410"])
+def test_responses_the_host_cannot_mac(mti, rc, mak):
+    msg = Message(mti, {11: "000001", 39: rc})
+    assert not mac.needs_mac(msg)
+    assert 64 not in mac.sign(msg, mak).fields
+
+
+@pytest.mark.parametrize("rc", ["00", "05", "51", "55"])
+def test_responses_with_other_codes_are_maced(rc, mak):
+    assert mac.needs_mac(Message("0210", {11: "000001", 39: rc}))
+    # A request carrying 39 (a reversal's reason A0) is still MAC'd.
+    assert mac.needs_mac(Message("0400", {11: "000001", 39: "A0"}))
+
+
+def test_verify_without_f64_is_false(sale, mak):
+    assert not mac.verify(sale, mak)
