@@ -204,7 +204,7 @@ SWIPE = QR | {14, 35}
     ("052", QR, "F22 052 needs field(s) [23, 55]"),
     ("072", QR | {55}, None),
     ("072", QR, "F22 072 needs field(s) [55]"),
-    ("012", SWIPE, "F22 012 is not a known entry mode"),
+    ("042", SWIPE, "F22 042 is not a known entry mode"),
     ("023", SWIPE, "F22 023 is not a known entry mode"),
     ("02", SWIPE, "F22 02 is not a known entry mode"),
 ])
