@@ -16,6 +16,7 @@ from steadypos.host import app as host_app
 from steadypos.host.demo_data import demo_data
 from steadypos.host.ledger import check
 from steadypos.host.records import QrRow
+from steadypos.host.secrets import secrets_path
 from steadypos.host.server import run_until_signalled
 from steadypos.money import format_fen
 
@@ -98,6 +99,11 @@ def issue_code(
     wallet: str = typer.Option(..., "--wallet", help="wallet id, e.g. W001"),
 ) -> None:
     """Issue a fresh one-time QR payment code for a wallet and print it."""
+    # Opening a missing database would create it, and with it a keys file whose random LMK and
+    # issuer key a later `host --seed-demo` would then adopt.
+    if not db.exists() or not secrets_path(db).exists():
+        Console(stderr=True).print(f"error: no host database (with its keys) at {db}")
+        raise typer.Exit(2)
     store = host_app.open_store(db)
     secrets = host_app.open_secrets(db)
     account = f"wallet:{wallet}"

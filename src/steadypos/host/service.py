@@ -20,7 +20,7 @@ from steadypos.protocol.codec import Message
 from steadypos.protocol.codes import SIGN_IN_AGAIN
 from steadypos.protocol.crypto import WorkingKeys
 from steadypos.protocol.errors import ProtocolError
-from steadypos.protocol.fields import Field60, entry_mode_problem
+from steadypos.protocol.fields import ENTRY_METHODS, Field60, entry_mode_problem
 from steadypos.protocol.frame import PROC_NONE, PROC_SIGN_IN
 from steadypos.protocol.messages import MessageType, classify, missing_or_extra
 
@@ -44,13 +44,20 @@ HANDLERS: dict[str, Handler] = {
 # Answered fresh every time: sign-in must issue new keys, echo carries no state.
 NOT_IDEMPOTENT = frozenset({"sign_in", "echo"})
 NO_SIGN_IN_NEEDED = frozenset({"sign_in", "echo"})
+# Requests whose F22 says how the card was read but that carry no card-read data (§3: a refund
+# has no 23/55): the entry mode's needed fields are not asked for, what it forbids still is.
+NO_ICC_DATA = frozenset({"refund"})
 # Left out of the content that decides "same request": they legitimately change when a terminal
 # signs in again between two transmissions.
 VOLATILE_FIELDS = frozenset({52, 64})
+# A reversal's reason and the auth code it carries tell what the terminal knew, not what is
+# undone: a second reversal of the same original answers 00 again whatever they say (§7).
+VOLATILE_BY_MTI = {"0400": frozenset({38, 39})}
 
 
 def content_hash(msg: Message) -> str:
-    stable = {str(n): v for n, v in msg.fields.items() if n not in VOLATILE_FIELDS}
+    volatile = VOLATILE_FIELDS | VOLATILE_BY_MTI.get(msg.mti, frozenset())
+    stable = {str(n): v for n, v in msg.fields.items() if n not in volatile}
     return hashlib.sha256(json.dumps([msg.mti, stable], sort_keys=True).encode()).hexdigest()
 
 
@@ -123,7 +130,11 @@ class HostService:
         if extra:
             return f"{mt.name} must not carry field(s) {sorted(extra)}"
         if 22 in msg and mt.name != "reversal":  # a reversal never carries card data (§3)
-            return entry_mode_problem(msg.get(22), set(msg.fields))
+            present = set(msg.fields)
+            method = ENTRY_METHODS.get(msg.get(22)[:2])
+            if mt.name in NO_ICC_DATA and method is not None:
+                present |= method.needs
+            return entry_mode_problem(msg.get(22), present)
         if mt.name == "reversal" and msg.get(39) not in ("98", "A0", "96", "06"):
             return f"reversal reason {msg.get(39)!r} is not 98, A0, 96 or 06"
         return None
