@@ -1,0 +1,281 @@
+"""`steadypos demo`: a scripted trading day on an embedded host with two real terminal processes,
+faults included; it checks every expectation on money and exits non-zero if one fails."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from steadypos.host.demo_data import demo_data
+from steadypos.host.embedded import EmbeddedHost
+from steadypos.host.ledger import check, merchant_account
+from steadypos.host.secrets import load_or_create
+from steadypos.host.sqlite_store import SqliteStore
+from steadypos.masking import mask_pan
+from steadypos.money import format_fen
+from steadypos.terminal.steps import KILL_ENV
+
+console = Console()
+
+
+@dataclass
+class Day:
+    """The demo's world: temp folder, host, proxy, terminals, and the checks made so far."""
+
+    root: Path
+    host: EmbeddedHost
+    proxy: Any
+    data: dict[str, Any]
+    checks: list[tuple[str, bool]] = field(default_factory=list)
+
+    def journal(self, n: int) -> Path:
+        return self.root / f"terminal{n}.db"
+
+    def terminal(self, n: int, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict]:
+        """Run `steadypos terminal ARGS --journal Jn --json` as a real process."""
+        cmd = [sys.executable, "-m", "steadypos", "terminal", *args, "--journal",
+               str(self.journal(n)), "--json"]
+        proc = subprocess.run(cmd, capture_output=True, text=True,
+                              env={**os.environ, **(env or {})}, timeout=120)
+        try:
+            out = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
+        except json.JSONDecodeError:
+            out = {"message": proc.stdout.strip()}
+        return proc.returncode, out
+
+    def balance(self, account: str) -> int:
+        store = SqliteStore(self.host.db)
+        try:
+            return store.balance(account)
+        finally:
+            store.close()
+
+    def card_account(self, pan: str) -> str:
+        secrets = load_or_create(self.host.db)
+        store = SqliteStore(self.host.db)
+        try:
+            card = store.card(secrets.pan_ref(pan))
+            assert card is not None
+            return card.account
+        finally:
+            store.close()
+
+    def expect(self, what: str, ok: bool) -> bool:
+        self.checks.append((what, ok))
+        mark = "[green]✓[/green]" if ok else "[bold red]✗[/bold red]"
+        console.print(f"   {mark} {what}")
+        return ok
+
+
+def _scene(title: str) -> None:
+    console.rule(f"[bold]{title}")
+
+
+def _show(code: int, out: dict) -> None:
+    bits = [f"exit {code}", str(out.get("result", "?"))]
+    if out.get("rc"):
+        bits.append(f"rc {out['rc']}")
+    if out.get("stan"):
+        bits.append(f"STAN {out['stan']}")
+    console.print(f"   terminal: {' · '.join(bits)} — {out.get('message', '')}")
+    for line in out.get("recovered", []):
+        console.print(f"   [yellow]on start-up: {line}[/yellow]")
+
+
+def _charged(day: Day, pan: str, before: int, fen: int, what: str) -> bool:
+    return day.expect(f"{what}: card {mask_pan(pan)} moved {format_fen(-fen)}",
+                      day.balance(day.card_account(pan)) == before - fen)
+
+
+def run_day(day: Day) -> None:
+    d = day.data
+    t1, t2 = d["terminals"][0], d["terminals"][2]
+    cards = [c for c in d["cards"] if c["kind"] == "magstripe" and c["status"] == "active"]
+    rich_card, other_card = cards[0], cards[1]
+    low = next(c for c in cards if c["balance"] < 1000)
+    chip = next(c for c in d["cards"] if c["kind"] == "chip")
+    chip_file = day.root / "chip-card.json"
+    chip_file.write_text(json.dumps({k: chip[k] for k in ("pan", "expiry", "psn", "icc_mk")}))
+    acct = day.card_account
+
+    _scene("Opening: two terminals sign in (T1 direct, T3 through the fault proxy)")
+    for n, t, port in ((1, t1, day.host.port), (2, t2, day.proxy.port)):
+        day.terminal(n, "init", "--host", "127.0.0.1", "--port", str(port), "--tid", t["tid"],
+                     "--mid", t["mid"], "--tmk", t["tmk"], "--timeout", "2")
+        code, out = day.terminal(n, "sign-in")
+        _show(code, out)
+        day.expect(f"{t['tid']} signed in", code == 0 and out.get("rc") == "00")
+
+    _scene("Magstripe sale with PIN: 88.00")
+    before = day.balance(acct(rich_card["pan"]))
+    code, out = day.terminal(1, "sale", "--amount", "88.00", "--track2", rich_card["track2"],
+                             "--pin", rich_card["pin"])
+    _show(code, out)
+    magstripe_stan = int(out.get("stan") or 0)
+    day.expect("approved", code == 0 and out.get("rc") == "00")
+    _charged(day, rich_card["pan"], before, 8800, "charged once")
+
+    _scene("Chip sale: the card computes an ARQC, the issuer answers an ARPC")
+    before = day.balance(acct(chip["pan"]))
+    code, out = day.terminal(2, "sale", "--amount", "120.00", "--card-file", str(chip_file),
+                             "--pin", chip["pin"])
+    _show(code, out)
+    chip_stan = int(out.get("stan") or 0)
+    day.expect("approved", code == 0)
+    _charged(day, chip["pan"], before, 12000, "charged once")
+
+    _scene("QR sale: a one-time code pays once")
+    qr = d["qr_codes"][0]
+    wallet = f"wallet:{qr['wallet']}"
+    before_w = day.balance(wallet)
+    code, out = day.terminal(1, "sale", "--amount", "25.00", "--qr", qr["code"])
+    _show(code, out)
+    day.expect("approved", code == 0)
+    code, out = day.terminal(1, "sale", "--amount", "25.00", "--qr", qr["code"])
+    _show(code, out)
+    day.expect("the same code again is refused (14)", code == 1 and out.get("rc") == "14")
+    day.expect("wallet charged 25.00 once", day.balance(wallet) == before_w - 2500)
+
+    _scene("Wrong PIN")
+    before = day.balance(acct(other_card["pan"]))
+    code, out = day.terminal(1, "sale", "--amount", "10.00", "--track2", other_card["track2"],
+                             "--pin", "000000" if other_card["pin"] != "000000" else "111111")
+    _show(code, out)
+    day.expect("declined 55", code == 1 and out.get("rc") == "55")
+    _charged(day, other_card["pan"], before, 0, "nothing charged")
+
+    _scene("Insufficient funds")
+    before = day.balance(acct(low["pan"]))
+    code, out = day.terminal(1, "sale", "--amount", "20.00", "--track2", low["track2"],
+                             "--pin", low["pin"])
+    _show(code, out)
+    day.expect("declined 51", code == 1 and out.get("rc") == "51")
+    _charged(day, low["pan"], before, 0, "nothing charged")
+
+    _scene("Duplicate retransmission: the proxy sends T3's request twice")
+    from steadypos.chaos.proxy import Toxic
+
+    day.proxy.add(Toxic("duplicate_request", direction="upstream", count=1, name="dup"))
+    before = day.balance(acct(other_card["pan"]))
+    code, out = day.terminal(2, "sale", "--amount", "66.00", "--track2", other_card["track2"],
+                             "--pin", other_card["pin"])
+    _show(code, out)
+    day.proxy.clear()
+    day.expect("approved", code == 0)
+    day.expect("the host saw the request twice",
+               day.proxy.injected.get("duplicate_request", 0) >= 1)
+    _charged(day, other_card["pan"], before, 6600, "charged once, not twice")
+
+    _scene("Void of the magstripe sale")
+    before = day.balance(acct(rich_card["pan"]))
+    code, out = day.terminal(1, "void", "--stan", str(magstripe_stan))
+    _show(code, out)
+    day.expect("void approved", code == 0)
+    _charged(day, rich_card["pan"], before, -8800, "88.00 back on the card")
+
+    _scene("Partial refund of the chip sale: 20.00 of 120.00")
+    before = day.balance(acct(chip["pan"]))
+    code, out = day.terminal(2, "refund", "--stan", str(chip_stan), "--amount", "20.00")
+    _show(code, out)
+    day.expect("refund approved", code == 0)
+    _charged(day, chip["pan"], before, -2000, "20.00 back on the card")
+
+    _scene("Flash-exit: T1's process is SIGKILLed after sending a sale")
+    before = day.balance(acct(rich_card["pan"]))
+    code, out = day.terminal(1, "sale", "--amount", "50.00", "--track2", rich_card["track2"],
+                             "--pin", rich_card["pin"], env={KILL_ENV: "request_sent"})
+    console.print(f"   terminal process ended by signal {-code}" if code < 0 else
+                  f"   terminal exit {code}")
+    day.expect("the process died by SIGKILL", code == -9)
+    code, out = day.terminal(1, "recover")
+    _show(code, out)
+    day.expect("on restart the operator is told: reversed: not charged",
+               any("reversed: not charged" in x for x in out.get("recovered", [])))
+    _charged(day, rich_card["pan"], before, 0, "nothing charged after the automatic reversal")
+
+    _scene("Lost response: the proxy drops T3's answer; the terminal reverses")
+    day.proxy.add(Toxic("drop_response", direction="downstream", count=1, name="lost"))
+    before = day.balance(acct(rich_card["pan"]))
+    code, out = day.terminal(2, "sale", "--amount", "30.00", "--track2", rich_card["track2"],
+                             "--pin", rich_card["pin"])
+    _show(code, out)
+    day.proxy.clear()
+    day.expect("no answer: failed with a reversal pending (exit 3)", code == 3)
+    day.expect("meanwhile the host had charged the card",
+               day.balance(acct(rich_card["pan"])) == before - 3000)
+    code, out = day.terminal(2, "recover")
+    _show(code, out)
+    day.expect("reversal sent (98) and answered", code == 0)
+    _charged(day, rich_card["pan"], before, 0, "money back after the reversal")
+
+    _scene("Settlement")
+    for n in (1, 2):
+        code, out = day.terminal(n, "settle")
+        _show(code, out)
+        day.expect(f"terminal {n}: balanced", code == 0 and out.get("balanced") is True)
+
+
+def _closing(day: Day) -> None:
+    _scene("Balances and the ledger")
+    table = Table()
+    for col in ("account", "opening", "now", "change"):
+        table.add_column(col)
+    for c in day.data["cards"]:
+        if c["status"] != "active":
+            continue
+        now = day.balance(day.card_account(c["pan"]))
+        table.add_row(f"card {mask_pan(c['pan'])}", format_fen(c["balance"]), format_fen(now),
+                      format_fen(now - c["balance"]))
+    mids = sorted({t["mid"] for t in day.data["terminals"]})
+    for mid in mids:
+        now = day.balance(merchant_account(mid))
+        table.add_row(f"merchant {mid}", "0.00", format_fen(now), format_fen(now))
+    console.print(table)
+    store = SqliteStore(day.host.db)
+    report = check(store)
+    store.close()
+    day.expect(f"ledger: {report.postings} postings balanced, grand total {report.grand_total}",
+               report.ok)
+
+
+def demo(keep: bool = typer.Option(False, "--keep", help="keep the temporary folder")) -> None:
+    """A scripted trading day with faults; exits 0 only if every expectation held."""
+    from steadypos.chaos.proxy import FaultProxy
+
+    root = Path(tempfile.mkdtemp(prefix="steadypos-demo-"))
+    console.print(f"[bold]steadypos demo[/bold] in {root}")
+    host = EmbeddedHost(root / "host.db").start()
+    proxy = FaultProxy(upstream=("127.0.0.1", host.port), listen=("127.0.0.1", 0), seed=1)
+    proxy.start()
+    day = Day(root, host, proxy, demo_data())
+    failed: Callable[[], int] = lambda: sum(1 for _, ok in day.checks if not ok)  # noqa: E731
+    try:
+        run_day(day)
+        _closing(day)
+    finally:
+        proxy.stop()
+        host.stop()
+        if not keep:
+            import shutil
+
+            shutil.rmtree(root, ignore_errors=True)
+    n_bad = failed()
+    if n_bad:
+        console.print(f"[bold red]{n_bad} of {len(day.checks)} expectations failed[/bold red]")
+        raise typer.Exit(1)
+    console.print(f"[bold green]all {len(day.checks)} expectations held[/bold green]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)

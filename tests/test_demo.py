@@ -1,0 +1,15 @@
+"""`steadypos demo` runs its scripted day and exits 0 only when every expectation held."""
+
+import subprocess
+import sys
+
+
+def test_demo_day_holds_every_expectation() -> None:
+    proc = subprocess.run([sys.executable, "-m", "steadypos", "demo"], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "expectations held" in proc.stdout
+    assert "✗" not in proc.stdout
+    # The day's own checks printed card numbers masked only.
+    for pan in ("6222020000000001008", "6222020000000005009"):
+        assert pan not in proc.stdout
