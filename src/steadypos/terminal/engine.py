@@ -3,6 +3,7 @@ and recovery that reads only the journal."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,7 +42,13 @@ from steadypos.terminal.outcome import Outcome
 
 MAX_REVERSAL_ATTEMPTS = 3
 REVERSIBLE = frozenset({"sale", "void"})
+PRINTED = frozenset({"sale", "void", "refund"})  # flows that end with a receipt
 SEALED = "sealed:"
+
+# Benchmark only: `STEADYPOS_JOURNAL_SYNC=OFF` opens the journal without fsync, to measure what
+# durability costs (benchmarks/terminal_sale.py). A terminal that takes money never sets it.
+JOURNAL_SYNC_ENV = "STEADYPOS_JOURNAL_SYNC"
+JOURNAL_SYNC_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 # What recovery tells the operator about a flow it found unfinished (§ "interrupted flows").
 NOT_SENT = "interrupted before sending: not charged"
@@ -71,6 +78,10 @@ class Terminal:
     say: Callable[[str], None] = print
     _conn: Connection | None = None
     recovered: list[str] = field(default_factory=list)
+    # Seams for the deterministic simulation: how to reach the host, and what to do after each
+    # journaled step (the simulator crashes the terminal there).
+    link_factory: Callable[..., Connection] = Connection
+    on_step: Callable[[str], None] | None = None
 
     # -- life cycle -------------------------------------------------------------------------
     @classmethod
@@ -88,18 +99,26 @@ class Terminal:
 
     @classmethod
     def open(cls, journal_path: Path, say: Callable[[str], None] = print,
-             faults: Faults | None = None) -> Terminal:
+             faults: Faults | None = None, synchronous: str | None = None,
+             link_factory: Callable[..., Connection] = Connection,
+             on_step: Callable[[str], None] | None = None) -> Terminal:
         if not journal_path.exists() or not _keys_path(journal_path).exists():
             raise TerminalError(f"no terminal at {journal_path}: run `steadypos terminal init`")
-        journal = Journal(journal_path)
+        sync = (synchronous or os.environ.get(JOURNAL_SYNC_ENV, "FULL")).strip().upper()
+        journal = Journal(journal_path, synchronous=sync if sync in JOURNAL_SYNC_MODES else "FULL")
         cfg = journal.config()
         events = EventLog(events_path(journal_path), cfg.get("tid", "?"))
         term = cls(journal, KeyStore.load(_keys_path(journal_path)), events,
-                   faults or Faults(), say)
+                   faults or Faults(), say, link_factory=link_factory, on_step=on_step)
         events.app_start()
         events.screen("idle")
         term.recover_offline()
         return term
+
+    def _after(self, step: str) -> None:
+        steps.after_step(step)
+        if self.on_step is not None:
+            self.on_step(step)
 
     def close(self, reason: str = "normal") -> None:
         if self._conn is not None:
@@ -134,8 +153,9 @@ class Terminal:
             cfg = self.cfg
             timeout = float(cfg["timeout"])
             try:
-                self._conn = Connection(cfg["host"], int(cfg["port"]),
-                                        connect_timeout=min(timeout, 5.0), read_timeout=timeout)
+                self._conn = self.link_factory(cfg["host"], int(cfg["port"]),
+                                               connect_timeout=min(timeout, 5.0),
+                                               read_timeout=timeout)
             except LinkError:
                 self.events.net("connect_fail")
                 raise
@@ -222,16 +242,17 @@ class Terminal:
                                   message=NOT_SENT,
                                   extra=[Journal.delete_reversal_sql(txn.id)])
                 self._tell(txn, NOT_SENT)
-            elif txn.step == "reversal_cleared":
-                self.journal.update(txn, state="approved")
-                self._print(txn, reprint=True, recovering=True)
-            elif txn.step == "receipt_printed":
-                self.journal.update(txn, state="approved")
             elif self.journal.reversal(txn.id) is not None:
                 self.journal.update(txn, state="pending_reversal",
                                     message="interrupted: reversal pending")
                 self._tell(txn, "interrupted: reversal pending, it is sent before the next "
                                 "transaction")
+            elif txn.step in ("journal_written", "reversal_cleared"):
+                # Approved and journaled, no record left to send: only the receipt is missing.
+                self.journal.update(txn, state="approved")
+                self._print(txn, reprint=True, recovering=True)
+            elif txn.step == "receipt_printed":
+                self.journal.update(txn, state="approved")
             elif txn.step == "response_received" and txn.rc and txn.rc != APPROVED:
                 self.journal.update(txn, state="declined")
                 self._tell(txn, f"declined ({txn.rc}): not charged")
@@ -251,7 +272,9 @@ class Terminal:
             if blocked is not None:
                 return blocked
         for txn in self.journal.txns(state="failed"):
-            if txn.kind == "refund" and txn.step in ("request_sent",):
+            # Sent, and its answer never journaled as an outcome (no answer, or the terminal
+            # died after `response_received`): the host's answer to the same request decides.
+            if txn.kind == "refund" and txn.step in ("request_sent", "response_received"):
                 self._resend_refund(txn)
         return None
 
@@ -272,6 +295,11 @@ class Terminal:
                 return self._blocked(rec, f"cannot sign in ({not_signed.message})")
             fields = dict(rec.fields)
             fields[2] = self.keys.unseal(fields[2][len(SEALED):])
+            # The reason is the record's, which the response may have changed (rules 5, 7);
+            # an approval's auth code goes with it (§3: +38 when a response was received).
+            fields[39] = rec.reason
+            if txn.auth_code:
+                fields[38] = txn.auth_code
             msg = Message("0400", fields, self.station.tpdu)
             msg = mac.sign(msg, self.keys.working.mak)  # type: ignore[union-attr]
             try:
@@ -303,14 +331,14 @@ class Terminal:
 
     def _resend_refund(self, txn: Txn) -> None:
         orig = self.journal.find(txn.orig_stan or 0, txn.orig_batch, "sale")
-        if orig is None:
+        if orig is None or self._ensure_signed_in() is not None:
             return
         req = self._refund_request(txn, orig)
         try:
             resp = self._exchange(self._sign(req), "refund", txn.stan)
         except LinkError:
             return
-        self._settle_response(txn, resp, reversible=False)
+        self._settle_response(txn, resp, reversible=False, orig=orig)
 
     # -- devices ------------------------------------------------------------------------------
     def _print(self, txn: Txn, reprint: bool = False, recovering: bool = False) -> str | None:
@@ -325,13 +353,17 @@ class Terminal:
         except DeviceError as exc:
             self.events.emit("health", printer=exc.code)
             note = f"{CHARGED}; printer {exc.code.replace('_', ' ')}: reprint the receipt"
+            self.journal.update(txn, state="approved", message=note)
             if recovering:
                 self._tell(txn, note)
+                self.events.screen("idle")
             return note
-        self.journal.step(txn, "receipt_printed", "reprint" if reprint else "")
-        steps.after_step("receipt_printed")
+        self.journal.step(txn, "receipt_printed", "reprint" if reprint else "", state="approved")
+        self._after("receipt_printed")
         if recovering:
             self._tell(txn, f"{CHARGED} (receipt reprinted)")
+            self.events.screen("result")
+            self.events.screen("idle")
         return None
 
     # -- the payment flows --------------------------------------------------------------------
@@ -386,7 +418,7 @@ class Terminal:
             return gate
         self.events.screen("amount")
         txn = self.journal.start("sale", amount, self.batch)
-        steps.after_step("flow_started")
+        self._after("flow_started")
         self.events.screen("card")
         try:
             got = self._read_card(card, amount)
@@ -395,7 +427,7 @@ class Terminal:
         from steadypos.masking import mask_pan
         self.journal.step(txn, "card_read", method=got.method, pan_masked=mask_pan(got.pan),
                           pan_sealed=self.keys.seal(got.pan), expiry=got.expiry)
-        steps.after_step("card_read")
+        self._after("card_read")
         entered = None
         if pin is not None:
             self.events.screen("pin")
@@ -406,7 +438,7 @@ class Terminal:
                 return self._abort(txn, f"PIN entry {exc.code}: not charged", operator=True)
             self.events.emit("pin", outcome="entered")
             self.journal.step(txn, "pin_captured", "PIN entered (flag only)")
-            steps.after_step("pin_captured")
+            self._after("pin_captured")
         req = builders.sale(self.station, txn.stan, txn.batch, amount, got, entered,
                             self.keys.working.pik if self.keys.working else None)
         return self._online(txn, self._sign(req))
@@ -421,11 +453,11 @@ class Terminal:
                            stan=stan, batch=self.batch)
         self.events.screen("amount")
         txn = self.journal.start("void", orig.amount, self.batch, orig.stan, orig.batch)
-        steps.after_step("flow_started")
+        self._after("flow_started")
         card = self._card_of(orig)
         self.journal.step(txn, "card_read", method=orig.method, pan_masked=orig.pan_masked,
                           pan_sealed=orig.pan_sealed, expiry=orig.expiry)
-        steps.after_step("card_read")
+        self._after("card_read")
         req = builders.void(self.station, txn.stan, txn.batch, orig.amount, card, orig.stan,
                             orig.batch, orig.rrn, orig.auth_code)
         return self._online(txn, self._sign(req), orig=orig)
@@ -442,10 +474,10 @@ class Terminal:
                                        f"{orig.refunded} already refunded)", stan=stan)
         self.events.screen("amount")
         txn = self.journal.start("refund", amount, self.batch, orig.stan, orig.batch)
-        steps.after_step("flow_started")
+        self._after("flow_started")
         self.journal.step(txn, "card_read", method=orig.method, pan_masked=orig.pan_masked,
                           pan_sealed=orig.pan_sealed, expiry=orig.expiry)
-        steps.after_step("card_read")
+        self._after("card_read")
         return self._online(txn, self._sign(self._refund_request(txn, orig)), orig=orig)
 
     def balance(self, track2: str, pin: str) -> Outcome:
@@ -454,7 +486,7 @@ class Terminal:
         if gate is not None:
             return gate
         txn = self.journal.start("balance", 0, self.batch)
-        steps.after_step("flow_started")
+        self._after("flow_started")
         self.events.screen("card")
         try:
             got = self._read_card(CardInput(track2=track2), 0)
@@ -489,21 +521,15 @@ class Terminal:
 
     def _online(self, txn: Txn, req: Message, orig: Txn | None = None) -> Outcome:
         reversible = txn.kind in REVERSIBLE
-        extra = []
-        if reversible:
-            rev = builders.reversal(req, "98")
-            rev.fields[2] = SEALED + self.keys.seal(rev.fields[2])
-            extra = [Journal.store_reversal_sql(txn.id, rev.fields, "98")]
         self.journal.step(txn, "request_packed")
-        steps.after_step("request_packed")
+        self._after("request_packed")
         if reversible:
-            self.journal.step(txn, "reversal_stored", "reason 98", extra=extra)
-            steps.after_step("reversal_stored")
+            self._store_reversal(txn, req)
         self.events.screen("online")
 
         def sent() -> None:
             self.journal.step(txn, "request_sent")
-            steps.after_step("request_sent")
+            self._after("request_sent")
 
         try:
             resp = self._exchange(req, txn.kind, txn.stan, on_sent=sent)
@@ -518,6 +544,14 @@ class Terminal:
                                stan=txn.stan, batch=txn.batch)
             return self._no_answer(txn, reversible, str(exc))
         return self._settle_response(txn, resp, reversible, orig)
+
+    def _store_reversal(self, txn: Txn, req: Message) -> None:
+        """Rule 2: the reversal record (reason 98) is on disk before the request goes out."""
+        rev = builders.reversal(req, "98")
+        rev.fields[2] = SEALED + self.keys.seal(rev.fields[2])
+        self.journal.step(txn, "reversal_stored", "reason 98",
+                          extra=[Journal.store_reversal_sql(txn.id, rev.fields, "98")])
+        self._after("reversal_stored")
 
     def _no_answer(self, txn: Txn, reversible: bool, why: str) -> Outcome:
         """Rule 4: keep the record (98); the reversal goes before the next online message."""
@@ -561,7 +595,7 @@ class Terminal:
         extra = [Journal.reversal_reason_sql(txn.id, "96")] if (reversible and approved) else []
         self.journal.step(txn, "response_received", f"rc {rc}", rc=rc, rrn=resp.get(37),
                           auth_code=resp.get(38), host_date=resp.get(13), extra=extra)
-        steps.after_step("response_received")
+        self._after("response_received")
         if rc in SIGN_IN_AGAIN:
             self._drop_keys()
         if not approved:
@@ -586,14 +620,17 @@ class Terminal:
                 extra_out["balance"] = parse_balance(resp.get(54))
             except ProtocolError:
                 extra_out["balance"] = None
-        # Rule 7: the journal entry first, then the record goes.
-        self.journal.step(txn, "journal_written", state=final_state, extra=journal_extra)
-        steps.after_step("journal_written")
+        # Rule 7: the journal entry first, then the record goes. A flow with a receipt stays
+        # in progress until the receipt is out (or failed): recovery finishes what a crash cut.
+        printed = txn.kind in PRINTED
+        self.journal.step(txn, "journal_written", state=IN_PROGRESS if printed else final_state,
+                          extra=journal_extra)
+        self._after("journal_written")
         if reversible:
             self.journal.step(txn, "reversal_cleared", extra=[Journal.delete_reversal_sql(txn.id)])
-            steps.after_step("reversal_cleared")
+            self._after("reversal_cleared")
         message = "approved"
-        if txn.kind in ("sale", "void", "refund"):
+        if printed:
             note = self._print(txn)
             if note:
                 self.events.screen("idle")

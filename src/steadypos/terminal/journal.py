@@ -4,6 +4,7 @@ the step log and reversal records. It is the only thing recovery reads."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -79,9 +80,22 @@ class ReversalRecord:
     attempts: int
 
 
+# Test only: `STEADYPOS_TEST_DISK_FAULT=full:3` makes the 3rd journal write from start-up fail as
+# a full disk would (`refused:N` as a refused write), to prove a terminal survives it.
+DISK_FAULT_ENV = "STEADYPOS_TEST_DISK_FAULT"
+DISK_FAULTS = {"full": "database or disk is full", "refused": "disk I/O error (write refused)"}
+
+
+def _disk_fault_from_env() -> tuple[str, int] | None:
+    kind, _, n = os.environ.get(DISK_FAULT_ENV, "").partition(":")
+    return (kind, int(n)) if kind in DISK_FAULTS and n.isdigit() else None
+
+
 class Journal:
     def __init__(self, path: str | Path, synchronous: str = "FULL") -> None:
         self.path = Path(path)
+        # (kind, writes until it fails): a disk fault armed by a test or the simulator.
+        self.disk_fault = _disk_fault_from_env()
         self.conn = sqlite3.connect(str(self.path), isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute(f"PRAGMA synchronous={synchronous}")
@@ -90,8 +104,18 @@ class Journal:
     def close(self) -> None:
         self.conn.close()
 
+    def _check_disk(self) -> None:
+        if self.disk_fault is None:
+            return
+        kind, left = self.disk_fault
+        if left <= 1:
+            self.disk_fault = None
+            raise JournalError(f"journal write failed: {DISK_FAULTS[kind]}")
+        self.disk_fault = (kind, left - 1)
+
     def _write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         """Run statements as one durable transaction, or none of them."""
+        self._check_disk()
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             for sql, params in statements:
@@ -124,6 +148,7 @@ class Journal:
         """Allocate the next STAN and write `flow_started`, in one transaction."""
         stan = self.counter("stan", 0) % 999_999 + 1
         at = now_iso()
+        self._check_disk()
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             self.conn.execute("INSERT OR REPLACE INTO counters (name, value) VALUES ('stan', ?)",

@@ -1,0 +1,46 @@
+"""Fixtures of the terminal tests: a seeded host in-process, a recording proxy in front of it,
+and terminal T0000001 initialised against the proxy (see rig.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rig import ENGINE_ENV, HostRig, Proxy, TerminalRig
+
+
+@pytest.fixture(autouse=True)
+def _no_engine_switches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kill switch or a fault left in the environment must not reach an in-process terminal."""
+    for name in ENGINE_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Iterator[HostRig]:
+    rig = HostRig(tmp_path / "host.db").start()
+    yield rig
+    rig.stop()
+
+
+@pytest.fixture
+def proxy(host: HostRig) -> Iterator[Proxy]:
+    p = Proxy(host.port)
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def term(tmp_path: Path, host: HostRig, proxy: Proxy) -> TerminalRig:
+    """T0000001, initialised (5 s timeout), not signed in."""
+    t = TerminalRig(tmp_path, host, proxy)
+    t.init()
+    return t
+
+
+@pytest.fixture
+def signed(term: TerminalRig) -> TerminalRig:
+    """T0000001, signed in."""
+    term.sign_in()
+    return term

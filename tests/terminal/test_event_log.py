@@ -1,0 +1,152 @@
+"""The terminal's event log v1 (docs/flash-exit-diagnosis.md): a normal sale reads as one clean
+flow; a kill, a lost answer or a printer jam reads as an episode at the screen where it broke;
+every line is a JSON object with ts, tid and type, and its values are the doc's."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rig import CARD, KILLED, TID, TerminalRig, episodes, wrong_pin
+
+TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+ALLOWED: dict[str, dict[str, set[Any]]] = {
+    "app": {"event": {"start", "exit"},
+            "reason": {"normal", "crash", "anr", "killed", "power_loss", "watchdog"}},
+    "screen": {"screen": {"idle", "amount", "card", "pin", "online", "result", "receipt",
+                          "settings"}},
+    "card": {"method": {"swipe", "chip", "contactless", "qr"}, "ok": {True, False},
+             "error": {None, "bad_read", "lrc", "chip_mute", "no_code", "wrong_method"}},
+    "pin": {"outcome": {"entered", "cancelled", "timeout"}},
+    "txn": {"kind": {"sale", "void", "refund", "balance", "reversal", "sign_in", "settle"},
+            "phase": {"sent", "response", "timeout", "conn_fail", "mac_fail"}},
+    "net": {"event": {"up", "down", "connect_fail", "reset"}},
+    "params": {"event": {"applied", "mismatch"}},
+}
+
+
+def _check_v1(events: list[dict[str, Any]]) -> None:
+    """Every line: ts (RFC 3339 UTC, ms), our tid, a type; known types with the doc's values."""
+    for ev in events:
+        assert TS.match(ev["ts"]), ev
+        assert ev["tid"] == TID
+        for key, values in ALLOWED.get(ev["type"], {}).items():
+            if key in ev:
+                assert ev[key] in values, ev
+    stamps = [ev["ts"] for ev in events]
+    assert stamps == sorted(stamps)
+
+
+def _last_run(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events of the last command (from its app start)."""
+    starts = [i for i, ev in enumerate(events) if ev["type"] == "app" and ev["event"] == "start"]
+    return events[starts[-1]:]
+
+
+def _compact(events: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for ev in events:
+        kind = ev["type"]
+        if kind == "app":
+            out.append(f"app {ev['event']}" + (f" {ev['reason']}" if "reason" in ev else ""))
+        elif kind == "screen":
+            out.append(f"screen {ev['screen']}")
+        elif kind == "card":
+            out.append(f"card {ev['method']} ok={ev['ok']}")
+        elif kind == "pin":
+            out.append(f"pin {ev['outcome']}")
+        elif kind == "txn":
+            out.append(f"txn {ev['kind']} {ev['phase']}")
+        elif kind == "net":
+            out.append(f"net {ev['event']}")
+    return out
+
+
+def test_normal_sale(signed: TerminalRig) -> None:
+    ran = signed.sale("12.34")
+    assert ran.code == 0
+    events = signed.events()
+    _check_v1(events)
+    run = _last_run(events)
+    assert _compact(run) == [
+        "app start", "screen idle", "screen amount", "screen card", "card swipe ok=True",
+        "screen pin", "pin entered", "screen online", "net up", "txn sale sent",
+        "txn sale response", "screen receipt", "screen result", "screen idle",
+        "app exit normal"]
+    sent = next(e for e in run if e["type"] == "txn" and e["phase"] == "sent")
+    resp = next(e for e in run if e["type"] == "txn" and e["phase"] == "response")
+    assert sent["stan"] == resp["stan"] == ran.data["stan"] and sent["amount"] == 1234
+    assert resp["rc"] == "00" and isinstance(resp["latency_ms"], int)
+    assert 0 <= resp["latency_ms"] < 5000
+    assert episodes(events) == []
+
+
+def test_declined_sale_is_a_clean_flow(signed: TerminalRig) -> None:
+    assert signed.sale(pin=wrong_pin(CARD)).code == 1
+    run = _last_run(signed.events())
+    screens = [e["screen"] for e in run if e["type"] == "screen"]
+    assert screens == ["idle", "amount", "card", "pin", "online", "result", "idle"]
+    assert next(e for e in run if e.get("phase") == "response")["rc"] == "55"
+    assert episodes(signed.events()) == []
+
+
+def test_kill_at_request_sent_shows_the_broken_flow(signed: TerminalRig) -> None:
+    ran = signed.spawn("sale", "--amount", "12.34", "--track2", CARD["track2"], "--pin",
+                       CARD["pin"], kill_at="request_sent")
+    assert ran.code == KILLED
+    assert signed.cli("journal").code == 0  # the restart
+    events = signed.events()
+    _check_v1(events)
+    starts = [i for i, e in enumerate(events) if e["type"] == "app" and e["event"] == "start"]
+    killed = events[starts[-2]:starts[-1]]
+    assert not any(e["type"] == "app" and e["event"] == "exit" for e in killed)
+    assert not any(e.get("screen") == "result" for e in killed)
+    assert [e["screen"] for e in killed if e["type"] == "screen"][-1] == "online"
+    found = episodes(events)
+    assert [(e["screen"], e["ended_by"]) for e in found] == [("online", "app start")]
+    # The restart tells what it found, in the log too.
+    assert any(e["type"] == "recovery" for e in events[starts[-1]:])
+
+
+def test_lost_answer_is_an_episode_at_online(signed: TerminalRig) -> None:
+    signed.proxy.set("drop", "0200")
+    assert signed.sale().code == 3
+    run = _last_run(signed.events())
+    assert "txn sale conn_fail" in _compact(run) and "net reset" in _compact(run)
+    assert [e["screen"] for e in episodes(signed.events())] == ["online"]
+
+
+def test_printer_jam_is_an_episode_at_receipt(signed: TerminalRig) -> None:
+    assert signed.sale(env={"STEADYPOS_FAULTS": "printer=jam"}).code == 0
+    events = signed.events()
+    _check_v1(events)
+    assert [e["screen"] for e in episodes(events)] == ["receipt"]
+    health = [e for e in _last_run(events) if e["type"] == "health"]
+    assert [h["printer"] for h in health] == ["jam"]
+
+
+def test_recovery_reprint_is_not_another_episode(signed: TerminalRig) -> None:
+    """Killed after the record is cleared: one episode (at `online`, where it broke); the
+    reprint at the restart completes with a result screen and is no flash-exit of its own."""
+    ran = signed.spawn("sale", "--amount", "12.34", "--track2", CARD["track2"], "--pin",
+                       CARD["pin"], kill_at="reversal_cleared")
+    assert ran.code == KILLED
+    assert signed.cli("recover").code == 0
+    assert signed.sale("1.00").code == 0
+    events = signed.events()
+    _check_v1(events)
+    assert [e["screen"] for e in episodes(events)] == ["online"]
+
+
+def test_sign_in_and_reversal_events(signed: TerminalRig) -> None:
+    signed.proxy.set("drop", "0200")
+    pending = signed.sale()
+    signed.proxy.set("forward")
+    assert signed.cli("recover").code == 0
+    run = _compact(_last_run(signed.events()))
+    assert "txn reversal sent" in run and "txn reversal response" in run
+    events = signed.events()
+    assert any(e["type"] == "params" and e["event"] == "applied" for e in events)
+    rev = [e for e in events if e.get("kind") == "reversal" and e.get("phase") == "response"]
+    assert rev[-1]["stan"] == pending.data["stan"] and rev[-1]["rc"] == "00"
+    _check_v1(events)
