@@ -35,6 +35,8 @@ REVERSAL_REASONS: dict[str, str] = {
 APPROVED = "00"
 # Responses the host cannot or must not MAC (§4).
 UNMACED_CODES = frozenset({"A0", "99", "97", "03"})
+# Answers that say the host did not act on the request at all.
+NOT_PROCESSED = frozenset({"03", "30", "96", "97", "99", "A0"})
 # Codes after which the terminal must sign in again.
 SIGN_IN_AGAIN = frozenset({"A0", "99", "97"})
 

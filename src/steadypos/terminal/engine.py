@@ -12,7 +12,13 @@ from pathlib import Path
 from steadypos.protocol import builders, mac
 from steadypos.protocol.builders import Card, Station
 from steadypos.protocol.codec import Message
-from steadypos.protocol.codes import APPROVED, SIGN_IN_AGAIN, UNMACED_CODES, describe
+from steadypos.protocol.codes import (
+    APPROVED,
+    NOT_PROCESSED,
+    SIGN_IN_AGAIN,
+    UNMACED_CODES,
+    describe,
+)
 from steadypos.protocol.crypto import unpack_key_block
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.fields import (
@@ -303,8 +309,7 @@ class Terminal:
             msg = Message("0400", fields, self.station.tpdu)
             msg = mac.sign(msg, self.keys.working.mak)  # type: ignore[union-attr]
             try:
-                conn_needed = self._conn is None
-                self._link() if conn_needed else None
+                self._link()
             except LinkError:
                 return self._blocked(rec, "the host cannot be reached")
             attempts += 1
@@ -313,11 +318,29 @@ class Terminal:
                 resp = self._exchange(msg, "reversal", txn.stan)
             except LinkError:
                 continue
-            if resp.mti != "0410":
+            if not self._reversal_taken(resp, txn):
                 continue
             self._reversed(txn, rec.reason)
             return None
         return self._blocked(rec, "3 attempts got no answer")
+
+    def _reversal_taken(self, resp: Message, txn: Txn) -> bool:
+        """Rule 8 says any 0410 ends a reversal. We also want proof the host acted on it: an
+        answer to this STAN, with a good MAC, whose code does not say the host never processed
+        the request (03, 30, 96, 97, 99, A0). Otherwise the attempt counts and we try again,
+        because ending there could leave the customer charged (a chaos run found exactly that:
+        a corrupted 0400 answered 03)."""
+        rc = resp.get(39)
+        if resp.mti != "0410" or resp.get(11) != f"{txn.stan:06d}" or rc in NOT_PROCESSED:
+            if rc in SIGN_IN_AGAIN:
+                self._drop_keys()
+            return False
+        assert self.keys.working is not None
+        if rc not in UNMACED_CODES and not mac.verify(resp, self.keys.working.mak):
+            self.events.txn("reversal", txn.stan, "mac_fail")
+            self._drop_keys()
+            return False
+        return True
 
     def _reversed(self, txn: Txn, reason: str) -> None:
         extra = [Journal.delete_reversal_sql(txn.id)]
@@ -337,6 +360,12 @@ class Terminal:
         try:
             resp = self._exchange(self._sign(req), "refund", txn.stan)
         except LinkError:
+            return
+        if resp.get(39) in NOT_PROCESSED:
+            # The host did not look at this copy (bad keys, wrong parameters): the first copy
+            # may still have been refunded, so the outcome stays unknown until a real answer.
+            if resp.get(39) in SIGN_IN_AGAIN:
+                self._drop_keys()
             return
         self._settle_response(txn, resp, reversible=False, orig=orig)
 

@@ -1,0 +1,148 @@
+"""How long a full terminal sale takes, and what the journal's durability costs.
+
+    .venv/bin/python benchmarks/terminal_sale.py [--sales 200] [--dir DIR]
+
+`steadypos host` runs in a subprocess on a fresh temporary database seeded with the demo data
+(SQLite, WAL, synchronous=FULL, as always). Two terminals run in this process, each on its own
+fresh journal in a temporary directory under --dir (default: the system's temporary directory;
+put it on the disk you care about: on tmpfs an fsync costs nothing):
+
+- "full": the journal as shipped, synchronous=FULL: every journal step is fsync'd;
+- "off": the baseline, the same terminal with STEADYPOS_JOURNAL_SYNC=OFF (benchmark only).
+
+Each measured sale is `Terminal.sale()` on an open terminal whose link stays up between sales, as
+on a real terminal: swipe, PIN, pack + MAC, every journal step, the exchange with the host, the
+receipt. The two terminals take turns (the order swapped every round) so that both see the same
+background load. After a few warm-up sales each (the first one signs in), N sales each are
+timed; the figures are the median and the p99 (nearest rank) in milliseconds, and the cost of
+durability as the ratio full/off and as the difference per sale and per journal commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from steadypos.host.demo_data import demo_data
+from steadypos.terminal.engine import JOURNAL_SYNC_ENV, CardInput, Terminal
+
+DEMO = demo_data()
+MODES = ("FULL", "OFF")
+SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+
+
+def steadypos(*args: str) -> list[str]:
+    exe = Path(sys.executable).with_name("steadypos")
+    prefix = [str(exe)] if exe.exists() else [
+        sys.executable, "-c", "from steadypos.cli import main; main()"]
+    return prefix + list(args)
+
+
+def start_host(db: Path) -> tuple[subprocess.Popen[bytes], str, int]:
+    proc = subprocess.Popen(steadypos("host", "--db", str(db), "--port", "0", "--seed-demo",
+                                      "--log-file", f"{db}.log"),
+                            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().decode()
+    if not line.startswith("listening on "):
+        proc.kill()
+        raise SystemExit(f"host did not start: {line!r}")
+    host, _, port = line.removeprefix("listening on ").strip().rpartition(":")
+    return proc, host, int(port)
+
+
+def stop_host(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def open_terminal(journal: Path, index: int, host: str, port: int, sync: str) -> Terminal:
+    t = DEMO["terminals"][index]
+    Terminal.init(journal, host, port, t["tid"], t["mid"], bytes.fromhex(t["tmk"]))
+    saved = os.environ.get(JOURNAL_SYNC_ENV)
+    os.environ[JOURNAL_SYNC_ENV] = sync
+    try:
+        term = Terminal.open(journal, say=lambda _s: None)
+    finally:
+        if saved is None:
+            del os.environ[JOURNAL_SYNC_ENV]
+        else:
+            os.environ[JOURNAL_SYNC_ENV] = saved
+    (got,) = term.journal.conn.execute("PRAGMA synchronous").fetchone()
+    if SYNC_NAMES.get(got) != sync:
+        raise SystemExit(f"journal opened with synchronous={got}, wanted {sync}")
+    return term
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, -(-len(ordered) * 99 // 100) - 1)]  # nearest rank
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sales", type=int, default=200, help="timed sales per mode")
+    ap.add_argument("--warmup", type=int, default=5, help="untimed sales per mode first")
+    ap.add_argument("--amount", type=int, default=1, help="fen per sale")
+    ap.add_argument("--dir", default=None, help="where the journals go (default: system tmp)")
+    args = ap.parse_args()
+    os.environ.pop("STEADYPOS_TEST_KILL_AT", None)
+    os.environ.pop("STEADYPOS_FAULTS", None)
+
+    card = next(c for c in DEMO["cards"] if c["kind"] == "magstripe"
+                and c["status"] == "active" and c["balance"] >= 100_000)
+    swipe = CardInput(track2=card["track2"])
+    times: dict[str, list[float]] = {m: [] for m in MODES}
+    with tempfile.TemporaryDirectory(prefix="steadypos-bench-", dir=args.dir) as tmp:
+        db = Path(tmp) / "host.db"
+        proc, host, port = start_host(db)
+        terms: dict[str, Terminal] = {}
+        try:
+            for i, mode in enumerate(MODES):
+                terms[mode] = open_terminal(Path(tmp) / f"{mode.lower()}.journal", i, host,
+                                            port, mode)
+            for n in range(args.warmup + args.sales):
+                for mode in MODES if n % 2 == 0 else MODES[::-1]:
+                    started = time.perf_counter()
+                    out = terms[mode].sale(args.amount, swipe, card["pin"])
+                    took = time.perf_counter() - started
+                    if out.result != "approved":
+                        raise SystemExit(f"{mode}: sale {n} {out.result}: {out.message}")
+                    if n >= args.warmup:
+                        times[mode].append(took * 1000)
+            last = terms["FULL"].journal.txns()[-1]
+            commits = len(terms["FULL"].journal.steps_of(last.id))
+        finally:
+            for term in terms.values():
+                term.close()
+            stop_host(proc)
+        check = subprocess.run(steadypos("ledger", "check", "--db", str(db)),
+                               capture_output=True, text=True)
+        where = tmp
+
+    print(f"{args.sales} sales per mode (+{args.warmup} warm-up), {os.cpu_count()} CPUs, "
+          f"journals in {Path(where).parent}, host synchronous=FULL")
+    med = {m: statistics.median(times[m]) for m in MODES}
+    for mode in MODES:
+        print(f"journal synchronous={mode:4}  median {med[mode]:7.2f} ms   "
+              f"p99 {p99(times[mode]):7.2f} ms   mean {statistics.fmean(times[mode]):7.2f} ms")
+    cost = med["FULL"] - med["OFF"]
+    print(f"cost of durability: full/off median x{med['FULL'] / med['OFF']:.2f}, "
+          f"p99 x{p99(times['FULL']) / p99(times['OFF']):.2f}; +{cost:.2f} ms per sale, "
+          f"{cost / commits:.2f} ms per fsync'd journal commit ({commits} per sale)")
+    print("ledger check: " + ("balanced" if check.returncode == 0 else "FAILED\n" + check.stdout))
+
+
+if __name__ == "__main__":
+    main()
