@@ -1,15 +1,24 @@
-"""CLI: `proxy`, the fault proxy between terminals and the host, with its control interface."""
+"""CLI: `proxy` (the fault proxy and its control interface) and `chaos` (seeded fault campaigns)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import signal
+from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
+from steadypos.chaos import schedule as schedules
+from steadypos.chaos.broken import BROKEN
+from steadypos.chaos.campaign import Campaign, Runner, run_campaign
 from steadypos.chaos.proxy import FaultProxy
+from steadypos.chaos.sim import RunResult
 from steadypos.chaos.toxics import Toxic
+from steadypos.terminal.engine import Terminal
 
 BIND = "127.0.0.1"
 
@@ -72,5 +81,87 @@ async def _run(fp: FaultProxy, upstream: str) -> None:
         await fp.astop()
 
 
+
+def _runner(sim: bool) -> Runner:
+    if sim:
+        from steadypos.chaos.sim import run
+        return run
+    from steadypos.chaos.real import run as run_real
+    return run_real
+
+
+def _show_failure(console: Console, result: RunResult) -> None:
+    console.print(f"[bold red]violation[/bold red] in seed {result.seed} "
+                  f"(replay: steadypos chaos --replay {result.seed}"
+                  f"{' --sim' if result.sim else ''})")
+    for line in result.schedule.describe():
+        console.print(f"  {line}", markup=False)
+    for v in result.violations:
+        console.print(f"  [red]{v.invariant}[/red]: {v.detail}", highlight=False)
+    console.print("  message trace (PANs masked):")
+    for line in result.trace[-40:]:
+        console.print(f"    {line}", markup=False, highlight=False)
+
+
+def _summary(console: Console, camp: Campaign, sim: bool) -> None:
+    table = Table(title=f"chaos campaign ({'simulation' if sim else 'real processes'})")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("schedules", str(camp.runs))
+    table.add_row("seconds", f"{camp.seconds:.1f}")
+    table.add_row("schedules/minute", f"{camp.per_minute:.0f}")
+    for kind, count in sorted(camp.faults.items()):
+        table.add_row(f"fault {kind}", str(count))
+    table.add_row("violations", str(len(camp.violations)))
+    console.print(table)
+
+
+def chaos(
+    runs: int = typer.Option(100, "--runs", min=1, help="number of schedules"),
+    seed: int = typer.Option(1, "--seed", help="seed of the first schedule; run i uses seed+i"),
+    faults: str = typer.Option(",".join(schedules.FAULTS), "--faults",
+                               help="comma-separated fault kinds to draw from"),
+    json_out: Path = typer.Option(None, "--json", help="write the campaign's figures here"),
+    replay: int = typer.Option(None, "--replay", help="rerun exactly the schedule of this seed"),
+    sim: bool = typer.Option(False, "--sim", help="deterministic simulation in one process"),
+    terminal: str = typer.Option("steadypos", "--terminal", hidden=True,
+                                 help="test only: a deliberately broken terminal"),
+) -> None:
+    """Run seeded fault schedules against host, terminals and proxy; check the invariants after
+    each heals. Exits 0 only when no invariant was violated."""
+    console = Console()
+    kinds = tuple(k.strip() for k in faults.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in schedules.FAULTS]
+    if unknown:
+        raise _fail(f"unknown fault kind(s) {', '.join(unknown)}; known: "
+                    f"{', '.join(schedules.FAULTS)}", 2)
+    if terminal != "steadypos" and terminal not in BROKEN:
+        raise _fail(f"--terminal must be steadypos or one of {', '.join(BROKEN)}", 2)
+    terminal_cls: type[Terminal] = BROKEN.get(terminal, Terminal)
+    runner = _runner(sim)
+    if replay is not None:
+        result = runner(schedules.make(replay, kinds), terminal_cls)
+        for line in result.schedule.describe():
+            console.print(f"  {line}", markup=False)
+        if result.violations:
+            _show_failure(console, result)
+            raise typer.Exit(1)
+        console.print(f"seed {replay}: every invariant held")
+        return
+    with Progress(TextColumn("chaos"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("runs", total=runs)
+        camp = run_campaign(runner, seed, runs, kinds, terminal_cls,
+                            progress=lambda _r: bar.advance(task))
+    for result in camp.failed[:5]:
+        _show_failure(console, result)
+    _summary(console, camp, sim)
+    if json_out is not None:
+        json_out.write_text(json.dumps(camp.to_json(), indent=2) + "\n")
+    if camp.violations:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command("proxy")(proxy)
+    app.command("chaos")(chaos)

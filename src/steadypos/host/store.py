@@ -171,6 +171,10 @@ class Store:
                        (tid, batch)).fetchall()
         return [t for r in rows if (t := self._txn(r)) is not None]
 
+    def terminal_txns(self, tid: str) -> list[TxnRow]:
+        rows = self._q(f"SELECT {_TXN_COLS} FROM txns WHERE tid = ? ORDER BY id", (tid,)).fetchall()
+        return [t for r in rows if (t := self._txn(r)) is not None]
+
     def insert_txn(self, t: TxnRow) -> int:
         t.id = self._insert_returning_id(
             "INSERT INTO txns (tid, batch, stan, mti, kind, content_hash, amount, pan_ref, "

@@ -306,6 +306,10 @@ class Terminal:
             fields[39] = rec.reason
             if txn.auth_code:
                 fields[38] = txn.auth_code
+            # Sent under the terminal's identity as it is now: if its TID or MID was wrong when
+            # the original went out, the host never took that original, and a reversal under
+            # the stale identity would be refused (03) for ever instead of ending as a tombstone.
+            fields[41], fields[42] = self.station.tid, self.station.mid
             msg = Message("0400", fields, self.station.tpdu)
             msg = mac.sign(msg, self.keys.working.mak)  # type: ignore[union-attr]
             try:

@@ -1,0 +1,219 @@
+"""Conformance mode of the host: it provokes the hard cases (withheld answers, corrupted MACs) and
+records every breach of the profile's terminal rules (§6) that the wire shows, per terminal."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from steadypos.host.service import HostService
+from steadypos.protocol import mac
+from steadypos.protocol.codec import Message
+from steadypos.protocol.fields import entry_mode_problem
+from steadypos.protocol.messages import classify
+
+
+class Withhold:
+    """What the service returns when the answer is kept back: the server sends nothing."""
+
+    def __repr__(self) -> str:
+        return "WITHHOLD"
+
+
+WITHHOLD = Withhold()
+
+# The rules a terminal is checked against, as data: name -> what it means.
+RULES: dict[str, str] = {
+    "reversal_first": "a new request went out while a request whose answer was withheld or "
+                      "MAC-corrupted was never reversed",
+    "reversal_fields": "a reversal does not carry the original's STAN, amount and F60",
+    "reversal_reason": "a reversal lacks the right reason in F39 (98 after a withheld answer, "
+                       "A0 after a corrupted MAC)",
+    "mac": "a financial request without a MAC or with a wrong one",
+    "stan_reuse": "a STAN reused for a different transaction in a batch",
+    "entry_mode": "F22 inconsistent with the fields present",
+}
+# Requests that must wait for a pending reversal; sign-in and echo may go first (A0 needs keys).
+GATED_MTIS = frozenset({"0200", "0220", "0500", "0320"})
+FINANCIAL_MTIS = frozenset({"0200", "0220", "0400"})
+
+
+@dataclass
+class Violation:
+    rule: str
+    stan: str
+    detail: str
+
+
+@dataclass
+class Owed:
+    """A reversal the terminal owes us: what its original carried and the reason it must give."""
+
+    stan: str
+    amount: str
+    f60: str
+    reason: str
+
+
+@dataclass
+class TerminalRecord:
+    checked: int = 0
+    violations: list[Violation] = field(default_factory=list)
+    owed: dict[tuple[int, str], Owed] = field(default_factory=dict)  # (batch, stan)
+    seen: dict[tuple[int, str], str] = field(default_factory=dict)  # (batch, stan) -> content
+
+
+# What makes a request the same transaction: the card, what is done, the amount, the batch and
+# type, the original it refers to. (Keys, MAC and merchant fields may differ on a resend.)
+IDENTITY_FIELDS = (2, 3, 4, 60, 61)
+
+
+def _content(msg: Message) -> str:
+    ident = [msg.mti] + [msg.get(n) for n in IDENTITY_FIELDS]
+    return hashlib.sha256(json.dumps(ident).encode()).hexdigest()
+
+
+def _batch(msg: Message) -> int:
+    f60 = msg.get(60)
+    return int(f60[2:8]) if len(f60) >= 8 and f60[2:8].isdigit() else -1
+
+
+def corrupt_mac(resp: Message) -> Message:
+    """The same answer with its MAC's first character changed: it can no longer verify."""
+    bad = resp.copy()
+    first = bad.fields[64][:2]
+    bad.fields[64] = ("30" if first != "30" else "31") + bad.fields[64][2:]
+    return bad
+
+
+class Observer:
+    """The rule book and the dice. Thread-safe: the report may be written from a signal handler."""
+
+    def __init__(self, withhold_rate: float = 0.0, corrupt_mac_rate: float = 0.0,
+                 seed: int = 0) -> None:
+        self.withhold_rate = withhold_rate
+        self.corrupt_mac_rate = corrupt_mac_rate
+        self.rng = random.Random(seed)
+        self.terminals: dict[str, TerminalRecord] = {}
+        self.provoked = {"withheld": 0, "mac_corrupted": 0}
+        self._lock = threading.Lock()
+
+    def _flag(self, rec: TerminalRecord, rule: str, stan: str, detail: str) -> None:
+        rec.violations.append(Violation(rule, stan, detail))
+
+    def before(self, msg: Message, mak: bytes | None) -> None:
+        """Check a request against the terminal rules before the host acts on it."""
+        tid = msg.get(41)
+        if not tid:
+            return
+        with self._lock:
+            rec = self.terminals.setdefault(tid, TerminalRecord())
+            rec.checked += 1
+            stan, batch = msg.get(11), _batch(msg)
+            if msg.mti == "0400":
+                self._check_reversal(rec, msg, stan, batch)
+            elif msg.mti in GATED_MTIS and rec.owed:
+                for (b, s), owed in rec.owed.items():
+                    self._flag(rec, "reversal_first", stan,
+                               f"{msg.mti} STAN {stan} sent while STAN {s} (batch {b:06d}) "
+                               f"still owed a reversal ({owed.reason})")
+            if msg.mti in FINANCIAL_MTIS and mak is not None and (
+                    64 not in msg or not mac.verify(msg, mak)):
+                self._flag(rec, "mac", stan, f"{msg.mti} STAN {stan}: "
+                           + ("no MAC" if 64 not in msg else "MAC does not verify"))
+            if msg.mti in ("0200", "0220"):
+                key, content = (batch, stan), _content(msg)
+                first = rec.seen.setdefault(key, content)
+                if first != content:
+                    self._flag(rec, "stan_reuse", stan,
+                               f"STAN {stan} of batch {batch:06d} reused for other content")
+            if 22 in msg and msg.mti != "0400":
+                problem = entry_mode_problem(msg.get(22), set(msg.fields))
+                if problem:
+                    self._flag(rec, "entry_mode", stan, problem)
+
+    def _check_reversal(self, rec: TerminalRecord, msg: Message, stan: str, batch: int) -> None:
+        owed = rec.owed.pop((batch, stan), None)
+        if owed is None:
+            return
+        wrong = [name for name, got, want in (("STAN", stan, owed.stan),
+                                              ("amount", msg.get(4), owed.amount),
+                                              ("F60", msg.get(60), owed.f60)) if got != want]
+        if wrong:
+            self._flag(rec, "reversal_fields", stan, f"reversal differs from its original in "
+                                                     f"{', '.join(wrong)}")
+        if msg.get(39) != owed.reason:
+            self._flag(rec, "reversal_reason", stan,
+                       f"reason {msg.get(39) or 'missing'}, expected {owed.reason}")
+
+    def after(self, msg: Message, resp: Message | None) -> Message | Withhold | None:
+        """Decide what the terminal gets: the answer, nothing, or the answer with a bad MAC."""
+        if resp is None or msg.mti != "0200":
+            return resp
+        mt = classify(msg)
+        if mt is None or not mt.reversible:
+            return resp
+        with self._lock:
+            roll = self.rng.random()
+        if roll < self.withhold_rate:
+            self.owe(msg, "98")
+            self.provoked["withheld"] += 1
+            return WITHHOLD
+        if 64 in resp and roll < self.withhold_rate + self.corrupt_mac_rate:
+            self.owe(msg, "A0")
+            self.provoked["mac_corrupted"] += 1
+            return corrupt_mac(resp)
+        return resp
+
+    def owe(self, msg: Message, reason: str) -> None:
+        """The terminal that sent `msg` now owes its reversal, with this reason (98 or A0)."""
+        if classify(msg) is None or not classify(msg).reversible:  # type: ignore[union-attr]
+            return
+        with self._lock:
+            rec = self.terminals.setdefault(msg.get(41), TerminalRecord())
+            rec.owed[(_batch(msg), msg.get(11))] = Owed(msg.get(11), msg.get(4), msg.get(60),
+                                                        reason)
+
+    # -- the report -------------------------------------------------------------------------
+    def report(self) -> dict[str, Any]:
+        with self._lock:
+            return {"terminals": {
+                tid: {"checked": rec.checked,
+                      "violations": [asdict(v) for v in rec.violations]}
+                for tid, rec in sorted(self.terminals.items())}}
+
+    def summary(self) -> str:
+        data = self.report()
+        lines = [f"conformance: {len(data['terminals'])} terminal(s); provoked "
+                 f"{self.provoked['withheld']} withheld answer(s), "
+                 f"{self.provoked['mac_corrupted']} corrupted MAC(s)"]
+        for tid, rec in data["terminals"].items():
+            verdict = "PASS" if not rec["violations"] else f"{len(rec['violations'])} violation(s)"
+            lines.append(f"  {tid}: {rec['checked']} request(s) checked, {verdict}")
+            for v in rec["violations"]:
+                lines.append(f"    - {v['rule']} (STAN {v['stan']}): {v['detail']}")
+        return "\n".join(lines) + "\n"
+
+    def write(self, path: Path) -> None:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.report(), indent=2) + "\n")
+        tmp.replace(path)
+        path.with_name(path.name + ".txt").write_text(self.summary())
+
+
+class ConformanceService(HostService):
+    """The host's service with the observer in front and its dice behind."""
+
+    def __init__(self, *args: Any, observer: Observer, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.observer = observer
+
+    def handle(self, msg: Message) -> Message | None:  # type: ignore[override]
+        keys = self.keys_of(msg.get(41)) if msg.get(41) else None
+        self.observer.before(msg, keys.mak if keys else None)
+        return self.observer.after(msg, super().handle(msg))  # type: ignore[return-value]

@@ -1,0 +1,389 @@
+"""Deterministic simulation: host, terminals, network and clock in one process, driven by one seed,
+with no sockets and no sleeping, so that a failure replays exactly from its seed."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from steadypos.chaos.conformance import Observer, corrupt_mac
+from steadypos.chaos.invariants import TerminalView, Violation, check_all
+from steadypos.chaos.schedule import Op, Schedule
+from steadypos.host import demo_data
+from steadypos.host.secrets import HostSecrets
+from steadypos.host.service import HostService
+from steadypos.host.sqlite_store import SqliteStore
+from steadypos.masking import mask_pan
+from steadypos.protocol.codec import Message, decode_frame, encode_frame
+from steadypos.protocol.errors import ProtocolError
+from steadypos.protocol.link import LinkError, LinkTimeout
+from steadypos.terminal import steps
+from steadypos.terminal.devices import Faults
+from steadypos.terminal.engine import CardInput, Terminal
+from steadypos.terminal.journal import JournalError
+
+
+class SimCrash(Exception):
+    """The simulated SIGKILL of a terminal: the object is abandoned, the journal stays."""
+
+
+@dataclass
+class SimClock:
+    now_at: datetime = field(default_factory=lambda: datetime(2026, 11, 20, 10, 0, 0))
+
+    def now(self) -> datetime:
+        return self.now_at
+
+    def advance(self, seconds: float) -> None:
+        self.now_at += timedelta(seconds=seconds)
+
+
+class SimHost:
+    """The host's service on a SQLite file without fsync: a "kill" drops what was not committed."""
+
+    def __init__(self, root: Path, seed: int, clock: SimClock, observer: Observer) -> None:
+        self.db = root / "host.db"
+        lmk = hashlib.sha256(f"sim lmk {seed}".encode()).digest()[:16]
+        self.secrets = HostSecrets(lmk, demo_data.DEMO_ISSUER_MK)
+        self.clock = clock
+        self.observer = observer
+        store = SqliteStore(self.db, synchronous="OFF")
+        demo_data.seed(store, self.secrets)
+        store.close()
+        self.service = self._open()
+        self.down = False
+
+    def _open(self) -> HostService:
+        return HostService(SqliteStore(self.db, synchronous="OFF"), self.secrets, self.clock.now)
+
+    def restart(self) -> None:
+        self.service.store.close()
+        self.service = self._open()
+        self.down = False
+
+    def observe(self, msg: Message) -> None:
+        keys = self.service.keys_of(msg.get(41)) if msg.get(41) else None
+        self.observer.before(msg, keys.mak if keys else None)
+
+    def handle(self, frame: bytes, commit: bool = True) -> bytes | None:
+        """Answer a frame as the server would; `commit=False` is a kill before the commit."""
+        try:
+            msg = decode_frame(frame)
+        except ProtocolError:
+            return None
+        store = self.service.store
+        store.begin()
+        try:
+            resp = self.service.handle(msg)
+        except Exception:
+            store.rollback()
+            resp = self.service.system_error(msg)
+        else:
+            if not commit:
+                store.rollback()
+                return None
+            store.commit()
+        return encode_frame(resp) if resp is not None else None
+
+
+@dataclass
+class Trace:
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, tid: str, direction: str, frame: bytes | None, note: str = "") -> None:
+        if frame is None:
+            self.lines.append(f"{tid} {direction} (nothing) {note}".rstrip())
+            return
+        try:
+            m = decode_frame(frame)
+            pan = mask_pan(m.get(2)) if m.get(2) else "-"
+            text = f"{m.mti} stan={m.get(11)} pan={pan} amount={m.get(4) or '-'} " \
+                   f"rc={m.get(39) or '-'}"
+        except ProtocolError:
+            text = f"<{len(frame)} undecodable bytes>"
+        self.lines.append(f"{tid} {direction} {text} {note}".rstrip())
+
+
+class SimNet:
+    """The network between terminals and host, with the fault armed for the current operation."""
+
+    def __init__(self, host: SimHost, rng: random.Random, clock: SimClock, trace: Trace) -> None:
+        self.host = host
+        self.rng = rng
+        self.clock = clock
+        self.trace = trace
+        self.fault: str | None = None
+        self.left = 0  # exchanges the armed fault still hits; it may outlast its operation
+
+    def connection(self, tid: str) -> Callable[..., SimConnection]:
+        def factory(host: str, port: int, connect_timeout: float = 5.0,
+                    read_timeout: float = 30.0) -> SimConnection:
+            if self.host.down:
+                raise LinkError("cannot connect: host down", sent=False)
+            return SimConnection(self, tid, read_timeout)
+        return factory
+
+    def exchange(self, tid: str, frame: bytes, timeout: float) -> bytes | Exception:
+        """What comes back for `frame`: an answer, or the error the terminal will see."""
+        fault = self.fault
+        self.left -= 1
+        if self.left <= 0:
+            self.fault, self.left = None, 0
+        if fault == "duplicate_request" and frame[13:15] == b"\x08\x00":
+            # A duplicated sign-in issues two key sets and the terminal keeps the first: a
+            # desynchronisation that says nothing about the terminal, so it is left out.
+            fault = None
+        self.clock.advance(0.2)
+        self.trace.add(tid, ">", frame, f"[{fault}]" if fault else "")
+        msg = decode_frame(frame)
+        self.host.observe(msg)  # the wire rules judge what the terminal sent, not the damage
+        if fault == "black_hole":
+            return LinkTimeout("no response in time", sent=True)
+        if fault == "corrupt_byte" and self.rng.random() < 0.5:
+            frame = _flip(frame, self.rng)
+        if fault in ("reset", "kill_host") and self.rng.random() < 0.5:
+            if fault == "kill_host":
+                self.host.down = True
+            return LinkError("connection reset", sent=True)  # before the host got it
+        answer = self.host.handle(frame, commit=fault != "kill_host" or self.rng.random() < 0.5)
+        if fault == "duplicate_request":
+            self.host.handle(frame)
+        if answer is None:
+            return LinkError("connection closed by the host", sent=True)
+        late = fault == "latency" and self.rng.random() < 0.3
+        lost = fault in ("drop_response", "reset", "kill_host", "host_restart") or late
+        if fault == "kill_host":
+            self.host.down = True
+        if fault == "host_restart":
+            self.host.restart()
+        if lost:
+            self.observer_owes(msg, "98")
+            self.trace.add(tid, "<", answer, "[lost]")
+            return LinkTimeout("no response in time", sent=True)
+        if fault == "mac_corrupt":
+            resp = decode_frame(answer)
+            if 64 in resp:
+                self.observer_owes(msg, "A0")
+                answer = encode_frame(corrupt_mac(resp))
+        if fault == "corrupt_byte":
+            answer = _flip(answer, self.rng)
+        self.trace.add(tid, "<", answer)
+        return answer
+
+    def observer_owes(self, msg: Message, reason: str) -> None:
+        self.host.observer.owe(msg, reason)
+
+
+def _flip(frame: bytes, rng: random.Random) -> bytes:
+    i = rng.randrange(2, len(frame))
+    return frame[:i] + bytes([frame[i] ^ (1 << rng.randrange(8))]) + frame[i + 1:]
+
+
+class SimConnection:
+    """What the terminal's engine sees as its TCP connection."""
+
+    def __init__(self, net: SimNet, tid: str, read_timeout: float) -> None:
+        self.net, self.tid, self.read_timeout = net, tid, read_timeout
+        self._answer: bytes | Exception | None = None
+
+    def send(self, msg: Message) -> None:
+        self._answer = self.net.exchange(self.tid, encode_frame(msg), self.read_timeout)
+
+    def receive(self) -> Message:
+        answer, self._answer = self._answer, None
+        if isinstance(answer, Exception):
+            raise answer
+        if answer is None:
+            raise LinkError("nothing was sent", sent=False)
+        return decode_frame(answer)
+
+    def close(self) -> None:
+        self._answer = None
+
+
+@dataclass
+class RunResult:
+    seed: int
+    schedule: Schedule
+    violations: list[Violation]
+    trace: list[str]
+    sim: bool = True
+
+
+class Simulation:
+    """One schedule, run from a clean world to a healed one, then checked."""
+
+    def __init__(self, schedule: Schedule, terminal_cls: type[Terminal] = Terminal,
+                 root: Path | None = None) -> None:
+        self.schedule = schedule
+        self.terminal_cls = terminal_cls
+        self.rng = random.Random(schedule.seed ^ 0x5EED)
+        self.clock = SimClock()
+        self.trace = Trace()
+        self.root = Path(tempfile.mkdtemp(prefix="steadypos-sim-", dir=root or _tmp_root()))
+        self.observer = Observer()
+        self.host = SimHost(self.root, schedule.seed, self.clock, self.observer)
+        self.net = SimNet(self.host, self.rng, self.clock, self.trace)
+        self.data = demo_data.demo_data()
+        self.cards = [c for c in self.data["cards"]
+                      if c["kind"] == "magstripe" and c["status"] == "active"
+                      and c["balance"] >= 100_000]
+        self.terms: list[Terminal | None] = []
+        self.paths: list[Path] = []
+        self.tids: list[str] = []
+        self.crash_step: str | None = None
+        for i, t in enumerate((self.data["terminals"][0], self.data["terminals"][2])):
+            path = self.root / f"t{i + 1}.db"
+            Terminal.init(path, "sim", 1, t["tid"], t["mid"], bytes.fromhex(t["tmk"]),
+                          timeout=2.0)
+            self.paths.append(path)
+            self.tids.append(t["tid"])
+            self.terms.append(None)
+
+    # -- terminals --------------------------------------------------------------------------
+    def _terminal(self, i: int) -> Terminal:
+        term = self.terms[i]
+        if term is None:
+            term = self.terminal_cls.open(self.paths[i], say=lambda s: None,
+                                          faults=Faults({}), synchronous="OFF",
+                                          link_factory=self.net.connection(self.tids[i]),
+                                          on_step=self._on_step)
+            self.terms[i] = term
+        return term
+
+    def _on_step(self, step: str) -> None:
+        if self.crash_step == step:
+            self.crash_step = None
+            raise SimCrash(step)
+
+    def _kill(self, i: int) -> None:
+        term = self.terms[i]
+        if term is not None:
+            term.journal.close()  # what a SIGKILL leaves: whatever was committed
+            term.events.close()
+            self.terms[i] = None
+
+    # -- running ----------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        try:
+            for op in self.schedule.ops:
+                self._run_op(op)
+            violations = self._heal_and_check()
+        finally:
+            for i in range(len(self.terms)):
+                self._kill(i)
+            self.host.service.store.close()
+            shutil.rmtree(self.root, ignore_errors=True)
+        return RunResult(self.schedule.seed, self.schedule, violations, self.trace.lines)
+
+    def _arm(self, op: Op, term: Terminal) -> Callable[[], None]:
+        """Set the op's fault; return what undoes it afterwards."""
+        fault, roll = op.fault, op.roll
+        undo: Callable[[], None] = lambda: None  # noqa: E731
+        if fault is None:
+            return undo
+        if fault in ("latency", "black_hole", "drop_response", "reset", "slice",
+                     "duplicate_request", "corrupt_byte", "mac_corrupt", "kill_host",
+                     "host_restart"):
+            self.net.fault = None if fault == "slice" else fault
+            self.net.left = 1 + roll % 4
+        elif fault == "kill_terminal":
+            self.crash_step = steps.STEPS[roll % len(steps.STEPS)]
+        elif fault in ("disk_write_refused", "disk_full"):
+            kind = "refused" if fault == "disk_write_refused" else "full"
+            term.journal.disk_fault = (kind, 1 + roll % 8)
+
+            def undo() -> None:
+                if self.terms[op.term] is not None:
+                    self.terms[op.term].journal.disk_fault = None  # type: ignore[union-attr]
+        elif fault == "clock_midnight":
+            self.clock.now_at = self.clock.now_at.replace(hour=23, minute=59, second=59)
+        elif fault == "param_mismatch":
+            cfg = term.journal.config()
+            key = "mid" if roll % 2 else "tid"
+            good = cfg[key]
+            term.journal.set_config({key: "898310000000000" if key == "mid" else "X" + good[1:]})
+
+            def undo() -> None:
+                t = self._terminal(op.term)
+                t.journal.set_config({key: good})
+        elif fault == "card_read_error":
+            term.faults.switches["reader"] = "bad_read"
+        elif fault == "printer_jam":
+            term.faults.switches["printer"] = "jam"
+        return undo
+
+    def _run_op(self, op: Op) -> None:
+        term = self._terminal(op.term)
+        undo = self._arm(op, term)
+        try:
+            self._act(term, op)
+        except SimCrash:
+            self._kill(op.term)
+        except JournalError:
+            # What the CLI does: the flow stops; the process exits as crashed.
+            self._kill(op.term)
+        finally:
+            self.crash_step = None
+            if self.terms[op.term] is not None:
+                self.terms[op.term].faults.switches.clear()  # type: ignore[union-attr]
+                self.terms[op.term].journal.disk_fault = None  # type: ignore[union-attr]
+            undo()
+            if self.host.down:
+                self.host.restart()
+
+    def _act(self, term: Terminal, op: Op) -> None:
+        card = self.cards[op.card % len(self.cards)]
+        pin = card["pin"] if op.pin_ok else ("000000" if card["pin"] != "000000" else "111111")
+        if op.action == "sale":
+            term.sale(op.amount, CardInput(track2=card["track2"]), pin)
+        elif op.action == "balance":
+            term.balance(card["track2"], pin)
+        elif op.action == "settle":
+            term.settle()
+        else:
+            sales = [t for t in term.journal.txns()
+                     if t.kind == "sale" and t.state == "approved" and t.batch == term.batch]
+            if not sales:
+                return
+            orig = sales[op.roll % len(sales)]
+            if op.action == "void":
+                term.void(orig.stan)
+            else:
+                amount = max(1, min(op.amount, orig.amount - orig.refunded))
+                if orig.refunded < orig.amount:
+                    term.refund(orig.stan, amount)
+
+    def _heal_and_check(self) -> list[Violation]:
+        self.net.fault = None
+        self.crash_step = None
+        if self.host.down:
+            self.host.restart()
+        for _round in range(2):
+            for i in range(len(self.terms)):
+                term = self._terminal(i)
+                term.recover(explicit=True)
+        for i in range(len(self.terms)):
+            self._terminal(i).settle()
+        views = [TerminalView(self.tids[i], self._terminal(i).journal, self._terminal(i).keys)
+                 for i in range(len(self.terms))]
+        found = check_all(self.host.service.store, self.host.secrets, views, opening_total=0)
+        for tid, rec in self.observer.terminals.items():
+            for v in rec.violations:
+                found.append(Violation(f"g_wire_{v.rule}", f"{tid} STAN {v.stan}: {v.detail}"))
+        return found
+
+
+def _tmp_root() -> str | None:
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() else None
+
+
+def run(schedule: Schedule, terminal_cls: type[Terminal] = Terminal) -> RunResult:
+    return Simulation(schedule, terminal_cls).run()
