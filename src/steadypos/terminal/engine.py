@@ -60,6 +60,7 @@ JOURNAL_SYNC_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 NOT_SENT = "interrupted before sending: not charged"
 REVERSED = "reversed: not charged"
 CHARGED = "approved: charged"
+NOT_CHARGED_INQUIRY = "interrupted balance inquiry: nothing is ever charged for it"
 
 
 class TerminalError(Exception):
@@ -262,8 +263,11 @@ class Terminal:
             elif txn.step == "response_received" and txn.rc and txn.rc != APPROVED:
                 self.journal.update(txn, state="declined")
                 self._tell(txn, f"declined ({txn.rc}): not charged")
+            elif txn.kind == "balance":
+                self.journal.update(txn, state="failed", message=NOT_CHARGED_INQUIRY)
+                self._tell(txn, NOT_CHARGED_INQUIRY)
             else:
-                # Sent, not reversible (refund, balance): the host's answer to a resend decides.
+                # A refund was sent and not settled: the host's answer to a resend decides.
                 self.journal.update(txn, state="failed", message="no answer: recover re-sends it")
                 self._tell(txn, "no answer yet: recover re-sends it to learn its outcome")
 
@@ -371,7 +375,8 @@ class Terminal:
             if resp.get(39) in SIGN_IN_AGAIN:
                 self._drop_keys()
             return
-        self._settle_response(txn, resp, reversible=False, orig=orig)
+        out = self._settle_response(txn, resp, reversible=False, orig=orig)
+        self._tell(txn, f"re-sent, now {out.result}: {out.message}")
 
     # -- devices ------------------------------------------------------------------------------
     def _print(self, txn: Txn, reprint: bool = False, recovering: bool = False) -> str | None:
