@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets as _random
+import sqlite3
 from pathlib import Path
 
 import typer
@@ -33,13 +34,21 @@ def host(
 ) -> None:
     """Run the acquirer host: pos-link-v1 over TCP until SIGINT/SIGTERM."""
     logs.setup(path=log_file)
-    server = host_app.build(db, bind, port, seed_demo)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        server = host_app.build(db, bind, port, seed_demo)
+    except (OSError, sqlite3.Error) as exc:
+        err.print(f"error: cannot open the host database {db}: {exc}", markup=False)
+        raise typer.Exit(2) from None
 
     def ready(h: str, p: int) -> None:
         print(f"listening on {h}:{p}", flush=True)
 
     try:
         asyncio.run(run_until_signalled(server, ready))
+    except OSError as exc:  # the listening socket: address in use, bad --bind
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
     finally:
         server.writer.stop()
 

@@ -16,6 +16,7 @@ from steadypos.protocol.frame import read_payload
 log = logging.getLogger("steadypos.host")
 
 IDLE_TIMEOUT = 120.0
+STOP_GRACE = 5.0  # how long a stop waits for requests already handed to the writer
 
 
 class HostServer:
@@ -25,6 +26,8 @@ class HostServer:
         self.port = port
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[None]] = set()
+        self._idle: set[asyncio.Task[None]] = set()  # waiting for a frame: safe to cancel
+        self._stopping = False
 
     async def start(self) -> tuple[str, int]:
         self._server = await asyncio.start_server(self._serve, self.bind, self.port)
@@ -38,14 +41,18 @@ class HostServer:
         self._conns.add(task)
         peer = writer.get_extra_info("peername")
         try:
-            while True:
+            while not self._stopping:
+                self._idle.add(task)
                 try:
-                    payload = await asyncio.wait_for(read_payload(reader), IDLE_TIMEOUT)
+                    async with asyncio.timeout(IDLE_TIMEOUT):
+                        payload = await read_payload(reader)
                 except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
                     return
                 except ProtocolError as exc:
                     log.info("closing %s: %s", peer, exc)
                     return
+                finally:
+                    self._idle.discard(task)
                 if payload is None:
                     return
                 try:
@@ -53,7 +60,7 @@ class HostServer:
                 except ProtocolError as exc:
                     log.info("closing %s: undecodable frame: %s", peer, exc)
                     return
-                resp = await asyncio.wrap_future(self.writer.submit(msg))
+                resp = await self.writer.request(msg)
                 if resp is None:
                     return
                 writer.write(encode_frame(resp))
@@ -64,13 +71,21 @@ class HostServer:
             return
         finally:
             self._conns.discard(task)
+            self._idle.discard(task)
             writer.close()
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Stop accepting; answer the requests already with the writer, then close."""
+        self._stopping = True
         if self._server is not None:
             self._server.close()
+        for task in list(self._idle):
+            task.cancel()
+        busy = self._conns - self._idle
+        if busy:
+            await asyncio.wait(busy, timeout=grace)
         for task in list(self._conns):
             task.cancel()
         await asyncio.gather(*self._conns, return_exceptions=True)

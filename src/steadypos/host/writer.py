@@ -4,6 +4,8 @@ one fsync per sale."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -15,39 +17,58 @@ from steadypos.protocol.codec import Message
 
 log = logging.getLogger("steadypos.host")
 
-_STOP = object()
+Waiter = Future[Message | None] | asyncio.Future[Message | None]
+Item = tuple[Message, Waiter]  # None in the queue: stop
 
 
 class GroupWriter:
     def __init__(self, service_factory: Callable[[], HostService], max_group: int = 256) -> None:
         self._factory = service_factory
-        self._queue: queue.Queue[object] = queue.Queue()
+        self._queue: queue.Queue[Item | None] = queue.Queue()
         self.max_group = max_group
         self._thread = threading.Thread(target=self._run, name="host-writer", daemon=True)
         self._ready = threading.Event()
+        self._failed: BaseException | None = None
         self.commits = 0
         self.requests = 0
 
     def start(self) -> None:
+        """Start the thread; raises what opening the service raised (a bad database file)."""
         self._thread.start()
         self._ready.wait()
+        if self._failed is not None:
+            self._thread.join()
+            raise self._failed
 
     def stop(self) -> None:
-        self._queue.put(_STOP)
+        self._queue.put(None)
         self._thread.join()
 
     def submit(self, msg: Message) -> Future[Message | None]:
+        """From any thread: a future of the response (None: close without answering)."""
         fut: Future[Message | None] = Future()
         self._queue.put((msg, fut))
         return fut
 
+    async def request(self, msg: Message) -> Message | None:
+        """From an event loop: the response, handed back with one wake-up of the loop per group
+        rather than one per request."""
+        fut: asyncio.Future[Message | None] = asyncio.get_running_loop().create_future()
+        self._queue.put((msg, fut))
+        return await fut
+
     def _run(self) -> None:
-        service = self._factory()
-        self._ready.set()
+        try:
+            service = self._factory()
+        except BaseException as exc:
+            self._failed = exc
+            return
+        finally:
+            self._ready.set()
         try:
             while True:
                 first = self._queue.get()
-                if first is _STOP:
+                if first is None:
                     return
                 group = [first]
                 while len(group) < self.max_group:
@@ -55,16 +76,17 @@ class GroupWriter:
                         nxt = self._queue.get_nowait()
                     except queue.Empty:
                         break
-                    if nxt is _STOP:
-                        self._queue.put(_STOP)
+                    if nxt is None:
+                        self._queue.put(None)
                         break
                     group.append(nxt)
-                self._process(service, group)  # type: ignore[arg-type]
+                live = [(m, f) for m, f in group if _still_wanted(f)]
+                if live:
+                    self._process(service, live)
         finally:
             service.store.close()
 
-    def _process(self, service: HostService,
-                 group: list[tuple[Message, Future[Message | None]]]) -> None:
+    def _process(self, service: HostService, group: list[Item]) -> None:
         store = service.store
         results: list[Message | None] = []
         try:
@@ -87,5 +109,28 @@ class GroupWriter:
             results = [None] * len(group)
         self.commits += 1
         self.requests += len(group)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Message | None],
+                                                            Message | None]]] = {}
         for (_, fut), resp in zip(group, results, strict=True):
+            if isinstance(fut, asyncio.Future):
+                by_loop.setdefault(fut.get_loop(), []).append((fut, resp))
+            else:
+                fut.set_result(resp)
+        for loop, answers in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # loop closed at shutdown: nobody waits
+                loop.call_soon_threadsafe(_deliver, answers)
+
+
+def _still_wanted(fut: Waiter) -> bool:
+    """False for a waiter cancelled before its request ran (a connection cancelled at shutdown):
+    skip the request rather than move money nobody will hear of. A concurrent future that is
+    running can no longer be cancelled, so its set_result after the commit cannot fail."""
+    if isinstance(fut, asyncio.Future):
+        return not fut.cancelled()
+    return fut.set_running_or_notify_cancel()
+
+
+def _deliver(answers: list[tuple[asyncio.Future[Message | None], Message | None]]) -> None:
+    for fut, resp in answers:
+        if not fut.done():  # cancelled meanwhile
             fut.set_result(resp)

@@ -1,0 +1,238 @@
+"""Helpers of the host's process-level tests: a `steadypos host` subprocess, a blocking demo
+terminal that signs in and sells, and reads of the ledger straight from the database file."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import select
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+from steadypos.host.demo_data import demo_data
+from steadypos.host.secrets import load_or_create
+from steadypos.masking import ScrubFilter
+from steadypos.protocol import builders, mac
+from steadypos.protocol.builders import Card, Station
+from steadypos.protocol.codec import Message
+from steadypos.protocol.crypto import WorkingKeys, unpack_key_block
+from steadypos.protocol.fields import Field60
+from steadypos.protocol.link import Connection
+
+DEMO: dict[str, list[dict[str, Any]]] = demo_data()
+STEADYPOS = Path(sys.executable).with_name("steadypos")
+START_TIMEOUT = 20.0
+
+
+def rich_cards() -> list[dict[str, Any]]:
+    """Active magstripe demo cards with at least 1000 yuan, each with its PIN."""
+    return [c for c in DEMO["cards"]
+            if c["kind"] == "magstripe" and c["status"] == "active" and c["balance"] >= 100_000]
+
+
+def swipe(card: dict[str, Any]) -> Card:
+    return Card.from_track2(card["track2"])
+
+
+def cli(*args: str) -> list[str]:
+    """argv for the `steadypos` command of this venv."""
+    if STEADYPOS.exists():
+        return [str(STEADYPOS), *args]
+    return [sys.executable, "-c", "from steadypos.cli import main; main()", *args]
+
+
+def ledger_check(db: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(cli("ledger", "check", "--db", str(db)), capture_output=True,
+                          text=True, timeout=60, env=env)
+
+
+# -- the host ---------------------------------------------------------------------------------
+class HostProcess:
+    """`steadypos host` in a subprocess; `start()` returns once it printed its one ready line."""
+
+    def __init__(self, db: Path, seed_demo: bool = True, log_file: Path | None = None,
+                 extra: tuple[str, ...] = ()) -> None:
+        self.db = db
+        args = ["host", "--db", str(db), "--port", "0", *extra]
+        if seed_demo:
+            args.append("--seed-demo")
+        if log_file is not None:
+            args += ["--log-file", str(log_file)]
+        self.argv = cli(*args)
+        self.stderr_path = db.with_name(db.name + f".stderr.{os.getpid()}.{time.monotonic_ns()}")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.ready_line = ""
+        self.host, self.port = "127.0.0.1", 0
+
+    def start(self) -> HostProcess:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=err,
+                                         stdin=subprocess.DEVNULL, env=env)
+        assert self.proc.stdout is not None
+        line = b""
+        deadline = time.monotonic() + START_TIMEOUT
+        while not line.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self.proc.stdout], [], [], max(left, 0))
+            if not ready:
+                self.kill()
+                raise AssertionError(f"host not ready in {START_TIMEOUT}s: {self.stderr()}")
+            chunk = os.read(self.proc.stdout.fileno(), 1)
+            if not chunk:
+                raise AssertionError(f"host exited before it was ready: {self.stderr()}")
+            line += chunk
+        self.ready_line = line.decode()
+        addr = self.ready_line.removeprefix("listening on ").strip()
+        self.host, _, port = addr.rpartition(":")
+        self.port = int(port)
+        return self
+
+    def stderr(self) -> str:
+        try:
+            return self.stderr_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def signal(self, sig: int, timeout: float = 20.0) -> tuple[int, str]:
+        """Send `sig`, wait for the exit: (return code, whatever stdout printed after ready)."""
+        assert self.proc is not None and self.proc.stdout is not None
+        self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout)
+        rest = self.proc.stdout.read().decode()
+        self.proc.stdout.close()
+        return rc, rest
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+    def __enter__(self) -> HostProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+
+
+@contextmanager
+def scrubbed_logs() -> Iterator[None]:
+    """ScrubFilter on every steadypos logger for a while, so that what the host logs in this
+    process reaches every handler (pytest's captured logs included) already scrubbed. Logger
+    filters are not inherited: each logger that emits gets its own."""
+    names = {n for n in logging.Logger.manager.loggerDict if n.startswith("steadypos")}
+    added = []
+    for name in sorted(names | {"steadypos", "steadypos.host"}):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, ScrubFilter) for f in logger.filters):
+            f = ScrubFilter()
+            logger.addFilter(f)
+            added.append((logger, f))
+    try:
+        yield
+    finally:
+        for logger, f in added:
+            logger.removeFilter(f)
+
+
+# -- a terminal -------------------------------------------------------------------------------
+class DemoTerminal:
+    """One demo terminal over a blocking connection: signs in, MACs, sends, reads the answer."""
+
+    def __init__(self, host: str, port: int, index: int = 0, timeout: float = 10.0) -> None:
+        t = DEMO["terminals"][index]
+        self.station = Station(t["tid"], t["mid"])
+        self.tmk = bytes.fromhex(t["tmk"])
+        self.addr = (host, port)
+        self.timeout = timeout
+        self.keys: WorkingKeys | None = None
+        self.batch = 1
+        self.stans = itertools.count(1)
+        self.conn: Connection | None = None
+
+    def twin(self) -> DemoTerminal:
+        """Another connection of this terminal: same keys, same STAN sequence."""
+        other = DemoTerminal(*self.addr, timeout=self.timeout)
+        other.station, other.tmk, other.keys, other.batch = (self.station, self.tmk, self.keys,
+                                                             self.batch)
+        other.stans = self.stans
+        return other
+
+    @property
+    def tid(self) -> str:
+        return self.station.tid
+
+    def connect(self) -> Connection:
+        if self.conn is None:
+            self.conn = Connection(*self.addr, connect_timeout=self.timeout,
+                                   read_timeout=self.timeout)
+        return self.conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def exchange(self, msg: Message) -> Message:
+        """Sign (when the message carries a MAC), send, receive; the connection stays open."""
+        if self.keys is not None:
+            msg = mac.sign(msg, self.keys.mak)
+        try:
+            return self.connect().exchange(msg)
+        except OSError:
+            self.close()
+            raise
+
+    def sign_in(self) -> Message:
+        resp = self.exchange(builders.sign_in(self.station, next(self.stans), self.batch))
+        assert resp.get(39) == "00", f"sign-in answered {resp.get(39)}"
+        self.keys = unpack_key_block(self.tmk, bytes.fromhex(resp.get(62)))
+        self.batch = Field60.parse(resp.get(60)).batch
+        return resp
+
+    def echo(self) -> Message:
+        return self.exchange(builders.echo(self.station, next(self.stans), self.batch))
+
+    def sale(self, amount: int, card: dict[str, Any], stan: int | None = None,
+             pin: bool = True) -> Message:
+        """The sale request (PIN block under the current PIK), not yet MAC'd."""
+        assert self.keys is not None
+        return builders.sale(self.station, next(self.stans) if stan is None else stan,
+                             self.batch, amount, swipe(card), card["pin"] if pin else None,
+                             self.keys.pik if pin else None)
+
+    def __enter__(self) -> DemoTerminal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- the ledger, read from the file ----------------------------------------------------------
+def read_db(db: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+def balances(db: Path) -> dict[str, int]:
+    with closing(read_db(db)) as conn:
+        return {a: int(b) for a, b in conn.execute("SELECT id, balance FROM accounts")}
+
+
+def card_accounts(db: Path) -> dict[str, str]:
+    """Demo PAN -> ledger account, through the host's keyed PAN references."""
+    secrets = load_or_create(db)
+    with closing(read_db(db)) as conn:
+        by_ref = {ref: f"card:{cid}" for cid, ref in conn.execute("SELECT id, pan_ref FROM cards")}
+    return {c["pan"]: by_ref[secrets.pan_ref(c["pan"])] for c in DEMO["cards"]}
