@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import DEMO, Host, TestTerminal, chip_card, demo_cards, rich_card, swipe
+from hostkit import DEMO, Host, TestTerminal, chip_card, demo_cards, rich_card, swipe
 
 from steadypos.host.ledger import FUNDING, check
 from steadypos.protocol import builders

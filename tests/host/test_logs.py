@@ -159,7 +159,7 @@ def test_log_file_after_a_full_exchange_holds_no_card_data_pin_or_key(tmp_path: 
     # The log is there and speaks of what happened, with PANs masked.
     assert len(text.splitlines()) >= 25
     for needle in ("sale", "void", "refund", "reversal", "settle", "rc=55",
-                   "undecodable", "format error", "622202*********"):
+                   "undecodable", "refused rc=30", "refused rc=A0", "622202*********"):
         assert needle in text, needle
     assert leaks(text, t, db) == []
     assert leaks(h.stderr(), t, db) == []

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import (
+from hostkit import (
     DEMO,
     MID_A,
     Host,

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from steadypos.host import financial, session, settlement
 from steadypos.host.context import Outcome, Request
-from steadypos.host.records import TxnRow
+from steadypos.host.records import TerminalRow, TxnRow
 from steadypos.host.secrets import HostSecrets
 from steadypos.host.store import Store
 from steadypos.masking import mask_pan
@@ -78,7 +78,9 @@ class HostService:
         return key
 
     def keys_of(self, tid: str) -> WorkingKeys | None:
-        t = self.store.terminal(tid)
+        return self._keys(self.store.terminal(tid))
+
+    def _keys(self, t: TerminalRow | None) -> WorkingKeys | None:
         if t is None or not t.signed_in or not (t.pik and t.mak and t.tdk):
             return None
         return WorkingKeys(self._unseal(t.pik), self._unseal(t.mak), self._unseal(t.tdk))
@@ -87,26 +89,25 @@ class HostService:
     def handle(self, msg: Message) -> Message | None:
         """The response to send, or None when the request cannot be answered (close)."""
         mt = classify(msg)
-        if mt is None:
-            if msg.mti[2] not in "02" or msg.mti[3] != "0":
-                return None  # not a request at all
-            return self._answer(msg, None, "30", {}, None)
+        if mt is None and (msg.mti[2] not in "02" or msg.mti[3] != "0"):
+            return None  # not a request at all
         term = self.store.terminal(msg.get(41))
         if term is None or term.mid != msg.get(42):
-            return self._answer(msg, mt, "03", {}, None)
-        keys = self.keys_of(term.tid)
-        if mt.name not in NO_SIGN_IN_NEEDED and keys is None:
-            return self._answer(msg, mt, "97", {}, None)
+            return self._refuse(msg, mt, "03", None, "unknown terminal or TID/MID mismatch")
+        keys = self._keys(term)
+        if (mt is None or mt.name not in NO_SIGN_IN_NEEDED) and keys is None:
+            return self._refuse(msg, mt, "97", None, "not signed in")
+        if mt is None:
+            return self._refuse(msg, None, "30", keys, "no such message in the profile")
         if keys is not None and mac.needs_mac(msg) and not mac.verify(msg, keys.mak):
-            return self._answer(msg, mt, "A0", {}, None)
+            return self._refuse(msg, mt, "A0", None, "MAC missing or wrong")
         problem = self._format_problem(msg, mt)
         try:
             f60 = Field60.parse(msg.get(60))
         except ProtocolError as exc:
             problem = problem or str(exc)
         if problem:
-            log.info("format error from %s: %s", term.tid, problem)
-            return self._answer(msg, mt, "30", {}, keys)
+            return self._refuse(msg, mt, "30", keys, problem)
         req = Request(msg, mt, term, keys, f60, self.clock())
         if mt.name not in NOT_IDEMPOTENT:
             seen = self.store.txn(term.tid, f60.batch, req.stan, msg.mti)
@@ -114,7 +115,7 @@ class HostService:
                 return self._repeat(req, seen)
         out = HANDLERS[mt.name](self.store, self.secrets, req)
         if mt.name == "sign_in":
-            keys = self.keys_of(term.tid)
+            keys = self._keys(term)
         resp = self._answer(msg, mt, out.rc, out.fields, keys, req.now)
         if mt.name not in NOT_IDEMPOTENT:
             self._remember(req, resp, out)
@@ -122,6 +123,13 @@ class HostService:
         return resp
 
     # -- checks and answers ---------------------------------------------------------------
+    def _refuse(self, msg: Message, mt: MessageType | None, rc: str, keys: WorkingKeys | None,
+                why: str) -> Message:
+        """An answer before any handler ran: logged (so MAC failures leave a trace), not kept."""
+        log.info("%s %s stan=%s refused rc=%s: %s", msg.get(41) or "-",
+                 mt.name if mt else msg.mti, msg.get(11) or "-", rc, why)
+        return self._answer(msg, mt, rc, {}, keys)
+
     @staticmethod
     def _format_problem(msg: Message, mt: MessageType) -> str | None:
         missing, extra = missing_or_extra(msg, mt)

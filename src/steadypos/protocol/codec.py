@@ -33,6 +33,14 @@ class Message:
     fields: dict[int, str] = field(default_factory=dict)
     tpdu: Tpdu = field(default_factory=Tpdu)
     header: Header = field(default_factory=Header)
+    # The body bytes these very fields were decoded from or encoded to: the MAC is computed
+    # over them without encoding again. Ignored as soon as the fields differ.
+    wire: tuple[dict[int, str], bytes] | None = field(default=None, compare=False, repr=False)
+
+    def cached_body(self) -> bytes | None:
+        if self.wire is not None and self.wire[0] == self.fields:
+            return self.wire[1]
+        return None
 
     def get(self, n: int, default: str = "") -> str:
         return self.fields.get(n, default)
@@ -66,6 +74,9 @@ def _doc(msg: Message) -> dict[str, str]:
 
 def encode_body(msg: Message) -> bytes:
     """MTI + bitmap + fields. Raises ProtocolError naming the field that does not fit."""
+    cached = msg.cached_body()
+    if cached is not None:
+        return cached
     if not _MTI.match(msg.mti):
         raise ProtocolError(f"MTI {msg.mti!r} is not a pos-link message type", "MTI", 0)
     for n, v in msg.fields.items():
@@ -78,7 +89,8 @@ def encode_body(msg: Message) -> bytes:
         raw, _ = iso8583.encode(_doc(msg), SPEC)
     except EncodeError as exc:
         raise ProtocolError(exc.msg, _name(exc.field), 0) from exc
-    return bytes(raw)
+    msg.wire = (dict(msg.fields), bytes(raw))
+    return msg.wire[1]
 
 
 def encode_frame(msg: Message) -> bytes:
@@ -131,7 +143,7 @@ def decode_body(body: bytes, tpdu: Tpdu | None = None, header: Header | None = N
             raise ProtocolError(f"bad {'BCD' if per_byte == 2 else spec.content} content",
                                 _name(key), at)
         fields[n] = value
-    return Message(mti, fields, tpdu or Tpdu(), header or Header())
+    return Message(mti, fields, tpdu or Tpdu(), header or Header(), (dict(fields), bytes(body)))
 
 
 def decode_payload(payload: bytes) -> Message:

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 import psec.pinblock
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
 from steadypos.protocol.errors import ProtocolError
+
+_local = threading.local()
+
+
+def _mac_cipher(key: bytes) -> Any:
+    """An ECB encryptor for a MAC key, reused within a thread: ECB keeps no state between
+    blocks, and building a cipher costs more than the two blocks of a MAC."""
+    cache: dict[bytes, Any] = _local.__dict__.setdefault("ciphers", {})
+    enc = cache.get(key)
+    if enc is None:
+        if len(cache) > 256:
+            cache.clear()
+        enc = cache[key] = Cipher(TripleDES(key * 3), modes.ECB()).encryptor()
+    return enc
 
 
 def _ecb(key: bytes, data: bytes, encrypt: bool) -> bytes:
@@ -92,18 +108,17 @@ def decipher_pin(pik: bytes, block: bytes, pan: str) -> str:
 
 
 def pos_ecb_mac(mak: bytes, mac_input: bytes) -> bytes:
-    """UnionPay "POS ECB" MAC: XOR of 8-byte blocks, hex-expanded, DES twice with the MAK's left.
+    """UnionPay "POS ECB" MAC: XOR of 8-byte blocks, hex-expanded, DES twice with the MAK's
+    left half.
 
     Returns the 8 ASCII bytes that F64 carries.
     """
     padded = mac_input + bytes(-len(mac_input) % 8)
-    acc = bytearray(8)
+    acc = 0
     for i in range(0, len(padded), 8):
-        for j in range(8):
-            acc[j] ^= padded[i + j]
-    text = acc.hex().upper().encode()
-    key = mak[:8]
-    first = _ecb(key, text[:8], True)
-    mixed = bytes(a ^ b for a, b in zip(first, text[8:], strict=True))
-    result = _ecb(key, mixed, True)
+        acc ^= int.from_bytes(padded[i:i + 8], "big")
+    text = acc.to_bytes(8, "big").hex().upper().encode()
+    des = _mac_cipher(mak[:8])
+    first = int.from_bytes(des.update(text[:8]), "big") ^ int.from_bytes(text[8:], "big")
+    result = des.update(first.to_bytes(8, "big"))
     return result.hex().upper().encode()[:8]

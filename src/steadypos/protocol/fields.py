@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from steadypos.protocol.errors import ProtocolError
 
+
 @dataclass(frozen=True)
 class EntryMethod:
     name: str

@@ -20,17 +20,24 @@ def needs_mac(msg: Message) -> bool:
 
 def mac_input(msg: Message) -> bytes:
     """MTI to the last byte before F64, bitmap with bit 64 set."""
+    if 64 in msg.fields:
+        return encode_body(msg)[:-8]  # F64 is the last field: its 8 bytes end the body
     with_slot = msg.copy()
     with_slot.fields[64] = _PLACEHOLDER
     return encode_body(with_slot)[:-8]
 
 
 def sign(msg: Message, mak: bytes) -> Message:
-    """A copy of msg with F64 set (or removed when this message carries no MAC)."""
+    """A copy of msg with F64 set (or removed when this message carries no MAC); the body is
+    encoded once and kept, so sending it does not encode again."""
     out = msg.copy()
     out.fields.pop(64, None)
     if needs_mac(out):
-        out.fields[64] = pos_ecb_mac(mak, mac_input(out)).hex().upper()
+        out.fields[64] = _PLACEHOLDER
+        covered = encode_body(out)[:-8]
+        value = pos_ecb_mac(mak, covered)
+        out.fields[64] = value.hex().upper()
+        out.wire = (dict(out.fields), covered + value)
     return out
 
 
