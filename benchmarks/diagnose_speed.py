@@ -1,0 +1,127 @@
+"""Speed and memory of `steadypos diagnose` on 1,000,000 events (goal: under 20 s on 2 cores,
+memory that does not grow with the number of events), against a plain json.loads baseline.
+
+    .venv/bin/python benchmarks/diagnose_speed.py [--events 1000000] [--keep]
+
+Each measurement runs in a fresh process so its peak RSS (resource.getrusage) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+CHILD = r"""
+import json, resource, sys, time
+mode, path = sys.argv[1], sys.argv[2]
+t0 = time.perf_counter()
+if mode == "baseline":
+    n = 0
+    with open(path, "rb") as fh:
+        for line in fh:
+            json.loads(line)
+            n += 1
+    extra = {"lines": n}
+else:
+    from steadypos.diagnose.engine import diagnose
+    from steadypos.diagnose.report_json import to_dict
+    d = diagnose([path])
+    doc = to_dict(d)
+    extra = {"events": d.stats.events, "terminals": len(d.results),
+             "episodes": len(doc["episodes"])}
+elapsed = time.perf_counter() - t0
+rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": elapsed, "peak_rss_mb": rss_mb, **extra}))
+"""
+
+
+def run(mode: str, path: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, mode, path], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
+
+
+MAKE = r"""
+import itertools, json, sys
+from steadypos.diagnose.simulator import simulate
+path, events, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+terminals = max(10, events // 3800 + 1)  # a terminal-week is 4,000-4,500 events
+_, stream = simulate(terminals, 7, seed)
+dumps = json.JSONEncoder(separators=(",", ":")).encode
+n = 0
+with open(path, "w", encoding="utf-8", buffering=1 << 20) as fh:
+    for ev in itertools.islice(stream, events):
+        fh.write(dumps(ev))
+        fh.write("\n")
+        n += 1
+print(n, terminals)
+"""
+
+
+def make_log(path: str, events: int, seed: int) -> tuple[int, int]:
+    """Write the log in a child process (the parent stays small: children inherit peak RSS)."""
+    out = subprocess.run(
+        [sys.executable, "-c", MAKE, path, str(events), str(seed)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    n, terminals = out.stdout.split()
+    return int(n), int(terminals)
+
+
+def prefix(src: str, dst: str, lines: int) -> None:
+    with open(src, "rb") as fh, open(dst, "wb") as out:
+        out.writelines(itertools.islice(fh, lines))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=77)
+    ap.add_argument("--keep", action="store_true", help="keep the generated log")
+    args = ap.parse_args()
+    folder = tempfile.mkdtemp(prefix="diag-speed-")
+    path = os.path.join(folder, "events.jsonl")
+    t0 = time.perf_counter()
+    n, terminals = make_log(path, args.events, args.seed)
+    size_mb = os.path.getsize(path) / 1e6
+    print(
+        f"generated {n:,} events of {terminals} terminals ({size_mb:.0f} MB) in"
+        f" {time.perf_counter() - t0:.1f} s"
+    )
+
+    base = run("baseline", path)
+    diag = run("diagnose", path)
+    print(f"baseline  json.loads per line : {base['seconds']:6.2f} s "
+          f"({1e6 * base['seconds'] / base['lines']:.2f} us/line), peak RSS "
+          f"{base['peak_rss_mb']:.0f} MB")  # fmt: skip
+    print(f"diagnose (read+episodes+score+JSON dict): {diag['seconds']:6.2f} s "
+          f"({1e6 * diag['seconds'] / diag['events']:.2f} us/event), peak RSS "
+          f"{diag['peak_rss_mb']:.0f} MB; {diag['terminals']} terminals, "
+          f"{diag['episodes']} episodes")  # fmt: skip
+    print(f"ratio diagnose / baseline: {diag['seconds'] / base['seconds']:.2f}x")
+    print(f"goal under 20 s for 1M events: {'MET' if diag['seconds'] < 20 else 'NOT MET'}"
+          f" (scaled to 1M: {diag['seconds'] * 1e6 / diag['events']:.1f} s)")  # fmt: skip
+    print("peak RSS against the number of events (same fleet, longer prefixes of the log):")
+    for share in (4, 2):
+        part = os.path.join(folder, f"part{share}.jsonl")
+        prefix(path, part, args.events // share)
+        r = run("diagnose", part)
+        print(f"  {r['events']:>9,} events: {r['peak_rss_mb']:.0f} MB, {r['seconds']:.2f} s")
+        os.remove(part)
+    print(f"  {diag['events']:>9,} events: {diag['peak_rss_mb']:.0f} MB, {diag['seconds']:.2f} s")
+    if args.keep:
+        print(f"log kept at {path}")
+    else:
+        os.remove(path)
+        os.rmdir(folder)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""The diagnosis as JSON in the document's shape: `terminals`, `episodes`, `fleet`."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import IO, Any
+
+from steadypos.diagnose.engine import Diagnosis
+from steadypos.diagnose.episodes import Episode
+from steadypos.diagnose.fleet import flagged_model, flagged_version, version_key
+from steadypos.diagnose.reader import format_ts
+from steadypos.diagnose.taxonomy import ALL_LABELS, VITALS_OVERALL, VITALS_PER_MODEL
+
+TOP_CRASH_GROUPS = 20
+
+_ENDS = {
+    "idle": "returned to idle without a result",
+    "restart": "app restarted with no exit logged",
+}
+
+
+def episode_evidence(ep: Episode) -> list[str]:
+    head = _ENDS.get(ep.end_kind, f"app exit reason={ep.end_kind}")
+    return [f"{head} (at the {ep.screen} screen)", *ep.evidence]
+
+
+def to_dict(d: Diagnosis) -> dict[str, Any]:
+    terminals = [
+        {
+            "tid": r.tid,
+            "episodes": r.episodes,
+            "cause": r.cause,
+            "confidence": r.confidence,
+            "evidence": r.evidence,
+            "actions": r.actions,
+        }
+        for r in d.results
+    ]
+    episodes = [
+        {
+            "tid": ep.tid,
+            "start": ep.start,
+            "end": ep.end,
+            "screen": ep.screen,
+            "cause": ep.cause,
+            "evidence": episode_evidence(ep),
+        }
+        for ep in d.episodes
+    ]
+    return {"terminals": terminals, "episodes": episodes, "fleet": fleet_dict(d)}
+
+
+def fleet_dict(d: Diagnosis) -> dict[str, Any]:
+    ctx = d.ctx
+    by_cause = Counter(r.cause for r in d.results)
+    eps_by_cause = Counter(ep.cause for ep in d.episodes)
+    versions = [
+        {
+            "app_version": v,
+            "terminals": rate.terminals,
+            "sessions": rate.sessions,
+            "crashes": rate.crashes,
+            "crash_free_rate": round(rate.crash_free, 4),
+            "flagged": flagged_version(ctx, v),
+        }
+        for v, rate in sorted(ctx.by_version.items(), key=lambda kv: version_key(kv[0]))
+    ]
+    models = [
+        {
+            "brand_model": m,
+            "terminals": rate.terminals,
+            "sessions": rate.sessions,
+            "crashes": rate.crashes,
+            "crash_free_rate": round(rate.crash_free, 4),
+            "flagged": flagged_model(ctx, m),
+        }
+        for m, rate in sorted(ctx.by_model.items())
+    ]
+    groups = sorted(ctx.groups.values(), key=lambda g: (-g.count, g.fingerprint))
+    crash_groups = [
+        {
+            "fingerprint": g.fingerprint,
+            "exception": g.exception,
+            "frames": list(g.frames),
+            "crashes": g.count,
+            "terminals": len(g.terminals),
+            "app_versions": dict(g.versions.most_common()),
+            "brand_models": dict(g.models.most_common()),
+            "firmwares": dict(g.combos.most_common(5)),
+            "first": format_ts(g.first_t),
+            "last": format_ts(g.last_t),
+            "cause": g.cause,
+            "why": g.why,
+        }
+        for g in groups[:TOP_CRASH_GROUPS]
+    ]
+    st = d.stats
+    return {
+        "terminals": len(d.results),
+        "episodes": len(eps_by_cause) and sum(eps_by_cause.values()),
+        "counts_by_cause": {label: by_cause.get(label, 0) for label in ALL_LABELS},
+        "episodes_by_cause": {label: eps_by_cause.get(label, 0) for label in ALL_LABELS},
+        "crash_free_overall": round(ctx.overall.crash_free, 4),
+        "crash_free_by_version": versions,
+        "crash_free_by_model": models,
+        "crash_groups": crash_groups,
+        "current_app_version": ctx.current_version,
+        "current_params_version": ctx.current_params,
+        "thresholds": {
+            "crash_rate_overall": VITALS_OVERALL,
+            "crash_rate_per_model": VITALS_PER_MODEL,
+        },
+        "input": {
+            "sources": st.sources,
+            "lines": st.lines,
+            "events": st.events,
+            "malformed": st.malformed,
+            "malformed_lines": [
+                {"source": m.source, "line": m.line, "reason": m.reason} for m in st.samples
+            ],
+            "unreadable": st.unreadable,
+            "events_with_unusable_values": st.bad_values,
+        },
+    }
+
+
+def write_json(d: Diagnosis, out: IO[str]) -> None:
+    json.dump(to_dict(d), out, ensure_ascii=False, indent=1)
+    out.write("\n")

@@ -1,0 +1,96 @@
+"""The Rich summary of `steadypos diagnose`: causes, worst terminals, crash groups, actions."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console
+from rich.table import Table
+
+from steadypos.diagnose.engine import Diagnosis
+from steadypos.diagnose.fleet import flagged_model, flagged_version, version_key
+from steadypos.diagnose.taxonomy import ACTIONS, ALL_LABELS, NONE
+
+WORST = 10
+
+
+def print_summary(d: Diagnosis, console: Console) -> None:
+    st = d.stats
+    ctx = d.ctx
+    eps = d.episodes
+    console.print(
+        f"[bold]Flash-exit diagnosis[/bold]: {len(d.results)} terminals, {len(eps)} episodes, "
+        f"{st.events} events in {st.lines} lines from {len(st.sources)} source(s)",
+        highlight=False,
+    )
+    if st.malformed:
+        where = ", ".join(f"{m.source}:{m.line} ({m.reason})" for m in st.samples[:5])
+        more = f" and {st.malformed - 5} more" if st.malformed > 5 else ""
+        console.print(
+            f"[yellow]{st.malformed} malformed line(s) skipped[/yellow]: {where}{more}",
+            highlight=False,
+        )
+    if st.bad_values:
+        console.print(f"[yellow]{st.bad_values} event(s) with unusable values ignored[/yellow]")
+    for bad in st.unreadable:
+        console.print(f"[yellow]unreadable[/yellow]: {bad}", highlight=False)
+
+    by_cause = Counter(r.cause for r in d.results)
+    ep_cause = Counter(ep.cause for ep in eps)
+    table = Table(title="Causes by count")
+    for col in ("cause", "terminals", "episodes"):
+        table.add_column(col, justify="left" if col == "cause" else "right")
+    for label in sorted(ALL_LABELS, key=lambda k: (-by_cause.get(k, 0), -ep_cause.get(k, 0))):
+        if by_cause.get(label) or ep_cause.get(label):
+            table.add_row(label, str(by_cause.get(label, 0)), str(ep_cause.get(label, 0)))
+    console.print(table)
+
+    worst = sorted((r for r in d.results if r.cause != NONE), key=lambda r: (-r.episodes, r.tid))[
+        :WORST
+    ]
+    if worst:
+        table = Table(title=f"Worst {len(worst)} terminals")
+        for col in ("tid", "episodes", "cause", "conf", "evidence"):
+            table.add_column(col, overflow="fold")
+        for r in worst:
+            table.add_row(
+                r.tid, str(r.episodes), r.cause, f"{r.confidence:.2f}", "; ".join(r.evidence[:3])
+            )
+        console.print(table)
+
+    groups = sorted(ctx.groups.values(), key=lambda g: (-g.count, g.fingerprint))[:5]
+    if groups:
+        table = Table(title="Top crash groups")
+        for col in ("fingerprint", "crashes", "terminals", "versions", "cause"):
+            table.add_column(col, overflow="fold")
+        for g in groups:
+            table.add_row(
+                g.fingerprint, str(g.count), str(len(g.terminals)),
+                ", ".join(g.versions), g.cause,
+            )  # fmt: skip
+        console.print(table)
+
+    flagged = [
+        f"app {v}: {100 * r.crash_free:.1f}% crash-free"
+        for v, r in sorted(ctx.by_version.items(), key=lambda kv: version_key(kv[0]))
+        if flagged_version(ctx, v)
+    ] + [
+        f"{m}: {100 * r.crash_free:.1f}% crash-free"
+        for m, r in sorted(ctx.by_model.items())
+        if flagged_model(ctx, m)
+    ]
+    console.print(
+        f"Crash-free sessions: fleet {100 * ctx.overall.crash_free:.2f}%"
+        + (f"; standing out: {'; '.join(flagged)}" if flagged else ""),
+        highlight=False,
+    )
+
+    table = Table(title="Actions")
+    table.add_column("cause")
+    table.add_column("terminals", justify="right")
+    table.add_column("what to do")
+    for label, n in by_cause.most_common():
+        if label != NONE:
+            table.add_row(label, str(n), "; ".join(ACTIONS[label]))
+    if table.row_count:
+        console.print(table)
