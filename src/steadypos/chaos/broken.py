@@ -59,8 +59,10 @@ class SaleBeforeReversal(Terminal):
         return self._ensure_signed_in()
 
     def sale(self, *args: object, **kwargs: object) -> Outcome:
+        waiting = self.journal.reversals()
         out = super().sale(*args, **kwargs)  # type: ignore[arg-type]
-        self.recover()
+        for rec in waiting:  # the reversals that should have gone first go now
+            self._send_reversal(rec)
         return out
 
 

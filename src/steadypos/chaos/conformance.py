@@ -11,21 +11,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from steadypos.host.service import HostService
+from steadypos.host.service import WITHHELD, HostService, Withheld
 from steadypos.protocol import mac
 from steadypos.protocol.codec import Message
 from steadypos.protocol.fields import entry_mode_problem
 from steadypos.protocol.messages import classify
-
-
-class Withhold:
-    """What the service returns when the answer is kept back: the server sends nothing."""
-
-    def __repr__(self) -> str:
-        return "WITHHOLD"
-
-
-WITHHOLD = Withhold()
 
 # The rules a terminal is checked against, as data: name -> what it means.
 RULES: dict[str, str] = {
@@ -151,7 +141,7 @@ class Observer:
             self._flag(rec, "reversal_reason", stan,
                        f"reason {msg.get(39) or 'missing'}, expected {owed.reason}")
 
-    def after(self, msg: Message, resp: Message | None) -> Message | Withhold | None:
+    def after(self, msg: Message, resp: Message | None) -> Message | Withheld | None:
         """Decide what the terminal gets: the answer, nothing, or the answer with a bad MAC."""
         if resp is None or msg.mti != "0200":
             return resp
@@ -163,7 +153,7 @@ class Observer:
         if roll < self.withhold_rate:
             self.owe(msg, "98")
             self.provoked["withheld"] += 1
-            return WITHHOLD
+            return WITHHELD
         if 64 in resp and roll < self.withhold_rate + self.corrupt_mac_rate:
             self.owe(msg, "A0")
             self.provoked["mac_corrupted"] += 1

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import secrets as _random
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -19,6 +21,7 @@ from steadypos.host.ledger import check
 from steadypos.host.records import QrRow
 from steadypos.host.secrets import secrets_path
 from steadypos.host.server import run_until_signalled
+from steadypos.host.service import HostService
 from steadypos.money import format_fen
 
 ledger_app = typer.Typer(help="The host's double-entry ledger.", no_args_is_help=True)
@@ -31,12 +34,38 @@ def host(
     bind: str = typer.Option("127.0.0.1", "--bind"),
     seed_demo: bool = typer.Option(False, "--seed-demo", help="load the demo terminals and cards"),
     log_file: str = typer.Option(None, "--log-file", help="write the log here instead of stderr"),
+    conformance_report: Path = typer.Option(
+        None, "--conformance-report", help="conformance mode: provoke hard cases, check each "
+        "terminal's rules, write the report here (JSON, and FILE.txt) on exit and on SIGUSR1"),
+    withhold_rate: float = typer.Option(0.0, "--withhold-rate", min=0.0, max=1.0,
+                                        help="share of reversible requests processed but not "
+                                             "answered (conformance mode)"),
+    corrupt_mac_rate: float = typer.Option(0.0, "--corrupt-mac-rate", min=0.0, max=1.0,
+                                           help="share of answers sent with a bad MAC "
+                                                "(conformance mode)"),
+    seed: int = typer.Option(0, "--seed", help="seed of the conformance mode's dice"),
 ) -> None:
     """Run the acquirer host: pos-link-v1 over TCP until SIGINT/SIGTERM."""
     logs.setup(path=log_file)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if conformance_report is None and (withhold_rate or corrupt_mac_rate):
+        err.print("error: --withhold-rate and --corrupt-mac-rate need --conformance-report")
+        raise typer.Exit(2)
+    if withhold_rate + corrupt_mac_rate > 1.0:
+        err.print("error: --withhold-rate plus --corrupt-mac-rate must not exceed 1")
+        raise typer.Exit(2)
+    service: Callable[..., HostService] = HostService
+    report: Callable[[], None] | None = None
+    if conformance_report is not None:
+        from steadypos.chaos.conformance import ConformanceService, Observer
+
+        observer = Observer(withhold_rate, corrupt_mac_rate, seed)
+        service = functools.partial(ConformanceService, observer=observer)
+
+        def report() -> None:
+            observer.write(conformance_report)
     try:
-        server = host_app.build(db, bind, port, seed_demo)
+        server = host_app.build(db, bind, port, seed_demo, service=service)
     except (OSError, sqlite3.Error) as exc:
         err.print(f"error: cannot open the host database {db}: {exc}", markup=False)
         raise typer.Exit(2) from None
@@ -45,12 +74,16 @@ def host(
         print(f"listening on {h}:{p}", flush=True)
 
     try:
-        asyncio.run(run_until_signalled(server, ready))
+        asyncio.run(run_until_signalled(server, ready, report))
     except OSError as exc:  # the listening socket: address in use, bad --bind
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
     finally:
         server.writer.stop()
+        if report is not None:
+            report()
+            err.print(conformance_report.with_name(conformance_report.name + ".txt")
+                      .read_text(), markup=False, end="")
 
 
 def demo_data_cmd(

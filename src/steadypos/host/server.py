@@ -8,6 +8,7 @@ import logging
 import signal
 from collections.abc import Callable
 
+from steadypos.host.service import Withheld
 from steadypos.host.writer import GroupWriter
 from steadypos.protocol.codec import decode_payload, encode_frame
 from steadypos.protocol.errors import ProtocolError
@@ -63,6 +64,8 @@ class HostServer:
                 resp = await self.writer.request(msg)
                 if resp is None:
                     return
+                if isinstance(resp, Withheld):
+                    continue
                 writer.write(encode_frame(resp))
                 await writer.drain()
         except (ConnectionError, asyncio.CancelledError):
@@ -93,12 +96,16 @@ class HostServer:
             await self._server.wait_closed()
 
 
-async def run_until_signalled(server: HostServer, on_ready: Callable[[str, int], None]) -> None:
-    """Serve until SIGINT or SIGTERM, then stop accepting, finish, and return."""
+async def run_until_signalled(server: HostServer, on_ready: Callable[[str, int], None],
+                              on_usr1: Callable[[], None] | None = None) -> None:
+    """Serve until SIGINT or SIGTERM, then stop accepting, finish, and return. SIGUSR1 calls
+    `on_usr1` (the conformance report) without stopping."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if on_usr1 is not None:
+        loop.add_signal_handler(signal.SIGUSR1, on_usr1)
     host, port = await server.start()
     on_ready(host, port)
     await stop.wait()

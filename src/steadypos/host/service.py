@@ -55,6 +55,17 @@ VOLATILE_FIELDS = frozenset({52, 64})
 VOLATILE_BY_MTI = {"0400": frozenset({38, 39})}
 
 
+class Withheld:
+    """An answer kept back on purpose (the conformance mode): the server sends nothing and
+    keeps the connection open, as a host whose answer got lost would."""
+
+    def __repr__(self) -> str:
+        return "WITHHELD"
+
+
+WITHHELD = Withheld()
+
+
 def content_hash(msg: Message) -> str:
     volatile = VOLATILE_FIELDS | VOLATILE_BY_MTI.get(msg.mti, frozenset())
     stable = {str(n): v for n, v in msg.fields.items() if n not in volatile}

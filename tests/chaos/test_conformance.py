@@ -1,0 +1,140 @@
+"""Conformance mode: the host withholds answers and corrupts MACs, then judges each terminal's next
+moves. Our terminal passes; each deliberately broken terminal is flagged for the rule it breaks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from steadypos.chaos.broken import BROKEN_ENV
+from steadypos.chaos.proxy import FaultProxy, Toxic
+from steadypos.host.demo_data import demo_data
+from steadypos.terminal.steps import KILL_ENV
+
+DEMO = demo_data()
+CARD = next(c for c in DEMO["cards"] if c["kind"] == "magstripe" and c["balance"] >= 100_000)
+
+
+@dataclass
+class ConformanceHost:
+    proc: subprocess.Popen[str]
+    port: int
+    report: Path
+
+    def stop(self) -> dict:
+        self.proc.send_signal(signal.SIGTERM)
+        _, err = self.proc.communicate(timeout=20)
+        assert self.proc.returncode == 0, err
+        return json.loads(self.report.read_text())
+
+
+def start_host(tmp: Path, withhold: float, corrupt: float) -> ConformanceHost:
+    report = tmp / "conformance.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "steadypos", "host", "--db", str(tmp / "host.db"), "--port", "0",
+         "--seed-demo", "--log-file", str(tmp / "host.log"), "--conformance-report", str(report),
+         "--withhold-rate", str(withhold), "--corrupt-mac-rate", str(corrupt), "--seed", "3"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith("listening on "), line
+    return ConformanceHost(proc, int(line.rsplit(":", 1)[1]), report)
+
+
+@pytest.fixture
+def withholding_host(tmp_path: Path) -> Iterator[ConformanceHost]:
+    h = start_host(tmp_path, withhold=1.0, corrupt=0.0)
+    yield h
+    if h.proc.poll() is None:
+        h.proc.kill()
+        h.proc.wait()
+
+
+def terminal(tmp: Path, port: int, *args: str, broken: str = "",
+             env: dict[str, str] | None = None) -> int:
+    journal = tmp / "t.db"
+    if not journal.exists():
+        t = DEMO["terminals"][0]
+        subprocess.run([sys.executable, "-m", "steadypos", "terminal", "init", "--journal",
+                        str(journal), "--host", "127.0.0.1", "--port", str(port), "--tid",
+                        t["tid"], "--mid", t["mid"], "--tmk", t["tmk"], "--timeout", "1"],
+                       check=True, capture_output=True)
+    run_env = {k: v for k, v in os.environ.items() if not k.startswith("STEADYPOS_")}
+    run_env.update(env or {})
+    if broken:
+        run_env[BROKEN_ENV] = broken
+    return subprocess.run([sys.executable, "-m", "steadypos", "terminal", *args, "--journal",
+                           str(journal), "--json"], capture_output=True, text=True,
+                          env=run_env, timeout=60).returncode
+
+
+def sale(tmp: Path, port: int, amount: str, **kw: object) -> int:
+    return terminal(tmp, port, "sale", "--amount", amount, "--track2", CARD["track2"], "--pin",
+                    CARD["pin"], **kw)  # type: ignore[arg-type]
+
+
+def rules_broken(report: dict) -> set[str]:
+    return {v["rule"] for t in report["terminals"].values() for v in t["violations"]}
+
+
+def test_our_terminal_passes_withheld_answers_and_corrupted_macs(tmp_path: Path) -> None:
+    host = start_host(tmp_path, withhold=0.4, corrupt=0.4)
+    codes = [sale(tmp_path, host.port, f"1.{i:02d}") for i in range(8)]
+    assert terminal(tmp_path, host.port, "recover") == 0
+    report = host.stop()
+    assert 3 in codes  # the host did provoke: some sales ended with a reversal pending
+    tid = DEMO["terminals"][0]["tid"]
+    assert report["terminals"][tid]["checked"] >= 8
+    assert report["terminals"][tid]["violations"] == []
+    summary = Path(f"{host.report}.txt").read_text()
+    assert f"{tid}: " in summary and "PASS" in summary
+
+
+def test_sale_before_reversal_is_flagged(tmp_path: Path, withholding_host: ConformanceHost) -> None:
+    port = withholding_host.port
+    assert sale(tmp_path, port, "2.00", broken="sale_before_reversal") == 3
+    sale(tmp_path, port, "3.00", broken="sale_before_reversal")
+    assert "reversal_first" in rules_broken(withholding_host.stop())
+
+
+def test_store_after_send_is_flagged(tmp_path: Path, withholding_host: ConformanceHost) -> None:
+    port = withholding_host.port
+    # Killed between sending and storing its record: nothing on the terminal will reverse it.
+    code = sale(tmp_path, port, "2.00", broken="store_after_send",
+                env={KILL_ENV: "reversal_stored"})
+    assert code == -signal.SIGKILL
+    sale(tmp_path, port, "3.00", broken="store_after_send")
+    assert "reversal_first" in rules_broken(withholding_host.stop())
+
+
+def test_our_terminal_killed_at_the_same_step_passes(tmp_path: Path,
+                                                     withholding_host: ConformanceHost) -> None:
+    port = withholding_host.port
+    assert sale(tmp_path, port, "2.00", env={KILL_ENV: "reversal_stored"}) == -signal.SIGKILL
+    sale(tmp_path, port, "3.00")
+    assert terminal(tmp_path, port, "recover") == 0
+    assert rules_broken(withholding_host.stop()) == set()
+
+
+@pytest.mark.parametrize("broken", ["drop_after_three", ""])
+def test_dropping_a_reversal_after_three_attempts_is_flagged(
+        tmp_path: Path, withholding_host: ConformanceHost, broken: str) -> None:
+    with FaultProxy(upstream=("127.0.0.1", withholding_host.port), seed=1) as proxy:
+        assert sale(tmp_path, proxy.port, "2.00", broken=broken) == 3
+        # Every reversal vanishes on the way: three attempts go unanswered.
+        proxy.add(Toxic("black_hole", direction="upstream", count=3, name="lost"))
+        code = sale(tmp_path, proxy.port, "3.00", broken=broken)
+        proxy.clear()
+        if not broken:
+            assert code == 4  # ours refuses to trade on, and says so
+            assert terminal(tmp_path, proxy.port, "recover") == 0
+    found = rules_broken(withholding_host.stop())
+    assert ("reversal_first" in found) == bool(broken)
