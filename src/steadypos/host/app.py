@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from datetime import date, datetime, time
 from pathlib import Path
 
 from steadypos.host import demo_data
@@ -21,14 +24,33 @@ def open_secrets(db: str | Path, seed_demo: bool = False) -> HostSecrets:
     return load_or_create(db, demo_data.DEMO_ISSUER_MK if seed_demo else None)
 
 
+# Test only: `STEADYPOS_TEST_CLOCK_AT=23:59:58` (today at that time, or a full ISO date and time)
+# starts the host's clock there and lets it run on, so that a chaos run can take it across midnight.
+CLOCK_ENV = "STEADYPOS_TEST_CLOCK_AT"
+
+
+def test_clock() -> Callable[[], datetime]:
+    raw = os.environ.get(CLOCK_ENV, "").strip()
+    try:
+        start = datetime.fromisoformat(raw) if "-" in raw else datetime.combine(
+            date.today(), time.fromisoformat(raw))
+    except ValueError:
+        return datetime.now
+    offset = start - datetime.now()
+    return lambda: datetime.now() + offset
+
+
 def build(db: str | Path, bind: str = "127.0.0.1", port: int = 0, seed_demo: bool = False,
-          synchronous: str = "FULL") -> HostServer:
-    """A host server ready to start; its writer thread already running."""
+          synchronous: str = "FULL",
+          service: Callable[..., HostService] = HostService) -> HostServer:
+    """A host server ready to start; its writer thread already running. `service` makes the
+    service from (store, secrets, clock): the conformance mode passes its own."""
     secrets = open_secrets(db, seed_demo)
     if seed_demo:
         store = open_store(db, synchronous)
         demo_data.seed(store, secrets)
         store.close()
-    writer = GroupWriter(lambda: HostService(open_store(db, synchronous), secrets))
+    clock = test_clock()
+    writer = GroupWriter(lambda: service(open_store(db, synchronous), secrets, clock))
     writer.start()
     return HostServer(writer, bind, port)
