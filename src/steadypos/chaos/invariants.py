@@ -1,11 +1,12 @@
 """The invariants a healed system must hold, checked from the host's store and the terminals'
 journals: nobody charged twice, every approval charged once, a balanced ledger, no reversal left,
-settlement totals that agree."""
+settlement totals that agree; and the wire rules a conformance observer saw broken."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from steadypos.host.ledger import check as ledger_check
 from steadypos.host.records import TxnRow
@@ -66,6 +67,13 @@ def check_all(store: Store, secrets: HostSecrets, terminals: list[TerminalView],
         found.append(Violation("c_ledger", f"grand total {report.grand_total}, "
                                            f"was {opening_total}"))
     return found
+
+
+def wire_violations(report: dict[str, Any]) -> list[Violation]:
+    """(g) the wire rules: the breaches in a conformance report (`Observer.report()`, or the JSON
+    file of a host in conformance mode), as `g_wire_<rule>` violations."""
+    return [Violation(f"g_wire_{v['rule']}", f"{tid} STAN {v['stan']}: {v['detail']}")
+            for tid, rec in report.get("terminals", {}).items() for v in rec["violations"]]
 
 
 def _ref(secrets: HostSecrets, view: TerminalView, sealed: str, method: str) -> tuple[str, str]:

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from steadypos.chaos import ops
 from steadypos.chaos.conformance import Observer, corrupt_mac
-from steadypos.chaos.invariants import TerminalView, Violation, check_all
-from steadypos.chaos.schedule import Op, Schedule
+from steadypos.chaos.invariants import TerminalView, Violation, check_all, wire_violations
+from steadypos.chaos.schedule import NETWORK_FAULTS, Op, Schedule
 from steadypos.host import demo_data
 from steadypos.host.secrets import HostSecrets
 from steadypos.host.service import HostService
@@ -23,7 +24,6 @@ from steadypos.masking import mask_pan
 from steadypos.protocol.codec import Message, decode_frame, encode_frame
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.link import LinkError, LinkTimeout
-from steadypos.terminal import steps
 from steadypos.terminal.devices import Faults
 from steadypos.terminal.engine import CardInput, Terminal
 from steadypos.terminal.journal import JournalError
@@ -226,19 +226,16 @@ class Simulation:
         self.rng = random.Random(schedule.seed ^ 0x5EED)
         self.clock = SimClock()
         self.trace = Trace()
-        self.root = Path(tempfile.mkdtemp(prefix="steadypos-sim-", dir=root or _tmp_root()))
+        self.root = Path(tempfile.mkdtemp(prefix="steadypos-sim-", dir=root or tmp_root()))
         self.observer = Observer()
         self.host = SimHost(self.root, schedule.seed, self.clock, self.observer)
         self.net = SimNet(self.host, self.rng, self.clock, self.trace)
-        self.data = demo_data.demo_data()
-        self.cards = [c for c in self.data["cards"]
-                      if c["kind"] == "magstripe" and c["status"] == "active"
-                      and c["balance"] >= 100_000]
+        self.cards = ops.demo_cards()
         self.terms: list[Terminal | None] = []
         self.paths: list[Path] = []
         self.tids: list[str] = []
         self.crash_step: str | None = None
-        for i, t in enumerate((self.data["terminals"][0], self.data["terminals"][2])):
+        for i, t in enumerate(ops.demo_terminals()):
             path = self.root / f"t{i + 1}.db"
             Terminal.init(path, "sim", 1, t["tid"], t["mid"], bytes.fromhex(t["tmk"]),
                           timeout=2.0)
@@ -288,16 +285,13 @@ class Simulation:
         undo: Callable[[], None] = lambda: None  # noqa: E731
         if fault is None:
             return undo
-        if fault in ("latency", "black_hole", "drop_response", "reset", "slice",
-                     "duplicate_request", "corrupt_byte", "mac_corrupt", "kill_host",
-                     "host_restart"):
+        if fault in NETWORK_FAULTS:
             self.net.fault = None if fault == "slice" else fault
-            self.net.left = 1 + roll % 4
+            self.net.left = ops.hits(roll)
         elif fault == "kill_terminal":
-            self.crash_step = steps.STEPS[roll % len(steps.STEPS)]
-        elif fault in ("disk_write_refused", "disk_full"):
-            kind = "refused" if fault == "disk_write_refused" else "full"
-            term.journal.disk_fault = (kind, 1 + roll % 8)
+            self.crash_step = ops.kill_step(roll)
+        elif fault in ops.DISK_FAULTS:
+            term.journal.disk_fault = ops.disk_fault(fault, roll)
 
             def undo() -> None:
                 if self.terms[op.term] is not None:
@@ -306,17 +300,15 @@ class Simulation:
             self.clock.now_at = self.clock.now_at.replace(hour=23, minute=59, second=59)
         elif fault == "param_mismatch":
             cfg = term.journal.config()
-            key = "mid" if roll % 2 else "tid"
-            good = cfg[key]
-            term.journal.set_config({key: "898310000000000" if key == "mid" else "X" + good[1:]})
+            bad = ops.bad_params(roll, cfg)
+            good = {key: cfg[key] for key in bad}
+            term.journal.set_config(bad)
 
             def undo() -> None:
-                t = self._terminal(op.term)
-                t.journal.set_config({key: good})
-        elif fault == "card_read_error":
-            term.faults.switches["reader"] = "bad_read"
-        elif fault == "printer_jam":
-            term.faults.switches["printer"] = "jam"
+                self._terminal(op.term).journal.set_config(good)
+        elif fault in ops.DEVICE_FAULTS:
+            device, switch = ops.DEVICE_FAULTS[fault]
+            term.faults.switches[device] = switch
         return undo
 
     def _run_op(self, op: Op) -> None:
@@ -328,6 +320,7 @@ class Simulation:
             self._kill(op.term)
         except JournalError:
             # What the CLI does: the flow stops; the process exits as crashed.
+            self._owe_as_journaled(op.term)
             self._kill(op.term)
         finally:
             self.crash_step = None
@@ -338,9 +331,20 @@ class Simulation:
             if self.host.down:
                 self.host.restart()
 
+    def _owe_as_journaled(self, i: int) -> None:
+        """The refused write may be the one that recorded a MAC failure (rule 5, reason A0): the
+        terminal then knows only the reason on disk, so that is the reason its reversal owes."""
+        term, rec = self.terms[i], self.observer.terminals.get(self.tids[i])
+        if term is None or rec is None:
+            return
+        for rev in term.journal.reversals():
+            txn = term.journal.txn(rev.txn_id)
+            owed = rec.owed.get((txn.batch, f"{txn.stan:06d}")) if txn is not None else None
+            if owed is not None:
+                owed.reason = rev.reason
+
     def _act(self, term: Terminal, op: Op) -> None:
-        card = self.cards[op.card % len(self.cards)]
-        pin = card["pin"] if op.pin_ok else ("000000" if card["pin"] != "000000" else "111111")
+        card, pin = ops.card_and_pin(op, self.cards)
         if op.action == "sale":
             term.sale(op.amount, CardInput(track2=card["track2"]), pin)
         elif op.action == "balance":
@@ -348,17 +352,14 @@ class Simulation:
         elif op.action == "settle":
             term.settle()
         else:
-            sales = [t for t in term.journal.txns()
-                     if t.kind == "sale" and t.state == "approved" and t.batch == term.batch]
-            if not sales:
+            target = ops.original(op, term.journal.txns(), term.batch)
+            if target is None:
                 return
-            orig = sales[op.roll % len(sales)]
+            stan, amount = target
             if op.action == "void":
-                term.void(orig.stan)
+                term.void(stan)
             else:
-                amount = max(1, min(op.amount, orig.amount - orig.refunded))
-                if orig.refunded < orig.amount:
-                    term.refund(orig.stan, amount)
+                term.refund(stan, amount)
 
     def _heal_and_check(self) -> list[Violation]:
         self.net.fault = None
@@ -374,13 +375,10 @@ class Simulation:
         views = [TerminalView(self.tids[i], self._terminal(i).journal, self._terminal(i).keys)
                  for i in range(len(self.terms))]
         found = check_all(self.host.service.store, self.host.secrets, views, opening_total=0)
-        for tid, rec in self.observer.terminals.items():
-            for v in rec.violations:
-                found.append(Violation(f"g_wire_{v.rule}", f"{tid} STAN {v.stan}: {v.detail}"))
-        return found
+        return found + wire_violations(self.observer.report())
 
 
-def _tmp_root() -> str | None:
+def tmp_root() -> str | None:
     shm = Path("/dev/shm")
     return str(shm) if shm.is_dir() else None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,16 +33,28 @@ def _fail_usage(message: str, as_json: bool) -> None:
     raise typer.Exit(EXIT_USAGE)
 
 
+def _terminal_cls() -> type[Terminal]:
+    """The terminal to run: ours, unless a test asked for a deliberately broken one."""
+    # Test only: STEADYPOS_TEST_BROKEN=<name> (chaos.broken.BROKEN_ENV) runs that broken terminal,
+    # so that the chaos campaign with real processes can show it catches it. Imported only then.
+    name = os.environ.get("STEADYPOS_TEST_BROKEN", "").strip()
+    if not name:
+        return Terminal
+    from steadypos.chaos.broken import BROKEN
+
+    return BROKEN.get(name, Terminal)
+
+
 def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) -> None:
     """Open the terminal (which recovers), run one command, report, exit with its status."""
     lines: list[str] = []
     say = lines.append if as_json else (lambda s: Console().print(f"[yellow]{s}[/yellow]"))
     try:
-        term = Terminal.open(journal, say=say)
+        term = _terminal_cls().open(journal, say=say)
     except TerminalError as exc:
         _fail_usage(str(exc), as_json)
         return
-    reason = "normal"
+    reason, crash = "normal", None
     try:
         outcome = action(term)
     except (ValueError, ProtocolError) as exc:
@@ -52,10 +65,12 @@ def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) ->
         pending = bool(term.journal.reversals())
         outcome = Outcome("failed", f"{exc}; the terminal stopped this payment",
                           reversal_pending=pending)
-        reason = "crash"
-    finally:
-        pass
-    term.close(reason)
+        reason, crash = "crash", exc
+    except Exception as exc:
+        # A defect: its crash goes in the event log (exception, frames), then it surfaces.
+        term.close("crash", exc)
+        raise
+    term.close(reason, crash)
     if as_json:
         data = outcome.to_json()
         data["recovered"] = lines

@@ -1,0 +1,412 @@
+"""A chaos schedule against real processes on loopback: a `steadypos host` subprocess, the fault
+proxy in this process, and two terminals driven through `python -m steadypos terminal`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+from typing import Any
+
+from steadypos.chaos import ops
+from steadypos.chaos.broken import BROKEN, BROKEN_ENV
+from steadypos.chaos.invariants import TerminalView, Violation, check_all, wire_violations
+from steadypos.chaos.proxy import FaultProxy
+from steadypos.chaos.schedule import NETWORK_FAULTS, Op, Schedule
+from steadypos.chaos.sim import RunResult, tmp_root
+from steadypos.chaos.toxics import DOWNSTREAM, UPSTREAM, Toxic
+from steadypos.host.app import CLOCK_ENV
+from steadypos.host.secrets import load_or_create
+from steadypos.host.sqlite_store import SqliteStore
+from steadypos.masking import scrub
+from steadypos.money import format_fen
+from steadypos.terminal.devices import FAULTS_ENV
+from steadypos.terminal.engine import JOURNAL_SYNC_ENV, Terminal
+from steadypos.terminal.journal import DISK_FAULT_ENV, Journal
+from steadypos.terminal.keystore import KeyStore
+from steadypos.terminal.steps import KILL_ENV
+
+LOOPBACK = "127.0.0.1"
+TIMEOUT = 1.0  # the terminals' answer timeout (2 s in the simulation, where waiting is free)
+START_TIMEOUT = 20.0
+STOP_TIMEOUT = 20.0
+COMMAND_TIMEOUT = 60.0  # a terminal command that takes longer is hung
+POLL = 0.002
+# Test hooks this process may carry in its environment: each command gets only its op's own.
+HOOKS = (KILL_ENV, FAULTS_ENV, DISK_FAULT_ENV, BROKEN_ENV, CLOCK_ENV, JOURNAL_SYNC_ENV)
+MIDNIGHT_MINUS_2 = clock_time(23, 59, 58)
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "steadypos", *args]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        return int(s.getsockname()[1])
+
+
+class HostProcess:
+    """`steadypos host` on a fixed port: started, killed and restarted on the same database."""
+
+    def __init__(self, root: Path, port: int, env: dict[str, str]) -> None:
+        self.root, self.port, self.env = root, port, env
+        self.db = root / "host.db"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+        self.reports: list[Path] = []
+
+    @property
+    def up(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, extra_env: dict[str, str]) -> None:
+        # In conformance mode, without provoking anything itself, for the wire rules; one report
+        # per host process, so that a restart does not overwrite what the last one saw.
+        self.starts += 1
+        report = self.root / f"conformance-{self.starts}.json"
+        self.reports.append(report)
+        args = ["host", "--db", str(self.db), "--port", str(self.port),
+                "--conformance-report", str(report), "--withhold-rate", "0",
+                "--corrupt-mac-rate", "0"]
+        if self.starts == 1:
+            args.append("--seed-demo")
+        with open(self.root / "host.stderr", "ab") as err:
+            self.proc = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=err,
+                                         stdin=subprocess.DEVNULL, env={**self.env, **extra_env})
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], START_TIMEOUT)
+        line = self.proc.stdout.readline() if ready else b""
+        if not line.startswith(b"listening on "):
+            self.kill()
+            tail = (self.root / "host.stderr").read_text(errors="replace")[-500:]
+            raise RuntimeError(f"the host did not start on port {self.port}: {tail}")
+
+    def save_report(self) -> None:
+        """Have the host write its conformance report now: a SIGKILL later loses only what it
+        sees after this."""
+        if self.up:
+            self.proc.send_signal(signal.SIGUSR1)  # type: ignore[union-attr]
+
+    def kill(self) -> None:
+        """SIGKILL: whatever was not committed is gone."""
+        self._end(signal.SIGKILL)
+
+    def stop(self) -> None:
+        """SIGTERM: the host answers what it holds, writes its report and exits."""
+        self._end(signal.SIGTERM)
+
+    def _end(self, sig: int) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+class RealRun:
+    """One schedule, with real processes, from a clean world to a healed one, then checked."""
+
+    def __init__(self, schedule: Schedule, terminal_cls: type[Terminal] = Terminal,
+                 root: Path | None = None) -> None:
+        self.schedule = schedule
+        self.env = {k: v for k, v in os.environ.items() if k not in HOOKS}
+        self.term_env: dict[str, str] = {}
+        broken = [name for name, cls in BROKEN.items() if cls is terminal_cls]
+        if broken:
+            self.term_env[BROKEN_ENV] = broken[0]
+        elif terminal_cls is not Terminal:
+            raise ValueError(f"a real run cannot run {terminal_cls.__name__}: it is not a "
+                             f"terminal `steadypos terminal` knows")
+        self.root = Path(tempfile.mkdtemp(prefix="steadypos-real-", dir=root or tmp_root()))
+        self.cards = ops.demo_cards()
+        self.terminals = ops.demo_terminals()
+        self.paths = [self.root / f"t{i + 1}.db" for i in range(len(self.terminals))]
+        self.host = HostProcess(self.root, _free_port(), self.env)
+        self.proxy: FaultProxy | None = None
+        self.clock: tuple[datetime, float] | None = None  # host time at a monotonic instant
+        self.trace: list[str] = []
+        self.hung: list[Violation] = []
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    # -- running ----------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        try:
+            self._start()
+            for n, op in enumerate(self.schedule.ops):
+                self._note(f"{n + 1:2d}. {op.describe()}")
+                self._run_op(op)
+            violations = self._heal_and_check()
+        finally:
+            self._close()
+        return RunResult(self.schedule.seed, self.schedule, violations, self.trace, sim=False)
+
+    def _start(self) -> None:
+        self.host.start(self._host_env())
+        self.proxy = FaultProxy((LOOPBACK, self.host.port), (LOOPBACK, 0),
+                                seed=self.schedule.seed).start()
+        for path, t in zip(self.paths, self.terminals, strict=True):
+            self._command(path, ["init", "--host", LOOPBACK, "--port", str(self.proxy.port),
+                                 "--tid", t["tid"], "--mid", t["mid"], "--tmk", t["tmk"],
+                                 "--timeout", str(TIMEOUT)])
+
+    def _close(self) -> None:
+        """End every process and remove the directory, whatever fails on the way."""
+        with contextlib.ExitStack() as stack:
+            stack.callback(shutil.rmtree, self.root, ignore_errors=True)
+            if self.proxy is not None:
+                stack.callback(self.proxy.stop)
+            stack.callback(self.host.kill)
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+
+    def _note(self, line: str) -> None:
+        self.trace.append(scrub(line))
+
+    # -- the host ---------------------------------------------------------------------------
+    def _host_env(self) -> dict[str, str]:
+        if self.clock is None:
+            return {}
+        at, since = self.clock
+        return {CLOCK_ENV: (at + timedelta(seconds=time.monotonic() - since)).isoformat()}
+
+    def _restart_host(self) -> None:
+        self.host.stop()
+        self.host.start(self._host_env())
+        self._note("  host restarted (SIGTERM)")
+
+    def _kill_host(self) -> None:
+        self.host.kill()
+        self._note("  host SIGKILLed with a request in flight")
+
+    def _on_frame(self, direction: str, times: int, act: Callable[[], None]) -> Callable[[], None]:
+        """A poll that does `act` when the proxy has seen a new frame `direction`, `times` times."""
+        assert self.proxy is not None
+        proxy = self.proxy
+        seen, left = proxy.frames[direction], times
+
+        def poll() -> None:
+            nonlocal seen, left
+            if left and proxy.frames[direction] > seen:
+                left -= 1
+                act()
+                seen = proxy.frames[direction]
+        return poll
+
+    # -- one operation ----------------------------------------------------------------------
+    def _run_op(self, op: Op) -> None:
+        assert self.proxy is not None
+        events = len(self.proxy.events())
+        env, poll, undo = self._arm(op)
+        try:
+            self._act(op, env, poll)
+        finally:
+            undo()
+            for e in self.proxy.events()[events:]:
+                self._note(f"  proxy: {e.name} {e.direction} frame {e.frame}: {e.detail}")
+            if self.host.up:
+                self.host.save_report()
+            else:
+                self.host.start(self._host_env())
+                self._note("  host restarted")
+
+    def _arm(self, op: Op) -> tuple[dict[str, str], Callable[[], None] | None,
+                                    Callable[[], None]]:
+        """The op's fault: (the terminal command's environment, a poll to run while it runs,
+        what undoes the fault afterwards)."""
+        assert self.proxy is not None
+        fault, roll = op.fault, op.roll
+        env: dict[str, str] = {}
+        poll: Callable[[], None] | None = None
+        undo: Callable[[], None] = lambda: None  # noqa: E731
+        if fault in NETWORK_FAULTS:
+            self.proxy.clear()  # an earlier fault may still be in force, as in the simulation
+            for toxic in network_toxics(fault, roll):
+                self.proxy.add(toxic)
+            if fault == "kill_host":
+                direction = DOWNSTREAM if _variant(roll, 3) == 2 else UPSTREAM
+                poll = self._on_frame(direction, 1, self._kill_host)
+            elif fault == "host_restart":
+                poll = self._on_frame(UPSTREAM, ops.hits(roll), self._restart_host)
+        elif fault == "kill_terminal":
+            env[KILL_ENV] = ops.kill_step(roll)
+        elif fault in ops.DISK_FAULTS:
+            kind, nth = ops.disk_fault(fault, roll)
+            env[DISK_FAULT_ENV] = f"{kind}:{nth}"
+        elif fault in ops.DEVICE_FAULTS:
+            device, switch = ops.DEVICE_FAULTS[fault]
+            env[FAULTS_ENV] = f"{device}={switch}"
+        elif fault == "clock_midnight":
+            self.clock = (datetime.combine(date.today(), MIDNIGHT_MINUS_2), time.monotonic())
+            self._note("  host clock set to 23:59:58")
+            self._restart_host()
+        elif fault == "param_mismatch":
+            path = self.paths[op.term]
+            with contextlib.closing(Journal(path)) as journal:
+                cfg = journal.config()
+                bad = ops.bad_params(roll, cfg)
+                good = {key: cfg[key] for key in bad}
+                journal.set_config(bad)
+
+            def undo() -> None:
+                with contextlib.closing(Journal(path)) as j:
+                    j.set_config(good)
+        return env, poll, undo
+
+    def _act(self, op: Op, env: dict[str, str], poll: Callable[[], None] | None) -> None:
+        path = self.paths[op.term]
+        card, pin = ops.card_and_pin(op, self.cards)
+        if op.action == "sale":
+            args = ["sale", "--amount", format_fen(op.amount), "--track2", card["track2"],
+                    "--pin", pin]
+        elif op.action == "balance":
+            args = ["balance", "--track2", card["track2"], "--pin", pin]
+        elif op.action == "settle":
+            args = ["settle"]
+        else:
+            with contextlib.closing(Journal(path)) as journal:
+                target = ops.original(op, journal.txns(), journal.counter("batch", 1))
+            if target is None:
+                self._note(f"  nothing to {op.action}")
+                return
+            stan, amount = target
+            args = ["void", "--stan", str(stan)]
+            if op.action == "refund":
+                args = ["refund", "--stan", str(stan), "--amount", format_fen(amount)]
+        self._command(path, args, env, poll)
+
+    def _command(self, journal: Path, args: list[str], env: dict[str, str] | None = None,
+                 poll: Callable[[], None] | None = None) -> dict[str, Any] | None:
+        """Run `steadypos terminal ARGS --journal J --json`; its JSON outcome, if it printed one."""
+        out, err = self.root / "term.stdout", self.root / "term.stderr"
+        argv = _cli("terminal", args[0], "--journal", str(journal), *args[1:], "--json")
+        with open(out, "wb") as fo, open(err, "wb") as fe:
+            self.proc = subprocess.Popen(argv, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL,
+                                         env={**self.env, **self.term_env, **(env or {})})
+        deadline = time.monotonic() + COMMAND_TIMEOUT
+        while self.proc.poll() is None:
+            if poll is not None:
+                poll()
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                self.proc.wait()
+                self.hung.append(Violation("terminal_hung", f"{journal.stem}: `terminal "
+                                           f"{args[0]}` still running after {COMMAND_TIMEOUT} s"))
+                break
+            time.sleep(POLL if poll is not None else POLL * 5)
+        rc = self.proc.returncode
+        self.proc = None
+        outcome = _last_json(out.read_text(errors="replace"))
+        what = f"  {journal.stem} {args[0]}: exit {rc}"
+        if rc == -signal.SIGKILL and env and KILL_ENV in env:
+            what += f" (SIGKILLed after {env[KILL_ENV]})"
+        if outcome is not None:
+            what += f" {outcome.get('result')} rc={outcome.get('rc') or '-'} " \
+                    f"STAN {outcome.get('stan') or '-'}: {outcome.get('message')}"
+        elif rc not in (0, -signal.SIGKILL):
+            lines = err.read_text(errors="replace").strip().splitlines()
+            what += f" ({lines[-1] if lines else 'no output'})"
+        self._note(what)
+        for line in (outcome or {}).get("recovered", []):
+            self._note(f"    recovered: {line}")
+        return outcome
+
+    # -- healing ----------------------------------------------------------------------------
+    def _heal_and_check(self) -> list[Violation]:
+        assert self.proxy is not None
+        self._note("heal")
+        self.proxy.clear()
+        if not self.host.up:
+            self.host.start(self._host_env())
+        for _round in range(2):
+            for path in self.paths:
+                self._command(path, ["recover"])
+        for path in self.paths:
+            self._command(path, ["settle"])
+        self.host.stop()
+        store = SqliteStore(self.host.db)
+        journals = [Journal(p) for p in self.paths]
+        try:
+            views = [TerminalView(t["tid"], j, KeyStore.load(p.with_name(p.name + ".keys")))
+                     for t, j, p in zip(self.terminals, journals, self.paths, strict=True)]
+            found = check_all(store, load_or_create(self.host.db), views, opening_total=0)
+        finally:
+            store.close()
+            for j in journals:
+                j.close()
+        for report in self.host.reports:
+            if report.exists():  # not if the host was SIGKILLed before it wrote one
+                found += wire_violations(json.loads(report.read_text()))
+        return found + self.hung
+
+
+def _variant(roll: int, n: int) -> int:
+    """A choice among n decided by the roll's bits above those `ops.hits` reads."""
+    return (roll >> 2) % n
+
+
+def network_toxics(fault: str, roll: int) -> list[Toxic]:
+    """The proxy's toxics for a network fault of the schedule."""
+    n = ops.hits(roll)
+    if fault == "latency":
+        late = _variant(roll, 10) < 3  # past the terminal's timeout, as often as in the sim
+        return [Toxic("latency", latency_ms=TIMEOUT * 1000 + 500 if late else 300, count=n)]
+    if fault == "black_hole":
+        return [Toxic("black_hole", count=n)]
+    if fault == "drop_response":
+        return [Toxic("drop_response", count=n)]
+    if fault == "reset":  # before or after the host got the request
+        return [Toxic("reset", direction=(UPSTREAM, DOWNSTREAM)[_variant(roll, 2)], count=n)]
+    if fault == "slice":
+        return [Toxic("slice", direction=(UPSTREAM, DOWNSTREAM)[_variant(roll, 2)],
+                      slice_bytes=1 + _variant(roll, 16), slice_delay_ms=2, count=n)]
+    if fault == "duplicate_request":
+        # The second answer: to a repeated request the host gives the first one's answer again,
+        # and of a repeated sign-in's two key sets the host keeps the second.
+        return [Toxic("duplicate_request", forward="second", count=n)]
+    if fault == "corrupt_byte":
+        # Answers only: the host's conformance observer judges the requests that reach it, and
+        # a request damaged on the way is no breach of the terminal's (the simulation judges
+        # before the damage; the host's fuzz tests cover damaged requests).
+        return [Toxic("corrupt_byte", count=n)]
+    if fault == "mac_corrupt":
+        return [Toxic("corrupt_byte", name="mac_corrupt", target="mac", count=n)]
+    if fault == "kill_host":
+        # The host dies before the request reaches it, while it has it, or once it answered.
+        return [[Toxic("black_hole", count=1)], [],
+                [Toxic("drop_response", close=True, count=1)]][_variant(roll, 3)]
+    return []  # host_restart: the restart itself, while the request is in flight
+
+
+def _last_json(text: str) -> dict[str, Any] | None:
+    for line in reversed(text.strip().splitlines()):
+        with contextlib.suppress(ValueError):
+            data = json.loads(line)
+            if isinstance(data, dict):
+                return data
+    return None
+
+
+def run(schedule: Schedule, terminal_cls: type[Terminal] = Terminal) -> RunResult:
+    return RealRun(schedule, terminal_cls).run()
