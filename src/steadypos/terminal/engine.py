@@ -50,6 +50,7 @@ MAX_REVERSAL_ATTEMPTS = 3
 REVERSIBLE = frozenset({"sale", "void"})
 PRINTED = frozenset({"sale", "void", "refund"})  # flows that end with a receipt
 SEALED = "sealed:"
+INVALID_MERCHANT = "03"  # the host knows no such TID/MID pair
 
 # Benchmark only: `STEADYPOS_JOURNAL_SYNC=OFF` opens the journal without fsync, to measure what
 # durability costs (benchmarks/terminal_sale.py). A terminal that takes money never sets it.
@@ -118,6 +119,7 @@ class Terminal:
         term = cls(journal, KeyStore.load(_keys_path(journal_path)), events,
                    faults or Faults(), say, link_factory=link_factory, on_step=on_step)
         events.app_start()
+        events.inventory(cfg.get("mid"), cfg.get("params_version"))
         events.screen("idle")
         term.recover_offline()
         return term
@@ -127,11 +129,11 @@ class Terminal:
         if self.on_step is not None:
             self.on_step(step)
 
-    def close(self, reason: str = "normal") -> None:
+    def close(self, reason: str = "normal", exc: BaseException | None = None) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-        self.events.app_exit(reason)
+        self.events.app_exit(reason, exc)
         self.events.close()
         self.journal.close()
 
@@ -194,7 +196,11 @@ class Terminal:
             self.events.txn(kind, stan, "conn_fail", started)
             self._drop_link("reset")
             raise LinkError(str(exc), sent=True) from exc
-        self.events.txn(kind, stan, "response", started, rc=resp.get(39))
+        rc = resp.get(39)
+        self.events.txn(kind, stan, "response", started, rc=rc)
+        if rc == INVALID_MERCHANT:  # the terminal's parameters are not the bank's
+            self.events.emit("params", event="mismatch", field="mid",
+                             version=self.cfg.get("params_version"))
         return resp
 
     # -- keys -------------------------------------------------------------------------------
@@ -207,9 +213,6 @@ class Terminal:
             return Outcome("failed", f"sign-in failed: {exc}", stan=stan)
         rc = resp.get(39)
         if rc != APPROVED:
-            if rc == "03":
-                self.events.emit("params", event="mismatch", field="tid",
-                                 version=self.cfg.get("params_version"))
             return Outcome("declined", f"sign-in refused: {rc} {describe(rc)}", rc=rc, stan=stan)
         try:
             keys = unpack_key_block(self.keys.tmk, bytes.fromhex(resp.get(62)))
@@ -284,8 +287,12 @@ class Terminal:
         for txn in self.journal.txns(state="failed"):
             # Sent, and its answer never journaled as an outcome (no answer, or the terminal
             # died after `response_received`): the host's answer to the same request decides.
-            if txn.kind == "refund" and txn.step in ("request_sent", "response_received"):
+            if txn.step not in ("request_sent", "response_received"):
+                continue
+            if txn.kind == "refund":
                 self._resend_refund(txn)
+            elif txn.kind == "settle":
+                self._tell(txn, f"settlement re-sent: {self._settle(txn).message}")
         return None
 
     def _blocked(self, rec: ReversalRecord, why: str) -> Outcome:
@@ -451,10 +458,13 @@ class Terminal:
 
     def sale(self, amount: int, card: CardInput, pin: str | None = None) -> Outcome:
         self._precheck(card, pin)
+        # The amount is keyed before the terminal goes online: a sale the gate stops (refused
+        # sign-in, a reversal it cannot send) is a flow that vanished without a result.
+        self.events.screen("amount")
         gate = self._gate()
         if gate is not None:
+            self.events.screen("idle")
             return gate
-        self.events.screen("amount")
         txn = self.journal.start("sale", amount, self.batch)
         self._after("flow_started")
         self.events.screen("card")
@@ -695,52 +705,73 @@ class Terminal:
         gate = self._gate()
         if gate is not None:
             return gate
-        batch = self.batch
+        totals, _ = self.totals(self.batch)
+        txn = self.journal.start("settle", totals.debit_total, self.batch)
+        self._after("flow_started")
+        return self._settle(txn)
+
+    def _settle(self, txn: Txn) -> Outcome:
+        """Send the settlement (again after a crash: same STAN, same totals), upload the batch
+        when the host disagrees, and close the batch in the write that ends the flow: a batch
+        the host has closed is never traded in again by a terminal that lost the answer."""
+        batch = txn.batch
         totals, records = self.totals(batch)
-        stan = self._next_stan()
+
+        def sent() -> None:
+            self.journal.step(txn, "request_sent")
+            self._after("request_sent")
+
         try:
-            resp = self._exchange(builders.settle(self.station, stan, batch, totals), "settle",
-                                  stan)
+            resp = self._exchange(builders.settle(self.station, txn.stan, batch, totals),
+                                  "settle", txn.stan, on_sent=sent)
         except LinkError as exc:
-            return Outcome("failed", f"settlement got no answer ({exc}); try again", stan=stan,
-                           batch=batch)
+            self.journal.update(txn, state="failed", message="no answer: recover re-sends it")
+            return Outcome("failed", f"settlement got no answer ({exc}); recover re-sends it",
+                           stan=txn.stan, batch=batch)
         rc = resp.get(39)
         if rc != APPROVED:
+            if rc in SIGN_IN_AGAIN:
+                self._drop_keys()
+            self.journal.step(txn, "response_received", f"rc {rc}", rc=rc, state="declined",
+                              message=describe(rc))
             return Outcome("declined", f"settlement refused: {rc} {describe(rc)}", rc=rc,
-                           stan=stan, batch=batch)
+                           stan=txn.stan, batch=batch)
         try:
             _, result = Totals.parse(resp.get(48))
         except ProtocolError:
             result = "3"
+        self.journal.step(txn, "response_received", f"result {result}", rc=rc)
+        self._after("response_received")
         balanced = result == SETTLE_BALANCED
-        uploaded = 0
         if not balanced:
-            for i in range(0, max(len(records), 1), 8):
-                chunk = records[i:i + 8]
-                if not chunk:
-                    break
-                up_stan = self._next_stan()
-                try:
-                    self._exchange(builders.batch_upload(self.station, up_stan, batch,
-                                                         format_batch_records(chunk), end=False),
-                                   "settle", up_stan)
-                except LinkError as exc:
-                    return Outcome("failed", f"batch upload interrupted ({exc})", batch=batch)
-                uploaded += len(chunk)
-            end_stan = self._next_stan()
             try:
-                self._exchange(builders.batch_upload(self.station, end_stan, batch,
-                                                     f"{len(records):04d}", end=True),
-                               "settle", end_stan)
+                self._upload(batch, records)
             except LinkError as exc:
-                return Outcome("failed", f"batch upload interrupted ({exc})", batch=batch)
-        self.journal.set_counter("batch", batch + 1)
+                self.journal.update(txn, state="failed", message="batch upload interrupted")
+                return Outcome("failed", f"batch upload interrupted ({exc}); recover "
+                                         "re-sends the settlement", stan=txn.stan, batch=batch)
         summary = (f"batch {batch:06d} settled: {totals.debit_count} sales "
                    f"{totals.debit_total} fen, {totals.credit_count} refunds "
                    f"{totals.credit_total} fen, "
-                   + ("balanced" if balanced else f"not balanced, {uploaded} records uploaded"))
-        return Outcome("done", summary, rc=rc, stan=stan, batch=batch,
-                       extra={"balanced": balanced, "uploaded": uploaded})
+                   + ("balanced" if balanced else f"not balanced, {len(records)} records "
+                                                   "uploaded"))
+        self.journal.step(txn, "journal_written", summary, state="approved", message=summary,
+                          extra=[("INSERT OR REPLACE INTO counters (name, value) "
+                                  "VALUES ('batch', ?)", (batch + 1,))])
+        self._after("journal_written")
+        return Outcome("done", summary, rc=rc, stan=txn.stan, batch=batch,
+                       extra={"balanced": balanced, "uploaded": 0 if balanced else len(records)})
+
+    def _upload(self, batch: int, records: list[BatchRecord]) -> None:
+        """Batch upload: the records 8 to a message, then the end message with the count."""
+        for i in range(0, len(records), 8):
+            stan = self._next_stan()
+            self._exchange(builders.batch_upload(self.station, stan, batch,
+                                                 format_batch_records(records[i:i + 8]),
+                                                 end=False), "settle", stan)
+        stan = self._next_stan()
+        self._exchange(builders.batch_upload(self.station, stan, batch, f"{len(records):04d}",
+                                             end=True), "settle", stan)
 
 
 def _keys_path(journal_path: Path) -> Path:
