@@ -4,10 +4,14 @@ every line is a JSON object with ts, tid and type, and its values are the doc's.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-from rig import CARD, KILLED, TID, TerminalRig, episodes, wrong_pin
+from rig import CARD, KILLED, MID, TID, TerminalRig, episodes, wrong_pin
+
+from steadypos.diagnose.engine import diagnose
+from steadypos.terminal.events import events_path
 
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 ALLOWED: dict[str, dict[str, set[Any]]] = {
@@ -99,11 +103,14 @@ def test_kill_at_request_sent_shows_the_broken_flow(signed: TerminalRig) -> None
     _check_v1(events)
     starts = [i for i, e in enumerate(events) if e["type"] == "app" and e["event"] == "start"]
     killed = events[starts[-2]:starts[-1]]
-    assert not any(e["type"] == "app" and e["event"] == "exit" for e in killed)
     assert not any(e.get("screen") == "result" for e in killed)
     assert [e["screen"] for e in killed if e["type"] == "screen"][-1] == "online"
+    # The dead process wrote no exit; the restart writes it for the session, at its last event.
+    exits = [e for e in killed if e["type"] == "app" and e["event"] == "exit"]
+    assert [(e["reason"], e["ts"]) for e in exits] == [("killed", killed[-2]["ts"])]
+    assert killed[-1] is exits[0]
     found = episodes(events)
-    assert [(e["screen"], e["ended_by"]) for e in found] == [("online", "app start")]
+    assert [(e["screen"], e["ended_by"]) for e in found] == [("online", "app exit killed")]
     # The restart tells what it found, in the log too.
     assert any(e["type"] == "recovery" for e in events[starts[-1]:])
 
@@ -150,3 +157,50 @@ def test_sign_in_and_reversal_events(signed: TerminalRig) -> None:
     rev = [e for e in events if e.get("kind") == "reversal" and e.get("phase") == "response"]
     assert rev[-1]["stan"] == pending.data["stan"] and rev[-1]["rc"] == "00"
     _check_v1(events)
+
+
+def test_inventory_every_session_and_no_kill_after_a_clean_exit(signed: TerminalRig) -> None:
+    assert signed.sale().code == 0
+    events = signed.events()
+    starts = [i for i, e in enumerate(events) if e["type"] == "app" and e["event"] == "start"]
+    assert [events[i + 1]["type"] for i in starts] == ["inventory"] * len(starts)
+    inv = events[starts[-1] + 1]
+    assert {k: inv[k] for k in ("brand", "model", "mid", "params_version", "last_maintenance")} \
+        == {"brand": "steadypos", "model": "sim", "mid": MID, "params_version": "1",
+            "last_maintenance": None}
+    assert inv["app_version"] and inv["firmware"]
+    assert not any(e["type"] == "app" and e.get("reason") == "killed" for e in events)
+
+
+def test_a_session_cut_mid_line_is_closed_and_its_line_stays_one(signed: TerminalRig) -> None:
+    """A process killed in the middle of writing a line: the next start ends that line (one
+    malformed line for the reader), then closes the session at its last whole event."""
+    path = events_path(signed.journal)
+    ts = signed.events()[-1]["ts"]
+    amount = {"ts": ts, "tid": TID, "type": "screen", "screen": "amount"}
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({**amount, "type": "app", "event": "start"}) + "\n")
+        fh.write(json.dumps(amount) + "\n" + f'{{"ts": "{ts}", "ti')
+    assert signed.cli("journal").code == 0
+    lines = path.read_text().splitlines()
+    cut = next(i for i, line in enumerate(lines) if line.endswith('"ti'))
+    exit_ = json.loads(lines[cut + 1])
+    assert (exit_["event"], exit_["reason"], exit_["ts"]) == ("exit", "killed", amount["ts"])
+    d = diagnose([str(path)])
+    assert d.stats.malformed == 1
+    assert [(ep.screen, ep.end_kind) for ep in d.episodes] == [("amount", "killed")]
+
+
+def test_a_crash_is_logged_with_its_exception_and_frames(signed: TerminalRig) -> None:
+    """The journal's disk fails at the 3rd write of the sale (PIN captured): the command stops
+    the payment and the session ends `reason=crash` with where it came from, innermost first."""
+    ran = signed.sale(env={"STEADYPOS_TEST_DISK_FAULT": "full:3"})
+    assert ran.data["result"] == "failed", ran.output
+    events = signed.events()
+    _check_v1(events)
+    exit_ = events[-1]
+    assert (exit_["event"], exit_["reason"]) == ("exit", "crash")
+    assert exit_["exception"] == "steadypos.terminal.journal.JournalError"
+    assert exit_["frames"][0].startswith("steadypos.terminal.journal.Journal.")
+    assert any(f.startswith("steadypos.terminal.engine.Terminal.sale") for f in exit_["frames"])
+    assert [(e["screen"], e["ended_by"]) for e in episodes(events)] == [("pin", "app exit crash")]

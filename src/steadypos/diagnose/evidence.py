@@ -77,6 +77,11 @@ def _normal_readings(ep: Episode) -> bool:
     return temp_ok and not _mem_low(ep) and not ep.power_unstable and not _battery_low(ep)
 
 
+def _unexplained_kill(ep: Episode) -> bool:
+    """Killed from outside with nothing in the readings to blame: the system, not the device."""
+    return ep.end_kind == "killed" and not _mem_short(ep) and _normal_readings(ep)
+
+
 def _battery_low(ep: Episode) -> bool:
     return ep.battery_min is not None and ep.battery_min <= 5
 
@@ -119,7 +124,7 @@ RULES: tuple[Rule, ...] = (
         lambda e: f"mem_free_mb {_fmt(e.mem_min)} of {_fmt(e.mem_total)} before the"
         f" {_exit_name(e)}",
     ),
-    Rule("memory", "", 0.8, lambda e: float(e.end_kind == "killed"),
+    Rule("memory", "", 0.8, lambda e: float(e.end_kind == "killed" and _mem_short(e)),
          lambda e: "killed by the system (low-memory killer)"),
     # overheat
     Rule("overheat", "", 2.0, lambda e: _hot(e),
@@ -186,6 +191,10 @@ RULES: tuple[Rule, ...] = (
     Rule("software", "crash", 1.0,
          lambda e: float(e.end_kind in ("crash", "anr") and not e.exception),
          lambda e: f"{_exit_name(e)} without exception"),
+    # an app killed mid-flow with normal (or no) readings: the seed's "unstable system"
+    Rule("software", "kill", 1.0, lambda e: float(_unexplained_kill(e)),
+         lambda e: "killed mid-flow with no crash report and no low memory, heat or power"
+         " reading"),
     Rule("software", "format", 2.5, lambda e: float(RC_FORMAT in e.rcs),
          lambda e: "response code 39=30 (format error)"),
     # operator

@@ -27,6 +27,11 @@ HOST_SIDE_WEIGHT = 0.3  # a network episode during fleet-wide trouble is mostly 
 SPORADIC_WEIGHT = 0.5  # a crash of a group that hits terminals about once each: background noise
 MIN_FLOWS_FOR_BASELINE = 10
 BASELINE_SHARE = 0.8  # the share of the fleet taken as "ordinary" for the noise rate
+# Fewer busy terminals than this have no "ordinary" part to measure noise on (one terminal's log
+# diagnosed alone would be its own yardstick): noise is then taken as NOISE_PRIOR per flow, over
+# three times the highest rate of any family on the simulated fleets' healthy terminals (0.003).
+MIN_TERMINALS_FOR_BASELINE = 20
+NOISE_PRIOR = 0.01
 ALPHA = 0.002  # how unlikely under noise a count must be to count as a cause
 
 
@@ -149,16 +154,10 @@ def diagnose_terminals(terms: list[Terminal], ctx: FleetContext) -> list[Termina
 
 
 def _baselines(terms: list[Terminal], counts: dict[str, dict[str, float]]) -> dict[str, float]:
-    """Per family (and kind), the episodes per flow that an ordinary terminal sees: the mean rate
-    of the fleet's lower 80 % (the terminals with a real fault of that kind are above it)."""
-    out = {}
-    busy = [t for t in terms if t.flows >= MIN_FLOWS_FOR_BASELINE]
+    """Per family (and kind), the episodes per flow that an ordinary terminal sees (the
+    terminals with a real fault of that kind are above it)."""
     keys = set(FAMILIES) | {k for c in counts.values() for k in c if ":" in k}
-    for key in keys:
-        rates = sorted(counts[t.tid].get(key, 0.0) / t.flows for t in busy)
-        low = rates[: max(1, int(len(rates) * BASELINE_SHARE))] if rates else []
-        out[key] = sum(low) / len(low) if low else 0.0
-    return out
+    return {key: _typical_rate(terms, lambda t, k=key: counts[t.tid].get(k, 0.0)) for key in keys}
 
 
 def _threshold(expected: float) -> int:
@@ -276,10 +275,13 @@ def _pin_misuse(term: Terminal) -> int:
 
 
 def _typical_rate(terms: list[Terminal], count) -> float:  # noqa: ANN001
-    """Per flow, the mean rate of the fleet's lower 80 % (what an ordinary terminal shows)."""
+    """Per flow, the mean rate of the fleet's lower 80 % (what an ordinary terminal shows), or
+    NOISE_PRIOR when the fleet is too small to have an ordinary part."""
     rates = sorted(count(t) / t.flows for t in terms if t.flows >= MIN_FLOWS_FOR_BASELINE)
-    low = rates[: max(1, int(len(rates) * BASELINE_SHARE))] if rates else []
-    return sum(low) / len(low) if low else 0.0
+    if len(rates) < MIN_TERMINALS_FOR_BASELINE:
+        return NOISE_PRIOR
+    low = rates[: max(1, int(len(rates) * BASELINE_SHARE))]
+    return sum(low) / len(low)
 
 
 def _bonuses(term: Terminal, ctx: FleetContext, baseline: dict[str, float]) -> dict[str, list[str]]:
@@ -386,12 +388,20 @@ def _split_software(term: Terminal, ctx: FleetContext) -> tuple[dict, dict]:
     why: dict[str, list[str]] = {k: [] for k in scores}
     crash_eps = [e for e in eps if e.kind == "crash"]
     fmt_eps = [e for e in eps if e.kind == "format"]
+    kill_eps = [e for e in eps if e.kind == "kill"]
     lag = behind(term.app_version, ctx.current_version)
     if lag >= 1:
         scores["outdated_software"] += 1.5 * lag
     if fmt_eps:
         scores["outdated_software"] += 3.0 * len(fmt_eps) / max(1, len(eps))
         why["outdated_software"].append(f"39=30 (format error) on {term.rc.get('30', 0)} responses")
+    if kill_eps:
+        # no report to group and no reading to blame: nothing points to a version or a model
+        scores["software_defect"] += 1.0 * len(kill_eps) / max(1, len(eps))
+        why["software_defect"].append(
+            f"{len(kill_eps)} exits reason=killed mid-flow with nothing in the readings to blame"
+            " (an unstable app or system)"
+        )
     groups: Counter = Counter()
     for e in crash_eps:
         g = ctx.group_of(e.exception, e.frames)
@@ -625,5 +635,9 @@ def terminal_evidence(label: str, term: Terminal, ctx: FleetContext) -> list[str
         out.append(f"app_version {term.app_version} vs fleet's current {ctx.current_version}")
     elif label in ("software_defect", "compatibility"):
         crashes = sum(1 for e in eps if e.end_kind in ("crash", "anr"))
-        out.append(f"{crashes} of {len(eps)} episodes were crashes/ANRs")
+        kills = sum(1 for e in eps if e.kind == "kill")
+        if crashes or not kills:
+            out.append(f"{crashes} of {len(eps)} episodes were crashes/ANRs")
+        if kills:
+            out.append(f"{kills} of {len(eps)} episodes were the app killed mid-flow")
     return out
