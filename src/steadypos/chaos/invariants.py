@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from steadypos.host.ledger import check as ledger_check
@@ -147,3 +148,25 @@ def _journal_totals(journal: Journal, batch: int) -> object:
     credits = [t for t in txns if t.kind == "refund" and t.state == "approved"]
     return Totals(sum(t.amount for t in debits), len(debits),
                   sum(t.amount for t in credits), len(credits))
+
+
+def episode_violations(tid: str, events: Path, expected: int) -> list[Violation]:
+    """(f) Every crash or abandoned flow is an episode of the terminal's event log, with a cause
+    from the taxonomy: read by the same diagnosis an operator would run."""
+    from steadypos.diagnose.engine import diagnose
+    from steadypos.diagnose.taxonomy import LABELS
+
+    result = diagnose([str(events)])
+    mine = [ep for ep in result.episodes if ep.tid == tid]
+    found: list[Violation] = []
+    if len(mine) < expected:
+        found.append(Violation("f_episode_logged", f"{tid}: {expected} crash(es) or abandoned "
+                                                   f"flow(s), {len(mine)} episode(s) in its log"))
+    for ep in mine:
+        if ep.cause not in LABELS:
+            found.append(Violation("f_episode_logged", f"{tid} episode at {ep.start} "
+                                                       f"({ep.screen}) has no cause"))
+    if result.stats.malformed:
+        found.append(Violation("f_episode_logged", f"{tid}: {result.stats.malformed} malformed "
+                                                   "line(s) in its event log"))
+    return found

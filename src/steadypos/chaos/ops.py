@@ -69,3 +69,17 @@ def bad_params(roll: int, cfg: dict[str, str]) -> dict[str, str]:
     if roll % 2:
         return {"mid": "898310000000000"}
     return {"tid": "X" + cfg["tid"][1:]}
+
+
+def in_flow(action: str, row_written: bool) -> bool:
+    """Whether an operation had a payment flow on screen: a sale's flow starts before anything
+    else (the gate that may stop it included); a void's, refund's or inquiry's once its journal
+    row exists. A crash then must show in the event log as an episode."""
+    return action == "sale" or (action in ("void", "refund", "balance") and row_written)
+
+
+def abandoned(action: str, result: str, message: str, row_written: bool) -> bool:
+    """A flow that went back to idle without a result screen: the doc's episode."""
+    if result in ("failed", "blocked") and in_flow(action, row_written):
+        return True
+    return result == "approved" and "printer" in message

@@ -22,7 +22,13 @@ from typing import Any
 
 from steadypos.chaos import ops
 from steadypos.chaos.broken import BROKEN, BROKEN_ENV
-from steadypos.chaos.invariants import TerminalView, Violation, check_all, wire_violations
+from steadypos.chaos.invariants import (
+    TerminalView,
+    Violation,
+    check_all,
+    episode_violations,
+    wire_violations,
+)
 from steadypos.chaos.proxy import FaultProxy
 from steadypos.chaos.schedule import NETWORK_FAULTS, Op, Schedule
 from steadypos.chaos.sim import RunResult, tmp_root
@@ -34,6 +40,7 @@ from steadypos.masking import scrub
 from steadypos.money import format_fen
 from steadypos.terminal.devices import FAULTS_ENV
 from steadypos.terminal.engine import JOURNAL_SYNC_ENV, Terminal
+from steadypos.terminal.events import events_path
 from steadypos.terminal.journal import DISK_FAULT_ENV, Journal
 from steadypos.terminal.keystore import KeyStore
 from steadypos.terminal.steps import KILL_ENV
@@ -142,6 +149,8 @@ class RealRun:
         self.cards = ops.demo_cards()
         self.terminals = ops.demo_terminals()
         self.paths = [self.root / f"t{i + 1}.db" for i in range(len(self.terminals))]
+        self.abandoned = [0] * len(self.paths)  # crashes and abandoned flows each log must show
+        self.last_rc = 0  # exit status of the last terminal command
         self.host = HostProcess(self.root, _free_port(), self.env)
         self.proxy: FaultProxy | None = None
         self.clock: tuple[datetime, float] | None = None  # host time at a monotonic instant
@@ -294,7 +303,14 @@ class RealRun:
             args = ["void", "--stan", str(stan)]
             if op.action == "refund":
                 args = ["refund", "--stan", str(stan), "--amount", format_fen(amount)]
-        self._command(path, args, env, poll)
+        before = _rows(path)
+        outcome = self._command(path, args, env, poll)
+        row_written = _rows(path) > before
+        if self.last_rc == -signal.SIGKILL:
+            self.abandoned[op.term] += ops.in_flow(op.action, row_written)
+        elif outcome is not None:
+            self.abandoned[op.term] += ops.abandoned(op.action, str(outcome.get("result")),
+                                                     str(outcome.get("message")), row_written)
 
     def _command(self, journal: Path, args: list[str], env: dict[str, str] | None = None,
                  poll: Callable[[], None] | None = None) -> dict[str, Any] | None:
@@ -315,7 +331,7 @@ class RealRun:
                                            f"{args[0]}` still running after {COMMAND_TIMEOUT} s"))
                 break
             time.sleep(POLL if poll is not None else POLL * 5)
-        rc = self.proc.returncode
+        rc = self.last_rc = self.proc.returncode
         self.proc = None
         outcome = _last_json(out.read_text(errors="replace"))
         what = f"  {journal.stem} {args[0]}: exit {rc}"
@@ -358,7 +374,16 @@ class RealRun:
         for report in self.host.reports:
             if report.exists():  # not if the host was SIGKILLed before it wrote one
                 found += wire_violations(json.loads(report.read_text()))
+        for t, path, expected in zip(self.terminals, self.paths, self.abandoned, strict=True):
+            found += episode_violations(t["tid"], events_path(path), expected)
         return found + self.hung
+
+
+def _rows(journal: Path) -> int:
+    """The terminal's last journal row id: grows when a command wrote a transaction."""
+    with contextlib.closing(Journal(journal)) as j:
+        txns = j.txns()
+    return txns[-1].id if txns else 0
 
 
 def _variant(roll: int, n: int) -> int:

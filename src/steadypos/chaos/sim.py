@@ -14,7 +14,13 @@ from pathlib import Path
 
 from steadypos.chaos import ops
 from steadypos.chaos.conformance import Observer, corrupt_mac
-from steadypos.chaos.invariants import TerminalView, Violation, check_all, wire_violations
+from steadypos.chaos.invariants import (
+    TerminalView,
+    Violation,
+    check_all,
+    episode_violations,
+    wire_violations,
+)
 from steadypos.chaos.schedule import NETWORK_FAULTS, Op, Schedule
 from steadypos.host import demo_data
 from steadypos.host.secrets import HostSecrets
@@ -26,7 +32,9 @@ from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.link import LinkError, LinkTimeout
 from steadypos.terminal.devices import Faults
 from steadypos.terminal.engine import CardInput, Terminal
+from steadypos.terminal.events import events_path
 from steadypos.terminal.journal import JournalError
+from steadypos.terminal.outcome import Outcome
 
 
 class SimCrash(Exception):
@@ -235,6 +243,7 @@ class Simulation:
         self.paths: list[Path] = []
         self.tids: list[str] = []
         self.crash_step: str | None = None
+        self.abandoned = [0, 0]  # per terminal: crashes and abandoned flows the log must show
         for i, t in enumerate(ops.demo_terminals()):
             path = self.root / f"t{i + 1}.db"
             Terminal.init(path, "sim", 1, t["tid"], t["mid"], bytes.fromhex(t["tmk"]),
@@ -314,13 +323,19 @@ class Simulation:
     def _run_op(self, op: Op) -> None:
         term = self._terminal(op.term)
         undo = self._arm(op, term)
+        started = _last_txn_id(term)
         try:
-            self._act(term, op)
+            out = self._act(term, op)
+            if out is not None and ops.abandoned(op.action, out.result, out.message,
+                                                 _last_txn_id(term) > started):
+                self.abandoned[op.term] += 1
         except SimCrash:
+            self._crashed(op, started)
             self._kill(op.term)
         except JournalError:
             # What the CLI does: the flow stops; the process exits as crashed.
             self._owe_as_journaled(op.term)
+            self._crashed(op, started)
             self._kill(op.term)
         finally:
             self.crash_step = None
@@ -330,6 +345,12 @@ class Simulation:
             undo()
             if self.host.down:
                 self.host.restart()
+
+    def _crashed(self, op: Op, started: int) -> None:
+        """A crash inside a payment flow: the event log must show it as an episode."""
+        term = self.terms[op.term]
+        if ops.in_flow(op.action, term is not None and _last_txn_id(term) > started):
+            self.abandoned[op.term] += 1
 
     def _owe_as_journaled(self, i: int) -> None:
         """The refused write may be the one that recorded a MAC failure (rule 5, reason A0): the
@@ -343,23 +364,21 @@ class Simulation:
             if owed is not None:
                 owed.reason = rev.reason
 
-    def _act(self, term: Terminal, op: Op) -> None:
+    def _act(self, term: Terminal, op: Op) -> Outcome | None:
         card, pin = ops.card_and_pin(op, self.cards)
         if op.action == "sale":
-            term.sale(op.amount, CardInput(track2=card["track2"]), pin)
-        elif op.action == "balance":
-            term.balance(card["track2"], pin)
-        elif op.action == "settle":
-            term.settle()
-        else:
-            target = ops.original(op, term.journal.txns(), term.batch)
-            if target is None:
-                return
-            stan, amount = target
-            if op.action == "void":
-                term.void(stan)
-            else:
-                term.refund(stan, amount)
+            return term.sale(op.amount, CardInput(track2=card["track2"]), pin)
+        if op.action == "balance":
+            return term.balance(card["track2"], pin)
+        if op.action == "settle":
+            return term.settle()
+        target = ops.original(op, term.journal.txns(), term.batch)
+        if target is None:
+            return None
+        stan, amount = target
+        if op.action == "void":
+            return term.void(stan)
+        return term.refund(stan, amount)
 
     def _heal_and_check(self) -> list[Violation]:
         self.net.fault = None
@@ -375,7 +394,17 @@ class Simulation:
         views = [TerminalView(self.tids[i], self._terminal(i).journal, self._terminal(i).keys)
                  for i in range(len(self.terms))]
         found = check_all(self.host.service.store, self.host.secrets, views, opening_total=0)
+        for i in range(len(self.terms)):
+            self._terminal(i).close()  # a clean exit ends the last session of the log
+            self.terms[i] = None
+            found += episode_violations(self.tids[i], events_path(self.paths[i]),
+                                        self.abandoned[i])
         return found + wire_violations(self.observer.report())
+
+
+def _last_txn_id(term: Terminal) -> int:
+    txns = term.journal.txns()
+    return txns[-1].id if txns else 0
 
 
 def tmp_root() -> str | None:
