@@ -69,7 +69,7 @@ def demo_data() -> dict[str, list[dict[str, Any]]]:
                 for i in range(5)]
     wallet_balance = {"W001": 1_000_000, "W002": 300_000}
     for q in qr_codes:
-        q["balance"] = wallet_balance[q["wallet"]]
+        q["balance"] = wallet_balance[str(q["wallet"])]
     return {"terminals": terminals, "cards": cards, "qr_codes": qr_codes}
 
 

@@ -116,19 +116,21 @@ def sale(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     payer = _payer(store, secrets, req)
     if isinstance(payer, Outcome):
         return payer
-    keep = {"pan_ref": payer.ref, "account": payer.account}
+    def decline(rc: str, fields: dict[int, str] | None = None) -> Outcome:
+        return Outcome(rc, fields or {}, pan_ref=payer.ref, account=payer.account)
+
     if amount > req.terminal.txn_limit:
-        return Outcome("61", **keep)
+        return decline("61")
     icc = ""
     if payer.card is not None:
         bad_pin = _check_pin(store, secrets, req, payer.card)
         if bad_pin:
-            return Outcome(bad_pin, **keep)
+            return decline(bad_pin)
         bad_chip, icc = _check_chip(secrets, req, payer.card)
         if bad_chip:
-            return Outcome(bad_chip, {55: icc} if icc else {}, **keep)
+            return decline(bad_chip, {55: icc} if icc else None)
     if store.balance(payer.account) < amount:
-        return Outcome("51", **keep)
+        return decline("51")
     if payer.qr_code is not None:
         store.use_qr(payer.qr_code)
     store.ensure_account(merchant_account(req.terminal.mid), "merchant")
@@ -136,7 +138,7 @@ def sale(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     fields = _approval(store, req)
     if icc:
         fields[55] = icc
-    return Outcome("00", fields, **keep)
+    return Outcome("00", fields, pan_ref=payer.ref, account=payer.account)
 
 
 def _original_sale(store: Store, req: Request, f61: Field61) -> TxnRow | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from typing import Protocol
 
 from steadypos.protocol.codec import Message, decode_payload, encode_frame
 from steadypos.protocol.frame import MAX_FRAME
@@ -19,6 +20,16 @@ class LinkError(OSError):
 
 class LinkTimeout(LinkError):
     pass
+
+
+class Link(Protocol):
+    """What the terminal needs of its link: the TCP connection below, or a simulated one."""
+
+    def send(self, msg: Message) -> None: ...
+
+    def receive(self) -> Message: ...
+
+    def close(self) -> None: ...
 
 
 class Connection:

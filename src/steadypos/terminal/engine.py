@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from steadypos.protocol import builders, mac
 from steadypos.protocol.builders import Card, Station
@@ -30,7 +31,7 @@ from steadypos.protocol.fields import (
     parse_balance,
 )
 from steadypos.protocol.frame import Tpdu
-from steadypos.protocol.link import Connection, LinkError, LinkTimeout
+from steadypos.protocol.link import Connection, Link, LinkError, LinkTimeout
 from steadypos.terminal import steps
 from steadypos.terminal.devices import (
     CardReader,
@@ -84,11 +85,11 @@ class Terminal:
     events: EventLog
     faults: Faults = field(default_factory=Faults)
     say: Callable[[str], None] = print
-    _conn: Connection | None = None
+    _conn: Link | None = None
     recovered: list[str] = field(default_factory=list)
     # Seams for the deterministic simulation: how to reach the host, and what to do after each
     # journaled step (the simulator crashes the terminal there).
-    link_factory: Callable[..., Connection] = Connection
+    link_factory: Callable[..., Link] = Connection
     on_step: Callable[[str], None] | None = None
 
     # -- life cycle -------------------------------------------------------------------------
@@ -108,7 +109,7 @@ class Terminal:
     @classmethod
     def open(cls, journal_path: Path, say: Callable[[str], None] = print,
              faults: Faults | None = None, synchronous: str | None = None,
-             link_factory: Callable[..., Connection] = Connection,
+             link_factory: Callable[..., Link] = Connection,
              on_step: Callable[[str], None] | None = None) -> Terminal:
         if not journal_path.exists() or not _keys_path(journal_path).exists():
             raise TerminalError(f"no terminal at {journal_path}: run `steadypos terminal init`")
@@ -157,7 +158,7 @@ class Terminal:
         return stan
 
     # -- the link ---------------------------------------------------------------------------
-    def _link(self) -> Connection:
+    def _link(self) -> Link:
         if self._conn is None:
             cfg = self.cfg
             timeout = float(cfg["timeout"])
@@ -655,7 +656,7 @@ class Terminal:
             return Outcome("declined", f"declined: {rc} {describe(rc)}", rc=rc, stan=txn.stan,
                            batch=txn.batch)
         extra_out: dict[str, object] = {}
-        journal_extra = []
+        journal_extra: list[tuple[str, tuple[Any, ...]]] = []
         final_state = "approved"
         if txn.kind == "void" and orig is not None:
             journal_extra.append(("UPDATE txns SET state = 'voided' WHERE id = ?", (orig.id,)))
