@@ -625,6 +625,10 @@ class Terminal:
         rc = resp.get(39)
         req_mti = {"refund": "0220"}.get(txn.kind, "0200")
         if not self._valid_answer(txn, resp, req_mti):
+            # Not the answer to this request (garbled on the way, or another's): nothing on
+            # this link can be trusted, so it goes, and the log says the link failed.
+            self.events.txn(txn.kind, txn.stan, "conn_fail", detail="answer does not match")
+            self._drop_link("reset")
             return self._no_answer(txn, reversible, "answer does not match the request")
         maced = rc not in UNMACED_CODES
         assert self.keys.working is not None
