@@ -31,13 +31,7 @@ _COMMAND_MODULES = (
 )
 
 for _name in _COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != _name:
-            raise
-        continue  # subsystem not built yet
-    _module.register(app)
+    importlib.import_module(_name).register(app)
 
 
 def main() -> None:
