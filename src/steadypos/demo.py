@@ -54,6 +54,12 @@ class Day:
             out = {"message": proc.stdout.strip()}
         return proc.returncode, out
 
+    def swipe(self, n: int, amount: str, card: dict[str, Any], pin: str | None = None,
+              env: dict[str, str] | None = None) -> tuple[int, dict]:
+        """A magstripe sale with the card's PIN (or the one given) on terminal n."""
+        return self.terminal(n, "sale", "--amount", amount, "--track2", card["track2"],
+                             "--pin", pin or card["pin"], env=env)
+
     def balance(self, account: str) -> int:
         store = SqliteStore(self.host.db)
         try:
@@ -119,8 +125,7 @@ def run_day(day: Day) -> None:
 
     _scene("Magstripe sale with PIN: 88.00")
     before = day.balance(acct(rich_card["pan"]))
-    code, out = day.terminal(1, "sale", "--amount", "88.00", "--track2", rich_card["track2"],
-                             "--pin", rich_card["pin"])
+    code, out = day.swipe(1, "88.00", rich_card)
     _show(code, out)
     magstripe_stan = int(out.get("stan") or 0)
     day.expect("approved", code == 0 and out.get("rc") == "00")
@@ -149,16 +154,15 @@ def run_day(day: Day) -> None:
 
     _scene("Wrong PIN")
     before = day.balance(acct(other_card["pan"]))
-    code, out = day.terminal(1, "sale", "--amount", "10.00", "--track2", other_card["track2"],
-                             "--pin", "000000" if other_card["pin"] != "000000" else "111111")
+    wrong = "000000" if other_card["pin"] != "000000" else "111111"
+    code, out = day.swipe(1, "10.00", other_card, wrong)
     _show(code, out)
     day.expect("declined 55", code == 1 and out.get("rc") == "55")
     _charged(day, other_card["pan"], before, 0, "nothing charged")
 
     _scene("Insufficient funds")
     before = day.balance(acct(low["pan"]))
-    code, out = day.terminal(1, "sale", "--amount", "20.00", "--track2", low["track2"],
-                             "--pin", low["pin"])
+    code, out = day.swipe(1, "20.00", low)
     _show(code, out)
     day.expect("declined 51", code == 1 and out.get("rc") == "51")
     _charged(day, low["pan"], before, 0, "nothing charged")
@@ -168,8 +172,7 @@ def run_day(day: Day) -> None:
 
     day.proxy.add(Toxic("duplicate_request", direction="upstream", count=1, name="dup"))
     before = day.balance(acct(other_card["pan"]))
-    code, out = day.terminal(2, "sale", "--amount", "66.00", "--track2", other_card["track2"],
-                             "--pin", other_card["pin"])
+    code, out = day.swipe(2, "66.00", other_card)
     _show(code, out)
     day.proxy.clear()
     day.expect("approved", code == 0)
@@ -193,8 +196,7 @@ def run_day(day: Day) -> None:
 
     _scene("Flash-exit: T1's process is SIGKILLed after sending a sale")
     before = day.balance(acct(rich_card["pan"]))
-    code, out = day.terminal(1, "sale", "--amount", "50.00", "--track2", rich_card["track2"],
-                             "--pin", rich_card["pin"], env={KILL_ENV: "request_sent"})
+    code, out = day.swipe(1, "50.00", rich_card, env={KILL_ENV: "request_sent"})
     console.print(f"   terminal process ended by signal {-code}" if code < 0 else
                   f"   terminal exit {code}")
     day.expect("the process died by SIGKILL", code == -9)
@@ -207,8 +209,7 @@ def run_day(day: Day) -> None:
     _scene("Lost response: the proxy drops T3's answer; the terminal reverses")
     day.proxy.add(Toxic("drop_response", direction="downstream", count=1, name="lost"))
     before = day.balance(acct(rich_card["pan"]))
-    code, out = day.terminal(2, "sale", "--amount", "30.00", "--track2", rich_card["track2"],
-                             "--pin", rich_card["pin"])
+    code, out = day.swipe(2, "30.00", rich_card)
     _show(code, out)
     day.proxy.clear()
     day.expect("no answer: failed with a reversal pending (exit 3)", code == 3)

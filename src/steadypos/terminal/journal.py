@@ -197,28 +197,23 @@ class Journal:
         row = self.conn.execute(f"SELECT {_TXN_COLS} FROM txns WHERE id = ?", (txn_id,)).fetchone()
         return Txn(*row) if row else None
 
+    def _select(self, order: str = "id", limit: int | None = None,
+                **where: Any) -> list[Txn]:
+        """Transactions matching every given column (None: any value)."""
+        given = {k: v for k, v in where.items() if v is not None}
+        sql = f"SELECT {_TXN_COLS} FROM txns"
+        if given:
+            sql += " WHERE " + " AND ".join(f"{k} = ?" for k in given)
+        sql += f" ORDER BY {order}" + (f" LIMIT {limit}" if limit else "")
+        return [Txn(*r) for r in self.conn.execute(sql, tuple(given.values()))]
+
     def find(self, stan: int, batch: int | None = None, kind: str | None = None) -> Txn | None:
-        sql = f"SELECT {_TXN_COLS} FROM txns WHERE stan = ?"
-        params: list[Any] = [stan]
-        if batch is not None:
-            sql += " AND batch = ?"
-            params.append(batch)
-        if kind is not None:
-            sql += " AND kind = ?"
-            params.append(kind)
-        row = self.conn.execute(sql + " ORDER BY id DESC LIMIT 1", params).fetchone()
-        return Txn(*row) if row else None
+        """The latest transaction with this STAN (in this batch, of this kind)."""
+        found = self._select("id DESC", 1, stan=stan, batch=batch, kind=kind)
+        return found[0] if found else None
 
     def txns(self, state: str | None = None, batch: int | None = None) -> list[Txn]:
-        sql = f"SELECT {_TXN_COLS} FROM txns WHERE 1 = 1"
-        params: list[Any] = []
-        if state is not None:
-            sql += " AND state = ?"
-            params.append(state)
-        if batch is not None:
-            sql += " AND batch = ?"
-            params.append(batch)
-        return [Txn(*r) for r in self.conn.execute(sql + " ORDER BY id", params)]
+        return self._select(state=state, batch=batch)
 
     def steps_of(self, txn_id: int) -> list[str]:
         return [r[0] for r in self.conn.execute(
