@@ -21,11 +21,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from steadypos.host.process import steadypos_argv
+
 
 def campaign(sim: bool, runs: int, seed: int, out: Path) -> tuple[int, dict[str, Any]]:
-    argv = [sys.executable, "-m", "steadypos", "chaos", "--runs", str(runs), "--seed", str(seed),
-            "--json", str(out)] + (["--sim"] if sim else [])
-    print("$ steadypos", " ".join(argv[4:]), flush=True)
+    argv = steadypos_argv("chaos", "--runs", str(runs), "--seed", str(seed), "--json",
+                          str(out)) + (["--sim"] if sim else [])
+    print("$ steadypos", " ".join(argv[3:]), flush=True)
     proc = subprocess.run(argv, env=None)
     return proc.returncode, json.loads(out.read_text())
 

@@ -30,7 +30,9 @@ from pathlib import Path
 
 import iso8583
 
+from steadypos.host import process
 from steadypos.host.demo_data import demo_data
+from steadypos.host.process import steadypos_argv
 from steadypos.protocol import builders
 from steadypos.protocol.builders import Card, Station
 from steadypos.protocol.codec import decode_payload, encode_frame
@@ -43,33 +45,6 @@ DEMO = demo_data()
 
 
 # -- the two servers --------------------------------------------------------------------------
-def start_server(argv: list[str]) -> tuple[subprocess.Popen[bytes], int]:
-    """Start a server subprocess that prints `listening on HOST:PORT`; return it and the port."""
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    assert proc.stdout is not None
-    line = proc.stdout.readline().decode()
-    if not line.startswith("listening on "):
-        proc.kill()
-        raise SystemExit(f"server did not start: {line!r}")
-    return proc, int(line.rsplit(":", 1)[1])
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def steadypos(*args: str) -> list[str]:
-    exe = Path(sys.executable).with_name("steadypos")
-    prefix = [str(exe)] if exe.exists() else [
-        sys.executable, "-c", "from steadypos.cli import main; main()"]
-    return prefix + list(args)
-
-
 async def _canned_server(canned: bytes) -> None:
     """The ceiling: read LEN-prefixed frames, answer each with the same canned frame."""
 
@@ -221,7 +196,7 @@ def main() -> None:
              for t in DEMO["terminals"]]
     with tempfile.TemporaryDirectory(prefix="steadypos-bench-") as tmp:
         db = Path(tmp) / "host.db"
-        proc, port = start_server(steadypos("host", "--db", str(db), "--port", "0",
+        proc, _, port = process.start(steadypos_argv("host", "--db", str(db), "--port", "0",
                                             "--seed-demo", "--log-file", str(db) + ".log"))
         try:
             for term in terms:
@@ -231,15 +206,16 @@ def main() -> None:
                                     terms))
             host_cpu = cpu_seconds(proc.pid) - cpu0
         finally:
-            stop_server(proc)
-        check = subprocess.run(steadypos("ledger", "check", "--db", str(db)),
+            process.stop(proc)
+        check = subprocess.run(steadypos_argv("ledger", "check", "--db", str(db)),
                                capture_output=True, text=True)
-    proc, port = start_server([sys.executable, __file__, "--canned-server", host.sample.hex()])
+    proc, _, port = process.start([sys.executable, __file__, "--canned-server",
+                                   host.sample.hex()])
     try:
         ceiling = asyncio.run(load(port, args.clients, args.seconds, args.warmup, args.amount,
                                    terms))
     finally:
-        stop_server(proc)
+        process.stop(proc)
 
     print(f"{args.clients} clients, {args.seconds:g} s, {os.cpu_count()} CPUs, "
           f"SQLite synchronous=FULL")

@@ -22,49 +22,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from steadypos.host import process
 from steadypos.host.demo_data import demo_data
+from steadypos.host.process import steadypos_argv
 from steadypos.terminal.engine import JOURNAL_SYNC_ENV, CardInput, Terminal
 
 DEMO = demo_data()
 MODES = ("FULL", "OFF")
 SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
-
-
-def steadypos(*args: str) -> list[str]:
-    exe = Path(sys.executable).with_name("steadypos")
-    prefix = [str(exe)] if exe.exists() else [
-        sys.executable, "-c", "from steadypos.cli import main; main()"]
-    return prefix + list(args)
-
-
-def start_host(db: Path) -> tuple[subprocess.Popen[bytes], str, int]:
-    proc = subprocess.Popen(steadypos("host", "--db", str(db), "--port", "0", "--seed-demo",
-                                      "--log-file", f"{db}.log"),
-                            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    assert proc.stdout is not None
-    line = proc.stdout.readline().decode()
-    if not line.startswith("listening on "):
-        proc.kill()
-        raise SystemExit(f"host did not start: {line!r}")
-    host, _, port = line.removeprefix("listening on ").strip().rpartition(":")
-    return proc, host, int(port)
-
-
-def stop_host(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def open_terminal(journal: Path, index: int, host: str, port: int, sync: str) -> Terminal:
@@ -106,7 +77,8 @@ def main() -> None:
     times: dict[str, list[float]] = {m: [] for m in MODES}
     with tempfile.TemporaryDirectory(prefix="steadypos-bench-", dir=args.dir) as tmp:
         db = Path(tmp) / "host.db"
-        proc, host, port = start_host(db)
+        proc, host, port = process.start(steadypos_argv(
+            "host", "--db", str(db), "--port", "0", "--seed-demo", "--log-file", f"{db}.log"))
         terms: dict[str, Terminal] = {}
         try:
             for i, mode in enumerate(MODES):
@@ -126,8 +98,8 @@ def main() -> None:
         finally:
             for term in terms.values():
                 term.close()
-            stop_host(proc)
-        check = subprocess.run(steadypos("ledger", "check", "--db", str(db)),
+            process.stop(proc)
+        check = subprocess.run(steadypos_argv("ledger", "check", "--db", str(db)),
                                capture_output=True, text=True)
         where = tmp
 

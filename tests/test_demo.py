@@ -1,12 +1,12 @@
 """`steadypos demo` runs its scripted day and exits 0 only when every expectation held."""
 
 import subprocess
-import sys
+
+from steadypos.host.process import steadypos_argv
 
 
 def test_demo_day_holds_every_expectation() -> None:
-    proc = subprocess.run([sys.executable, "-m", "steadypos", "demo"], capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(steadypos_argv("demo"), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "expectations held" in proc.stdout
     assert "✗" not in proc.stdout

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from rich.table import Table
 from steadypos.host.demo_data import demo_data
 from steadypos.host.embedded import EmbeddedHost
 from steadypos.host.ledger import check, merchant_account
+from steadypos.host.process import steadypos_argv
 from steadypos.host.secrets import load_or_create
 from steadypos.host.sqlite_store import SqliteStore
 from steadypos.masking import mask_pan
@@ -44,8 +44,7 @@ class Day:
 
     def terminal(self, n: int, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict]:
         """Run `steadypos terminal ARGS --journal Jn --json` as a real process."""
-        cmd = [sys.executable, "-m", "steadypos", "terminal", *args, "--journal",
-               str(self.journal(n)), "--json"]
+        cmd = steadypos_argv("terminal", *args, "--journal", str(self.journal(n)), "--json")
         proc = subprocess.run(cmd, capture_output=True, text=True,
                               env={**os.environ, **(env or {})}, timeout=120)
         try:

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import threading
 from functools import cache
 from pathlib import Path
@@ -19,6 +18,7 @@ from steadypos.chaos import real, schedule, sim
 from steadypos.chaos.broken import BROKEN
 from steadypos.chaos.invariants import Violation, wire_violations
 from steadypos.cli import app
+from steadypos.host.process import steadypos_argv
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "400"}  # so that rich does not wrap a violation's details
@@ -91,8 +91,8 @@ def test_short_campaign_with_real_processes(tmp_path: Path) -> None:
 
 
 def test_unknown_fault_kind_is_a_usage_error() -> None:
-    proc = subprocess.run([sys.executable, "-m", "steadypos", "chaos", "--sim", "--faults",
-                           "latency,bogus"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(steadypos_argv("chaos", "--sim", "--faults", "latency,bogus"),
+                          capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: unknown fault kind(s) bogus")

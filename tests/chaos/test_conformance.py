@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,9 @@ import pytest
 
 from steadypos.chaos.broken import BROKEN_ENV
 from steadypos.chaos.proxy import FaultProxy, Toxic
+from steadypos.host import process
 from steadypos.host.demo_data import demo_data
+from steadypos.host.process import steadypos_argv
 from steadypos.terminal.steps import KILL_ENV
 
 DEMO = demo_data()
@@ -25,37 +26,29 @@ CARD = next(c for c in DEMO["cards"] if c["kind"] == "magstripe" and c["balance"
 
 @dataclass
 class ConformanceHost:
-    proc: subprocess.Popen[str]
+    proc: subprocess.Popen[bytes]
     port: int
     report: Path
 
     def stop(self) -> dict:
-        self.proc.send_signal(signal.SIGTERM)
-        _, err = self.proc.communicate(timeout=20)
-        assert self.proc.returncode == 0, err
+        assert process.stop(self.proc) == 0
         return json.loads(self.report.read_text())
 
 
 def start_host(tmp: Path, withhold: float, corrupt: float) -> ConformanceHost:
     report = tmp / "conformance.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "steadypos", "host", "--db", str(tmp / "host.db"), "--port", "0",
-         "--seed-demo", "--log-file", str(tmp / "host.log"), "--conformance-report", str(report),
-         "--withhold-rate", str(withhold), "--corrupt-mac-rate", str(corrupt), "--seed", "3"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("listening on "), line
-    return ConformanceHost(proc, int(line.rsplit(":", 1)[1]), report)
+    proc, _, port = process.start(steadypos_argv(
+        "host", "--db", str(tmp / "host.db"), "--port", "0", "--seed-demo", "--log-file",
+        str(tmp / "host.log"), "--conformance-report", str(report), "--withhold-rate",
+        str(withhold), "--corrupt-mac-rate", str(corrupt), "--seed", "3"))
+    return ConformanceHost(proc, port, report)
 
 
 @pytest.fixture
 def withholding_host(tmp_path: Path) -> Iterator[ConformanceHost]:
     h = start_host(tmp_path, withhold=1.0, corrupt=0.0)
     yield h
-    if h.proc.poll() is None:
-        h.proc.kill()
-        h.proc.wait()
+    process.stop(h.proc, signal.SIGKILL)
 
 
 def terminal(tmp: Path, port: int, *args: str, broken: str = "",
@@ -63,17 +56,17 @@ def terminal(tmp: Path, port: int, *args: str, broken: str = "",
     journal = tmp / "t.db"
     if not journal.exists():
         t = DEMO["terminals"][0]
-        subprocess.run([sys.executable, "-m", "steadypos", "terminal", "init", "--journal",
-                        str(journal), "--host", "127.0.0.1", "--port", str(port), "--tid",
-                        t["tid"], "--mid", t["mid"], "--tmk", t["tmk"], "--timeout", "1"],
+        subprocess.run(steadypos_argv("terminal", "init", "--journal", str(journal), "--host",
+                                      "127.0.0.1", "--port", str(port), "--tid", t["tid"],
+                                      "--mid", t["mid"], "--tmk", t["tmk"], "--timeout", "1"),
                        check=True, capture_output=True)
     run_env = {k: v for k, v in os.environ.items() if not k.startswith("STEADYPOS_")}
     run_env.update(env or {})
     if broken:
         run_env[BROKEN_ENV] = broken
-    return subprocess.run([sys.executable, "-m", "steadypos", "terminal", *args, "--journal",
-                           str(journal), "--json"], capture_output=True, text=True,
-                          env=run_env, timeout=60).returncode
+    argv = steadypos_argv("terminal", *args, "--journal", str(journal), "--json")
+    return subprocess.run(argv, capture_output=True, text=True, env=run_env,
+                          timeout=60).returncode
 
 
 def sale(tmp: Path, port: int, amount: str, **kw: object) -> int:

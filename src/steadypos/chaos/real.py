@@ -6,12 +6,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,7 +31,9 @@ from steadypos.chaos.proxy import FaultProxy
 from steadypos.chaos.schedule import NETWORK_FAULTS, Op, Schedule
 from steadypos.chaos.sim import RunResult, tmp_root
 from steadypos.chaos.toxics import DOWNSTREAM, UPSTREAM, Toxic
+from steadypos.host import process
 from steadypos.host.app import CLOCK_ENV
+from steadypos.host.process import steadypos_argv
 from steadypos.host.secrets import load_or_create
 from steadypos.host.sqlite_store import SqliteStore
 from steadypos.masking import scrub
@@ -54,10 +54,6 @@ POLL = 0.002
 # Test hooks this process may carry in its environment: each command gets only its op's own.
 HOOKS = (KILL_ENV, FAULTS_ENV, DISK_FAULT_ENV, BROKEN_ENV, CLOCK_ENV, JOURNAL_SYNC_ENV)
 MIDNIGHT_MINUS_2 = clock_time(23, 59, 58)
-
-
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "steadypos", *args]
 
 
 def _free_port() -> int:
@@ -91,16 +87,13 @@ class HostProcess:
                 "--corrupt-mac-rate", "0"]
         if self.starts == 1:
             args.append("--seed-demo")
-        with open(self.root / "host.stderr", "ab") as err:
-            self.proc = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=err,
-                                         stdin=subprocess.DEVNULL, env={**self.env, **extra_env})
-        assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], START_TIMEOUT)
-        line = self.proc.stdout.readline() if ready else b""
-        if not line.startswith(b"listening on "):
-            self.kill()
+        try:
+            with open(self.root / "host.stderr", "ab") as err:
+                self.proc, _, _ = process.start(steadypos_argv(*args),
+                                                {**self.env, **extra_env}, err, START_TIMEOUT)
+        except process.HostStartError as exc:
             tail = (self.root / "host.stderr").read_text(errors="replace")[-500:]
-            raise RuntimeError(f"the host did not start on port {self.port}: {tail}")
+            raise RuntimeError(f"the host did not start on port {self.port}: {tail}") from exc
 
     def save_report(self) -> None:
         """Have the host write its conformance report now: a SIGKILL later loses only what it
@@ -118,17 +111,8 @@ class HostProcess:
 
     def _end(self, sig: int) -> None:
         proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        if proc is not None:
+            process.stop(proc, sig, STOP_TIMEOUT)
 
 
 class RealRun:
@@ -316,7 +300,7 @@ class RealRun:
                  poll: Callable[[], None] | None = None) -> dict[str, Any] | None:
         """Run `steadypos terminal ARGS --journal J --json`; its JSON outcome, if it printed one."""
         out, err = self.root / "term.stdout", self.root / "term.stderr"
-        argv = _cli("terminal", args[0], "--journal", str(journal), *args[1:], "--json")
+        argv = steadypos_argv("terminal", args[0], "--journal", str(journal), *args[1:], "--json")
         with open(out, "wb") as fo, open(err, "wb") as fe:
             self.proc = subprocess.Popen(argv, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL,
                                          env={**self.env, **self.term_env, **(env or {})})
