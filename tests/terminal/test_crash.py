@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from crashrig import (
@@ -173,16 +174,7 @@ def test_kill_at_random_moments_then_recover(live_host: Host, tmp_path: Path) ->
     window = min(KILL_WINDOW, max(0.010, (app[-1] - app[0]).total_seconds()))
     landed: list[str] = []
     for n, kind in enumerate(plan):
-        card = cards[n % len(cards)]
-        fen = rng.randrange(100, 50_000)
-        if kind == "sale":
-            args = ["--amount", yuan(fen), "--track2", card["track2"], "--pin", card["pin"]]
-        else:
-            base = term.sale_in_process(fen, card)
-            assert base.result == "approved", base
-            args = ["--stan", str(base.stan)]
-            if kind == "refund":
-                args += ["--amount", yuan(max(fen // 2, 1))]
+        args = _op_args(term, kind, cards[n % len(cards)], rng.randrange(100, 50_000), 2)
         before = len(journal_txns(term.journal))
         offset = term.events_size()
         proc = term.spawn(kind, *args)
@@ -198,6 +190,20 @@ def test_kill_at_random_moments_then_recover(live_host: Host, tmp_path: Path) ->
         term.recover()
     print(f"random kills in {window * 1000:.0f} ms after start:", *landed, sep="\n  ")
     assert_books(host, term)
+
+
+def _op_args(term: TerminalCli, kind: str, card: dict[str, Any], fen: int,
+             refund_share: int) -> list[str]:
+    """The command line of a sale, or of a void / partial refund (1/refund_share) of a sale
+    made in-process first."""
+    if kind == "sale":
+        return ["--amount", yuan(fen), "--track2", card["track2"], "--pin", card["pin"]]
+    base = term.sale_in_process(fen, card)
+    assert base.result == "approved", base
+    args = ["--stan", str(base.stan)]
+    if kind == "refund":
+        args += ["--amount", yuan(max(fen // refund_share, 1))]
+    return args
 
 
 def _trigger(mode: str, kind: str, term: TerminalCli, host: Host, proc: subprocess.Popen[str],
@@ -227,16 +233,7 @@ def test_host_killed_mid_sale_restarted_then_recover(live_host: Host, tmp_path: 
     modes = ("sent", "handled", "random")
     outcomes: list[str] = []
     for n, kind in enumerate(plan):
-        card = cards[n % len(cards)]
-        fen = rng.randrange(100, 50_000)
-        if kind == "sale":
-            args = ["--amount", yuan(fen), "--track2", card["track2"], "--pin", card["pin"]]
-        else:
-            base = term.sale_in_process(fen, card)
-            assert base.result == "approved", base
-            args = ["--stan", str(base.stan)]
-            if kind == "refund":
-                args += ["--amount", yuan(max(fen // 3, 1))]
+        args = _op_args(term, kind, cards[n % len(cards)], rng.randrange(100, 50_000), 3)
         mode = modes[n % len(modes)]
         ev_offset, log_offset = term.events_size(), host.log_size()
         proc = term.spawn(kind, *args)
