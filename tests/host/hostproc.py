@@ -7,7 +7,6 @@ import itertools
 import logging
 import os
 import select
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from typing import Any
 
 from steadypos.host.demo_data import demo_data
 from steadypos.host.secrets import load_or_create
+from steadypos.host.sqlite_store import read_only
 from steadypos.masking import ScrubFilter
 from steadypos.protocol import builders, mac
 from steadypos.protocol.builders import Card, Station
@@ -219,20 +219,14 @@ class DemoTerminal:
 
 
 # -- the ledger, read from the file ----------------------------------------------------------
-def read_db(db: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    conn.execute("PRAGMA busy_timeout=10000")
-    return conn
-
-
 def balances(db: Path) -> dict[str, int]:
-    with closing(read_db(db)) as conn:
+    with closing(read_only(db)) as conn:
         return {a: int(b) for a, b in conn.execute("SELECT id, balance FROM accounts")}
 
 
 def card_accounts(db: Path) -> dict[str, str]:
     """Demo PAN -> ledger account, through the host's keyed PAN references."""
     secrets = load_or_create(db)
-    with closing(read_db(db)) as conn:
+    with closing(read_only(db)) as conn:
         by_ref = {ref: f"card:{cid}" for cid, ref in conn.execute("SELECT id, pan_ref FROM cards")}
     return {c["pan"]: by_ref[secrets.pan_ref(c["pan"])] for c in DEMO["cards"]}

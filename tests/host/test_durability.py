@@ -19,11 +19,11 @@ from hostproc import (
     balances,
     card_accounts,
     ledger_check,
-    read_db,
     rich_cards,
 )
 
 from steadypos.host.ledger import merchant_account
+from steadypos.host.sqlite_store import read_only
 from steadypos.protocol import builders
 from steadypos.protocol.link import LinkError
 
@@ -106,7 +106,7 @@ def test_sigkill_mid_stream_loses_nothing_approved_and_reversals_settle_the_rest
     assert sum(len(st.approved()) for st in streams) >= APPROVED_BEFORE_KILL
 
     # Every approved sale survived the kill: one approved txn row, one sale posting, its RRN.
-    with closing(read_db(db)) as conn:
+    with closing(read_only(db)) as conn:
         for st in streams:
             tid = DEMO["terminals"][st.index]["tid"]
             for s in st.approved():
@@ -160,7 +160,7 @@ def test_sigkill_mid_stream_loses_nothing_approved_and_reversals_settle_the_rest
 
 
 def _assert_reversed(db: Path, tid: str, s: Sale) -> None:
-    with closing(read_db(db)) as conn:
+    with closing(read_only(db)) as conn:
         (state,) = conn.execute("SELECT state FROM txns WHERE tid = ? AND batch = 1 AND stan = ? "
                                 "AND mti = '0200'", (tid, s.stan)).fetchone()
         ref = f"{tid}/000001/{s.stan:06d}"

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostproc import DemoTerminal, HostProcess, cli, ledger_check, read_db, rich_cards
+from hostproc import DemoTerminal, HostProcess, cli, ledger_check, rich_cards
 
 from steadypos.host.server import HostServer
+from steadypos.host.sqlite_store import read_only
 from steadypos.host.writer import GroupWriter
 from steadypos.protocol import builders
 from steadypos.protocol.builders import Station
@@ -88,7 +89,7 @@ def test_host_prints_one_line_serves_and_stops_cleanly(tmp_path: Path, sig: int)
     check = ledger_check(db)
     assert check.returncode == 0 and "ledger balanced" in check.stdout, check.stdout
     # What the terminals saw approved is in the database, each exactly once.
-    with closing(read_db(db)) as conn:
+    with closing(read_only(db)) as conn:
         for s in streamers:
             rows = conn.execute("SELECT stan, state FROM txns WHERE tid = ? AND kind = 'sale'",
                                 (s.term.tid,)).fetchall()

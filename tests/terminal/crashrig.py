@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from steadypos.host.demo_data import demo_data
+from steadypos.host.sqlite_store import read_only
 from steadypos.masking import mask_pan
 from steadypos.terminal.devices import FAULTS_ENV
 from steadypos.terminal.engine import JOURNAL_SYNC_ENV, CardInput, Terminal
@@ -259,7 +260,7 @@ def wait_for_event(term: TerminalCli, offset: int, proc: subprocess.Popen[str],
 def journal_txns(journal: Path) -> list[dict[str, Any]]:
     """The journal's txns table read straight from the file (read-only, no recovery run), each
     with `pending`: whether a reversal record is still kept for it."""
-    with closing(sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=10)) as conn:
+    with closing(read_only(journal)) as conn:
         conn.row_factory = sqlite3.Row
         rows = [dict(r) for r in conn.execute(
             "SELECT t.*, r.txn_id IS NOT NULL AS pending FROM txns t "
@@ -272,15 +273,9 @@ def journal_txn(journal: Path, stan: int) -> dict[str, Any]:
 
 
 # -- the host's side of the books ---------------------------------------------------------------
-def read_db(db: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    conn.execute("PRAGMA busy_timeout=10000")
-    return conn
-
-
 def host_card_balances(db: Path) -> dict[str, int]:
     """Masked PAN -> the card account's balance on the host."""
-    with closing(read_db(db)) as conn:
+    with closing(read_only(db)) as conn:
         rows = conn.execute("SELECT c.pan_masked, a.balance FROM cards c "
                             "JOIN accounts a ON a.id = 'card:' || c.id").fetchall()
     masked = [m for m, _ in rows]
@@ -290,7 +285,7 @@ def host_card_balances(db: Path) -> dict[str, int]:
 
 def host_postings(db: Path) -> list[tuple[str, str, int]]:
     """(kind, ref, card-side amount) of every posting that touches a card, except openings."""
-    with closing(read_db(db)) as conn:
+    with closing(read_only(db)) as conn:
         return [(k, r, int(a)) for k, r, a in conn.execute(
             "SELECT p.kind, p.ref, l.amount FROM postings p "
             "JOIN posting_lines l ON l.posting_id = p.id "

@@ -30,6 +30,7 @@ from steadypos.host import app as host_app
 from steadypos.host.demo_data import demo_data
 from steadypos.host.secrets import load_or_create
 from steadypos.host.server import HostServer
+from steadypos.host.sqlite_store import read_only
 from steadypos.protocol.codec import Message, decode_payload
 from steadypos.terminal.commands import terminal_app
 from steadypos.terminal.devices import Faults
@@ -109,9 +110,7 @@ class HostRig:
 
     # -- views ---------------------------------------------------------------------------
     def _read(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=10)
-        conn.execute("PRAGMA busy_timeout=10000")
-        return conn
+        return read_only(self.db)
 
     def account_of(self, card: dict[str, Any]) -> str:
         """The ledger account of a demo card (`card:<id>`), found through its keyed PAN ref."""
@@ -297,7 +296,7 @@ class JournalView:
 
     @classmethod
     def read(cls, path: Path) -> JournalView:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        with closing(read_only(path)) as conn:
             conn.row_factory = sqlite3.Row
             txns = [dict(r) for r in conn.execute("SELECT * FROM txns ORDER BY id")]
             steps = [(r["txn_id"], r["step"], r["detail"])
@@ -326,7 +325,7 @@ class JournalView:
 
 def dump_tables(path: Path) -> list[tuple[str, list[tuple[Any, ...]]]]:
     """Every row of every table of a journal: equal dumps mean nothing was written."""
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+    with closing(read_only(path)) as conn:
         names = [r[0] for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
         return [(n, conn.execute(f"SELECT * FROM {n}").fetchall()) for n in names]

@@ -44,6 +44,14 @@ CREATE TABLE IF NOT EXISTS upload_diffs (
 """
 
 
+def read_only(path: str | Path) -> sqlite3.Connection:
+    """A connection that can only read one of our SQLite files (host database or terminal
+    journal), waiting out a writer rather than failing: for checks and tools."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
 class SqliteStore(Store):
     def __init__(self, path: str | Path, synchronous: str = "FULL") -> None:
         self.path = str(path)
