@@ -15,6 +15,7 @@ from steadypos.host.secrets import HostSecrets
 from steadypos.host.settlement import host_totals
 from steadypos.host.store import Store
 from steadypos.masking import mask_pan
+from steadypos.protocol.fields import Totals
 from steadypos.terminal.journal import IN_PROGRESS, Journal
 from steadypos.terminal.keystore import KeyStore
 
@@ -140,9 +141,8 @@ def _check_terminal(store: Store, secrets: HostSecrets, view: TerminalView) -> l
     return found
 
 
-def _journal_totals(journal: Journal, batch: int) -> object:
-    from steadypos.protocol.fields import Totals
-
+def _journal_totals(journal: Journal, batch: int) -> Totals:
+    """The batch's totals recomputed from the journal by the checker's own reading of §3."""
     txns = journal.txns(batch=batch)
     debits = [t for t in txns if t.kind == "sale" and t.state in _JOURNAL_CHARGED]
     credits = [t for t in txns if t.kind == "refund" and t.state == "approved"]
