@@ -135,7 +135,7 @@ class Network(Cause):
         dev.rtt_base *= 1.5 + self.k
 
     def windows(self, day: int, t_open: int, t_close: int) -> list[Window]:
-        rate_h = 0.25 + 2.2 * self.k
+        rate_h = 0.15 + 1.2 * self.k
         out, t = [], t_open
         while True:
             t += int(self.rng.expovariate(rate_h) * 3.6e6)
@@ -145,7 +145,7 @@ class Network(Cause):
             out.append(Window(t, t + self.rng.randint(8_000, 120_000), "outage", {"event": event}))
 
     def answer(self, flow: Flow) -> tuple[str, str | None] | None:
-        weak = max(0.0, -self.sim.dev.radio() - 97) / 6
+        weak = max(0.0, -self.sim.device().radio() - 97) / 6
         if self.chance(0.01 + 0.1 * self.k * (weak + 0.3)):
             return "timeout", None
         if self.chance(0.008 + 0.04 * self.k):

@@ -115,7 +115,7 @@ class HardwarePower(Cause):
         if dev.battery < 15 and self.sim.t - self.last_warn > 10 * 60_000:
             self.last_warn = self.sim.t
             self.sim.health_now()
-        sag = dev.battery < 22 and screen in ("print", "online") and self.chance(
+        sag = dev.battery < 12 and screen in ("print", "online") and self.chance(
             0.08 + 0.25 * self.k)
         if dev.battery <= 1.5 or sag:
             dev.on_ac = True  # the operator puts it on the dock after it died
@@ -197,7 +197,7 @@ class MaintenanceOverdue(Cause):
 
     def at(self, screen: str, flow: Flow) -> Break | None:
         wear = self.sim.dev.wear()
-        if screen == "card_read" and self.chance(wear * 0.3):
+        if screen == "card_read" and flow.method in ("swipe", "chip") and self.chance(wear * 0.3):
             if self.chance(0.6):
                 return Break("watchdog", delay_ms=(2000, 6000), reboot_ms=REBOOT)
             return Break(None, delay_ms=(1500, 4000))

@@ -79,14 +79,14 @@ class Day:
                 for t in range(w.start + 25_000, w.end - 5000, 30_000):
                     self.later(t, self.connect_fail, w)
             elif w.announced:
-                sim.emit("net", event="up", signal_dbm=sim.dev.dbm(),
-                         latency_ms=sim.dev.rtt())
+                sim.emit("net", event="up", signal_dbm=sim.device().dbm(),
+                         latency_ms=sim.device().rtt())
         elif w.kind == "unstable" and sim.up:
             sim.health_now()
 
     def connect_fail(self, w: Window) -> None:
         if self.sim.up and w.covers(self.sim.t):
-            self.sim.emit("net", event="connect_fail", signal_dbm=self.sim.dev.dbm(),
+            self.sim.emit("net", event="connect_fail", signal_dbm=self.sim.device().dbm(),
                           latency_ms=self.sim.rng.randint(3000, 10000))
 
     def reboot_for(self, kind: str) -> None:
@@ -203,7 +203,7 @@ class Day:
             sim.txn("settle", stan, "conn_fail", sim.batch, latency=5000)
         else:
             sim.txn("settle", stan, "sent", sim.batch)
-            latency = sim.dev.rtt() + sim.rng.randint(800, 3000)
+            latency = sim.device().rtt() + sim.rng.randint(800, 3000)
             sim.wait(latency)
             sim.txn("settle", stan, "response", sim.batch, "00", latency)
         sim.screen("idle")

@@ -46,6 +46,7 @@ def new_customer(sim: Sim) -> Customer:
 
 
 def _check(sim: Sim, flow: Flow, step: str) -> None:
+    sim.device()
     brk = sim.cause.at(step, flow)
     if brk:
         raise Broken(brk)
@@ -61,7 +62,7 @@ def _amount(sim: Sim, flow: Flow) -> None:
 
 
 def _read_error(sim: Sim, flow: Flow, method: str) -> str | None:
-    rng, wear = sim.rng, sim.dev.wear()
+    rng, wear = sim.rng, sim.device().wear()
     base = {"swipe": wear, "chip": wear * 0.5, "contactless": 0.012, "qr": 0.015}[method]
     extra = sim.cause.card_error(flow, method)
     if extra:
@@ -156,7 +157,7 @@ def _online(sim: Sim, flow: Flow) -> None:
 
 
 def _receipt(sim: Sim, flow: Flow) -> None:
-    rng, dev = sim.rng, sim.dev
+    rng, dev = sim.rng, sim.device()
     sim.screen("receipt")
     flow.screen = "receipt"
     _check(sim, flow, "receipt")
@@ -171,7 +172,7 @@ def _receipt(sim: Sim, flow: Flow) -> None:
         _check(sim, flow, "print")
         sim.wait(rng.uniform(2200, 4500))
         dev.paper_left -= 1
-    dev.work(True)
+    sim.device().work(True)
 
 
 def run_flow(sim: Sim, cust: Customer, kind: str, pressure: int) -> Flow:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
 import random
+import re
 import time
 from pathlib import Path
 
@@ -40,22 +42,40 @@ def simulate_terminal(spec: TerminalSpec, days: int) -> tuple[list, int, int]:
 
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_MINUTES: dict[int, str] = {}
+_unsafe = re.compile(r'["\\\x00-\x1f]').search
+_DATES: dict[int, str] = {}
 
 
 def fmt_ts(ms: int) -> str:
-    """RFC 3339 UTC with milliseconds; the minute's text is cached (lines come in time order)."""
-    minute, rest = divmod(ms, 60_000)
-    head = _MINUTES.get(minute)
-    if head is None:
-        if len(_MINUTES) > 4096:
-            _MINUTES.clear()
-        head = _MINUTES[minute] = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(minute * 60))
-    return f"{head}{rest // 1000:02d}.{rest % 1000:03d}Z"
+    """RFC 3339 UTC with milliseconds (`2026-11-20T10:15:03.120Z`)."""
+    day, rest = divmod(ms, 86_400_000)
+    date = _DATES.get(day)
+    if date is None:
+        date = _DATES[day] = time.strftime("%Y-%m-%d", time.gmtime(day * 86_400))
+    h, rest = divmod(rest, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    return f"{date}T{h:02d}:{m:02d}:{rest // 1000:02d}.{rest % 1000:03d}Z"
+
+
+def _value(v) -> str:
+    """JSON text of one value; plain strings and ints by hand (most of the log), the rest by
+    the json module."""
+    kind = type(v)
+    if kind is str:
+        return f'"{v}"' if _unsafe(v) is None else _ENCODE(v)
+    if kind is int:
+        return str(v)
+    if v is None:
+        return "null"
+    if kind is bool:
+        return "true" if v else "false"
+    return _ENCODE(v)
 
 
 def to_line(tid: str, t: int, type_: str, fields: dict) -> str:
-    return _ENCODE({"ts": fmt_ts(t), "tid": tid, "type": type_, **fields})
+    """One event as a JSON line: ts, tid, type first, then the event's own keys."""
+    body = "".join(f',"{k}":{_value(v)}' for k, v in fields.items())
+    return f'{{"ts":"{fmt_ts(t)}","tid":"{tid}","type":"{type_}"{body}}}'
 
 
 def _chunks(rng: random.Random, records: list) -> list[tuple[int, list]]:
@@ -76,29 +96,41 @@ def _chunks(rng: random.Random, records: list) -> list[tuple[int, list]]:
     return out
 
 
+def _one(job: tuple[TerminalSpec, int, int, bool]) -> tuple[list, dict]:
+    """Upload batches and ground truth of one terminal (runs in a worker process)."""
+    spec, days, seed, messy = job
+    events, n_ep, attempt = simulate_terminal(spec, days)
+    if messy:
+        lines = mess_up(random.Random(f"messy:{seed}:{spec.tid}"), spec, events, to_line)
+    else:
+        lines = [(t, to_line(spec.tid, t, ty, f)) for t, ty, f in events]
+    batches = [(up, spec.tid, k, [line for _, line in chunk])
+               for k, (up, chunk) in enumerate(_chunks(random.Random(f"up:{seed}:{spec.tid}"),
+                                                       lines))]
+    truth = {"label": spec.label, "variant": spec.variant, "intensity": spec.intensity,
+             "episodes": n_ep, "attempt": attempt, "lines": len(lines), "kind": spec.kind,
+             "brand": spec.brand, "model": spec.model, "firmware": spec.firmware,
+             "app_version": spec.app_version}
+    return batches, truth
+
+
 def generate(terminals: int, days: int, seed: int, out: Path, gz: bool = False,
-             messy: bool = False) -> dict:
-    """Write events.jsonl[.gz], labels.json and truth.json into `out`; return a summary."""
+             messy: bool = False, jobs: int = 1) -> dict:
+    """Write events.jsonl[.gz], labels.json and truth.json into `out`; return a summary.
+
+    Terminals are independent and seeded by their own id, so the bytes do not depend on `jobs`.
+    """
     t0 = time.perf_counter()
     specs = build_fleet(terminals, days, seed)
-    batches: list[tuple[int, str, int, list[str]]] = []
-    truth: dict[str, dict] = {}
-    n_lines = 0
-    for spec in specs:
-        events, n_ep, attempt = simulate_terminal(spec, days)
-        if messy:
-            lines = mess_up(random.Random(f"messy:{seed}:{spec.tid}"), spec, events, to_line)
-        else:
-            lines = [(t, to_line(spec.tid, t, ty, f)) for t, ty, f in events]
-        n_lines += len(lines)
-        for k, (up, chunk) in enumerate(_chunks(random.Random(f"up:{seed}:{spec.tid}"), lines)):
-            batches.append((up, spec.tid, k, [line for _, line in chunk]))
-        truth[spec.tid] = {
-            "label": spec.label, "variant": spec.variant, "intensity": spec.intensity,
-            "episodes": n_ep, "attempt": attempt, "kind": spec.kind, "brand": spec.brand,
-            "model": spec.model, "firmware": spec.firmware, "app_version": spec.app_version,
-        }
-    batches.sort()
+    work = [(spec, days, seed, messy) for spec in specs]
+    if jobs > 1:
+        with multiprocessing.Pool(jobs) as pool:
+            results = pool.map(_one, work, chunksize=4)
+    else:
+        results = [_one(job) for job in work]
+    batches = sorted(b for bs, _ in results for b in bs)
+    truth = {spec.tid: t for spec, (_, t) in zip(specs, results, strict=True)}
+    n_lines = sum(t["lines"] for t in truth.values())
     out.mkdir(parents=True, exist_ok=True)
     body = "".join(line + "\n" for *_, chunk in batches for line in chunk).encode()
     path = out / ("events.jsonl.gz" if gz else "events.jsonl")

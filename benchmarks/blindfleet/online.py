@@ -22,7 +22,7 @@ def announce(sim: Sim, w: Window) -> None:
     """Log the start of an outage once, whoever notices it first (a flow or the clock)."""
     if not w.announced:
         w.announced = True
-        sim.emit("net", event=w.data.get("event", "down"), signal_dbm=sim.dev.dbm(),
+        sim.emit("net", event=w.data.get("event", "down"), signal_dbm=sim.device().dbm(),
                  latency_ms=sim.rng.randint(1500, 8000))
 
 
@@ -40,7 +40,7 @@ def _broken() -> Broken:
 
 
 def exchange(sim: Sim, flow: Flow, host_rc: Callable[[Sim, Flow], str]) -> None:
-    rng, dev = sim.rng, sim.dev
+    rng, dev = sim.rng, sim.device()
     if sim.pending_reversal is not None and not sim.window("outage"):
         sim.send_reversal()
     amount = flow.cust.amount if flow.kind != "balance" else 0
@@ -51,6 +51,7 @@ def exchange(sim: Sim, flow: Flow, host_rc: Callable[[Sim, Flow], str]) -> None:
         waited = rng.randint(3000, 9000)
         sim.wait(waited)
         return _lost(sim, flow, amount, "conn_fail", waited)
+    sim.wait(sim.ms(30, 250))  # pack, MAC, connect
     sim.txn(flow.kind, flow.stan, "sent", amount)
     flow.outcome = "sent"
     sent_at = sim.t
@@ -74,7 +75,7 @@ def exchange(sim: Sim, flow: Flow, host_rc: Callable[[Sim, Flow], str]) -> None:
         sim.txn(flow.kind, flow.stan, "mac_fail", amount, latency=latency)
     else:
         sim.txn(flow.kind, flow.stan, "response", amount, rc, latency)
-    dev.work(False)
+    sim.device().work(False)
     flow.rc = rc or ""
     brk = sim.cause.after_answer(flow, phase, rc)
     if brk:

@@ -41,7 +41,7 @@ class Operator:
             "abandon": 0.09 * e,
             "pin_flash": 0.05 * e,
             "pin_cancel": 0.006 + 0.03 * e,
-            "wrong_pin": 1.0 + 2.5 * e,
+            "wrong_pin": 1.0 + 6.0 * e,
         }
 
 

@@ -63,13 +63,20 @@ class Sim:
             self.health_now()
             beat = self.spec.health_every_ms * self.rng.uniform(0.92, 1.08)
             self.next_health = self.t + int(beat)
-        self.t = target
-        self.dev.advance(target)
+        self.t = target  # the device catches up when it is next looked at (Sim.device)
 
     def skip(self, ms: float) -> None:
         """Time passes with the app down: no readings."""
         self.t += int(ms)
+
+    def device(self) -> Device:
+        """The device brought up to the present."""
         self.dev.advance(self.t)
+        return self.dev
+
+    def ms(self, lo: int, hi: int) -> int:
+        """A random duration in [lo, hi) milliseconds (cheaper than randint on hot paths)."""
+        return lo + int(self.rng.random() * (hi - lo))
 
     def health_now(self) -> None:
         self.dev.advance(self.t)
@@ -81,6 +88,7 @@ class Sim:
         return next((w for w in self.windows if w.kind == kind and w.covers(t)), None)
 
     def screen(self, name: str) -> None:
+        self.wait(self.ms(15, 180))  # the UI thread draws a moment after the event
         self.emit("screen", screen=name)
 
     def next_stan(self) -> int:
@@ -118,8 +126,8 @@ class Sim:
             self.apply_params(self.pending_params)
         self.wait(self.rng.randint(800, 3000))
         if not self.window("outage"):
-            self.emit("net", event="up", signal_dbm=self.dev.dbm(),
-                      latency_ms=self.dev.rtt())
+            self.emit("net", event="up", signal_dbm=self.device().dbm(),
+                      latency_ms=self.device().rtt())
             self.sign_in()
         self.screen("idle")
         self.next_health = self.t + self.rng.randint(2000, 30000)
@@ -135,7 +143,7 @@ class Sim:
     def sign_in(self) -> None:
         stan = self.next_stan()
         self.txn("sign_in", stan, "sent", 0)
-        latency = self.dev.rtt() + self.rng.randint(150, 600)
+        latency = self.device().rtt() + self.rng.randint(150, 600)
         self.wait(latency)
         rc = self.cause.sign_in_rc()
         self.txn("sign_in", stan, "response", 0, rc, latency)
@@ -147,7 +155,7 @@ class Sim:
         amount, self.pending_reversal = self.pending_reversal or 0, None
         stan = self.next_stan()
         self.txn("reversal", stan, "sent", amount)
-        latency = self.dev.rtt() + self.rng.randint(150, 500)
+        latency = self.device().rtt() + self.rng.randint(150, 500)
         self.wait(latency)
         self.txn("reversal", stan, "response", amount, "25" if self.rng.random() < 0.2 else "00",
                  latency)
