@@ -41,10 +41,10 @@ class HardwareMemory(Cause):
 
     def at(self, screen: str, flow: Flow) -> Break | None:
         free = self.sim.dev.mem_free()
-        if free < 60 and self.sim.t - self.last_trim > 20 * 60_000:
+        if free < 28 and self.sim.t - self.last_trim > 5 * 60_000:
             self.last_trim = self.sim.t  # onTrimMemory: the app reports its state at once
             self.sim.health_now()
-        if free >= 45 or not self.chance(0.3 * (45 - free) / 45 + 0.1 * self.k):
+        if free >= 28 or not self.chance(0.35 * (28 - free) / 28 + 0.1 * self.k):
             return None
         if free < 10 and self.chance(0.4):
             return Break("killed", delay_ms=(200, 900))
@@ -63,7 +63,7 @@ class HardwareOverheat(Cause):
     def setup(self) -> None:
         dev = self.sim.dev
         if self.variant == "sun":
-            dev.temp_offset += 4 + 6 * self.k
+            dev.temp_offset += 8 + 8 * self.k
             dev.g_slow = 0.3 + 0.4 * self.k
             dev.sun_lo = 0.75
             dev.sun_gain = 30 + 10 * self.k  # a dark housing in direct sun
@@ -154,7 +154,7 @@ class EnvironmentInterference(Cause):
     bursts and the board resets; temperature, memory and power stay normal."""
 
     label = "environment_interference"
-    swipe_share = 0.25
+    swipe_share = 0.35  # a market street where old magnetic-stripe cards are still common
 
     def windows(self, day: int, t_open: int, t_close: int) -> list[Window]:
         if self.variant == "static":
@@ -168,13 +168,13 @@ class EnvironmentInterference(Cause):
             return None
         p = {"swipe": 0.55 + 0.35 * self.k, "contactless": 0.2}.get(method, 0.0)
         if self.variant == "static":
-            p *= 0.6
+            p *= 0.8
         return self.rng.choice(["bad_read", "lrc"]) if self.chance(p) else None
 
     def at(self, screen: str, flow: Flow) -> Break | None:
         if screen not in ("card_read", "pin") or not self.sim.window("interference"):
             return None
-        p = (0.05 + 0.2 * self.k) * (1.5 if self.variant == "static" else 1.0)
+        p = (0.04 + 0.14 * self.k) * (1.5 if self.variant == "static" else 1.0)
         if self.chance(p):
             return Break("watchdog", delay_ms=(100, 1500), reboot_ms=(20_000, 45_000))
         return None

@@ -31,7 +31,7 @@ def simulate_terminal(spec: TerminalSpec, days: int) -> tuple[list, int, int]:
     run again with a little more intensity. A healthy one must show none.
     """
     for attempt in range(MAX_ATTEMPTS):
-        sim = Sim(spec, days, attempt, boost=1.0 + 0.5 * attempt)
+        sim = Sim(spec, days, attempt, boost=0.2 * attempt)
         for d in range(days):
             Day(sim, d).run()
         n = len(episodes((type_, f) for _, type_, f in sim.events))

@@ -20,10 +20,10 @@ EPOCH0 = int(dt.datetime.fromisoformat(C.WINDOW_START + "T00:00:00+00:00").times
 
 
 class Sim:
-    def __init__(self, spec, days: int, attempt: int = 0, boost: float = 1.0):
+    def __init__(self, spec, days: int, attempt: int = 0, boost: float = 0.0):
         self.spec, self.days = spec, days
         self.rng = random.Random(f"{spec.seed}:{attempt}")
-        self.k = min(1.0 if boost == 1.0 else 1.6, spec.intensity * boost)
+        self.k = min(1.6, spec.intensity + boost)  # a rerun of a fault too faint to show
         self.dev = Device(self.rng, spec.form, spec.mem_total, spec.storage_mb, spec.radio,
                           spec.spot)
         self.events: list[tuple[int, str, dict]] = []
