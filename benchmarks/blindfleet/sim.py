@@ -115,6 +115,8 @@ class Sim:
     def boot(self, device: bool) -> None:
         self.emit("app", event="start", app_version=self.app_version)
         self.up = True
+        if self.pending_params:  # the TMS agent syncs parameters first, then reports
+            self.apply_params(self.pending_params)
         if device:
             self.inventory()
         if not self.roster_synced:
@@ -122,8 +124,6 @@ class Sim:
             for op in [*self.spec.roster.ops, self.spec.roster.manager]:
                 for course in op.courses if op else ():
                     self.emit("training", operator=op.oid, course=course)
-        if self.pending_params:
-            self.apply_params(self.pending_params)
         self.wait(self.rng.randint(800, 3000))
         if not self.window("outage"):
             self.emit("net", event="up", signal_dbm=self.device().dbm(),
