@@ -6,6 +6,7 @@ ordinary noise of flows.py. Each cause overrides the few hooks through which it 
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from . import catalog as C
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from .sim import Sim
 
 
+@functools.cache
 def vtuple(version: str) -> tuple[int, ...]:
     return tuple(int(x) for x in version.split("."))
 
