@@ -17,8 +17,7 @@ certs_app = typer.Typer(help="Test CA and certificates for the TLS link (pos-lin
                         no_args_is_help=True)
 
 T = TypeVar("T")
-CA_CERT, CA_KEY = "ca.pem", "ca.key"
-HOST_CERT, HOST_KEY = "host.pem", "host.key"
+CA_CERT, CA_KEY, HOST_CERT, HOST_KEY = certs.CA_CERT, certs.CA_KEY, certs.HOST_CERT, certs.HOST_KEY
 
 OUT = typer.Option(..., "--out", help="folder to write into (created if missing)")
 CA_DIR = typer.Option(..., "--ca", help=f"folder holding {CA_CERT} and {CA_KEY}")

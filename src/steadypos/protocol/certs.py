@@ -20,6 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+# File names, as `steadypos certs` writes them: <folder>/ca.pem, host.key, T0000001.pem ...
+CA_CERT, CA_KEY = "ca.pem", "ca.key"
+HOST_CERT, HOST_KEY = "host.pem", "host.key"
 CA_DAYS = 3650
 HOST_DAYS = 825
 TERMINAL_DAYS = 825
@@ -269,3 +272,43 @@ def write_all(files: dict[Path, bytes]) -> None:
     finally:
         for tmp in temps.values():
             tmp.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Pki:
+    """A folder of test certificates with the names `steadypos certs` gives them."""
+
+    folder: Path
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.folder / CA_CERT
+
+    @property
+    def host_cert(self) -> Path:
+        return self.folder / HOST_CERT
+
+    @property
+    def host_key(self) -> Path:
+        return self.folder / HOST_KEY
+
+    def cert(self, tid: str) -> Path:
+        return self.folder / f"{tid}.pem"
+
+    def key(self, tid: str) -> Path:
+        return self.folder / f"{tid}.key"
+
+
+def write_test_pki(folder: Path, tids: Sequence[str], names: Sequence[str] = ()) -> Pki:
+    """A fresh test CA in `folder`, the host's certificate (for `names` besides loopback) and one
+    certificate per TID: what the demo and the tests run TLS with."""
+    ca = make_ca()
+    host = issue_host_cert(ca.cert_pem, ca.key_pem, names)
+    pki = Pki(folder)
+    files = {pki.ca_cert: ca.cert_pem, folder / CA_KEY: ca.key_pem,
+             pki.host_cert: host.cert_pem, pki.host_key: host.key_pem}
+    for tid in tids:
+        term = new_terminal_cert(ca.cert_pem, ca.key_pem, tid)
+        files |= {pki.cert(tid): term.cert_pem, pki.key(tid): term.key_pem}
+    write_all(files)
+    return pki

@@ -84,7 +84,7 @@ def _await_acceptance(sock: ssl.SSLSocket, timeout: float) -> None:
             except ssl.SSLWantReadError:
                 continue  # a record that was no application data: the ticket, perhaps
             raise ConnectionRefusedError(
-                "the host refused this terminal's certificate" if not data
+                "the host refused the terminal's certificate (or its lack of one)" if not data
                 else "the host spoke before the terminal did")
     finally:
         sock.settimeout(timeout)
