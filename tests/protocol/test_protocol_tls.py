@@ -160,7 +160,7 @@ def test_unusable_files_are_one_clear_error(tmp_path: Path, pki: certs.Pki, fore
     with pytest.raises(tls.TlsError) as err:
         tls.client_context(ca, cert, key)
     assert "\n" not in str(err.value)
-    assert str({"cert": cert, "key": cert, "ca": ca}[which]) in str(err.value)
+    assert str({"cert": cert, "key": key, "ca": ca}[which]) in str(err.value)
     with pytest.raises(tls.TlsError):
         tls.server_context(cert, key, ca)
 

@@ -20,14 +20,17 @@ class TlsError(ValueError):
     """A certificate, key or CA file that cannot be used; the message names the file."""
 
 
-def _load(what: str, path: str | Path, load: Callable[[], object]) -> None:
-    """Run `load` (one of the context's loaders); turn its failures into one-line TlsErrors."""
-    if not Path(path).is_file():
-        raise TlsError(f"{what} {path}: no such file")
+def _load(files: dict[str, str | Path], load: Callable[[], object]) -> None:
+    """Run `load` (one of the context's loaders) over `files` (option -> path); each failure
+    becomes a one-line TlsError naming the option and the file."""
+    for option, path in files.items():
+        if not Path(path).is_file():
+            raise TlsError(f"{option} {path}: no such file")
     try:
         load()
     except (ssl.SSLError, OSError, ValueError) as exc:
-        raise TlsError(f"{what} {path}: cannot be used: {exc}") from None
+        named = " with ".join(f"{option} {path}" for option, path in files.items())
+        raise TlsError(f"{named}: cannot be used: {exc}") from None
 
 
 def server_context(cert_file: str | Path, key_file: str | Path,
@@ -37,9 +40,10 @@ def server_context(cert_file: str | Path, key_file: str | Path,
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = MIN_VERSION
     ctx.verify_mode = ssl.CERT_REQUIRED
-    _load("--tls-cert/--tls-key", cert_file,
+    _load({"--tls-cert": cert_file, "--tls-key": key_file},
           lambda: ctx.load_cert_chain(str(cert_file), str(key_file)))
-    _load("--client-ca", client_ca_file, lambda: ctx.load_verify_locations(str(client_ca_file)))
+    _load({"--client-ca": client_ca_file},
+          lambda: ctx.load_verify_locations(str(client_ca_file)))
     return ctx
 
 
@@ -49,8 +53,8 @@ def client_context(ca_file: str | Path, cert_file: str | Path,
     dials, and presents the terminal's own certificate."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies the peer and its host name
     ctx.minimum_version = MIN_VERSION
-    _load("--tls-ca", ca_file, lambda: ctx.load_verify_locations(str(ca_file)))
-    _load("--tls-cert/--tls-key", cert_file,
+    _load({"--tls-ca": ca_file}, lambda: ctx.load_verify_locations(str(ca_file)))
+    _load({"--tls-cert": cert_file, "--tls-key": key_file},
           lambda: ctx.load_cert_chain(str(cert_file), str(key_file)))
     return ctx
 
