@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from steadypos.protocol import builders, certs, tls
 from steadypos.protocol.link import Connection, LinkError
@@ -146,7 +147,7 @@ def test_a_plain_tcp_client_on_a_tls_port_gets_no_answer(server: EchoServer) -> 
     assert server.received == []
 
 
-@pytest.mark.parametrize("which", ["cert", "key", "ca"])
+@pytest.mark.parametrize("which", ["cert", "key", "encrypted_key", "ca"])
 def test_unusable_files_are_one_clear_error(tmp_path: Path, pki: certs.Pki, foreign: certs.Pki,
                                             which: str) -> None:
     cert, key, ca = pki.cert(TID), pki.key(TID), pki.ca_cert
@@ -154,13 +155,19 @@ def test_unusable_files_are_one_clear_error(tmp_path: Path, pki: certs.Pki, fore
         cert = tmp_path / "missing.pem"
     elif which == "key":
         key = foreign.key(TID)  # a key that is not the certificate's
+    elif which == "encrypted_key":  # refused, never a password prompt
+        loaded = serialization.load_pem_private_key(key.read_bytes(), None)
+        key = tmp_path / "encrypted.key"
+        key.write_bytes(loaded.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret")))
     else:
         ca = tmp_path / "garbage.pem"
         ca.write_text("not a certificate")
     with pytest.raises(tls.TlsError) as err:
         tls.client_context(ca, cert, key)
     assert "\n" not in str(err.value)
-    assert str({"cert": cert, "key": key, "ca": ca}[which]) in str(err.value)
+    assert str({"cert": cert, "ca": ca}.get(which, key)) in str(err.value)
     with pytest.raises(tls.TlsError):
         tls.server_context(cert, key, ca)
 

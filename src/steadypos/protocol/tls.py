@@ -33,6 +33,16 @@ def _load(files: dict[str, str | Path], load: Callable[[], object]) -> None:
         raise TlsError(f"{named}: cannot be used: {exc}") from None
 
 
+def _no_password() -> str:
+    # Without a callback OpenSSL would prompt on the controlling terminal and hang a service.
+    raise ValueError("the private key is encrypted; give an unencrypted key file (mode 0600)")
+
+
+def _load_pair(ctx: ssl.SSLContext, cert_file: str | Path, key_file: str | Path) -> None:
+    _load({"--tls-cert": cert_file, "--tls-key": key_file},
+          lambda: ctx.load_cert_chain(str(cert_file), str(key_file), password=_no_password))
+
+
 def server_context(cert_file: str | Path, key_file: str | Path,
                    client_ca_file: str | Path) -> ssl.SSLContext:
     """The host's listener: presents `cert_file`, and requires every client to present a
@@ -40,8 +50,7 @@ def server_context(cert_file: str | Path, key_file: str | Path,
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = MIN_VERSION
     ctx.verify_mode = ssl.CERT_REQUIRED
-    _load({"--tls-cert": cert_file, "--tls-key": key_file},
-          lambda: ctx.load_cert_chain(str(cert_file), str(key_file)))
+    _load_pair(ctx, cert_file, key_file)
     _load({"--client-ca": client_ca_file},
           lambda: ctx.load_verify_locations(str(client_ca_file)))
     return ctx
@@ -54,8 +63,7 @@ def client_context(ca_file: str | Path, cert_file: str | Path,
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies the peer and its host name
     ctx.minimum_version = MIN_VERSION
     _load({"--tls-ca": ca_file}, lambda: ctx.load_verify_locations(str(ca_file)))
-    _load({"--tls-cert": cert_file, "--tls-key": key_file},
-          lambda: ctx.load_cert_chain(str(cert_file), str(key_file)))
+    _load_pair(ctx, cert_file, key_file)
     return ctx
 
 
