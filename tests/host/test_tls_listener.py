@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import select
+import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import closing
@@ -177,6 +178,21 @@ def test_f41_mismatch_after_a_good_request_on_the_same_connection(
         assert t.exchange(other).get(39) == "03"
         with pytest.raises(LinkError):
             t.connect().receive()
+
+
+def test_a_broken_tls_record_closes_quietly_and_the_host_serves_on(
+        both: Both, pki: certs.Pki) -> None:
+    raw = socket.create_connection(("127.0.0.1", both.tls_port), timeout=10)
+    conn = tls.client_handshake(raw, _client(pki, T1), "127.0.0.1", 10)
+    raw = socket.socket(fileno=conn.detach())  # below TLS: an application record it cannot open
+    raw.settimeout(10)
+    raw.sendall(b"\x17\x03\x03\x00\x20" + bytes(32))
+    while raw.recv(100):  # perhaps an alert, then the host closes
+        pass
+    raw.close()
+    with TlsTerminal(both.tls_port, 0, _client(pki, T1)) as t:
+        assert t.echo().get(39) == "00"
+    assert "Traceback" not in both.proc.stderr() and " ERROR " not in both.proc.stderr()
 
 
 def test_tls_only_host(tmp_path: Path, pki: certs.Pki) -> None:

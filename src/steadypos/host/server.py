@@ -21,8 +21,6 @@ log = logging.getLogger("steadypos.host")
 
 IDLE_TIMEOUT = 120.0
 STOP_GRACE = 5.0  # how long a stop waits for requests already handed to the writer
-
-
 TID_MISMATCH = "03"  # §8: F41 is not the TID of the certificate the terminal presented
 
 
@@ -74,8 +72,8 @@ class HostServer:
                 try:
                     async with asyncio.timeout(IDLE_TIMEOUT):
                         payload = await read_payload(reader)
-                except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
-                    return
+                except (asyncio.IncompleteReadError, OSError):
+                    return  # closed, reset, idle too long, or (TLS) a record that fails
                 except ProtocolError as exc:
                     log.info("closing %s: %s", peer, exc)
                     return
@@ -101,7 +99,7 @@ class HostServer:
                     continue
                 writer.write(encode_frame(resp))
                 await writer.drain()
-        except (ConnectionError, asyncio.CancelledError):
+        except (OSError, asyncio.CancelledError):  # OSError: ssl.SSLError included
             # Cancelled at shutdown: end quietly (a re-raised cancel would be logged by asyncio
             # as an error of the connection callback).
             return
