@@ -24,7 +24,9 @@ from hostproc import (
     cli,
     rich_cards,
 )
+from typer.testing import CliRunner
 
+from steadypos.cli import app
 from steadypos.host import process
 from steadypos.host.ledger import merchant_account
 from steadypos.host.sqlite_store import read_only
@@ -225,8 +227,8 @@ def test_bad_tls_options_exit_2_with_one_line(tmp_path: Path, pki: certs.Pki, ca
     else:
         (tmp_path / "ca.pem").write_text("garbage")
         args[args.index("--client-ca") + 1] = str(tmp_path / "ca.pem")
-    run = subprocess.run(cli("host", *args), capture_output=True, text=True, timeout=60)
-    assert run.returncode == 2, run.stderr
+    run = CliRunner().invoke(app, ["host", *args], env={"COLUMNS": "80"})  # fails before logging
+    assert run.exit_code == 2, run.output
     assert run.stdout == ""
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), run.stderr

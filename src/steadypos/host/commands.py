@@ -55,9 +55,9 @@ def host(
     seed: int = typer.Option(0, "--seed", help="seed of the conformance mode's dice"),
 ) -> None:
     """Run the acquirer host: pos-link-v1 over TCP and/or TLS until SIGINT/SIGTERM."""
-    logs.setup(path=log_file)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     tls_context = _tls_context(err, port, tls_port, tls_cert, tls_key, client_ca)
+    logs.setup(path=log_file)
     if conformance_report is None and (withhold_rate or corrupt_mac_rate):
         err.print("error: --withhold-rate and --corrupt-mac-rate need --conformance-report")
         raise typer.Exit(2)
