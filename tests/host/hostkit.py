@@ -116,11 +116,13 @@ class TestTerminal:
     __test__ = False
 
     def __init__(self, host: Host, tid: str = "T0000001", mid: str | None = None,
-                 tmk: str | None = None) -> None:
+                 tmk: str | None = None, alg: mac.MacAlgorithm | None = None) -> None:
         known = next((t for t in DEMO["terminals"] if t["tid"] == tid), None)
         self.host = host
         self.station = Station(tid, mid or (known["mid"] if known else MID_A))
         self.tmk = bytes.fromhex(tmk or (known["tmk"] if known else "11" * 16))
+        # The algorithm the terminal MACs with: its registered one unless a test says otherwise.
+        self.alg = alg or mac.MacAlgorithm(known["mac"] if known else mac.DEFAULT_MAC)
         self.keys: WorkingKeys | None = None
         self.batch = 1
         self._stans = itertools.count(1)
@@ -137,11 +139,12 @@ class TestTerminal:
         """MAC (when the message carries one) with `keys` or ours, send, check the answer's MAC."""
         keys = keys or self.keys
         if keys is not None:
-            msg = mac.sign(msg, keys.mak)
+            msg = mac.sign(msg, keys.mak, self.alg)
         resp = self.host.handle(msg)
         assert resp is not None, "the host closed instead of answering"
         if mac.needs_mac(resp):
-            assert keys is not None and mac.verify(resp, keys.mak), "response MAC does not verify"
+            assert keys is not None and mac.verify(resp, keys.mak, self.alg), \
+                "response MAC does not verify"
         else:
             assert 64 not in resp, f"F39 {resp.get(39)} must come back unMACed"
         return resp

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from steadypos.money import AmountError, parse_yuan
 from steadypos.protocol.errors import ProtocolError
+from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
 from steadypos.terminal.engine import CardInput, Terminal, TerminalError
 from steadypos.terminal.journal import JournalError
 from steadypos.terminal.outcome import EXIT_USAGE, Outcome
@@ -90,6 +91,9 @@ def init(
     tmk: str = typer.Option(..., "--tmk", help="terminal master key, 32 hex digits"),
     tpdu: str = typer.Option("6000030000", "--tpdu"),
     timeout: float = typer.Option(30.0, "--timeout", help="seconds to wait for an answer"),
+    mac_alg: MacAlgorithm = typer.Option(DEFAULT_MAC.value, "--mac",
+                                         help="the MAC algorithm the host registered this "
+                                              "terminal with (pos_ecb: legacy, weak)"),
     as_json: bool = AS_JSON,
 ) -> None:
     """Create the terminal's state file."""
@@ -104,10 +108,10 @@ def init(
     if not 0 < port < 65536 or timeout <= 0:
         _fail_usage("--port must be 1..65535 and --timeout positive", as_json)
     try:
-        Terminal.init(journal, host, port, tid, mid, key, tpdu, timeout)
+        Terminal.init(journal, host, port, tid, mid, key, tpdu, timeout, mac_alg)
     except (TerminalError, ProtocolError) as exc:
         _fail_usage(str(exc), as_json)
-    out = Outcome("done", f"terminal {tid} ready at {journal}")
+    out = Outcome("done", f"terminal {tid} ready at {journal} (MAC {mac_alg.value})")
     print(json.dumps(out.to_json())) if as_json else show_outcome(out)
 
 
