@@ -60,6 +60,10 @@ class Host:
         demo_data.seed(self.store, self.secrets)
         self.service = HostService(self.store, self.secrets, clock)
 
+    def handle_frame(self, frame: bytes) -> Message | None:
+        """Exactly these bytes, as the server would read them off the wire."""
+        return self.handle(decode_frame(frame))
+
     def handle(self, msg: Message) -> Message | None:
         wire = decode_frame(encode_frame(msg))
         self.store.begin()
@@ -135,12 +139,16 @@ class TestTerminal:
         return next(self._stans)
 
     # -- link ------------------------------------------------------------------------------
+    def frame(self, msg: Message, keys: WorkingKeys | None = None) -> bytes:
+        """The bytes this terminal sends for `msg`: MAC'd (when it carries one) with `keys` or
+        ours, under its algorithm."""
+        keys = keys or self.keys
+        return encode_frame(mac.sign(msg, keys.mak, self.alg) if keys is not None else msg)
+
     def send(self, msg: Message, keys: WorkingKeys | None = None) -> Message:
         """MAC (when the message carries one) with `keys` or ours, send, check the answer's MAC."""
         keys = keys or self.keys
-        if keys is not None:
-            msg = mac.sign(msg, keys.mak, self.alg)
-        resp = self.host.handle(msg)
+        resp = self.host.handle_frame(self.frame(msg, keys))
         assert resp is not None, "the host closed instead of answering"
         if mac.needs_mac(resp):
             assert keys is not None and mac.verify(resp, keys.mak, self.alg), \
