@@ -408,6 +408,8 @@ class Terminal:
         self.journal.step(txn, "reversal_refused", note, state="approved", message=note,
                           rc=ORIGINAL_STANDS, rrn=resp.get(37) or txn.rrn, extra=extra)
         self._tell(txn, note)
+        if txn.batch == self.batch:
+            self.sign_in()  # the host settled the batch this terminal still trades in
 
     def _reversed(self, txn: Txn, reason: str) -> None:
         extra = [Journal.delete_reversal_sql(txn.id)]
