@@ -85,10 +85,10 @@ class Template:
             at += len(enc[key]["len"]) + len(enc[key]["data"])
         raise ValueError("no STAN in the template")
 
-    def with_stan(self, stan: int, mak: bytes) -> bytes:
+    def with_stan(self, stan: int, mak: bytes, alg: mac.MacAlgorithm) -> bytes:
         self.frame[self.stan_at:self.stan_at + 3] = bytes.fromhex(f"{stan:06d}")
-        # The terminal's MAC (x919, the demo terminals' default) over MTI .. the byte before F64.
-        self.frame[-8:] = mac.compute(mak, bytes(self.frame[PREFIX_LEN:-8]))
+        # The terminal's registered MAC over MTI .. the byte before F64.
+        self.frame[-8:] = mac.compute(mak, bytes(self.frame[PREFIX_LEN:-8]), alg)
         return bytes(self.frame)
 
 
@@ -96,6 +96,7 @@ class Template:
 class Terminal:
     station: Station
     tmk: bytes
+    alg: mac.MacAlgorithm
     keys: WorkingKeys | None = None
     batch: int = 1
     stans: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -134,7 +135,7 @@ async def client(port: int, term: Terminal, card: dict[str, str], amount: int,
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while (now := time.perf_counter()) < end:
-            writer.write(template.with_stan(next(term.stans), term.keys.mak))
+            writer.write(template.with_stan(next(term.stans), term.keys.mak, term.alg))
             raw = await _read_frame(reader)
             done = time.perf_counter()
             rc = decode_payload(raw[2:]).get(39)
@@ -192,8 +193,8 @@ def main() -> None:
         asyncio.run(_canned_server(bytes.fromhex(args.canned_server)))
         return
 
-    terms = [Terminal(Station(t["tid"], t["mid"]), bytes.fromhex(t["tmk"]))
-             for t in DEMO["terminals"]]
+    terms = [Terminal(Station(t["tid"], t["mid"]), bytes.fromhex(t["tmk"]),
+                      mac.MacAlgorithm(t["mac"])) for t in DEMO["terminals"]]
     with tempfile.TemporaryDirectory(prefix="steadypos-bench-") as tmp:
         db = Path(tmp) / "host.db"
         proc, _, port = process.start(steadypos_argv("host", "--db", str(db), "--port", "0",

@@ -18,7 +18,7 @@ from hostproc import DEMO, DemoTerminal, HostProcess, rich_cards
 
 from steadypos.protocol import builders
 from steadypos.protocol.codec import Message
-from steadypos.protocol.crypto import WorkingKeys, unpack_key_block
+from steadypos.protocol.crypto import unpack_key_block
 from steadypos.protocol.link import Connection, LinkTimeout
 from steadypos.terminal.engine import CardInput, Terminal
 from steadypos.terminal.keystore import KeyStore
