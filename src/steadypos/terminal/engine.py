@@ -680,6 +680,17 @@ class Terminal:
         return (resp.mti == expect and resp.get(11) == f"{txn.stan:06d}"
                 and resp.get(41) == self.cfg["tid"])
 
+    def _declined(self, txn: Txn, rc: str) -> Outcome:
+        """Rule 6: declined, nothing to reverse. On 77 the terminal learns the open batch."""
+        self.journal.step(txn, "reversal_cleared", "declined", state="declined",
+                          message=describe(rc), extra=[Journal.delete_reversal_sql(txn.id)])
+        self.events.screen("result")
+        self.events.screen("idle")
+        message = f"declined: {rc} {describe(rc)}"
+        if rc == BATCH_MISMATCH:
+            message += self._resync_batch("retry the payment")
+        return Outcome("declined", message, rc=rc, stan=txn.stan, batch=txn.batch)
+
     def _settle_response(self, txn: Txn, resp: Message, reversible: bool,
                          orig: Txn | None = None) -> Outcome:
         rc = resp.get(39)
@@ -712,15 +723,7 @@ class Terminal:
         if rc in SIGN_IN_AGAIN:
             self._drop_keys()
         if not approved:
-            # Rule 6: declined, nothing to reverse.
-            self.journal.step(txn, "reversal_cleared", "declined", state="declined",
-                              message=describe(rc), extra=[Journal.delete_reversal_sql(txn.id)])
-            self.events.screen("result")
-            self.events.screen("idle")
-            message = f"declined: {rc} {describe(rc)}"
-            if rc == BATCH_MISMATCH:
-                message += self._resync_batch("retry the payment")
-            return Outcome("declined", message, rc=rc, stan=txn.stan, batch=txn.batch)
+            return self._declined(txn, rc)
         extra_out: dict[str, object] = {}
         journal_extra: list[tuple[str, tuple[Any, ...]]] = []
         final_state = "approved"
