@@ -153,8 +153,8 @@ def test_the_report_says_a_legacy_terminals_mac_is_weak(tmp_path: Path) -> None:
     """1.1 §4: a pos_ecb terminal is served (registered as legacy) and the report says its MAC
     is weak; a terminal that MACs with the other algorithm than its registration breaks `mac`."""
     host = start_host(tmp_path, withhold=0.0, corrupt=0.0)
-    legacy, modern, wrong = DEMO["terminals"][1], DEMO["terminals"][0], DEMO["terminals"][2]
-    _init(tmp_path / "legacy.db", host.port, 1, "pos_ecb")
+    legacy, modern, wrong = DEMO["terminals"][3], DEMO["terminals"][0], DEMO["terminals"][2]
+    _init(tmp_path / "legacy.db", host.port, 3, "pos_ecb")
     _init(tmp_path / "modern.db", host.port, 0, "x919")
     _init(tmp_path / "wrong.db", host.port, 2, "pos_ecb")  # registered x919
     assert _sale(tmp_path / "legacy.db") == 0
@@ -166,7 +166,7 @@ def test_the_report_says_a_legacy_terminals_mac_is_weak(tmp_path: Path) -> None:
     assert report[modern["tid"]]["mac"] == "x919" and not report[modern["tid"]]["weak_mac"]
     assert {v["rule"] for v in report[wrong["tid"]]["violations"]} == {"mac"}
     summary = Path(f"{host.report}.txt").read_text()
-    weak_lines = [line for line in summary.splitlines() if "WEAK" in line]
-    assert len(weak_lines) == 1 and "pos_ecb" in weak_lines[0]
-    assert summary.index(legacy["tid"]) < summary.index(weak_lines[0]) < \
-        summary.index(wrong["tid"])
+    lines = summary.splitlines()
+    weak = [i for i, line in enumerate(lines) if "WEAK" in line]
+    assert len(weak) == 1 and "pos_ecb" in lines[weak[0]]
+    assert lines[weak[0] - 1].startswith(f"  {legacy['tid']}: ")  # said of that terminal

@@ -61,8 +61,8 @@ def test_terminals(data: dict[str, Any]) -> None:
         assert t["mac"] in ("x919", "pos_ecb")
     assert len({t["tid"] for t in terminals}) == len(terminals)
     # x919 is the default; at least one legacy terminal shows what pos_ecb still allows.
-    assert [t["tid"] for t in terminals if t["mac"] == "pos_ecb"] == ["T0000002"]
-    assert terminals[0]["mac"] == terminals[2]["mac"] == "x919"
+    assert [t["tid"] for t in terminals if t["mac"] == "pos_ecb"] == ["T0000004"]
+    assert terminals[0]["mac"] == terminals[1]["mac"] == terminals[2]["mac"] == "x919"
     assert len({t["tmk"] for t in terminals}) == len(terminals)
     assert len({t["mid"] for t in terminals}) == 2
 

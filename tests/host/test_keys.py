@@ -46,7 +46,7 @@ def _moved(host: Host) -> tuple[dict[str, int], int]:
 
 # -- the MAC algorithm is the terminal's registered one (point 1) -----------------------------
 @pytest.mark.parametrize("tid, registered, other", [("T0000001", X919, POS_ECB),
-                                                    ("T0000002", POS_ECB, X919)])
+                                                    ("T0000004", POS_ECB, X919)])
 def test_the_other_algorithm_gets_a0(host: Host, tid: str, registered: mac.MacAlgorithm,
                                      other: mac.MacAlgorithm) -> None:
     info = registry.terminal_info(host.store, tid)

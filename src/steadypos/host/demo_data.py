@@ -52,12 +52,13 @@ def _card(n: int, pin: str, balance: int, kind: str = "magstripe", status: str =
 
 def demo_data() -> dict[str, list[dict[str, Any]]]:
     """Always the same data: tests, the demo and outside tools rely on it."""
-    # T0000002 is a legacy 1.0 terminal: registered with the weak pos_ecb MAC.
+    # T0000004 is a legacy 1.0 terminal of merchant A: registered with the weak pos_ecb MAC.
     terminals = [
         {"tid": "T0000001", "mid": "898310012345678", "tmk": _tmk("T0000001"), "mac": "x919"},
-        {"tid": "T0000002", "mid": "898310012345678", "tmk": _tmk("T0000002"),
-         "mac": "pos_ecb"},
+        {"tid": "T0000002", "mid": "898310012345678", "tmk": _tmk("T0000002"), "mac": "x919"},
         {"tid": "T0000003", "mid": "898310087654321", "tmk": _tmk("T0000003"), "mac": "x919"},
+        {"tid": "T0000004", "mid": "898310012345678", "tmk": _tmk("T0000004"),
+         "mac": "pos_ecb"},
     ]
     cards = [_card(100 + i, f"{(i * 111111 + 123456) % 1000000:06d}", 100_000 + 250_000 * i)
              for i in range(6)]

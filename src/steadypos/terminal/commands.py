@@ -108,7 +108,7 @@ def init(
     if not 0 < port < 65536 or timeout <= 0:
         _fail_usage("--port must be 1..65535 and --timeout positive", as_json)
     try:
-        Terminal.init(journal, host, port, tid, mid, key, tpdu, timeout, mac_alg)
+        Terminal.init(journal, host, port, tid, mid, key, tpdu, timeout, mac_alg=mac_alg)
     except (TerminalError, ProtocolError) as exc:
         _fail_usage(str(exc), as_json)
     out = Outcome("done", f"terminal {tid} ready at {journal} (MAC {mac_alg.value})")

@@ -110,7 +110,7 @@ class Terminal:
     # -- life cycle -------------------------------------------------------------------------
     @classmethod
     def init(cls, journal_path: Path, host: str, port: int, tid: str, mid: str, tmk: bytes,
-             tpdu: str = "6000030000", timeout: float = 30.0,
+             tpdu: str = "6000030000", timeout: float = 30.0, *,
              mac_alg: MacAlgorithm = DEFAULT_MAC) -> None:
         if journal_path.exists():
             raise TerminalError(f"{journal_path} already exists")
