@@ -19,6 +19,7 @@ from hostkit import Host, TestTerminal, rich_card, swipe
 from steadypos.chaos.forge import NO_CARRIER, Forgery, forge
 from steadypos.host import registry
 from steadypos.host.ledger import check
+from steadypos.protocol import builders
 from steadypos.protocol.codec import Message, decode_frame
 from steadypos.protocol.fields import Field60, Totals
 
@@ -87,6 +88,13 @@ def _attack(host: Host, tid: str, kind: str, frame: bytes,
     assert made, f"no field of the {kind} can carry the compensation of any edit"
 
 
+def _money_edits(amount: int, stan: int, f60_1: str, batch: int) -> dict[str, dict[int, str]]:
+    """What a forger changes in a captured sale, void or refund: its amount, its STAN (a new
+    transaction), its batch."""
+    return {"amount": {4: f"{amount:012d}"}, "stan": {11: f"{stan:06d}"},
+            "batch": {60: Field60(f60_1, batch).format()}}
+
+
 def _captured(term: TestTerminal, build: Callable[[], Message]) -> tuple[Message, bytes]:
     """A request built and sent as our terminal does: (the request, the bytes the host got)."""
     req = build()
@@ -103,33 +111,24 @@ def _day_of_forgeries(host: Host, tid: str) -> Tally:
     tally = Tally()
     card, other = rich_card(0), rich_card(1)
     st, batch = term.station, term.batch
-
-    def stan_(n: int) -> str:
-        return f"{n:06d}"
-
-    from steadypos.protocol import builders
-
     sale_req, sale_frame = _captured(term, lambda: builders.sale(
         st, term.next_stan(), batch, 1_000, swipe(card), card["pin"], term.keys.pik))
-    _attack(host, tid, "sale", sale_frame, {
-        "amount": {4: f"{5_000:012d}"}, "stan": {11: stan_(700)},
-        "batch": {60: Field60("22", batch + 1).format()}}, tally, weak)
+    _attack(host, tid, "sale", sale_frame, _money_edits(5_000, 700, "22", batch + 1), tally,
+            weak)
 
     to_void = term.sale(2_000, swipe(card), card["pin"])
     _, void_frame = _captured(term, lambda: builders.void(
         st, term.next_stan(), batch, 2_000, swipe(card), int(to_void[0].get(11)), batch,
         to_void[1].get(37), to_void[1].get(38)))
-    _attack(host, tid, "void", void_frame, {
-        "amount": {4: f"{2_500:012d}"}, "stan": {11: stan_(710)},
-        "batch": {60: Field60("23", batch + 1).format()}}, tally, weak)
+    _attack(host, tid, "void", void_frame, _money_edits(2_500, 710, "23", batch + 1), tally,
+            weak)
 
     big = term.sale(90_000, swipe(card), card["pin"])
     _, refund_frame = _captured(term, lambda: builders.refund(
         st, term.next_stan(), batch, 1_000, swipe(card), int(big[0].get(11)), batch,
         big[1].get(37), big[1].get(13)))
-    _attack(host, tid, "refund", refund_frame, {
-        "amount": {4: f"{4_000:012d}"}, "stan": {11: stan_(720)},
-        "batch": {60: Field60("25", batch + 1).format()}}, tally, weak)
+    _attack(host, tid, "refund", refund_frame, _money_edits(4_000, 720, "25", batch + 1), tally,
+            weak)
 
     reversed_sale = term.sale(3_000, swipe(card), card["pin"])
     target = term.sale(12_000, swipe(other), other["pin"])  # the sale a forger wants undone
@@ -144,7 +143,7 @@ def _day_of_forgeries(host: Host, tid: str) -> Tally:
     _, settle_frame = _captured(term, lambda: builders.settle(st, term.next_stan(), batch, totals))
     assert term.sign_in().get(39) == "00" and term.batch == batch + 1  # the batch moved on
     _attack(host, tid, "settle", settle_frame, {
-        "stan": {11: stan_(730)}, "batch": {60: Field60("00", batch + 1, "201").format()}},
+        "stan": {11: "000730"}, "batch": {60: Field60("00", batch + 1, "201").format()}},
         tally, weak)
     assert check(host.store).ok
     return tally
