@@ -33,10 +33,10 @@ import iso8583
 from steadypos.host import process
 from steadypos.host.demo_data import demo_data
 from steadypos.host.process import steadypos_argv
-from steadypos.protocol import builders
+from steadypos.protocol import builders, mac
 from steadypos.protocol.builders import Card, Station
 from steadypos.protocol.codec import decode_payload, encode_frame
-from steadypos.protocol.crypto import WorkingKeys, pos_ecb_mac, unpack_key_block
+from steadypos.protocol.crypto import WorkingKeys, unpack_key_block
 from steadypos.protocol.fields import Field60
 from steadypos.protocol.frame import PREFIX_LEN
 from steadypos.protocol.spec import SPEC
@@ -85,10 +85,10 @@ class Template:
             at += len(enc[key]["len"]) + len(enc[key]["data"])
         raise ValueError("no STAN in the template")
 
-    def with_stan(self, stan: int, mak: bytes) -> bytes:
+    def with_stan(self, stan: int, mak: bytes, alg: mac.MacAlgorithm) -> bytes:
         self.frame[self.stan_at:self.stan_at + 3] = bytes.fromhex(f"{stan:06d}")
-        # POS ECB MAC over MTI .. the byte before F64 (which ends the frame).
-        self.frame[-8:] = pos_ecb_mac(mak, bytes(self.frame[PREFIX_LEN:-8]))
+        # The terminal's registered MAC over MTI .. the byte before F64.
+        self.frame[-8:] = mac.compute(mak, bytes(self.frame[PREFIX_LEN:-8]), alg)
         return bytes(self.frame)
 
 
@@ -96,6 +96,7 @@ class Template:
 class Terminal:
     station: Station
     tmk: bytes
+    alg: mac.MacAlgorithm
     keys: WorkingKeys | None = None
     batch: int = 1
     stans: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -134,7 +135,7 @@ async def client(port: int, term: Terminal, card: dict[str, str], amount: int,
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while (now := time.perf_counter()) < end:
-            writer.write(template.with_stan(next(term.stans), term.keys.mak))
+            writer.write(template.with_stan(next(term.stans), term.keys.mak, term.alg))
             raw = await _read_frame(reader)
             done = time.perf_counter()
             rc = decode_payload(raw[2:]).get(39)
@@ -192,8 +193,8 @@ def main() -> None:
         asyncio.run(_canned_server(bytes.fromhex(args.canned_server)))
         return
 
-    terms = [Terminal(Station(t["tid"], t["mid"]), bytes.fromhex(t["tmk"]))
-             for t in DEMO["terminals"]]
+    terms = [Terminal(Station(t["tid"], t["mid"]), bytes.fromhex(t["tmk"]),
+                      mac.MacAlgorithm(t["mac"])) for t in DEMO["terminals"]]
     with tempfile.TemporaryDirectory(prefix="steadypos-bench-") as tmp:
         db = Path(tmp) / "host.db"
         proc, _, port = process.start(steadypos_argv("host", "--db", str(db), "--port", "0",

@@ -31,6 +31,7 @@ from pathlib import Path
 from steadypos.host import process
 from steadypos.host.demo_data import demo_data
 from steadypos.host.process import steadypos_argv
+from steadypos.protocol.mac import MacAlgorithm
 from steadypos.terminal.engine import JOURNAL_SYNC_ENV, CardInput, Terminal
 
 DEMO = demo_data()
@@ -40,7 +41,8 @@ SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
 def open_terminal(journal: Path, index: int, host: str, port: int, sync: str) -> Terminal:
     t = DEMO["terminals"][index]
-    Terminal.init(journal, host, port, t["tid"], t["mid"], bytes.fromhex(t["tmk"]))
+    Terminal.init(journal, host, port, t["tid"], t["mid"], bytes.fromhex(t["tmk"]),
+                  mac_alg=MacAlgorithm(t["mac"]))
     saved = os.environ.get(JOURNAL_SYNC_ENV)
     os.environ[JOURNAL_SYNC_ENV] = sync
     try:

@@ -131,3 +131,42 @@ def test_dropping_a_reversal_after_three_attempts_is_flagged(
             assert terminal(tmp_path, proxy.port, "recover") == 0
     found = rules_broken(withholding_host.stop())
     assert ("reversal_first" in found) == bool(broken)
+
+
+def _init(journal: Path, port: int, index: int, mac: str) -> None:
+    t = DEMO["terminals"][index]
+    subprocess.run(steadypos_argv("terminal", "init", "--journal", str(journal), "--host",
+                                  "127.0.0.1", "--port", str(port), "--tid", t["tid"], "--mid",
+                                  t["mid"], "--tmk", t["tmk"], "--mac", mac, "--timeout", "2"),
+                   check=True, capture_output=True)
+
+
+def _sale(journal: Path) -> int:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEADYPOS_")}
+    return subprocess.run(steadypos_argv("terminal", "sale", "--journal", str(journal), "--json",
+                                         "--amount", "1.00", "--track2", CARD["track2"], "--pin",
+                                         CARD["pin"]),
+                          capture_output=True, text=True, env=env, timeout=60).returncode
+
+
+def test_the_report_says_a_legacy_terminals_mac_is_weak(tmp_path: Path) -> None:
+    """1.1 §4: a pos_ecb terminal is served (registered as legacy) and the report says its MAC
+    is weak; a terminal that MACs with the other algorithm than its registration breaks `mac`."""
+    host = start_host(tmp_path, withhold=0.0, corrupt=0.0)
+    legacy, modern, wrong = DEMO["terminals"][3], DEMO["terminals"][0], DEMO["terminals"][2]
+    _init(tmp_path / "legacy.db", host.port, 3, "pos_ecb")
+    _init(tmp_path / "modern.db", host.port, 0, "x919")
+    _init(tmp_path / "wrong.db", host.port, 2, "pos_ecb")  # registered x919
+    assert _sale(tmp_path / "legacy.db") == 0
+    assert _sale(tmp_path / "modern.db") == 0
+    assert _sale(tmp_path / "wrong.db") == 1  # A0: refused, nothing charged
+    report = host.stop()["terminals"]
+    assert report[legacy["tid"]]["mac"] == "pos_ecb" and report[legacy["tid"]]["weak_mac"]
+    assert report[legacy["tid"]]["violations"] == []
+    assert report[modern["tid"]]["mac"] == "x919" and not report[modern["tid"]]["weak_mac"]
+    assert {v["rule"] for v in report[wrong["tid"]]["violations"]} == {"mac"}
+    summary = Path(f"{host.report}.txt").read_text()
+    lines = summary.splitlines()
+    weak = [i for i, line in enumerate(lines) if "WEAK" in line]
+    assert len(weak) == 1 and "pos_ecb" in lines[weak[0]]
+    assert lines[weak[0] - 1].startswith(f"  {legacy['tid']}: ")  # said of that terminal

@@ -179,7 +179,8 @@ class Proxy:
     blackhole keep it, never answer (the host never sees it; the terminal times out)
     swallow   pass it on, the host acts, the answer is thrown away (the terminal times out)
     drop      pass it on, the host acts, then close the terminal's connection unanswered
-    flip_mac  pass it on; flip a bit of the last byte of F64 of a 0210 on the way back
+    flip_mac  pass it on; flip a bit of the last byte of F64 of a 0210 (or of the answers to
+              the MTIs given) on the way back
 
     `down()` closes the port (connection refused), `up()` opens the same port again."""
 
@@ -262,7 +263,9 @@ class Proxy:
                     return
                 if mode == "swallow":
                     continue
-                if mode == "flip_mac" and decode_payload(answer).mti == "0210":
+                flipped = {"0210"} if self.only is None else {f"{m[:2]}{int(m[2]) + 1}{m[3]}"
+                                                              for m in self.only}
+                if mode == "flip_mac" and decode_payload(answer).mti in flipped:
                     answer = answer[:-1] + bytes([answer[-1] ^ 0x01])
                 with self._lock:
                     self.answers.append(decode_payload(answer))
