@@ -10,8 +10,8 @@ from steadypos.tms.schemas.common import Model
 class ActivateIn(Model):
     serial: str = Field(min_length=1, max_length=64)
     activation_code: str = Field(min_length=1, max_length=40)
-    public_key: str = Field(min_length=1, max_length=8000, description="PEM, RSA >= 2048 bits")
-    csr: str = Field(min_length=1, max_length=16000, description="PEM; the TMS sets CN = TID")
+    public_key: str = Field(min_length=1, max_length=4000, description="PEM, RSA >= 2048 bits")
+    csr: str = Field(min_length=1, max_length=8000, description="PEM; the TMS sets CN = TID")
 
 
 class Activated(Model):

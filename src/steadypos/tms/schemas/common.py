@@ -37,7 +37,7 @@ Time = Annotated[datetime, PlainSerializer(_rfc3339, return_type=str),
 
 MID_PATTERN = r"^\d{15}$"
 TID_PATTERN = r"^[0-9A-Z]{8}$"
-ID_PATTERN = r"^\d{1,12}$"
+ID_PATTERN = r"^\d{1,9}$"  # fits a 32-bit integer column on PostgreSQL
 Mid = Annotated[str, Field(pattern=MID_PATTERN, description="merchant id, 15 digits")]
 Tid = Annotated[str, Field(pattern=TID_PATTERN, description="terminal id, 8 characters")]
 
