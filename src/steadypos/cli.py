@@ -23,6 +23,7 @@ def _root() -> None:
 # Each of these modules has `register(app)`; a subsystem owns its own commands.
 _COMMAND_MODULES = (
     "steadypos.protocol.commands",
+    "steadypos.protocol.cert_commands",
     "steadypos.host.commands",
     "steadypos.terminal.commands",
     "steadypos.chaos.commands",

@@ -1,10 +1,12 @@
-"""`steadypos demo`: a scripted trading day on an embedded host with two real terminal processes,
-faults included; it checks every expectation on money and exits non-zero if one fails."""
+"""`steadypos demo`: a scripted trading day on an embedded host with real terminal processes,
+faults included, one of them over TLS; it checks every expectation on money and exits non-zero
+if one fails."""
 
 from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -24,6 +26,8 @@ from steadypos.host.secrets import load_or_create
 from steadypos.host.sqlite_store import SqliteStore
 from steadypos.masking import mask_pan
 from steadypos.money import format_fen
+from steadypos.protocol import certs, tls
+from steadypos.protocol.link import Connection, LinkError
 from steadypos.terminal.steps import KILL_ENV
 
 console = Console()
@@ -226,6 +230,39 @@ def run_day(day: Day) -> None:
         day.expect(f"terminal {n}: balanced", code == 0 and out.get("balanced") is True)
 
 
+def tls_day(day: Day, pki: certs.Pki) -> None:
+    """One terminal trades on the host's TLS listener (§8); a client without a certificate is
+    refused at the handshake."""
+    t = day.data["terminals"][1]
+    card = next(c for c in day.data["cards"] if c["kind"] == "magstripe"
+                and c["status"] == "active" and c["balance"] >= 10_000)
+    _scene(f"TLS: {t['tid']} on the TLS listener, with a certificate whose CN is its TID")
+    day.terminal(3, "init", "--host", "127.0.0.1", "--port", str(day.host.tls_port),
+                 "--tid", t["tid"], "--mid", t["mid"], "--tmk", t["tmk"], "--timeout", "5",
+                 "--tls-ca", str(pki.ca_cert), "--tls-cert", str(pki.cert(t["tid"])),
+                 "--tls-key", str(pki.key(t["tid"])))
+    code, out = day.terminal(3, "sign-in")
+    _show(code, out)
+    day.expect(f"{t['tid']} signed in over TLS", code == 0 and out.get("rc") == "00")
+    before = day.balance(day.card_account(card["pan"]))
+    code, out = day.swipe(3, "42.00", card)
+    _show(code, out)
+    day.expect("sale approved over TLS", code == 0 and out.get("rc") == "00")
+    _charged(day, card["pan"], before, 4200, "charged once")
+    code, out = day.terminal(3, "settle")
+    _show(code, out)
+    day.expect("settled over TLS: balanced", code == 0 and out.get("balanced") is True)
+    stranger = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # trusts the host, shows no certificate
+    stranger.load_verify_locations(pki.ca_cert)
+    try:
+        Connection("127.0.0.1", day.host.tls_port, ssl_context=stranger).close()
+        refused = False
+    except LinkError as exc:
+        refused = not exc.sent
+        console.print(f"   stranger: {exc}")
+    day.expect("a client without a certificate is refused at the handshake", refused)
+
+
 def _closing(day: Day) -> None:
     _scene("Balances and the ledger")
     table = Table()
@@ -255,13 +292,16 @@ def demo(keep: bool = typer.Option(False, "--keep", help="keep the temporary fol
 
     root = Path(tempfile.mkdtemp(prefix="steadypos-demo-"))
     console.print(f"[bold]steadypos demo[/bold] in {root}")
-    host = EmbeddedHost(root / "host.db").start()
+    pki = certs.write_test_pki(root / "tls", [demo_data()["terminals"][1]["tid"]])
+    host = EmbeddedHost(root / "host.db", tls=tls.server_context(
+        pki.host_cert, pki.host_key, pki.ca_cert)).start()
     proxy = FaultProxy(upstream=("127.0.0.1", host.port), listen=("127.0.0.1", 0), seed=1)
     proxy.start()
     day = Day(root, host, proxy, demo_data())
     failed: Callable[[], int] = lambda: sum(1 for _, ok in day.checks if not ok)  # noqa: E731
     try:
         run_day(day)
+        tls_day(day, pki)
         _closing(day)
     finally:
         proxy.stop()

@@ -7,6 +7,7 @@ import functools
 import json
 import secrets as _random
 import sqlite3
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,11 +19,13 @@ from steadypos import logs
 from steadypos.host import app as host_app
 from steadypos.host.demo_data import demo_data
 from steadypos.host.ledger import check
+from steadypos.host.process import TLS_MARK
 from steadypos.host.records import QrRow
 from steadypos.host.secrets import secrets_path
-from steadypos.host.server import run_until_signalled
+from steadypos.host.server import HostServer, run_until_signalled
 from steadypos.host.service import HostService
 from steadypos.money import format_fen
+from steadypos.protocol import tls
 
 ledger_app = typer.Typer(help="The host's double-entry ledger.", no_args_is_help=True)
 wallet_app = typer.Typer(help="QR wallets.", no_args_is_help=True)
@@ -30,8 +33,14 @@ wallet_app = typer.Typer(help="QR wallets.", no_args_is_help=True)
 
 def host(
     db: Path = typer.Option(..., "--db", help="SQLite database file (created if missing)"),
-    port: int = typer.Option(..., "--port", help="TCP port; 0 picks a free one"),
+    port: int = typer.Option(None, "--port", help="plain TCP port; 0 picks a free one"),
     bind: str = typer.Option("127.0.0.1", "--bind"),
+    tls_port: int = typer.Option(None, "--tls-port", help="TLS port (pos-link-v1.1 §8), with or "
+                                 "instead of --port; 0 picks a free one"),
+    tls_cert: Path = typer.Option(None, "--tls-cert", help="the host's certificate (PEM)"),
+    tls_key: Path = typer.Option(None, "--tls-key", help="its private key (PEM)"),
+    client_ca: Path = typer.Option(None, "--client-ca",
+                                   help="CA whose terminal certificates the TLS port accepts"),
     seed_demo: bool = typer.Option(False, "--seed-demo", help="load the demo terminals and cards"),
     log_file: str = typer.Option(None, "--log-file", help="write the log here instead of stderr"),
     conformance_report: Path = typer.Option(
@@ -45,9 +54,10 @@ def host(
                                                 "(conformance mode)"),
     seed: int = typer.Option(0, "--seed", help="seed of the conformance mode's dice"),
 ) -> None:
-    """Run the acquirer host: pos-link-v1 over TCP until SIGINT/SIGTERM."""
+    """Run the acquirer host: pos-link-v1 over TCP and/or TLS until SIGINT/SIGTERM."""
     logs.setup(path=log_file)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    tls_context = _tls_context(err, port, tls_port, tls_cert, tls_key, client_ca)
     if conformance_report is None and (withhold_rate or corrupt_mac_rate):
         err.print("error: --withhold-rate and --corrupt-mac-rate need --conformance-report")
         raise typer.Exit(2)
@@ -70,11 +80,15 @@ def host(
         err.print(f"error: cannot open the host database {db}: {exc}", markup=False)
         raise typer.Exit(2) from None
 
-    def ready(h: str, p: int) -> None:
-        print(f"listening on {h}:{p}", flush=True)
+    listeners = [server] if port is not None else []
+    if tls_context is not None:
+        listeners.append(HostServer(server.writer, bind, tls_port, ssl_context=tls_context))
+
+    def ready(listener: HostServer, h: str, p: int) -> None:
+        print(f"listening on {h}:{p}{TLS_MARK if listener.ssl_context else ''}", flush=True)
 
     try:
-        asyncio.run(run_until_signalled(server, ready, report))
+        asyncio.run(run_until_signalled(listeners, ready, report))
     except OSError as exc:  # the listening socket: address in use, bad --bind
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
@@ -84,6 +98,28 @@ def host(
             report()
             err.print(conformance_report.with_name(conformance_report.name + ".txt")
                       .read_text(), markup=False, end="")
+
+
+def _tls_context(err: Console, port: int | None, tls_port: int | None, cert: Path | None,
+                 key: Path | None, client_ca: Path | None) -> ssl.SSLContext | None:
+    """The TLS listener's context, or None without --tls-port; exits 2 on bad options."""
+    files = (cert, key, client_ca)
+    if port is None and tls_port is None:
+        err.print("error: give --port, --tls-port or both")
+        raise typer.Exit(2)
+    if tls_port is None:
+        if any(f is not None for f in files):
+            err.print("error: --tls-cert, --tls-key and --client-ca need --tls-port")
+            raise typer.Exit(2)
+        return None
+    if cert is None or key is None or client_ca is None:
+        err.print("error: --tls-port needs --tls-cert, --tls-key and --client-ca")
+        raise typer.Exit(2)
+    try:
+        return tls.server_context(cert, key, client_ca)
+    except tls.TlsError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
 
 
 def demo_data_cmd(

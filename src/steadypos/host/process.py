@@ -1,5 +1,6 @@
 """`steadypos host` (or any server that announces itself the same way) as a child process: start
-it, wait for its `listening on HOST:PORT` line, stop or kill it. For the chaos runs with real
+it, wait for its `listening on HOST:PORT` line (one per listener, plain first; a TLS listener's
+line ends with ` (tls)`), stop or kill it. For the chaos runs with real
 processes, the benchmarks and the tests."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from typing import IO
 
 READY = b"listening on "
+TLS_MARK = " (tls)"  # ends the ready line of a TLS listener: `listening on HOST:PORT (tls)`
 
 
 class HostStartError(RuntimeError):
@@ -26,17 +28,27 @@ def steadypos_argv(*args: str) -> list[str]:
 def start(argv: Sequence[str], env: dict[str, str] | None = None,
           stderr: IO[bytes] | int | None = None,
           timeout: float = 30.0) -> tuple[subprocess.Popen[bytes], str, int]:
-    """Run the server; return it with the address it listens on."""
+    """Run the server; return it with the address of its first listener."""
     proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=stderr,
                             stdin=subprocess.DEVNULL, env=env)
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], timeout)
     line = proc.stdout.readline() if ready else b""
-    if not line.startswith(READY):
+    try:
+        host, port, _ = parse_ready(line)
+    except HostStartError:
         stop(proc, signal.SIGKILL)
-        raise HostStartError(f"the server did not start: {line.decode(errors='replace')!r}")
-    host, _, port = line[len(READY):].decode().strip().rpartition(":")
-    return proc, host, int(port)
+        raise
+    return proc, host, port
+
+
+def parse_ready(line: bytes) -> tuple[str, int, bool]:
+    """(host, port, is TLS) from one ready line."""
+    text = line.decode(errors="replace")
+    addr, _, port = text[len(READY):].partition(" ")[0].strip().rpartition(":")
+    if not line.startswith(READY) or not addr or not port.isdigit():
+        raise HostStartError(f"the server did not start: {text!r}")
+    return addr, int(port), text.rstrip("\n").endswith(TLS_MARK)
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM,

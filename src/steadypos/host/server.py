@@ -1,4 +1,5 @@
-"""The asyncio TCP server: reads frames, hands them to the group writer, writes the answers."""
+"""The asyncio TCP server: reads frames, hands them to the group writer, writes the answers. A
+listener is plain TCP or TLS (§8); several listeners may share one writer."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+import ssl
+from collections.abc import Callable, Sequence
 
-from steadypos.host.service import Withheld
-from steadypos.host.writer import GroupWriter
-from steadypos.protocol.codec import decode_payload, encode_frame
+from steadypos.host.service import HostService, Withheld
+from steadypos.host.writer import Action, GroupWriter
+from steadypos.protocol.codec import Message, decode_payload, encode_frame
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.frame import read_payload
+from steadypos.protocol.tls import HANDSHAKE_TIMEOUT, peer_tid
 
 log = logging.getLogger("steadypos.host")
 
@@ -20,18 +23,38 @@ IDLE_TIMEOUT = 120.0
 STOP_GRACE = 5.0  # how long a stop waits for requests already handed to the writer
 
 
+TID_MISMATCH = "03"  # §8: F41 is not the TID of the certificate the terminal presented
+
+
+def refuse_tid(cert_tid: str) -> Action:
+    """The writer's action for a request whose F41 is not `cert_tid`: the service's 03."""
+    why = f"F41 is not {cert_tid}, the TID of the TLS client certificate"
+
+    def action(service: HostService, msg: Message) -> Message | None:
+        return service.refuse(msg, TID_MISMATCH, why)
+
+    return action
+
+
 class HostServer:
-    def __init__(self, writer: GroupWriter, bind: str = "127.0.0.1", port: int = 0) -> None:
+    """One listener. With `ssl_context` (tls.server_context) every client has shown a
+    certificate of the client CA, and every request must carry its TID in F41."""
+
+    def __init__(self, writer: GroupWriter, bind: str = "127.0.0.1", port: int = 0,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.writer = writer
         self.bind = bind
         self.port = port
+        self.ssl_context = ssl_context
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[None]] = set()
         self._idle: set[asyncio.Task[None]] = set()  # waiting for a frame: safe to cancel
         self._stopping = False
 
     async def start(self) -> tuple[str, int]:
-        self._server = await asyncio.start_server(self._serve, self.bind, self.port)
+        self._server = await asyncio.start_server(
+            self._serve, self.bind, self.port, ssl=self.ssl_context,
+            ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self.ssl_context is not None else None)
         sock = self._server.sockets[0].getsockname()
         self.port = sock[1]
         return sock[0], sock[1]
@@ -41,7 +64,11 @@ class HostServer:
         assert task is not None
         self._conns.add(task)
         peer = writer.get_extra_info("peername")
+        cert_tid = peer_tid(writer.get_extra_info("ssl_object"))
         try:
+            if self.ssl_context is not None and cert_tid is None:
+                log.info("closing %s: TLS client without a TID in its certificate", peer)
+                return
             while not self._stopping:
                 self._idle.add(task)
                 try:
@@ -61,6 +88,12 @@ class HostServer:
                 except ProtocolError as exc:
                     log.info("closing %s: undecodable frame: %s", peer, exc)
                     return
+                if cert_tid is not None and msg.get(41) != cert_tid:
+                    refusal = await self.writer.request(msg, refuse_tid(cert_tid))
+                    if isinstance(refusal, Message):
+                        writer.write(encode_frame(refusal))
+                        await writer.drain()
+                    return  # §8: refused and closed
                 resp = await self.writer.request(msg)
                 if resp is None:
                     return
@@ -96,17 +129,22 @@ class HostServer:
             await self._server.wait_closed()
 
 
-async def run_until_signalled(server: HostServer, on_ready: Callable[[str, int], None],
+async def run_until_signalled(servers: Sequence[HostServer],
+                              on_ready: Callable[[HostServer, str, int], None],
                               on_usr1: Callable[[], None] | None = None) -> None:
-    """Serve until SIGINT or SIGTERM, then stop accepting, finish, and return. SIGUSR1 calls
-    `on_usr1` (the conformance report) without stopping."""
+    """Serve until SIGINT or SIGTERM, then stop accepting, finish, and return. `on_ready` is
+    called for each listener in order once all listen. SIGUSR1 calls `on_usr1` (the conformance
+    report) without stopping."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if on_usr1 is not None:
         loop.add_signal_handler(signal.SIGUSR1, on_usr1)
-    host, port = await server.start()
-    on_ready(host, port)
-    await stop.wait()
-    await server.stop()
+    try:
+        addresses = [await server.start() for server in servers]
+        for server, (host, port) in zip(servers, addresses, strict=True):
+            on_ready(server, host, port)
+        await stop.wait()
+    finally:
+        await asyncio.gather(*(server.stop() for server in servers))

@@ -55,6 +55,11 @@ VOLATILE_FIELDS = frozenset({52, 64})
 VOLATILE_BY_MTI = {"0400": frozenset({38, 39})}
 
 
+def _is_request(msg: Message, mt: MessageType | None) -> bool:
+    """A message of the profile, or at least shaped as a request (MTI x0x0 or x2x0)."""
+    return mt is not None or (msg.mti[2] in "02" and msg.mti[3] == "0")
+
+
 class Withheld:
     """An answer kept back on purpose (the conformance mode): the server sends nothing and
     keeps the connection open, as a host whose answer got lost would."""
@@ -100,8 +105,8 @@ class HostService:
     def handle(self, msg: Message) -> Message | None:
         """The response to send, or None when the request cannot be answered (close)."""
         mt = classify(msg)
-        if mt is None and (msg.mti[2] not in "02" or msg.mti[3] != "0"):
-            return None  # not a request at all
+        if not _is_request(msg, mt):
+            return None
         term = self.store.terminal(msg.get(41))
         if term is None or term.mid != msg.get(42):
             return self._refuse(msg, mt, "03", None, "unknown terminal or TID/MID mismatch")
@@ -207,6 +212,13 @@ class HostService:
         log.info("%s %s stan=%06d batch=%06d pan=%s amount=%d rc=%s %s", req.terminal.tid,
                  req.mt.name, req.stan, req.f60.batch, mask_pan(pan) if pan else "-",
                  req.amount, rc, note)
+
+    def refuse(self, msg: Message, rc: str, why: str) -> Message | None:
+        """`rc` for a request that the transport already rejected (a TLS listener's TID check,
+        §8), built and logged as handle() builds its refusals; nothing is kept or moved. None
+        (close) for what is not a request at all."""
+        mt = classify(msg)
+        return self._refuse(msg, mt, rc, None, why) if _is_request(msg, mt) else None
 
     def system_error(self, msg: Message) -> Message:
         """96 for a request whose processing failed; nothing of it was kept."""

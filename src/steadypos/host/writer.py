@@ -18,7 +18,13 @@ from steadypos.protocol.codec import Message
 log = logging.getLogger("steadypos.host")
 
 Waiter = Future[Message | None] | asyncio.Future[Message | None]
-Item = tuple[Message, Waiter]  # None in the queue: stop
+# What the writer thread does with a request: answer it (the default), or refuse it outright.
+Action = Callable[[HostService, Message], "Message | None"]
+Item = tuple[Message, Waiter, Action]  # None in the queue: stop
+
+
+def handle(service: HostService, msg: Message) -> Message | None:
+    return service.handle(msg)
 
 
 class GroupWriter:
@@ -44,17 +50,17 @@ class GroupWriter:
         self._queue.put(None)
         self._thread.join()
 
-    def submit(self, msg: Message) -> Future[Message | None]:
+    def submit(self, msg: Message, action: Action = handle) -> Future[Message | None]:
         """From any thread: a future of the response (None: close without answering)."""
         fut: Future[Message | None] = Future()
-        self._queue.put((msg, fut))
+        self._queue.put((msg, fut, action))
         return fut
 
-    async def request(self, msg: Message) -> Message | None:
+    async def request(self, msg: Message, action: Action = handle) -> Message | None:
         """From an event loop: the response, handed back with one wake-up of the loop per group
         rather than one per request."""
         fut: asyncio.Future[Message | None] = asyncio.get_running_loop().create_future()
-        self._queue.put((msg, fut))
+        self._queue.put((msg, fut, action))
         return await fut
 
     def _run(self) -> None:
@@ -80,7 +86,7 @@ class GroupWriter:
                         self._queue.put(None)
                         break
                     group.append(nxt)
-                live = [(m, f) for m, f in group if _still_wanted(f)]
+                live = [item for item in group if _still_wanted(item[1])]
                 if live:
                     self._process(service, live)
         finally:
@@ -91,11 +97,11 @@ class GroupWriter:
         results: list[Message | None] = []
         try:
             store.begin()
-            for i, (msg, _) in enumerate(group):
+            for i, (msg, _, action) in enumerate(group):
                 sp = f"r{i}"
                 store.savepoint(sp)
                 try:
-                    results.append(service.handle(msg))
+                    results.append(action(service, msg))
                 except Exception:
                     log.exception("request failed; answered 96, nothing kept")
                     store.rollback_to(sp)
@@ -111,7 +117,7 @@ class GroupWriter:
         self.requests += len(group)
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Message | None],
                                                             Message | None]]] = {}
-        for (_, fut), resp in zip(group, results, strict=True):
+        for (_, fut, _), resp in zip(group, results, strict=True):
             if isinstance(fut, asyncio.Future):
                 by_loop.setdefault(fut.get_loop(), []).append((fut, resp))
             else:

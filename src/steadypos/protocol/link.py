@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 from typing import Protocol
 
 from steadypos.protocol.codec import Message, decode_payload, encode_frame
 from steadypos.protocol.frame import MAX_FRAME
+from steadypos.protocol.tls import client_handshake
 
 
 class LinkError(OSError):
@@ -33,15 +35,27 @@ class Link(Protocol):
 
 
 class Connection:
+    """Plain TCP, or TLS when given an ssl context (§8): a handshake that fails, or a host that
+    refuses the terminal's certificate, is "cannot connect, nothing sent" like a refused TCP
+    connection."""
+
     def __init__(self, host: str, port: int, connect_timeout: float = 5.0,
-                 read_timeout: float = 30.0) -> None:
+                 read_timeout: float = 30.0, ssl_context: ssl.SSLContext | None = None) -> None:
         self.host, self.port = host, port
         self.read_timeout = read_timeout
         try:
-            self.sock = socket.create_connection((host, port), timeout=connect_timeout)
+            sock = socket.create_connection((host, port), timeout=connect_timeout)
         except OSError as exc:
             raise LinkError(f"cannot connect to {host}:{port}: {exc}", sent=False) from exc
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = sock
+        if ssl_context is not None:
+            try:
+                self.sock = client_handshake(sock, ssl_context, host, connect_timeout)
+            except OSError as exc:
+                sock.close()
+                raise LinkError(f"cannot connect to {host}:{port} over TLS: {exc}",
+                                sent=False) from exc
 
     def send(self, msg: Message) -> None:
         self.send_raw(encode_frame(msg))

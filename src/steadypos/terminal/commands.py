@@ -12,6 +12,8 @@ from rich.console import Console
 
 from steadypos.money import AmountError, parse_yuan
 from steadypos.protocol.errors import ProtocolError
+from steadypos.protocol.tls import TlsError
+from steadypos.terminal import transport
 from steadypos.terminal.engine import CardInput, Terminal, TerminalError
 from steadypos.terminal.journal import JournalError
 from steadypos.terminal.outcome import EXIT_USAGE, Outcome
@@ -84,15 +86,19 @@ def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) ->
 def init(
     journal: Path = JOURNAL,
     host: str = typer.Option(..., "--host"),
-    port: int = typer.Option(..., "--port"),
+    port: int = typer.Option(..., "--port", help="the host's port (its TLS port with --tls-*)"),
     tid: str = typer.Option(..., "--tid"),
     mid: str = typer.Option(..., "--mid"),
     tmk: str = typer.Option(..., "--tmk", help="terminal master key, 32 hex digits"),
     tpdu: str = typer.Option("6000030000", "--tpdu"),
     timeout: float = typer.Option(30.0, "--timeout", help="seconds to wait for an answer"),
+    tls_ca: Path = typer.Option(None, "--tls-ca", help="TLS: the CA of the host's certificate"),
+    tls_cert: Path = typer.Option(None, "--tls-cert", help="TLS: this terminal's certificate "
+                                  "(CN = its TID)"),
+    tls_key: Path = typer.Option(None, "--tls-key", help="TLS: its private key"),
     as_json: bool = AS_JSON,
 ) -> None:
-    """Create the terminal's state file."""
+    """Create the terminal's state file; with --tls-ca/--tls-cert/--tls-key it talks TLS."""
     try:
         key = bytes.fromhex(tmk)
     except ValueError:
@@ -103,12 +109,29 @@ def init(
         _fail_usage("--tid is 8 characters and --mid 15", as_json)
     if not 0 < port < 65536 or timeout <= 0:
         _fail_usage("--port must be 1..65535 and --timeout positive", as_json)
+    tls = _tls(tls_ca, tls_cert, tls_key, tid, as_json)
     try:
-        Terminal.init(journal, host, port, tid, mid, key, tpdu, timeout)
+        Terminal.init(journal, host, port, tid, mid, key, tpdu, timeout, tls)
     except (TerminalError, ProtocolError) as exc:
         _fail_usage(str(exc), as_json)
-    out = Outcome("done", f"terminal {tid} ready at {journal}")
+    over = " over TLS" if tls else ""
+    out = Outcome("done", f"terminal {tid} ready at {journal}{over}")
     print(json.dumps(out.to_json())) if as_json else show_outcome(out)
+
+
+def _tls(ca: Path | None, cert: Path | None, key: Path | None, tid: str,
+         as_json: bool) -> dict[str, str] | None:
+    files = (ca, cert, key)
+    if all(f is None for f in files):
+        return None
+    if ca is None or cert is None or key is None:
+        _fail_usage("--tls-ca, --tls-cert and --tls-key go together", as_json)
+        return None
+    try:
+        return transport.tls_config(ca, cert, key, tid)
+    except TlsError as exc:
+        _fail_usage(str(exc), as_json)
+        return None
 
 
 @terminal_app.command("sign-in")

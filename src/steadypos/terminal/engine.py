@@ -32,7 +32,7 @@ from steadypos.protocol.fields import (
 )
 from steadypos.protocol.frame import Tpdu
 from steadypos.protocol.link import Connection, Link, LinkError, LinkTimeout
-from steadypos.terminal import steps
+from steadypos.terminal import steps, transport
 from steadypos.terminal.devices import (
     CardReader,
     DeviceError,
@@ -95,22 +95,25 @@ class Terminal:
     # -- life cycle -------------------------------------------------------------------------
     @classmethod
     def init(cls, journal_path: Path, host: str, port: int, tid: str, mid: str, tmk: bytes,
-             tpdu: str = "6000030000", timeout: float = 30.0) -> None:
+             tpdu: str = "6000030000", timeout: float = 30.0,
+             tls: dict[str, str] | None = None) -> None:
+        """`tls`: transport.tls_config's entries, to reach the host over TLS."""
         if journal_path.exists():
             raise TerminalError(f"{journal_path} already exists")
         Tpdu.parse_hex(tpdu)
         journal = Journal(journal_path)
         journal.set_config({"host": host, "port": str(port), "tid": tid, "mid": mid,
                             "tpdu": tpdu.upper(), "timeout": str(timeout),
-                            "params_version": "1"})
+                            "params_version": "1", **(tls or {})})
         journal.close()
         KeyStore.create(_keys_path(journal_path), tmk)
 
     @classmethod
     def open(cls, journal_path: Path, say: Callable[[str], None] = print,
              faults: Faults | None = None, synchronous: str | None = None,
-             link_factory: Callable[..., Link] = Connection,
+             link_factory: Callable[..., Link] | None = None,
              on_step: Callable[[str], None] | None = None) -> Terminal:
+        """`link_factory`: how to reach the host; by default what the config says (TCP or TLS)."""
         if not journal_path.exists() or not _keys_path(journal_path).exists():
             raise TerminalError(f"no terminal at {journal_path}: run `steadypos terminal init`")
         sync = (synchronous or os.environ.get(JOURNAL_SYNC_ENV, "FULL")).strip().upper()
@@ -118,7 +121,8 @@ class Terminal:
         cfg = journal.config()
         events = EventLog(events_path(journal_path), cfg.get("tid", "?"))
         term = cls(journal, KeyStore.load(_keys_path(journal_path)), events,
-                   faults or Faults(), say, link_factory=link_factory, on_step=on_step)
+                   faults or Faults(), say, link_factory=link_factory or transport.connector(cfg),
+                   on_step=on_step)
         events.app_start()
         events.inventory(cfg.get("mid"), cfg.get("params_version"))
         events.screen("idle")
