@@ -13,7 +13,7 @@ from rich.console import Console
 from steadypos.money import AmountError, parse_yuan
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.tls import TlsError
-from steadypos.terminal import transport
+from steadypos.terminal import activate, transport
 from steadypos.terminal.engine import CardInput, Terminal, TerminalError
 from steadypos.terminal.journal import JournalError
 from steadypos.terminal.outcome import EXIT_USAGE, Outcome
@@ -222,6 +222,9 @@ def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
         print(json.dumps({"transactions": rows}))
     else:
         show_journal(rows)
+
+
+terminal_app.command("activate")(activate.command)
 
 
 def register(app: typer.Typer) -> None:

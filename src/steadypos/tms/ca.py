@@ -41,6 +41,11 @@ class TmsCa:
         except certs.CertError as exc:
             raise Invalid("csr", str(exc)) from None
 
+    def issue_host(self, names: list[str]) -> certs.Issued:
+        """The host's TLS server certificate, so that terminals activated here, which trust
+        only this CA, can verify the host they talk to."""
+        return certs.issue_host_cert(self.cert_pem.encode(), self._key_pem, names)
+
     def write_cert(self, path: Path) -> None:
         """The CA certificate (public) where a host's `--client-ca` reads it."""
         path.write_text(self.cert_pem)

@@ -71,6 +71,30 @@ def serve(
     run(create_app(ctx), sock, ready)
 
 
+@tms_app.command("host-cert")
+def host_cert(
+    db: str = DB,
+    cert: Path = typer.Option(..., "--cert", help="write the host's certificate here"),
+    key: Path = typer.Option(..., "--key", help="write its private key here (mode 0600)"),
+    name: list[str] = typer.Option([], "--name", help="a host name or IP for the certificate "
+                                   "(127.0.0.1 and localhost are always in)"),
+    ca_dir: Path = typer.Option(None, "--ca-dir", help="as for serve"),
+) -> None:
+    """Issue the host's TLS certificate from the TMS's CA (for `steadypos host --tls-cert`)."""
+    from steadypos.protocol.certs import CertError, write_all
+    from steadypos.tms.ca import TmsCa
+
+    if not key.name.endswith(".key"):
+        _fail("--key must end in .key (private key files are written with mode 0600)")
+    try:
+        url = tms_db.DatabaseUrl.parse(db)
+        issued = TmsCa.load_or_create(ca_dir or url.default_ca_dir()).issue_host(name)
+        write_all({cert: issued.cert_pem, key: issued.key_pem})
+    except (ValueError, OSError, CertError) as exc:
+        _fail(str(exc))
+    print(f"host certificate {cert} and key {key} issued by the TMS CA")
+
+
 @tms_app.command("create-user")
 def create_user(
     db: str = DB,

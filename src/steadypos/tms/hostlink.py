@@ -53,11 +53,15 @@ class HostLink:
             store.close()
 
     def _write(self, action: Callable[[Store], R]) -> R:
+        """`action` in one host transaction; a change the registry refuses is a 409."""
         with self._store() as store:
             store.begin()
             try:
                 result = action(store)
                 store.commit()
+            except registry.RegistryError as exc:
+                store.rollback()
+                raise Conflict(f"the host's registry refused: {exc}") from None
             except BaseException:
                 store.rollback()
                 raise

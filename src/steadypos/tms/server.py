@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -20,6 +21,12 @@ class _Server(uvicorn.Server):
         await super().startup(sockets)
         if self.started:
             self._ready()
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # uvicorn re-raises a captured SIGINT/SIGTERM once it has shut down, which makes the
+        # process die of the signal; a stop we asked for is a clean exit (status 0).
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
 
 
 def listen(bind: str, port: int) -> socket.socket:
