@@ -171,4 +171,4 @@ def test_used_code_409_wrong_serial_403_bad_key_422(stack: Stack) -> None:
     used = stack.api.post("/api/v1/activate", json=_device_body("SN-E2E-0002", code))
     assert used.status_code == 409
     rc, out = stack.activate(stack.root / "again.db", "SN-E2E-0002", code)
-    assert rc == 1 and "(409)" in out["message"] and not (stack.root / "again.db").exists()
+    assert rc == 1 and ": 409 " in out["message"] and not (stack.root / "again.db").exists()

@@ -12,8 +12,6 @@ import base64
 import json
 import os
 import shutil
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from steadypos.terminal import transport
 from steadypos.terminal.engine import Terminal, TerminalError
 from steadypos.terminal.outcome import EXIT_USAGE, Outcome
 from steadypos.terminal.screen import show_outcome
+from steadypos.tms.client import TmsCallError, TmsClient
 
 RSA_BITS = 2048
 
@@ -89,23 +88,6 @@ def _tls_key(work: Path) -> bytes:
     return path.read_bytes()
 
 
-def _post(url: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            answer: dict[str, Any] = json.loads(response.read())
-            return answer
-    except urllib.error.HTTPError as exc:
-        try:
-            detail = json.loads(exc.read()).get("detail", exc.reason)
-        except (ValueError, AttributeError):
-            detail = exc.reason
-        raise ActivationError(f"the TMS refused the activation ({exc.code}): {detail}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise ActivationError(f"cannot reach the TMS at {url}: {exc}") from None
-
-
 def _answer(files: Files, tms: str, serial: str, code: str, timeout: float) -> dict[str, Any]:
     saved = files.work / "answer.json"
     if saved.exists():
@@ -115,9 +97,13 @@ def _answer(files: Files, tms: str, serial: str, code: str, timeout: float) -> d
     tls_key = _tls_key(files.work)
     public = key.public_key().public_bytes(serialization.Encoding.PEM,
                                            serialization.PublicFormat.SubjectPublicKeyInfo)
-    answer = _post(f"{tms.rstrip('/')}/api/v1/activate",
-                   {"serial": serial, "activation_code": code, "public_key": public.decode(),
-                    "csr": certs.make_csr(tls_key, "ACTIVATE").decode()}, timeout)
+    try:
+        answer = TmsClient(tms, timeout=timeout).call(
+            "POST", "/activate", {"serial": serial, "activation_code": code,
+                                  "public_key": public.decode(),
+                                  "csr": certs.make_csr(tls_key, "ACTIVATE").decode()})
+    except TmsCallError as exc:
+        raise ActivationError(f"the TMS refused the activation: {exc}") from None
     _write_private(saved, json.dumps(answer).encode())
     return answer
 
