@@ -33,10 +33,10 @@ import iso8583
 from steadypos.host import process
 from steadypos.host.demo_data import demo_data
 from steadypos.host.process import steadypos_argv
-from steadypos.protocol import builders
+from steadypos.protocol import builders, mac
 from steadypos.protocol.builders import Card, Station
 from steadypos.protocol.codec import decode_payload, encode_frame
-from steadypos.protocol.crypto import WorkingKeys, pos_ecb_mac, unpack_key_block
+from steadypos.protocol.crypto import WorkingKeys, unpack_key_block
 from steadypos.protocol.fields import Field60
 from steadypos.protocol.frame import PREFIX_LEN
 from steadypos.protocol.spec import SPEC
@@ -87,8 +87,8 @@ class Template:
 
     def with_stan(self, stan: int, mak: bytes) -> bytes:
         self.frame[self.stan_at:self.stan_at + 3] = bytes.fromhex(f"{stan:06d}")
-        # POS ECB MAC over MTI .. the byte before F64 (which ends the frame).
-        self.frame[-8:] = pos_ecb_mac(mak, bytes(self.frame[PREFIX_LEN:-8]))
+        # The terminal's MAC (x919, the demo terminals' default) over MTI .. the byte before F64.
+        self.frame[-8:] = mac.compute(mak, bytes(self.frame[PREFIX_LEN:-8]))
         return bytes(self.frame)
 
 

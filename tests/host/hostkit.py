@@ -60,6 +60,10 @@ class Host:
         demo_data.seed(self.store, self.secrets)
         self.service = HostService(self.store, self.secrets, clock)
 
+    def handle_frame(self, frame: bytes) -> Message | None:
+        """Exactly these bytes, as the server would read them off the wire."""
+        return self.handle(decode_frame(frame))
+
     def handle(self, msg: Message) -> Message | None:
         wire = decode_frame(encode_frame(msg))
         self.store.begin()
@@ -116,11 +120,13 @@ class TestTerminal:
     __test__ = False
 
     def __init__(self, host: Host, tid: str = "T0000001", mid: str | None = None,
-                 tmk: str | None = None) -> None:
+                 tmk: str | None = None, alg: mac.MacAlgorithm | None = None) -> None:
         known = next((t for t in DEMO["terminals"] if t["tid"] == tid), None)
         self.host = host
         self.station = Station(tid, mid or (known["mid"] if known else MID_A))
         self.tmk = bytes.fromhex(tmk or (known["tmk"] if known else "11" * 16))
+        # The algorithm the terminal MACs with: its registered one unless a test says otherwise.
+        self.alg = alg or mac.MacAlgorithm(known["mac"] if known else mac.DEFAULT_MAC)
         self.keys: WorkingKeys | None = None
         self.batch = 1
         self._stans = itertools.count(1)
@@ -133,15 +139,20 @@ class TestTerminal:
         return next(self._stans)
 
     # -- link ------------------------------------------------------------------------------
+    def frame(self, msg: Message, keys: WorkingKeys | None = None) -> bytes:
+        """The bytes this terminal sends for `msg`: MAC'd (when it carries one) with `keys` or
+        ours, under its algorithm."""
+        keys = keys or self.keys
+        return encode_frame(mac.sign(msg, keys.mak, self.alg) if keys is not None else msg)
+
     def send(self, msg: Message, keys: WorkingKeys | None = None) -> Message:
         """MAC (when the message carries one) with `keys` or ours, send, check the answer's MAC."""
         keys = keys or self.keys
-        if keys is not None:
-            msg = mac.sign(msg, keys.mak)
-        resp = self.host.handle(msg)
+        resp = self.host.handle_frame(self.frame(msg, keys))
         assert resp is not None, "the host closed instead of answering"
         if mac.needs_mac(resp):
-            assert keys is not None and mac.verify(resp, keys.mak), "response MAC does not verify"
+            assert keys is not None and mac.verify(resp, keys.mak, self.alg), \
+                "response MAC does not verify"
         else:
             assert 64 not in resp, f"F39 {resp.get(39)} must come back unMACed"
         return resp

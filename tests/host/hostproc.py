@@ -153,6 +153,7 @@ class DemoTerminal:
         t = DEMO["terminals"][index]
         self.station = Station(t["tid"], t["mid"])
         self.tmk = bytes.fromhex(t["tmk"])
+        self.alg = mac.MacAlgorithm(t["mac"])
         self.addr = (host, port)
         self.timeout = timeout
         self.keys: WorkingKeys | None = None
@@ -165,6 +166,7 @@ class DemoTerminal:
         other = DemoTerminal(*self.addr, timeout=self.timeout)
         other.station, other.tmk, other.keys, other.batch = (self.station, self.tmk, self.keys,
                                                              self.batch)
+        other.alg = self.alg
         other.stans = self.stans
         return other
 
@@ -186,7 +188,7 @@ class DemoTerminal:
     def exchange(self, msg: Message) -> Message:
         """Sign (when the message carries a MAC), send, receive; the connection stays open."""
         if self.keys is not None:
-            msg = mac.sign(msg, self.keys.mak)
+            msg = mac.sign(msg, self.keys.mak, self.alg)
         try:
             return self.connect().exchange(msg)
         except OSError:

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from steadypos.cli import app
 
 TOP_KEYS = {"terminals", "cards", "qr_codes"}
-TERMINAL_KEYS = {"tid", "mid", "tmk"}
+# 1.1: each terminal names its MAC algorithm.
+TERMINAL_KEYS = {"tid", "mid", "tmk", "mac"}
 CARD_KEYS = {"pan", "pin", "expiry", "track2", "balance", "kind", "status"}
 # A chip card also carries what a simulated chip needs to compute its ARQC.
 CHIP_EXTRA_KEYS = {"psn", "icc_mk"}
@@ -57,7 +58,11 @@ def test_terminals(data: dict[str, Any]) -> None:
         assert set(t) == TERMINAL_KEYS
         assert re.fullmatch(r"[0-9A-F]{32}", t["tmk"], re.IGNORECASE), t["tmk"]
         assert len(t["tid"]) == 8 and len(t["mid"]) == 15
+        assert t["mac"] in ("x919", "pos_ecb")
     assert len({t["tid"] for t in terminals}) == len(terminals)
+    # x919 is the default; at least one legacy terminal shows what pos_ecb still allows.
+    assert [t["tid"] for t in terminals if t["mac"] == "pos_ecb"] == ["T0000002"]
+    assert terminals[0]["mac"] == terminals[2]["mac"] == "x919"
     assert len({t["tmk"] for t in terminals}) == len(terminals)
     assert len({t["mid"] for t in terminals}) == 2
 

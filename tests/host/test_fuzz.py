@@ -25,7 +25,6 @@ from steadypos.protocol import builders, mac
 from steadypos.protocol.builders import Station
 from steadypos.protocol.codec import Message, decode_payload, encode_frame
 from steadypos.protocol.codes import RESPONSE_CODES
-from steadypos.protocol.crypto import pos_ecb_mac
 from steadypos.protocol.frame import PREFIX_LEN
 from steadypos.protocol.spec import BY_NUMBER, SPEC
 
@@ -145,7 +144,7 @@ def remac(frame: bytes, mak: bytes) -> bytes:
     """The same bytes with F64 recomputed over them, as a terminal with the right key would."""
     if len(frame) < PREFIX_LEN + 10 + 8:
         return frame
-    return frame[:-8] + pos_ecb_mac(mak, frame[PREFIX_LEN:-8])
+    return frame[:-8] + mac.compute(mak, frame[PREFIX_LEN:-8])
 
 
 def relen(payload: bytes) -> bytes:

@@ -81,10 +81,16 @@ def test_sign_in_issues_fresh_keys_every_time(host: Host) -> None:
         unpack_key_block(t.tmk, bytes(block))
 
 
-def test_mac_with_old_keys_gets_unmaced_a0(host: Host, term: TestTerminal) -> None:
+def test_old_keys_die_once_the_new_ones_are_used(host: Host, term: TestTerminal) -> None:
+    """1.1 §4 (was: a sign-in killed the old keys at once). The keys in use stay in force until a
+    request verifies under the newer set; from then on the old set gets an unMAC'd A0."""
     card = rich_card()
     old = term.keys
     assert term.sign_in().get(39) == "00"
+    _, resp = term.sale(1000, swipe(card), card["pin"], keys=old)
+    assert resp.get(39) == "00"  # the new set is not used yet
+    _, resp = term.sale(1000, swipe(card), card["pin"])
+    assert resp.get(39) == "00"  # now it is, and it is the one in force
     before, n = _snapshot(host)
     _, resp = term.sale(1000, swipe(card), card["pin"], keys=old)
     assert resp.mti == "0210" and resp.get(39) == "A0"
@@ -408,7 +414,7 @@ def test_balanced_settlement_closes_the_batch(host: Host, term: TestTerminal) ->
     card = day["card"]
     _, resp = term.settle(Totals(5_000, 2, 1_500, 1))
     assert resp.mti == "0510" and resp.get(39) == "00"
-    assert set(resp.fields) == {11, 12, 13, 15, 37, 39, 41, 42, 48, 49, 60}
+    assert set(resp.fields) == {11, 12, 13, 15, 37, 39, 41, 42, 48, 49, 60, 64}  # 1.1: MAC'd
     f48 = resp.get(48)
     assert len(f48) == 62 and f48[30] == "1" and f48[61] == "1"
     assert f48[:30] == Totals(5_000, 2, 1_500, 1).format()[:30]
@@ -443,7 +449,7 @@ def test_unbalanced_settlement_then_batch_upload(host: Host, term: TestTerminal)
                BatchRecord(int(day["r1"][0].get(11)), rich_card(1)["pan"], 1_500)]
     before, n = _snapshot(host)
     resp = term.upload(records, batch=1)
-    assert resp.mti == "0330" and resp.get(39) == "00" and 64 not in resp
+    assert resp.mti == "0330" and resp.get(39) == "00" and 64 in resp  # 1.1: MAC'd
     assert term.upload([], batch=1, end_count=5).get(39) == "00"
     assert host.store.upload_diffs("T0000001") == [
         ("T0000001", 1, s4, "amount: terminal 4100, host 4000"),

@@ -1,4 +1,5 @@
-"""`steadypos decode HEX|- [--mak HEX]`: field by field, card data hidden, one-line errors."""
+"""`steadypos decode HEX|- [--mak HEX] [--mac x919|pos_ecb]`: field by field, card data hidden,
+one-line errors. The vector sale is a 1.0 frame, MAC'd with pos_ecb (1.1: legacy terminals only)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ FULL_PAN = "6222021234567890123"
 TRACK_2 = "6222021234567890123D29121010000000000"
 PIN_BLOCK = "E8A3B2F04FC1E394"
 MASKED_PAN = "622202*********0123"
+LEGACY = ("--mac", "pos_ecb")
 
 
 def run(*args: str, stdin: str | None = None):
@@ -46,11 +48,12 @@ def mak_hex(vectors) -> str:
 
 
 def test_decode_with_mak_verifies(frame_hex, mak_hex):
-    result = run(frame_hex, "--mak", mak_hex)
+    result = run(frame_hex, "--mak", mak_hex, *LEGACY)
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     out = result.stdout
-    assert "MAC verified" in out
+    assert "MAC verified (pos_ecb)" in out
+    assert "pos_ecb is weak" in out
     assert "does NOT verify" not in out
     assert MASKED_PAN in out
     assert_no_card_data(out)
@@ -63,7 +66,7 @@ def test_decode_with_mak_verifies(frame_hex, mak_hex):
 
 
 def test_decode_with_wrong_mak_exits_1(frame_hex):
-    result = run(frame_hex, "--mak", "33333333333333310000000000000000")
+    result = run(frame_hex, "--mak", "33333333333333310000000000000000", *LEGACY)
     assert result.exit_code == 1
     assert "MAC does NOT verify" in result.stdout
     assert "MAC verified" not in result.stdout
@@ -72,10 +75,26 @@ def test_decode_with_wrong_mak_exits_1(frame_hex):
 
 
 def test_decode_with_single_length_mak(frame_hex, mak_hex):
-    # The MAC only uses the MAK's left 8 bytes.
-    result = run(frame_hex, "--mak", mak_hex[:16])
+    # pos_ecb only uses the MAK's left 8 bytes; x919 needs both halves.
+    result = run(frame_hex, "--mak", mak_hex[:16], *LEGACY)
     assert result.exit_code == 0
     assert "MAC verified" in result.stdout
+    assert_one_error_line(run(frame_hex, "--mak", mak_hex[:16]),
+                          "error: --mac x919 needs the whole MAK (32 hex digits)")
+
+
+def test_decode_follows_the_terminal_algorithm(vectors, sale, frame_hex, mak_hex):
+    """x919 is the default; a frame verifies only under the algorithm it was MAC'd with."""
+    x919_mak = vectors["mac_x919"]["mak"]
+    x919_frame = encode_frame(mac.sign(sale, bytes.fromhex(x919_mak))).hex()
+    result = run(x919_frame, "--mak", x919_mak)
+    assert result.exit_code == 0, result.output
+    assert "MAC verified (x919)" in result.stdout and "weak" not in result.stdout
+    assert vectors["mac_x919"]["field_64_hex"] in result.stdout
+    assert run(x919_frame, "--mak", x919_mak, *LEGACY).exit_code == 1
+    wrong = run(frame_hex, "--mak", mak_hex)  # the 1.0 frame under the 1.1 default
+    assert wrong.exit_code == 1 and "MAC does NOT verify (x919)" in wrong.stdout
+    assert run(frame_hex, "--mak", mak_hex, "--mac", "des").exit_code == 2
 
 
 def test_decode_without_mak_shows_fields_and_no_mac_status(frame_hex):
@@ -89,12 +108,12 @@ def test_decode_without_mak_shows_fields_and_no_mac_status(frame_hex):
 def test_decode_from_stdin(frame_hex, mak_hex):
     # Whitespace and line breaks in the pasted hex are ignored; lower case is fine.
     pasted = "\n".join(frame_hex[i:i + 32].lower() for i in range(0, len(frame_hex), 32)) + "\n"
-    result = run("-", "--mak", mak_hex, stdin=pasted)
+    result = run("-", "--mak", mak_hex, *LEGACY, stdin=pasted)
     assert result.exit_code == 0, result.output
     assert "MAC verified" in result.stdout
     assert MASKED_PAN in result.stdout
     assert_no_card_data(result.stdout)
-    assert result.stdout == run(frame_hex, "--mak", mak_hex).stdout
+    assert result.stdout == run(frame_hex, "--mak", mak_hex, *LEGACY).stdout
 
 
 def test_decode_from_stdin_truncated(frame_hex):

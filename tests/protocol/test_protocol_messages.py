@@ -29,10 +29,10 @@ def _without(d: dict[int, str], *numbers: int) -> dict[int, str]:
     return {n: v for n, v in d.items() if n not in numbers}
 
 
-# One well-formed request of every message of §3.
+# One well-formed request of every message of §3 (1.1: settlement, batch upload, sign-out MAC'd).
 REQUESTS: dict[str, Message] = {
     "sign_in": Message("0800", {**IDS, 60: "00000001003", 63: "001"}),
-    "sign_out": Message("0820", {**IDS, 60: "00000001002"}),
+    "sign_out": Message("0820", {**IDS, 60: "00000001002", 64: "3232333738334632"}),
     "echo": Message("0820", {**IDS, 60: "00000001301"}),
     "balance": Message("0200", {**IDS, **CARD, 3: "310000", 60: "01000001"}),
     "sale": Message("0200", SALE),
@@ -42,10 +42,11 @@ REQUESTS: dict[str, Message] = {
                                37: "000000000001", 61: "0000010000010312", 22: "022"}),
     "reversal": Message("0400", {**_without(SALE, 26, 35, 52, 53), 39: "98"}),
     "settle": Message("0500", {**IDS, 48: F.Totals(1234, 1).format(), 49: "156",
-                               60: "00000001201", 63: "001"}),
+                               60: "00000001201", 63: "001", 64: "3232333738334632"}),
     "batch_upload": Message("0320", {**IDS, 60: "00000001201", 48: F.format_batch_records(
-        [F.BatchRecord(1, "6222021234567890123", 1234)])}),
-    "batch_upload_end": Message("0320", {**IDS, 60: "00000001202", 48: "0001"}),
+        [F.BatchRecord(1, "6222021234567890123", 1234)]), 64: "3232333738334632"}),
+    "batch_upload_end": Message("0320", {**IDS, 60: "00000001202", 48: "0001",
+                                         64: "3232333738334632"}),
 }
 
 
@@ -133,18 +134,19 @@ def test_sign_in_with_pan_is_extra():
 
 
 def test_void_needs_original_rrn_and_batch_stan():
-    msg = Message("0200", _without(REQUESTS["void"].fields, 37, 61))
-    assert missing_or_extra(msg, BY_NAME["void"]) == ({37, 61}, set())
+    msg = Message("0200", _without(REQUESTS["void"].fields, 37, 38, 61))
+    # 1.1: the original auth code (38) is required too (§3 lists it; §7 checks it).
+    assert missing_or_extra(msg, BY_NAME["void"]) == ({37, 38, 61}, set())
 
 
 @pytest.mark.parametrize("name,fields", [
     ("sign_in", {11, 41, 42, 60, 63}),
-    ("sign_out", {11, 41, 42, 60}),
+    ("sign_out", {11, 41, 42, 60, 64}),
     ("echo", {11, 41, 42, 60}),
     ("balance", {2, 3, 11, 14, 22, 25, 26, 35, 41, 42, 49, 52, 53, 60, 64}),
-    ("settle", {11, 41, 42, 48, 49, 60, 63}),
-    ("batch_upload", {11, 41, 42, 48, 60}),
-    ("batch_upload_end", {11, 41, 42, 48, 60}),
+    ("settle", {11, 41, 42, 48, 49, 60, 63, 64}),
+    ("batch_upload", {11, 41, 42, 48, 60, 64}),
+    ("batch_upload_end", {11, 41, 42, 48, 60, 64}),
 ])
 def test_required_fields_match_section_3(name, fields):
     assert BY_NAME[name].required == fields
@@ -152,12 +154,12 @@ def test_required_fields_match_section_3(name, fields):
 
 @pytest.mark.parametrize("name,fields", [
     ("sign_in", {11, 12, 13, 32, 37, 39, 41, 42, 60, 62}),
-    ("sign_out", {11, 39, 41, 42, 60}),
+    ("sign_out", {11, 39, 41, 42, 60, 64}),
     ("balance", {2, 3, 11, 12, 13, 37, 39, 41, 42, 54, 60, 64}),
     ("sale", {2, 3, 4, 11, 12, 13, 15, 25, 32, 37, 38, 39, 41, 42, 44, 49, 55, 60, 63, 64}),
     ("reversal", {2, 3, 4, 11, 12, 13, 37, 39, 41, 42, 60, 64}),
-    ("settle", {11, 12, 13, 15, 37, 39, 41, 42, 48, 49, 60}),
-    ("batch_upload", {11, 39, 41, 42, 60}),
+    ("settle", {11, 12, 13, 15, 37, 39, 41, 42, 48, 49, 60, 64}),
+    ("batch_upload", {11, 39, 41, 42, 60, 64}),
 ])
 def test_response_fields_match_section_3(name, fields):
     assert BY_NAME[name].response == fields

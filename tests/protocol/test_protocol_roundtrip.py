@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from steadypos.protocol import mac
 from steadypos.protocol.codec import Message, decode_frame, encode_frame
 from steadypos.protocol.codes import UNMACED_CODES
-from steadypos.protocol.crypto import pos_ecb_mac
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.frame import PREFIX_LEN, Header, Tpdu
 from steadypos.protocol.spec import FIELDS, Field
@@ -82,32 +81,46 @@ MACED_MESSAGES = st.builds(
 )
 
 
+ALGS = st.sampled_from(list(mac.MacAlgorithm))
+
+
 @PROPERTY
-@given(MACED_MESSAGES, KEYS)
-def test_sign_then_verify(msg, key):
-    signed = mac.sign(msg, key)
+@given(MACED_MESSAGES, KEYS, ALGS)
+def test_sign_then_verify(msg, key, alg):
+    signed = mac.sign(msg, key, alg)
     assert 64 in signed.fields
-    assert mac.verify(signed, key)
+    assert mac.verify(signed, key, alg)
     raw = encode_frame(signed)
     # F64 is the MAC of the bytes on the wire, MTI to just before F64.
-    assert raw[-8:] == pos_ecb_mac(key, raw[PREFIX_LEN:-8])
-    assert mac.verify(decode_frame(raw), key)
+    assert raw[-8:] == mac.ALGORITHMS[alg](key, raw[PREFIX_LEN:-8])
+    assert mac.verify(decode_frame(raw), key, alg)
 
 
 @PROPERTY
-@given(MACED_MESSAGES, KEYS, st.data())
-def test_flipping_any_bit_of_the_maced_region_fails_verify(msg, key, data):
-    raw = bytearray(encode_frame(mac.sign(msg, key)))
+@given(MACED_MESSAGES, KEYS)
+def test_the_two_algorithms_never_stand_for_each_other(msg, key):
+    """A frame MAC'd with one algorithm does not verify under the other (1.1: a terminal's
+    registration names one, and the host refuses the other with A0)."""
+    for alg in mac.MacAlgorithm:
+        other = next(a for a in mac.MacAlgorithm if a != alg)
+        assert not mac.verify(mac.sign(msg, key, alg), key, other)
+
+
+@PROPERTY
+@given(MACED_MESSAGES, KEYS, ALGS, st.data())
+def test_flipping_any_bit_of_the_maced_region_fails_verify(msg, key, alg, data):
+    raw = bytearray(encode_frame(mac.sign(msg, key, alg)))
     bit = data.draw(st.integers(PREFIX_LEN * 8, (len(raw) - 8) * 8 - 1), label="bit")
     raw[bit // 8] ^= 0x80 >> (bit % 8)
     try:
         tampered = decode_frame(bytes(raw))
     except ProtocolError:
         return  # refused before the MAC check: also a rejection
-    assert not mac.verify(tampered, key)
+    assert not mac.verify(tampered, key, alg)
 
 
 def test_flipping_each_bit_of_the_vector_sale_fails_verify(sale_frame, mak):
+    """The 1.0 vector sale is MAC'd with pos_ecb (a single flipped bit never cancels out)."""
     decoded = 0
     for bit in range(PREFIX_LEN * 8, (len(sale_frame) - 8) * 8):
         raw = bytearray(sale_frame)
@@ -117,7 +130,8 @@ def test_flipping_each_bit_of_the_vector_sale_fails_verify(sale_frame, mak):
         except ProtocolError:
             continue
         decoded += 1
-        assert not mac.verify(tampered, mak), f"bit {bit} flipped and the MAC still verifies"
+        assert not mac.verify(tampered, mak, mac.MacAlgorithm.POS_ECB), \
+            f"bit {bit} flipped and the MAC still verifies"
     assert decoded > 300  # most flips decode (digits stay digits): the MAC must catch them
 
 
@@ -125,36 +139,42 @@ def test_flipping_a_bit_of_f64_fails_verify(sale_frame, mak):
     for bit in range((len(sale_frame) - 8) * 8, len(sale_frame) * 8):
         raw = bytearray(sale_frame)
         raw[bit // 8] ^= 0x80 >> (bit % 8)
-        assert not mac.verify(decode_frame(bytes(raw)), mak)
+        assert not mac.verify(decode_frame(bytes(raw)), mak, mac.MacAlgorithm.POS_ECB)
 
 
 @PROPERTY
-@given(MACED_MESSAGES, KEYS, KEYS)
-def test_other_key_fails_verify(msg, key, other):
-    # DES ignores the parity bit (bit 0 of each byte) and the MAC uses the MAK's left half.
+@given(MACED_MESSAGES, KEYS, KEYS, ALGS)
+def test_other_key_fails_verify(msg, key, other, alg):
+    # DES ignores the parity bit (bit 0 of each byte); pos_ecb uses only the MAK's left half.
     if bytes(b & 0xFE for b in key[:8]) == bytes(b & 0xFE for b in other[:8]):
         return
-    assert not mac.verify(mac.sign(msg, key), other)
+    assert not mac.verify(mac.sign(msg, key, alg), other, alg)
 
 
 # --- which messages carry a MAC (§4) ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mti", ["0200", "0210", "0220", "0230", "0400", "0410"])
-def test_maced_mtis(mti, mak):
-    assert mac.needs_mac(Message(mti, {11: "000001"}))
-    assert 64 in mac.sign(Message(mti, {11: "000001"}), mak).fields
+# 1.1 adds settlement, batch upload and sign-out (0820/0830 with 60.3 = 002) to the MAC'd ones.
+@pytest.mark.parametrize("mti, f60", [(m, "") for m in ("0200", "0210", "0220", "0230", "0400",
+                                                        "0410", "0500", "0510", "0320", "0330")]
+                         + [("0820", "00000001002"), ("0830", "00000001002")])
+def test_maced_mtis(mti, f60, mak):
+    fields = {11: "000001", **({60: f60} if f60 else {})}
+    assert mac.needs_mac(Message(mti, fields))
+    assert 64 in mac.sign(Message(mti, fields), mak).fields
 
 
-@pytest.mark.parametrize("mti", ["0800", "0810", "0820", "0830", "0500", "0510", "0320", "0330"])
-def test_unmaced_mtis(mti, mak):
-    msg = Message(mti, {11: "000001", 64: "3232333738334632"})
+@pytest.mark.parametrize("mti, f60", [("0800", "00000001003"), ("0810", "00000001003"),
+                                      ("0820", "00000001301"), ("0830", "00000001301")],
+                         ids=["sign-in", "sign-in answer", "echo", "echo answer"])
+def test_unmaced_mtis(mti, f60, mak):
+    msg = Message(mti, {11: "000001", 60: f60, 64: "3232333738334632"})
     assert not mac.needs_mac(msg)
     assert 64 not in mac.sign(msg, mak).fields
 
 
 @pytest.mark.parametrize("rc", sorted(UNMACED_CODES))
-@pytest.mark.parametrize("mti", ["0210", "0230", "0410"])
+@pytest.mark.parametrize("mti", ["0210", "0230", "0410", "0510", "0330"])
 def test_responses_the_host_cannot_mac(mti, rc, mak):
     msg = Message(mti, {11: "000001", 39: rc})
     assert not mac.needs_mac(msg)

@@ -141,8 +141,11 @@ def test_sale_mac_input(vectors, sale):
     assert mac.mac_input(sale).hex().upper() == vectors["sale_0200"]["mac_input_hex"]
 
 
+POS_ECB = mac.MacAlgorithm.POS_ECB  # the 1.0 vectors' algorithm (1.1: legacy terminals only)
+
+
 def test_sale_mac_input_is_body_before_f64(vectors, sale, mak):
-    signed = mac.sign(sale, mak)
+    signed = mac.sign(sale, mak, POS_ECB)
     body = encode_body(signed)
     assert body[:-8] == bytes.fromhex(vectors["sale_0200"]["mac_input_hex"])
     assert body[:-8] == mac.mac_input(signed)  # F64 present or not: same input
@@ -153,7 +156,7 @@ def test_sale_f64_ascii_and_hex(vectors, sale, mak):
     raw_mac = crypto.pos_ecb_mac(mak, bytes.fromhex(v["mac_input_hex"]))
     assert raw_mac == v["field_64_ascii"].encode("ascii") == b"223783F2"
     assert raw_mac.hex().upper() == v["field_64_hex"]
-    signed = mac.sign(sale, mak)
+    signed = mac.sign(sale, mak, POS_ECB)
     assert signed.fields[64] == v["field_64_hex"]
     assert 64 not in sale.fields  # sign returns a copy
 
@@ -165,7 +168,7 @@ def test_sale_mac_uses_only_the_left_half_of_the_mak(vectors):
 
 
 def test_sale_frame_encode(vectors, sale, mak, sale_frame):
-    raw = encode_frame(mac.sign(sale, mak))
+    raw = encode_frame(mac.sign(sale, mak, POS_ECB))
     assert raw.hex().upper() == vectors["sale_0200"]["frame_hex"]
     assert raw == sale_frame
 
@@ -196,7 +199,37 @@ def test_sale_frame_decode_gives_exactly_the_vector_fields(vectors, sale_frame):
 
 def test_sale_frame_decodes_and_verifies(sale_frame, mak):
     msg = decode_frame(sale_frame)
-    assert mac.verify(msg, mak)
+    assert mac.verify(msg, mak, POS_ECB)
     assert encode_frame(msg) == sale_frame
     # 0x33 -> 0x31 changes a key bit (0x33 -> 0x32 would only change the ignored parity bit).
-    assert not mac.verify(msg, bytes.fromhex("33333333333333310000000000000000"))
+    assert not mac.verify(msg, bytes.fromhex("33333333333333310000000000000000"), POS_ECB)
+    # Under x919 (the 1.1 default) the 1.0 frame's MAC does not verify.
+    assert not mac.verify(msg, mak)
+
+
+# --- mac_x919 (1.1): ANSI X9.19 / ISO 9797-1 MAC algorithm 3 --------------------------------
+
+
+def test_x919_over_the_vector_sale(vectors):
+    v = vectors["mac_x919"]
+    assert v["input_hex"] == "sale_0200.mac_input_hex"
+    mac_in = bytes.fromhex(vectors["sale_0200"]["mac_input_hex"])
+    raw = crypto.x919_mac(bytes.fromhex(v["mak"]), mac_in)
+    assert raw.hex().upper() == v["field_64_hex"]
+
+
+def test_x919_iso9797_standard_test(vectors):
+    t = vectors["mac_x919"]["iso9797_test"]
+    raw = crypto.x919_mac(bytes.fromhex(t["key"]), t["data_ascii"].encode("ascii"))
+    assert raw.hex().upper() == t["mac_hex"]
+
+
+def test_x919_signs_the_vector_sale_and_uses_both_halves(vectors, sale):
+    v = vectors["mac_x919"]
+    mak = bytes.fromhex(v["mak"])
+    signed = mac.sign(sale, mak)  # x919 is the default
+    assert signed.fields[64] == v["field_64_hex"]
+    assert mac.verify(decode_frame(encode_frame(signed)), mak, mac.MacAlgorithm.X919)
+    # Unlike pos_ecb, the right half counts: a MAK with another right half gives another MAC.
+    other = mak[:8] + bytes.fromhex("5555555555555555")
+    assert crypto.x919_mac(other, mac.mac_input(signed)).hex().upper() != v["field_64_hex"]

@@ -183,7 +183,8 @@ class TerminalCli:
     def init(self, host: Host, timeout: float = 30.0) -> Run:
         t = self.demo
         return self.run("init", "--host", host.host, "--port", str(host.port), "--tid", t["tid"],
-                        "--mid", t["mid"], "--tmk", t["tmk"], "--timeout", str(timeout))
+                        "--mid", t["mid"], "--tmk", t["tmk"], "--mac", t["mac"],
+                        "--timeout", str(timeout))
 
     def run(self, command: str, *args: str, kill_at: str | None = None) -> Run:
         env = clean_env(**({KILL_ENV: kill_at} if kill_at else {}))

@@ -30,6 +30,7 @@ from rig import (
 from steadypos.protocol import builders, mac
 from steadypos.protocol.builders import Card, Station
 from steadypos.protocol.link import Connection
+from steadypos.terminal.keystore import KeyStore
 
 FINANCIAL_KEYS = {"result", "rc", "stan", "batch", "rrn", "auth_code", "message"}
 ROW_KEYS = {"stan", "batch", "kind", "amount", "state", "rc", "rrn", "auth_code"}
@@ -175,7 +176,9 @@ def test_settle_balanced_opens_the_next_batch(signed: TerminalRig) -> None:
 def _sale_behind_the_terminals_back(t: TerminalRig, stan: int, amount: int) -> None:
     """A sale the host approved for this TID that the terminal's journal never got (made with
     the terminal's own working keys, straight to the host)."""
-    mak = bytes.fromhex(keystore(t.journal)["working"]["mak"])
+    working = KeyStore.load(t.journal.with_name(t.journal.name + ".keys")).working
+    assert working is not None
+    mak = working.mak
     req = builders.sale(Station(TID, MID), stan, 1, amount, Card.from_track2(CARD2["track2"]))
     with Connection("127.0.0.1", t.host.port, read_timeout=10) as conn:
         assert conn.exchange(mac.sign(req, mak)).get(39) == "00"

@@ -15,6 +15,7 @@ from steadypos.host.service import WITHHELD, HostService, Withheld
 from steadypos.protocol import mac
 from steadypos.protocol.codec import Message
 from steadypos.protocol.fields import entry_mode_problem
+from steadypos.protocol.mac import WEAK_MAC_NOTE, MacAlgorithm
 from steadypos.protocol.messages import classify
 
 # The rules a terminal is checked against, as data: name -> what it means.
@@ -24,13 +25,13 @@ RULES: dict[str, str] = {
     "reversal_fields": "a reversal does not carry the original's STAN, amount and F60",
     "reversal_reason": "a reversal lacks the right reason in F39 (98 after a withheld answer, "
                        "A0 after a corrupted MAC)",
-    "mac": "a financial request without a MAC or with a wrong one",
+    "mac": "a request that needs a MAC (financial, settlement, batch upload, sign-out) without "
+           "one, or with one that does not verify under the terminal's registered algorithm",
     "stan_reuse": "a STAN reused for a different transaction in a batch",
     "entry_mode": "F22 inconsistent with the fields present",
 }
 # Requests that must wait for a pending reversal; sign-in and echo may go first (A0 needs keys).
 GATED_MTIS = frozenset({"0200", "0220", "0500", "0320"})
-FINANCIAL_MTIS = frozenset({"0200", "0220", "0400"})
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Owed:
 @dataclass
 class TerminalRecord:
     checked: int = 0
+    mac: str = ""  # the terminal's registered MAC algorithm, as the host knows it
     violations: list[Violation] = field(default_factory=list)
     owed: dict[tuple[int, str], Owed] = field(default_factory=dict)  # (batch, stan)
     seen: dict[tuple[int, str], str] = field(default_factory=dict)  # (batch, stan) -> content
@@ -96,14 +98,19 @@ class Observer:
     def _flag(self, rec: TerminalRecord, rule: str, stan: str, detail: str) -> None:
         rec.violations.append(Violation(rule, stan, detail))
 
-    def before(self, msg: Message, mak: bytes | None) -> None:
-        """Check a request against the terminal rules before the host acts on it."""
+    def before(self, msg: Message, mac_ok: bool | None,
+               alg: MacAlgorithm | None = None) -> None:
+        """Check a request against the terminal rules before the host acts on it. `mac_ok`:
+        whether its MAC verifies under a key set its terminal may use (None: nobody can tell);
+        `alg`: the terminal's registered MAC algorithm."""
         tid = msg.get(41)
         if not tid:
             return
         with self._lock:
             rec = self.terminals.setdefault(tid, TerminalRecord())
             rec.checked += 1
+            if alg is not None:
+                rec.mac = alg.value
             stan, batch = msg.get(11), _batch(msg)
             if msg.mti == "0400":
                 self._check_reversal(rec, msg, stan, batch)
@@ -112,8 +119,7 @@ class Observer:
                     self._flag(rec, "reversal_first", stan,
                                f"{msg.mti} STAN {stan} sent while STAN {s} (batch {b:06d}) "
                                f"still owed a reversal ({owed.reason})")
-            if msg.mti in FINANCIAL_MTIS and mak is not None and (
-                    64 not in msg or not mac.verify(msg, mak)):
+            if mac.needs_mac(msg) and mac_ok is False:
                 self._flag(rec, "mac", stan, f"{msg.mti} STAN {stan}: "
                            + ("no MAC" if 64 not in msg else "MAC does not verify"))
             if msg.mti in ("0200", "0220"):
@@ -171,10 +177,14 @@ class Observer:
 
     # -- the report -------------------------------------------------------------------------
     def report(self) -> dict[str, Any]:
+        """Per terminal: requests checked, breaches, and its MAC algorithm; a pos_ecb terminal
+        (registered as legacy) is allowed, and the report says its MAC is weak."""
         with self._lock:
             return {"terminals": {
                 tid: {"checked": rec.checked,
-                      "violations": [asdict(v) for v in rec.violations]}
+                      "violations": [asdict(v) for v in rec.violations],
+                      "mac": rec.mac or None,
+                      "weak_mac": rec.mac == MacAlgorithm.POS_ECB}
                 for tid, rec in sorted(self.terminals.items())}}
 
     def summary(self) -> str:
@@ -185,6 +195,9 @@ class Observer:
         for tid, rec in data["terminals"].items():
             verdict = "PASS" if not rec["violations"] else f"{len(rec['violations'])} violation(s)"
             lines.append(f"  {tid}: {rec['checked']} request(s) checked, {verdict}")
+            if rec["weak_mac"]:
+                lines.append(f"    ! MAC pos_ecb (registered as legacy): WEAK. {WEAK_MAC_NOTE}; "
+                             "register the terminal with x919 once it supports it")
             for v in rec["violations"]:
                 lines.append(f"    - {v['rule']} (STAN {v['stan']}): {v['detail']}")
         return "\n".join(lines) + "\n"
@@ -204,6 +217,5 @@ class ConformanceService(HostService):
         self.observer = observer
 
     def handle(self, msg: Message) -> Message | None:  # type: ignore[override]
-        keys = self.keys_of(msg.get(41)) if msg.get(41) else None
-        self.observer.before(msg, keys.mak if keys else None)
+        self.observer.before(msg, *self.mac_verdict(msg))
         return self.observer.after(msg, super().handle(msg))  # type: ignore[return-value]

@@ -76,8 +76,7 @@ class SimHost:
         self.down = False
 
     def observe(self, msg: Message) -> None:
-        keys = self.service.keys_of(msg.get(41)) if msg.get(41) else None
-        self.observer.before(msg, keys.mak if keys else None)
+        self.observer.before(msg, *self.service.mac_verdict(msg))
 
     def handle(self, frame: bytes, commit: bool = True) -> bytes | None:
         """Answer a frame as the server would; `commit=False` is a kill before the commit."""

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from datetime import date, datetime, time
 from pathlib import Path
 
-from steadypos.host import demo_data
+from steadypos.host import demo_data, registry
 from steadypos.host.secrets import HostSecrets, load_or_create
 from steadypos.host.server import HostServer
 from steadypos.host.service import HostService
 from steadypos.host.sqlite_store import SqliteStore
 from steadypos.host.store import Store
 from steadypos.host.writer import GroupWriter
+
+log = logging.getLogger("steadypos.host")
 
 
 def open_store(db: str | Path, synchronous: str = "FULL") -> Store:
@@ -46,10 +49,16 @@ def build(db: str | Path, bind: str = "127.0.0.1", port: int = 0, seed_demo: boo
     """A host server ready to start; its writer thread already running. `service` makes the
     service from (store, secrets, clock): the conformance mode passes its own."""
     secrets = open_secrets(db, seed_demo)
-    if seed_demo:
-        store = open_store(db, synchronous)
-        demo_data.seed(store, secrets)
+    store = open_store(db, synchronous)
+    try:
+        if seed_demo:
+            demo_data.seed(store, secrets)
+        legacy = [t.tid for t in registry.terminals(store) if t.legacy]
+    finally:
         store.close()
+    if legacy:
+        log.warning("terminals registered as legacy, with the weak pos_ecb MAC: %s",
+                    ", ".join(legacy))
     clock = test_clock()
     writer = GroupWriter(lambda: service(open_store(db, synchronous), secrets, clock))
     writer.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from steadypos.host.keyring import KeyRing
 from steadypos.host.records import TerminalRow
 from steadypos.protocol.codec import Message
 from steadypos.protocol.crypto import WorkingKeys
@@ -17,9 +18,10 @@ class Request:
     msg: Message
     mt: MessageType
     terminal: TerminalRow
-    keys: WorkingKeys | None
+    keys: WorkingKeys | None  # the set the request's MAC verified under
     f60: Field60
     now: datetime
+    keyring: KeyRing
 
     @property
     def stan(self) -> int:

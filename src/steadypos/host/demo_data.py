@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from steadypos.host import registry
 from steadypos.host.ledger import FUNDING, transfer
-from steadypos.host.records import CardRow, QrRow, TerminalRow
+from steadypos.host.records import DEFAULT_TXN_LIMIT, CardRow, QrRow
 from steadypos.host.secrets import HostSecrets
 from steadypos.host.store import Store
 from steadypos.masking import mask_pan
@@ -51,10 +52,12 @@ def _card(n: int, pin: str, balance: int, kind: str = "magstripe", status: str =
 
 def demo_data() -> dict[str, list[dict[str, Any]]]:
     """Always the same data: tests, the demo and outside tools rely on it."""
+    # T0000002 is a legacy 1.0 terminal: registered with the weak pos_ecb MAC.
     terminals = [
-        {"tid": "T0000001", "mid": "898310012345678", "tmk": _tmk("T0000001")},
-        {"tid": "T0000002", "mid": "898310012345678", "tmk": _tmk("T0000002")},
-        {"tid": "T0000003", "mid": "898310087654321", "tmk": _tmk("T0000003")},
+        {"tid": "T0000001", "mid": "898310012345678", "tmk": _tmk("T0000001"), "mac": "x919"},
+        {"tid": "T0000002", "mid": "898310012345678", "tmk": _tmk("T0000002"),
+         "mac": "pos_ecb"},
+        {"tid": "T0000003", "mid": "898310087654321", "tmk": _tmk("T0000003"), "mac": "x919"},
     ]
     cards = [_card(100 + i, f"{(i * 111111 + 123456) % 1000000:06d}", 100_000 + 250_000 * i)
              for i in range(6)]
@@ -74,7 +77,7 @@ def demo_data() -> dict[str, list[dict[str, Any]]]:
 
 
 def seed(store: Store, secrets: HostSecrets, data: dict[str, list[dict[str, Any]]] | None = None,
-         txn_limit: int = 5_000_000) -> None:
+         txn_limit: int = DEFAULT_TXN_LIMIT) -> None:
     """Load the demo world; a no-op for rows that are already there."""
     data = data or demo_data()
     store.begin()
@@ -82,16 +85,18 @@ def seed(store: Store, secrets: HostSecrets, data: dict[str, list[dict[str, Any]
         store.ensure_account(FUNDING, "funding")
         for t in data["terminals"]:
             if store.terminal(t["tid"]) is None:
-                store.add_terminal(TerminalRow(t["tid"], t["mid"],
-                                               secrets.seal(bytes.fromhex(t["tmk"])),
-                                               txn_limit=txn_limit))
+                registry.register_terminal(store, secrets, tid=t["tid"], mid=t["mid"],
+                                           tmk=bytes.fromhex(t["tmk"]),
+                                           mac=registry.MacAlgorithm(t["mac"]),
+                                           txn_limit=txn_limit)
         for c in data["cards"]:
             ref = secrets.pan_ref(c["pan"])
             if store.card(ref) is not None:
                 continue
             status = "blocked" if c["status"] == "blocked" else c["status"]
             row = CardRow(0, ref, mask_pan(c["pan"]), c["expiry"], status, c["kind"],
-                          c.get("psn", "00"), secrets.pin_verifier(c["pan"], c["pin"]))
+                          c.get("psn", "00"), secrets.pin_verifier(c["pan"], c["pin"]),
+                          track_verifier=secrets.track_verifier(c["track2"]))
             row.id = store.add_card(row)
             store.ensure_account(row.account, "card")
             transfer(store, "opening", f"card {row.pan_masked}", FUNDING, row.account,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from steadypos.host.context import Outcome, Request
@@ -11,8 +12,10 @@ from steadypos.host.secrets import HostSecrets
 from steadypos.host.session import rrn
 from steadypos.host.store import Store
 from steadypos.protocol import emv
+from steadypos.protocol.codec import Message
 from steadypos.protocol.crypto import decipher_pin
 from steadypos.protocol.fields import Field61, format_balance
+from steadypos.protocol.messages import REVERSIBLE_BY_60_1
 
 MAX_PIN_TRIES = 3
 CARD_ORG = "CUP"
@@ -38,6 +41,19 @@ def _track2_expiry(track2: str) -> str:
     return parts[1][:4] if len(parts) == 2 else ""
 
 
+def _card_problem(secrets: HostSecrets, msg: Message, card: CardRow, today: str) -> str | None:
+    """54 when the card is expired or any expiry the request gives differs from the card's;
+    14 when a swiped track 2 is not the card's (the issuer's check of the whole track)."""
+    given = {e for e in (msg.get(14), _track2_expiry(msg.get(35))) if e}
+    if card.status == "expired" or card.expiry < today or given - {card.expiry}:
+        return "54"
+    swiped = msg.get(22)[:2] == "02" and 35 in msg
+    if swiped and card.track_verifier and \
+            secrets.track_verifier(msg.get(35)) != card.track_verifier:
+        return "14"
+    return None
+
+
 def _payer(store: Store, secrets: HostSecrets, req: Request) -> Payer | Outcome:
     """Identify who pays and check the card is usable (14, 54, 75)."""
     msg = req.msg
@@ -55,9 +71,9 @@ def _payer(store: Store, secrets: HostSecrets, req: Request) -> Payer | Outcome:
         return Outcome("14")
     if card.status == "locked":
         return Outcome("75")
-    expiry = msg.get(14) or _track2_expiry(msg.get(35)) or card.expiry
-    if card.status == "expired" or card.expiry < req.now.strftime("%y%m") or expiry != card.expiry:
-        return Outcome("54")
+    bad = _card_problem(secrets, msg, card, req.now.strftime("%y%m"))
+    if bad:
+        return Outcome(bad)
     return Payer(card.pan_ref, card.account, card=card)
 
 
@@ -153,13 +169,22 @@ def _ref_of(secrets: HostSecrets, req: Request) -> str:
     return secrets.code_ref(pan) if req.msg.get(22)[:2] == "03" else secrets.pan_ref(pan)
 
 
+def _names_original(orig: TxnRow, req: Request, f61: Field61) -> bool:
+    """A void's or refund's 37, 38 (void) and F61 date, when given, are the original's (§7)."""
+    if orig.rrn != req.msg.get(37):
+        return False
+    if req.mt.name == "void" and req.msg.get(38) != orig.auth_code:
+        return False
+    return not f61.date or f61.date == orig.response.get("13")
+
+
 def void(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     f61 = Field61.parse(req.msg.get(61))
     orig = _original_sale(store, req, f61)
     if orig is None or orig.state != "approved" or f61.batch != req.terminal.batch:
         return Outcome("25")
     if (orig.pan_ref != _ref_of(secrets, req) or orig.amount != req.amount
-            or orig.rrn != req.msg.get(37) or orig.refunded):
+            or not _names_original(orig, req, f61) or orig.refunded):
         return Outcome("22")
     assert orig.account is not None
     transfer(store, "void", _ref(req), merchant_account(req.terminal.mid), orig.account,
@@ -175,7 +200,7 @@ def refund(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     orig = _original_sale(store, req, f61)
     if orig is None or orig.state != "approved":
         return Outcome("25")
-    if orig.pan_ref != _ref_of(secrets, req) or orig.rrn != req.msg.get(37):
+    if orig.pan_ref != _ref_of(secrets, req) or not _names_original(orig, req, f61):
         return Outcome("22")
     if req.amount <= 0 or orig.refunded + req.amount > orig.amount:
         return Outcome("13")
@@ -200,8 +225,35 @@ def balance(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     return Outcome("00", {37: rrn(store), 54: format_balance(store.balance(payer.account))})
 
 
+# The fields of its original that a reversal must repeat exactly (§7, 1.1); F22 compared whole.
+REPEATED_FIELDS = (2, 3, 4, 14, 22, 41, 42, 49)
+
+
+def fingerprint(secrets: HostSecrets, msg: Message, pin_digit: str | None = None) -> str:
+    """Keyed digest of a reversible request's repeated fields and 60.2 (absent ones count as
+    absent), kept with its row so that a reversal can be compared without storing the PAN."""
+    parts = {n: msg.fields.get(n) for n in REPEATED_FIELDS}
+    if pin_digit is not None and parts[22]:
+        parts[22] = parts[22][:2] + pin_digit
+    parts[60] = msg.get(60)[2:8]
+    return secrets.fingerprint(json.dumps(sorted(parts.items())))
+
+
+def _repeats_original(secrets: HostSecrets, req: Request, orig: TxnRow) -> bool:
+    """Whether the reversal repeats its original (§7). No PIN travels in a reversal, so its F22
+    may say "no PIN" (2) where the original said "PIN entered" (1)."""
+    if REVERSIBLE_BY_60_1.get(req.f60.type) is None or \
+            REVERSIBLE_BY_60_1[req.f60.type].name != orig.kind:
+        return False
+    if not orig.fingerprint:  # answered by a 1.0 host, before fingerprints were kept
+        return orig.amount == req.amount
+    digits = ("2", "1") if req.msg.get(22)[2:3] == "2" else (None,)
+    return any(fingerprint(secrets, req.msg, d) == orig.fingerprint for d in digits)
+
+
 def reversal(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
-    """Undo an original by TID + batch + STAN; unknown originals leave a tombstone (§7)."""
+    """Undo an original by TID + batch + STAN; unknown originals leave a tombstone (§7). An
+    approved original in a settled batch stands (12): a settled batch's totals never change."""
     tid, batch, stan = req.terminal.tid, req.f60.batch, req.stan
     orig = store.txn(tid, batch, stan, "0200")
     if orig is None:
@@ -210,15 +262,17 @@ def reversal(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
         return Outcome("00", {37: rrn(store)})
     if orig.kind == "tombstone":
         return Outcome("00", {37: rrn(store)})
-    if orig.amount != req.amount:
+    if orig.amount != req.amount or not _repeats_original(secrets, req, orig):
         return Outcome("22")
+    if orig.state == "approved" and (store.settled(tid, batch) or orig.refunded):
+        # Its batch is closed, or refunds (counted in their own batches) were made against it:
+        # undoing it would break the totals. The original's RRN lets the terminal refund it.
+        return Outcome("12", {37: orig.rrn})
     fields = {37: orig.rrn or rrn(store)}
     if orig.state == "approved" and orig.account is not None:
         merchant = merchant_account(req.terminal.mid)
         if orig.kind == "sale":
-            net = orig.amount - orig.refunded
-            if net > 0:
-                transfer(store, "reversal", _ref(req), merchant, orig.account, net)
+            transfer(store, "reversal", _ref(req), merchant, orig.account, orig.amount)
         elif orig.kind == "void":
             # Undoing a void charges the sale again, unless the sale itself was reversed since.
             sale_row = store.txn_by_id(orig.orig_id) if orig.orig_id else None

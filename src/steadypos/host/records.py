@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+DEFAULT_TXN_LIMIT = 5_000_000  # fen per transaction
+
 
 @dataclass
 class TerminalRow:
+    """A terminal of the registry; pik/mak/tdk are the working keys in force (sealed), key_gen
+    their generation. Unused newer sets live in KeySetRow (§4 key rollover)."""
+
     tid: str
     mid: str
     tmk: str  # sealed under the LMK
@@ -16,7 +21,21 @@ class TerminalRow:
     key_gen: int = 0
     signed_in: bool = False
     batch: int = 1
-    txn_limit: int = 5_000_000
+    txn_limit: int = DEFAULT_TXN_LIMIT
+    mac: str = "x919"  # registry.MacAlgorithm
+    status: str = "active"  # registry.TerminalStatus
+
+
+@dataclass(frozen=True)
+class KeySetRow:
+    """A working key set issued at a sign-in and not used yet (keys sealed under the LMK)."""
+
+    tid: str
+    gen: int
+    pik: str
+    mak: str
+    tdk: str
+    issued_at: str  # host clock, ISO
 
 
 @dataclass
@@ -30,6 +49,7 @@ class CardRow:
     psn: str
     pin_verifier: str
     pin_tries: int = 0
+    track_verifier: str = ""  # keyed hash of the magstripe's track 2 ("" = not on record)
 
     @property
     def account(self) -> str:
@@ -67,6 +87,7 @@ class TxnRow:
     state: str = "approved"  # approved, declined, reversed, voided, tombstone, answered
     refunded: int = 0
     orig_id: int | None = None
+    fingerprint: str = ""  # keyed hash of the fields a reversal must repeat (§7)
     id: int | None = None
 
 

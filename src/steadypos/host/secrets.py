@@ -14,7 +14,10 @@ import secrets as _secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from steadypos.files import make_private, open_private
 from steadypos.protocol.crypto import tdes_decrypt, tdes_encrypt
+
+CONTENT_REF_PREFIX = "k:"  # 1.0 kept unkeyed SHA-256 digests, without the prefix
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,18 @@ class HostSecrets:
     def pin_verifier(self, pan: str, pin: str) -> str:
         return self._mac("pin", pan, pin)
 
+    def track_verifier(self, track2: str) -> str:
+        """What the issuer keeps of a magstripe's track 2 (its CVV's role): a swipe must carry
+        exactly this track."""
+        return self._mac("track2", track2)
+
+    def content_ref(self, content: str) -> str:
+        """Keyed, so that a stored request's digest cannot be searched for the PAN it held."""
+        return CONTENT_REF_PREFIX + self._mac("content", content)
+
+    def fingerprint(self, *parts: str) -> str:
+        return self._mac("fingerprint", *parts)
+
     def __repr__(self) -> str:
         return "HostSecrets(<hidden>)"
 
@@ -53,10 +68,11 @@ def load_or_create(db_path: str | Path, issuer_mk: bytes | None = None) -> HostS
     """Read `<db>.keys`, creating it (mode 0600) on first use."""
     path = secrets_path(db_path)
     if path.exists():
+        make_private(path)
         data = json.loads(path.read_text())
         return HostSecrets(bytes.fromhex(data["lmk"]), bytes.fromhex(data["issuer_mk"]))
     made = HostSecrets(_secrets.token_bytes(16), issuer_mk or _secrets.token_bytes(16))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     with os.fdopen(fd, "w") as fh:
         json.dump({"lmk": made.lmk.hex().upper(), "issuer_mk": made.issuer_mk.hex().upper()}, fh)
         fh.flush()

@@ -1,5 +1,5 @@
 """The host's front desk: checks every request in the order §4, §5 and §7 give (terminal, sign-in,
-MAC, format, idempotency), hands it to its handler, and builds the response."""
+MAC, format, idempotency, batch), hands it to its handler, and builds the response."""
 
 from __future__ import annotations
 
@@ -11,17 +11,20 @@ from datetime import datetime
 
 from steadypos.host import financial, session, settlement
 from steadypos.host.context import Outcome, Request
-from steadypos.host.records import TerminalRow, TxnRow
-from steadypos.host.secrets import HostSecrets
+from steadypos.host.keyring import KeyRing
+from steadypos.host.records import TxnRow
+from steadypos.host.registry import TerminalStatus
+from steadypos.host.secrets import CONTENT_REF_PREFIX, HostSecrets
 from steadypos.host.store import Store
 from steadypos.masking import mask_pan
-from steadypos.protocol import mac
+from steadypos.protocol import mac, strict
 from steadypos.protocol.codec import Message
-from steadypos.protocol.codes import SIGN_IN_AGAIN
+from steadypos.protocol.codes import BATCH_MISMATCH, SIGN_IN_AGAIN
 from steadypos.protocol.crypto import WorkingKeys
 from steadypos.protocol.errors import ProtocolError
-from steadypos.protocol.fields import ENTRY_METHODS, Field60, entry_mode_problem
+from steadypos.protocol.fields import Field60
 from steadypos.protocol.frame import PROC_NONE, PROC_SIGN_IN
+from steadypos.protocol.mac import MacAlgorithm
 from steadypos.protocol.messages import MessageType, classify, missing_or_extra
 
 log = logging.getLogger("steadypos.host")
@@ -44,9 +47,8 @@ HANDLERS: dict[str, Handler] = {
 # Answered fresh every time: sign-in must issue new keys, echo carries no state.
 NOT_IDEMPOTENT = frozenset({"sign_in", "echo"})
 NO_SIGN_IN_NEEDED = frozenset({"sign_in", "echo"})
-# Requests whose F22 says how the card was read but that carry no card-read data (§3: a refund
-# has no 23/55): the entry mode's needed fields are not asked for, what it forbids still is.
-NO_ICC_DATA = frozenset({"refund"})
+# Stamped with the open batch or answered 77, moving nothing (§7, 1.1).
+OPEN_BATCH_ONLY = frozenset({"sale", "void", "refund"})
 # Left out of the content that decides "same request": they legitimately change when a terminal
 # signs in again between two transmissions.
 VOLATILE_FIELDS = frozenset({52, 64})
@@ -71,10 +73,17 @@ class Withheld:
 WITHHELD = Withheld()
 
 
-def content_hash(msg: Message) -> str:
+def stable_content(msg: Message) -> str:
     volatile = VOLATILE_FIELDS | VOLATILE_BY_MTI.get(msg.mti, frozenset())
     stable = {str(n): v for n, v in msg.fields.items() if n not in volatile}
-    return hashlib.sha256(json.dumps([msg.mti, stable], sort_keys=True).encode()).hexdigest()
+    return json.dumps([msg.mti, stable], sort_keys=True)
+
+
+def same_content(secrets: HostSecrets, stored: str | None, msg: Message) -> bool:
+    content = stable_content(msg)
+    if stored is not None and not stored.startswith(CONTENT_REF_PREFIX):
+        return stored == hashlib.sha256(content.encode()).hexdigest()  # a 1.0 row
+    return stored == secrets.content_ref(content)
 
 
 class HostService:
@@ -85,21 +94,23 @@ class HostService:
         self.store = store
         self.secrets = secrets
         self.clock = clock
-        self._unsealed: dict[str, bytes] = {}
-
-    def _unseal(self, sealed: str) -> bytes:
-        key = self._unsealed.get(sealed)
-        if key is None:
-            key = self._unsealed[sealed] = self.secrets.unseal(sealed)
-        return key
+        self.keyring = KeyRing(store, secrets, clock)
 
     def keys_of(self, tid: str) -> WorkingKeys | None:
-        return self._keys(self.store.terminal(tid))
+        """The terminal's keys in force (None: unknown, or no set in force)."""
+        term = self.store.terminal(tid)
+        return None if term is None else self.keyring.in_force(term)
 
-    def _keys(self, t: TerminalRow | None) -> WorkingKeys | None:
-        if t is None or not t.signed_in or not (t.pik and t.mak and t.tdk):
-            return None
-        return WorkingKeys(self._unseal(t.pik), self._unseal(t.mak), self._unseal(t.tdk))
+    def mac_verdict(self, msg: Message) -> tuple[bool | None, MacAlgorithm | None]:
+        """For the conformance checks, without changing anything: whether the request's MAC
+        verifies under a set its terminal may use (None: no such set, so nobody can tell), and
+        the terminal's registered algorithm."""
+        term = self.store.terminal(msg.get(41))
+        if term is None:
+            return None, None
+        if not self.keyring.candidates(term):
+            return None, MacAlgorithm(term.mac)
+        return self.keyring.matching(term, msg) is not None, MacAlgorithm(term.mac)
 
     # -- entry point --------------------------------------------------------------------
     def handle(self, msg: Message) -> Message | None:
@@ -108,31 +119,37 @@ class HostService:
         if not _is_request(msg, mt):
             return None
         term = self.store.terminal(msg.get(41))
-        if term is None or term.mid != msg.get(42):
-            return self._refuse(msg, mt, "03", None, "unknown terminal or TID/MID mismatch")
-        keys = self._keys(term)
-        if (mt is None or mt.name not in NO_SIGN_IN_NEEDED) and keys is None:
+        if term is None or term.mid != msg.get(42) or term.status != TerminalStatus.ACTIVE:
+            return self._refuse(msg, mt, "03", None, "unknown, locked or retired terminal, "
+                                                     "or TID/MID mismatch")
+        alg = MacAlgorithm(term.mac)
+        if (mt is None or mt.name not in NO_SIGN_IN_NEEDED) and not self.keyring.has_keys(term):
             return self._refuse(msg, mt, "97", None, "not signed in")
+        keys = None
+        if mac.needs_mac(msg):
+            keys = self.keyring.verify(term, msg)
+            if keys is None:
+                return self._refuse(msg, mt, "A0", None, f"MAC missing or wrong ({alg.value})")
         if mt is None:
-            return self._refuse(msg, None, "30", keys, "no such message in the profile")
-        if keys is not None and mac.needs_mac(msg) and not mac.verify(msg, keys.mak):
-            return self._refuse(msg, mt, "A0", None, "MAC missing or wrong")
+            return self._refuse(msg, None, "30", keys, "no such message in the profile", alg)
         problem = self._format_problem(msg, mt)
         try:
             f60 = Field60.parse(msg.get(60))
         except ProtocolError as exc:
             problem = problem or str(exc)
         if problem:
-            return self._refuse(msg, mt, "30", keys, problem)
-        req = Request(msg, mt, term, keys, f60, self.clock())
+            return self._refuse(msg, mt, "30", keys, problem, alg)
+        req = Request(msg, mt, term, keys, f60, self.clock(), self.keyring)
         if mt.name not in NOT_IDEMPOTENT:
             seen = self.store.txn(term.tid, f60.batch, req.stan, msg.mti)
             if seen is not None:
                 return self._repeat(req, seen)
+        if mt.name in OPEN_BATCH_ONLY and f60.batch != term.batch:
+            return self._refuse(msg, mt, BATCH_MISMATCH, keys,
+                                f"batch {f60.batch:06d} is not the open batch {term.batch:06d}",
+                                alg)
         out = HANDLERS[mt.name](self.store, self.secrets, req)
-        if mt.name == "sign_in":
-            keys = self._keys(term)
-        resp = self._answer(msg, mt, out.rc, out.fields, keys, req.now)
+        resp = self._answer(msg, mt, out.rc, out.fields, keys, alg, req.now)
         if mt.name not in NOT_IDEMPOTENT:
             self._remember(req, resp, out)
         self._log(req, out.rc)
@@ -140,11 +157,11 @@ class HostService:
 
     # -- checks and answers ---------------------------------------------------------------
     def _refuse(self, msg: Message, mt: MessageType | None, rc: str, keys: WorkingKeys | None,
-                why: str) -> Message:
+                why: str, alg: MacAlgorithm = mac.DEFAULT_MAC) -> Message:
         """An answer before any handler ran: logged (so MAC failures leave a trace), not kept."""
         log.info("%s %s stan=%s refused rc=%s: %s", msg.get(41) or "-",
                  mt.name if mt else msg.mti, msg.get(11) or "-", rc, why)
-        return self._answer(msg, mt, rc, {}, keys)
+        return self._answer(msg, mt, rc, {}, keys, alg)
 
     @staticmethod
     def _format_problem(msg: Message, mt: MessageType) -> str | None:
@@ -153,18 +170,11 @@ class HostService:
             return f"{mt.name} lacks field(s) {sorted(missing)}"
         if extra:
             return f"{mt.name} must not carry field(s) {sorted(extra)}"
-        if 22 in msg and mt.name != "reversal":  # a reversal never carries card data (§3)
-            present = set(msg.fields)
-            method = ENTRY_METHODS.get(msg.get(22)[:2])
-            if mt.name in NO_ICC_DATA and method is not None:
-                present |= method.needs
-            return entry_mode_problem(msg.get(22), present)
-        if mt.name == "reversal" and msg.get(39) not in ("98", "A0", "96", "06"):
-            return f"reversal reason {msg.get(39)!r} is not 98, A0, 96 or 06"
-        return None
+        return strict.problem(msg, mt)
 
     def _answer(self, req: Message, mt: MessageType | None, rc: str, extra: dict[int, str],
-                keys: WorkingKeys | None, now: datetime | None = None) -> Message:
+                keys: WorkingKeys | None, alg: MacAlgorithm = mac.DEFAULT_MAC,
+                now: datetime | None = None) -> Message:
         now = now or self.clock()
         allowed = mt.response if mt else frozenset({11, 39, 41, 42, 60})
         fields = {n: v for n, v in req.fields.items() if n in allowed and n != 64}
@@ -179,31 +189,34 @@ class HostService:
         if mac.needs_mac(resp):
             if keys is None:
                 return resp  # a format error from a terminal we have no keys for
-            return mac.sign(resp, keys.mak)
+            return mac.sign(resp, keys.mak, alg)
         return resp
 
     def _repeat(self, req: Request, seen: TxnRow) -> Message:
+        alg = MacAlgorithm(req.terminal.mac)
         if seen.state == "tombstone":
             # The original arrives after its reversal: decline and move nothing (§7).
             self._log(req, "25", "late original after reversal")
-            return self._answer(req.msg, req.mt, "25", {}, req.keys, req.now)
-        if seen.content_hash != content_hash(req.msg):
+            return self._answer(req.msg, req.mt, "25", {}, req.keys, alg, req.now)
+        if not same_content(self.secrets, seen.content_hash, req.msg):
             self._log(req, "94", "same key, other content")
-            return self._answer(req.msg, req.mt, "94", {}, req.keys, req.now)
+            return self._answer(req.msg, req.mt, "94", {}, req.keys, alg, req.now)
+        # The stored part is what the host added; the rest is copied again from the request,
+        # which has the same content: the answer is rebuilt, never kept whole (1.1, at rest).
         stored = {int(k): v for k, v in seen.response.items()}
-        resp = Message(req.mt.response_mti, stored, req.msg.tpdu.swapped(),
-                       req.msg.header.with_proc(PROC_NONE))
         self._log(req, seen.rc, "repeat: stored response")
-        return mac.sign(resp, req.keys.mak) if req.keys and mac.needs_mac(resp) else resp
+        return self._answer(req.msg, req.mt, seen.rc, stored, req.keys, alg, req.now)
 
     def _remember(self, req: Request, resp: Message, out: Outcome) -> None:
+        added = {str(n): v for n, v in resp.fields.items()
+                 if n != 64 and req.msg.fields.get(n) != v}
         row = TxnRow(
             tid=req.terminal.tid, batch=req.f60.batch, stan=req.stan, mti=req.msg.mti,
-            kind=req.mt.name, content_hash=content_hash(req.msg), amount=req.amount,
-            rc=out.rc, rrn=resp.get(37), auth_code=resp.get(38),
-            response={str(n): v for n, v in resp.fields.items() if n != 64},
-            state="approved" if out.rc == "00" else "declined",
+            kind=req.mt.name, content_hash=self.secrets.content_ref(stable_content(req.msg)),
+            amount=req.amount, rc=out.rc, rrn=resp.get(37), auth_code=resp.get(38),
+            response=added, state="approved" if out.rc == "00" else "declined",
             pan_ref=out.pan_ref, account=out.account, orig_id=out.orig_id,
+            fingerprint=financial.fingerprint(self.secrets, req.msg) if req.mt.reversible else "",
         )
         self.store.insert_txn(row)
 
@@ -223,5 +236,7 @@ class HostService:
     def system_error(self, msg: Message) -> Message:
         """96 for a request whose processing failed; nothing of it was kept."""
         mt = classify(msg)
-        keys = self.keys_of(msg.get(41)) if msg.get(41) else None
-        return self._answer(msg, mt, "96", {}, keys)
+        term = self.store.terminal(msg.get(41)) if msg.get(41) else None
+        found = self.keyring.matching(term, msg) if term is not None else None
+        alg = MacAlgorithm(term.mac) if term is not None else mac.DEFAULT_MAC
+        return self._answer(msg, mt, "96", {}, found[1] if found else None, alg)

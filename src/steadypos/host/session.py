@@ -1,12 +1,18 @@
-"""Sign-in (fresh working keys under the TMK), sign-out and echo test."""
+"""Sign-in (a fresh set of working keys under the TMK, kept unused until the terminal MACs with
+it, §4), sign-out and echo test."""
 
 from __future__ import annotations
+
+import logging
 
 from steadypos.host.context import Outcome, Request
 from steadypos.host.secrets import HostSecrets
 from steadypos.host.store import Store
-from steadypos.protocol.crypto import WorkingKeys, pack_key_block
+from steadypos.protocol.crypto import pack_key_block
 from steadypos.protocol.fields import Field60
+from steadypos.protocol.mac import WEAK_MAC_NOTE, MacAlgorithm
+
+log = logging.getLogger("steadypos.host")
 
 ACQUIRER_ID = "48020000"
 
@@ -16,12 +22,12 @@ def rrn(store: Store) -> str:
 
 
 def sign_in(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
+    """Anyone who knows a TID and its MID may send this (0800 has no MAC): the answer is only
+    useful with the TMK, and the keys in use stay in force until the new ones are used."""
     term = req.terminal
-    keys = WorkingKeys.fresh()
-    term.pik, term.mak, term.tdk = (secrets.seal(k) for k in (keys.pik, keys.mak, keys.tdk))
-    term.key_gen += 1
-    term.signed_in = True
-    store.save_keys(term)
+    keys = req.keyring.issue(term)
+    if MacAlgorithm(term.mac).weak:
+        log.warning("%s signed in with the legacy pos_ecb MAC: %s", term.tid, WEAK_MAC_NOTE)
     block = pack_key_block(secrets.unseal(term.tmk), keys)
     return Outcome("00", {
         32: ACQUIRER_ID,
@@ -32,10 +38,8 @@ def sign_in(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
 
 
 def sign_out(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
-    term = req.terminal
-    term.signed_in = False
-    term.pik = term.mak = term.tdk = None
-    store.save_keys(term)
+    """MAC'd (1.1): only the terminal itself can sign itself out."""
+    req.keyring.drop(req.terminal)
     return Outcome("00")
 
 

@@ -9,6 +9,7 @@ from steadypos.host.records import TxnRow
 from steadypos.host.secrets import HostSecrets
 from steadypos.host.session import rrn
 from steadypos.host.store import Store
+from steadypos.protocol.codes import BATCH_MISMATCH
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.fields import (
     SETTLE_BALANCED,
@@ -36,11 +37,15 @@ def host_totals(store: Store, tid: str, batch: int) -> Totals:
 
 
 def settle(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
+    """Compare the terminal's totals with ours and close the open batch. A batch closed before
+    may be settled again (its totals are frozen); any other batch is answered 77."""
     try:
         theirs, _ = Totals.parse(req.msg.get(48))
     except ProtocolError:
         return Outcome("30")
     term, batch = req.terminal, req.f60.batch
+    if batch != term.batch and not store.settled(term.tid, batch):
+        return Outcome(BATCH_MISMATCH)  # neither the open batch nor one the host has closed
     ours = host_totals(store, term.tid, batch)
     result = SETTLE_BALANCED if ours == theirs else SETTLE_UNBALANCED
     store.record_settlement(term.tid, batch, result)

@@ -1,4 +1,5 @@
-"""The embedded store: SQLite in WAL mode, synchronous=FULL, so a commit survives a power cut."""
+"""The embedded store: SQLite in WAL mode, synchronous=FULL, so a commit survives a power cut; the
+file and its WAL readable by the owner only, deleted content overwritten (secure_delete)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from steadypos.files import make_private_db
+from steadypos.host.migrate import upgrade
 from steadypos.host.store import Store
 
 SCHEMA = """
@@ -13,11 +16,16 @@ CREATE TABLE IF NOT EXISTS terminals (
     tid TEXT PRIMARY KEY, mid TEXT NOT NULL, tmk TEXT NOT NULL,
     pik TEXT, mak TEXT, tdk TEXT, key_gen INTEGER NOT NULL DEFAULT 0,
     signed_in INTEGER NOT NULL DEFAULT 0, batch INTEGER NOT NULL DEFAULT 1,
-    txn_limit INTEGER NOT NULL);
+    txn_limit INTEGER NOT NULL, mac TEXT NOT NULL DEFAULT 'x919',
+    status TEXT NOT NULL DEFAULT 'active');
+CREATE TABLE IF NOT EXISTS key_sets (
+    tid TEXT NOT NULL, gen INTEGER NOT NULL, pik TEXT NOT NULL, mak TEXT NOT NULL,
+    tdk TEXT NOT NULL, issued_at TEXT NOT NULL, PRIMARY KEY (tid, gen));
 CREATE TABLE IF NOT EXISTS cards (
     id INTEGER PRIMARY KEY, pan_ref TEXT NOT NULL UNIQUE, pan_masked TEXT NOT NULL,
     expiry TEXT NOT NULL, status TEXT NOT NULL, kind TEXT NOT NULL, psn TEXT NOT NULL,
-    pin_verifier TEXT NOT NULL, pin_tries INTEGER NOT NULL DEFAULT 0);
+    pin_verifier TEXT NOT NULL, pin_tries INTEGER NOT NULL DEFAULT 0,
+    track_verifier TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS qr_codes (
     code_ref TEXT PRIMARY KEY, wallet TEXT NOT NULL, used INTEGER NOT NULL DEFAULT 0,
     issued_at TEXT NOT NULL);
@@ -34,10 +42,12 @@ CREATE TABLE IF NOT EXISTS txns (
     mti TEXT NOT NULL, kind TEXT NOT NULL, content_hash TEXT, amount INTEGER NOT NULL,
     pan_ref TEXT, account TEXT, rc TEXT NOT NULL, rrn TEXT NOT NULL, auth_code TEXT NOT NULL,
     response TEXT NOT NULL, state TEXT NOT NULL, refunded INTEGER NOT NULL DEFAULT 0,
-    orig_id INTEGER, created_at TEXT NOT NULL, UNIQUE (tid, batch, stan, mti));
+    orig_id INTEGER, created_at TEXT NOT NULL, fingerprint TEXT NOT NULL DEFAULT '',
+    UNIQUE (tid, batch, stan, mti));
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS settlements (
     tid TEXT NOT NULL, batch INTEGER NOT NULL, result TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS settlements_batch ON settlements(tid, batch);
 CREATE TABLE IF NOT EXISTS upload_diffs (
     id INTEGER PRIMARY KEY, tid TEXT NOT NULL, batch INTEGER NOT NULL, stan INTEGER NOT NULL,
     problem TEXT NOT NULL, created_at TEXT NOT NULL);
@@ -55,12 +65,15 @@ def read_only(path: str | Path) -> sqlite3.Connection:
 class SqliteStore(Store):
     def __init__(self, path: str | Path, synchronous: str = "FULL") -> None:
         self.path = str(path)
+        make_private_db(self.path)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so one commit covers a group.
         self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute(f"PRAGMA synchronous={synchronous}")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute("PRAGMA busy_timeout=5000")
+        self.conn.execute("PRAGMA secure_delete=ON")
+        upgrade(self.conn)
         self.conn.executescript(SCHEMA)
 
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:

@@ -8,12 +8,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from steadypos.host.records import CardRow, Posting, QrRow, TerminalRow, TxnRow
+from steadypos.host.records import CardRow, KeySetRow, Posting, QrRow, TerminalRow, TxnRow
 
-_TERMINAL_COLS = "tid, mid, tmk, pik, mak, tdk, key_gen, signed_in, batch, txn_limit"
-_CARD_COLS = "id, pan_ref, pan_masked, expiry, status, kind, psn, pin_verifier, pin_tries"
+_TERMINAL_COLS = ("tid, mid, tmk, pik, mak, tdk, key_gen, signed_in, batch, txn_limit, mac, "
+                  "status")
+_CARD_COLS = ("id, pan_ref, pan_masked, expiry, status, kind, psn, pin_verifier, pin_tries, "
+              "track_verifier")
 _TXN_COLS = ("id, tid, batch, stan, mti, kind, content_hash, amount, pan_ref, account, rc, rrn, "
-             "auth_code, response, state, refunded, orig_id")
+             "auth_code, response, state, refunded, orig_id, fingerprint")
+_KEY_SET_COLS = "tid, gen, pik, mak, tdk, issued_at"
 
 
 def now_iso() -> str:
@@ -61,16 +64,21 @@ class Store:
 
     # -- terminals -----------------------------------------------------------------------
     def add_terminal(self, t: TerminalRow) -> None:
-        self._q(f"INSERT INTO terminals ({_TERMINAL_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        self._q(f"INSERT INTO terminals ({_TERMINAL_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (t.tid, t.mid, t.tmk, t.pik, t.mak, t.tdk, t.key_gen, int(t.signed_in), t.batch,
-                 t.txn_limit))
+                 t.txn_limit, t.mac, t.status))
 
     def terminal(self, tid: str) -> TerminalRow | None:
         row = self._q(f"SELECT {_TERMINAL_COLS} FROM terminals WHERE tid = ?", (tid,)).fetchone()
         if row is None:
             return None
         return TerminalRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]),
-                           row[8], row[9])
+                           row[8], row[9], row[10], row[11])
+
+    def update_registration(self, t: TerminalRow) -> None:
+        """What registering again replaces: MID, TMK, MAC algorithm, limit, status."""
+        self._q("UPDATE terminals SET mid = ?, tmk = ?, mac = ?, txn_limit = ?, status = ? "
+                "WHERE tid = ?", (t.mid, t.tmk, t.mac, t.txn_limit, t.status, t.tid))
 
     def terminals(self) -> list[TerminalRow]:
         rows = self._q("SELECT tid FROM terminals ORDER BY tid").fetchall()
@@ -80,16 +88,39 @@ class Store:
         self._q("UPDATE terminals SET pik = ?, mak = ?, tdk = ?, key_gen = ?, signed_in = ? "
                 "WHERE tid = ?", (t.pik, t.mak, t.tdk, t.key_gen, int(t.signed_in), t.tid))
 
+    def set_status(self, tid: str, status: str) -> None:
+        self._q("UPDATE terminals SET status = ? WHERE tid = ?", (status, tid))
+
     def set_batch(self, tid: str, batch: int) -> None:
         self._q("UPDATE terminals SET batch = ? WHERE tid = ?", (batch, tid))
+
+    # -- unused working key sets (§4 key rollover) -----------------------------------------
+    def add_key_set(self, k: KeySetRow) -> None:
+        self._q(f"INSERT INTO key_sets ({_KEY_SET_COLS}) VALUES (?,?,?,?,?,?)",
+                (k.tid, k.gen, k.pik, k.mak, k.tdk, k.issued_at))
+
+    def key_sets(self, tid: str) -> list[KeySetRow]:
+        """The terminal's unused sets, newest first."""
+        return [KeySetRow(*r) for r in self._q(
+            f"SELECT {_KEY_SET_COLS} FROM key_sets WHERE tid = ? ORDER BY gen DESC", (tid,))]
+
+    def delete_key_sets(self, tid: str, up_to_gen: int | None = None) -> None:
+        """Every unused set of the terminal, or those of generation up_to_gen and older."""
+        if up_to_gen is None:
+            self._q("DELETE FROM key_sets WHERE tid = ?", (tid,))
+        else:
+            self._q("DELETE FROM key_sets WHERE tid = ? AND gen <= ?", (tid, up_to_gen))
+
+    def delete_key_set(self, tid: str, gen: int) -> None:
+        self._q("DELETE FROM key_sets WHERE tid = ? AND gen = ?", (tid, gen))
 
     # -- cards and QR codes --------------------------------------------------------------
     def add_card(self, c: CardRow) -> int:
         return self._insert_returning_id(
             "INSERT INTO cards (pan_ref, pan_masked, expiry, status, kind, psn, pin_verifier, "
-            "pin_tries) VALUES (?,?,?,?,?,?,?,?)",
+            "pin_tries, track_verifier) VALUES (?,?,?,?,?,?,?,?,?)",
             (c.pan_ref, c.pan_masked, c.expiry, c.status, c.kind, c.psn, c.pin_verifier,
-             c.pin_tries))
+             c.pin_tries, c.track_verifier))
 
     def card(self, pan_ref: str) -> CardRow | None:
         row = self._q(f"SELECT {_CARD_COLS} FROM cards WHERE pan_ref = ?", (pan_ref,)).fetchone()
@@ -155,7 +186,7 @@ class Store:
                       content_hash=row[6], amount=row[7], pan_ref=row[8], account=row[9],
                       rc=row[10], rrn=row[11], auth_code=row[12],
                       response=json.loads(row[13] or "{}"), state=row[14], refunded=row[15],
-                      orig_id=row[16])
+                      orig_id=row[16], fingerprint=row[17])
 
     def txn(self, tid: str, batch: int, stan: int, mti: str) -> TxnRow | None:
         return self._txn(self._q(
@@ -178,11 +209,11 @@ class Store:
     def insert_txn(self, t: TxnRow) -> int:
         t.id = self._insert_returning_id(
             "INSERT INTO txns (tid, batch, stan, mti, kind, content_hash, amount, pan_ref, "
-            "account, rc, rrn, auth_code, response, state, refunded, orig_id, created_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "account, rc, rrn, auth_code, response, state, refunded, orig_id, fingerprint, "
+            "created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (t.tid, t.batch, t.stan, t.mti, t.kind, t.content_hash, t.amount, t.pan_ref, t.account,
              t.rc, t.rrn, t.auth_code, json.dumps(t.response, sort_keys=True), t.state, t.refunded,
-             t.orig_id, now_iso()))
+             t.orig_id, t.fingerprint, now_iso()))
         return t.id
 
     def update_txn(self, t: TxnRow) -> None:
@@ -202,6 +233,15 @@ class Store:
     def record_settlement(self, tid: str, batch: int, result: str) -> None:
         self._q("INSERT INTO settlements (tid, batch, result, created_at) VALUES (?,?,?,?)",
                 (tid, batch, result, now_iso()))
+
+    def settled(self, tid: str, batch: int) -> bool:
+        """Whether a settlement closed this batch of the terminal: its totals never change."""
+        return self._q("SELECT 1 FROM settlements WHERE tid = ? AND batch = ? LIMIT 1",
+                       (tid, batch)).fetchone() is not None
+
+    def settled_batches(self, tid: str) -> list[int]:
+        return [int(r[0]) for r in self._q(
+            "SELECT DISTINCT batch FROM settlements WHERE tid = ? ORDER BY batch", (tid,))]
 
     def add_upload_diff(self, tid: str, batch: int, stan: int, problem: str) -> None:
         self._q("INSERT INTO upload_diffs (tid, batch, stan, problem, created_at) "

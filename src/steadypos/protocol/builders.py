@@ -77,6 +77,10 @@ def sign_in(st: Station, stan: int, batch: int) -> Message:
                                63: st.operator})
 
 
+def sign_out(st: Station, stan: int, batch: int) -> Message:
+    return st.message("0820", {11: f"{stan:06d}", 60: Field60("00", batch, "002").format()})
+
+
 def echo(st: Station, stan: int, batch: int) -> Message:
     return st.message("0820", {11: f"{stan:06d}", 60: Field60("00", batch, "301").format()})
 

@@ -97,15 +97,27 @@ def encode_frame(msg: Message) -> bytes:
     return Frame(msg.tpdu, msg.header, encode_body(msg)).to_bytes()
 
 
-def _field_offsets(doc_enc: dict[str, Any]) -> dict[str, int]:
-    offsets: dict[str, int] = {}
-    pos = PREFIX_LEN
+def _layout(doc_enc: dict[str, Any]) -> dict[str, tuple[int, int, int]]:
+    """Key -> (start of its length prefix, start of its data, end), counted from the MTI."""
+    spans: dict[str, tuple[int, int, int]] = {}
+    pos = 0
     for key in ["t", "p"] + sorted((k for k in doc_enc if k.isdigit()), key=int):
         if key not in doc_enc:
             continue
-        offsets[key] = pos
-        pos += len(doc_enc[key]["len"]) + len(doc_enc[key]["data"])
-    return offsets
+        data = pos + len(doc_enc[key]["len"])
+        spans[key] = (pos, data, data + len(doc_enc[key]["data"]))
+        pos = spans[key][2]
+    return spans
+
+
+def field_spans(body: bytes) -> dict[int, tuple[int, int]]:
+    """Where each field's data lies in an ISO body: number -> (start, end), from the MTI.
+    Raises ProtocolError when the body does not decode."""
+    try:
+        _, doc_enc = iso8583.decode(bytes(body), SPEC)
+    except DecodeError as exc:
+        raise ProtocolError(exc.msg, _name(exc.field), PREFIX_LEN + exc.pos) from exc
+    return {int(k): (data, end) for k, (_, data, end) in _layout(doc_enc).items() if k.isdigit()}
 
 
 def decode_body(body: bytes, tpdu: Tpdu | None = None, header: Header | None = None) -> Message:
@@ -125,7 +137,7 @@ def decode_body(body: bytes, tpdu: Tpdu | None = None, header: Header | None = N
         doc_dec, doc_enc = iso8583.decode(bytes(body), SPEC)
     except DecodeError as exc:
         raise ProtocolError(exc.msg, _name(exc.field), PREFIX_LEN + exc.pos) from exc
-    offsets = _field_offsets(doc_enc)
+    offsets = {k: PREFIX_LEN + start for k, (start, _, _) in _layout(doc_enc).items()}
     mti = doc_dec["t"]
     if not _MTI.match(mti):
         raise ProtocolError(f"MTI {mti!r} is not a pos-link message type", "MTI", PREFIX_LEN)

@@ -21,6 +21,7 @@ RESPONSE_CODES: dict[str, str] = {
     "94": "duplicate transmission",
     "96": "system error",
     "97": "terminal not signed in",
+    "77": "batch number does not match, sign in again",
     "99": "PIN block error, sign in again",
     "A0": "MAC error, sign in again",
 }
@@ -38,7 +39,10 @@ UNMACED_CODES = frozenset({"A0", "99", "97", "03"})
 # Answers that say the host did not act on the request at all.
 NOT_PROCESSED = frozenset({"03", "30", "96", "97", "99", "A0"})
 # Codes after which the terminal must sign in again.
-SIGN_IN_AGAIN = frozenset({"A0", "99", "97"})
+SIGN_IN_AGAIN = frozenset({"A0", "99", "97", "77"})
+BATCH_MISMATCH = "77"
+# A reversal refused because its original stands (in a settled batch): it must be refunded.
+ORIGINAL_STANDS = "12"
 
 
 def describe(rc: str) -> str:

@@ -12,6 +12,7 @@ from rich.table import Table
 from steadypos.protocol.codec import decode_frame
 from steadypos.protocol.describe import mac_status, rows
 from steadypos.protocol.errors import ProtocolError
+from steadypos.protocol.mac import DEFAULT_MAC, WEAK_MAC_NOTE, MacAlgorithm
 
 
 def parse_hex(text: str) -> bytes:
@@ -28,6 +29,8 @@ def decode(
     hex_frame: str = typer.Argument(..., metavar="HEX",
                                     help="framed message in hex, or - for stdin"),
     mak: str = typer.Option(None, "--mak", help="MAC key (32 hex digits) to verify F64"),
+    alg: MacAlgorithm = typer.Option(DEFAULT_MAC.value, "--mac",
+                                     help="the terminal's MAC algorithm (pos_ecb: legacy)"),
 ) -> None:
     """Decode a framed pos-link-v1 message (LEN + TPDU + header + ISO 8583) field by field."""
     err = Console(stderr=True)
@@ -47,6 +50,9 @@ def decode(
         if len(key) not in (8, 16):
             err.print("error: --mak must be 16 or 32 hex digits", highlight=False)
             raise typer.Exit(2)
+        if alg is MacAlgorithm.X919 and len(key) != 16:
+            err.print("error: --mac x919 needs the whole MAK (32 hex digits)", highlight=False)
+            raise typer.Exit(2)
     try:
         msg = decode_frame(raw)
     except ProtocolError as exc:
@@ -60,8 +66,10 @@ def decode(
     out = Console()
     out.print(table)
     if key is not None:
-        status = mac_status(msg, key)
-        out.print(status)
+        status = mac_status(msg, key, alg)
+        out.print(f"{status} ({alg.value})", highlight=False)
+        if alg.weak:
+            out.print(f"note: {WEAK_MAC_NOTE}", highlight=False)
         if status == "MAC does NOT verify":
             raise typer.Exit(1)
 

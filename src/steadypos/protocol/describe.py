@@ -52,9 +52,9 @@ def rows(msg: Message) -> list[Row]:
     return out
 
 
-def mac_status(msg: Message, mak: bytes) -> str:
+def mac_status(msg: Message, mak: bytes, alg: mac.MacAlgorithm = mac.DEFAULT_MAC) -> str:
     if not mac.needs_mac(msg):
         return "no MAC on this message"
     if 64 not in msg:
         return "MAC missing"
-    return "MAC verified" if mac.verify(msg, mak) else "MAC does NOT verify"
+    return "MAC verified" if mac.verify(msg, mak, alg) else "MAC does NOT verify"

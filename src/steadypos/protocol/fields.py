@@ -21,7 +21,7 @@ ENTRY_METHODS: dict[str, EntryMethod] = {
     "07": EntryMethod("contactless", frozenset({55}), frozenset()),
     # Manual key entry: voids and refunds the terminal sends from its journal, without a card.
     "01": EntryMethod("manual", frozenset({14}), frozenset({35, 55})),
-    "03": EntryMethod("qr", frozenset(), frozenset({14, 35, 52, 53})),
+    "03": EntryMethod("qr", frozenset(), frozenset({14, 35, 52, 53, 55})),
 }
 PIN_DIGIT_FIELDS = {"1": frozenset({52, 53}), "2": frozenset()}
 

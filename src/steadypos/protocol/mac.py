@@ -1,21 +1,51 @@
-"""Where the MAC goes: which messages carry one, what it covers, how to sign and verify."""
+"""Where the MAC goes: which messages carry one, what it covers, which algorithm (the terminal's
+registered one, §4), how to sign and verify."""
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
+from enum import StrEnum
 
 from steadypos.protocol.codec import Message, encode_body
 from steadypos.protocol.codes import UNMACED_CODES
-from steadypos.protocol.crypto import pos_ecb_mac
+from steadypos.protocol.crypto import pos_ecb_mac, x919_mac
 
-MACED_MTIS = frozenset({"0200", "0210", "0220", "0230", "0400", "0410"})
+
+class MacAlgorithm(StrEnum):
+    """A terminal's MAC algorithm, a column of the host's terminal registry."""
+
+    X919 = "x919"  # ANSI X9.19, the default for every terminal
+    POS_ECB = "pos_ecb"  # legacy 1.0 terminals only: forgeable without the key
+
+    @property
+    def weak(self) -> bool:
+        return self is MacAlgorithm.POS_ECB
+
+
+DEFAULT_MAC = MacAlgorithm.X919
+# What each algorithm computes over the MAC input: the 8 bytes F64 carries.
+ALGORITHMS: dict[MacAlgorithm, Callable[[bytes, bytes], bytes]] = {
+    MacAlgorithm.X919: x919_mac,
+    MacAlgorithm.POS_ECB: pos_ecb_mac,
+}
+WEAK_MAC_NOTE = ("pos_ecb is weak: it XORs all blocks before any cipher, so edits that cancel "
+                 "out keep the MAC and a frame can be forged without the key")
+
+MACED_MTIS = frozenset({"0200", "0210", "0220", "0230", "0400", "0410",
+                        "0500", "0510", "0320", "0330"})
+# 0820/0830 carry a MAC only as sign-out (60.3 = 002), never as echo test (§3, 1.1).
+SIGN_OUT_MTIS = frozenset({"0820", "0830"})
+SIGN_OUT_NETWORK_CODE = "002"
 _PLACEHOLDER = "00" * 8
 
 
 def needs_mac(msg: Message) -> bool:
-    if msg.mti not in MACED_MTIS:
-        return False
-    return not (msg.mti[2] in "13" and msg.get(39) in UNMACED_CODES)
+    if msg.mti in SIGN_OUT_MTIS:
+        maced = msg.get(60)[8:11] == SIGN_OUT_NETWORK_CODE
+    else:
+        maced = msg.mti in MACED_MTIS
+    return maced and not (msg.mti[2] in "13" and msg.get(39) in UNMACED_CODES)
 
 
 def mac_input(msg: Message) -> bytes:
@@ -27,7 +57,11 @@ def mac_input(msg: Message) -> bytes:
     return encode_body(with_slot)[:-8]
 
 
-def sign(msg: Message, mak: bytes) -> Message:
+def compute(mak: bytes, data: bytes, alg: MacAlgorithm = DEFAULT_MAC) -> bytes:
+    return ALGORITHMS[MacAlgorithm(alg)](mak, data)
+
+
+def sign(msg: Message, mak: bytes, alg: MacAlgorithm = DEFAULT_MAC) -> Message:
     """A copy of msg with F64 set (or removed when this message carries no MAC); the body is
     encoded once and kept, so sending it does not encode again."""
     out = msg.copy()
@@ -35,14 +69,14 @@ def sign(msg: Message, mak: bytes) -> Message:
     if needs_mac(out):
         out.fields[64] = _PLACEHOLDER
         covered = encode_body(out)[:-8]
-        value = pos_ecb_mac(mak, covered)
+        value = compute(mak, covered, alg)
         out.fields[64] = value.hex().upper()
         out.wire = (dict(out.fields), covered + value)
     return out
 
 
-def verify(msg: Message, mak: bytes) -> bool:
+def verify(msg: Message, mak: bytes, alg: MacAlgorithm = DEFAULT_MAC) -> bool:
     if 64 not in msg.fields:
         return False
-    expected = pos_ecb_mac(mak, mac_input(msg)).hex().upper()
+    expected = compute(mak, mac_input(msg), alg).hex().upper()
     return hmac.compare_digest(expected, msg.fields[64])

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from steadypos.protocol import certs
+from steadypos.protocol.mac import MacAlgorithm
 from steadypos.protocol.tls import TlsError
 from steadypos.terminal import transport
 from steadypos.terminal.engine import Terminal, TerminalError
@@ -131,7 +132,7 @@ def activate(journal: Path, tms: str, serial: str, code: str,
     _write_private(files.tms, json.dumps({"tms": tms, "terminal_token": answer["terminal_token"],
                                           "params_version": answer["params_version"]}).encode())
     Terminal.init(journal, answer["host"], port, tid, answer["mid"], tmk, answer["tpdu"],
-                  tls=tls)
+                  mac_alg=MacAlgorithm(answer["mac_algorithm"]), tls=tls)
     shutil.rmtree(files.work)
     return {k: answer[k] for k in ("tid", "mid", "mac_algorithm", "host", "port", "tls_port",
                                    "tpdu", "params_version")}

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from steadypos.money import AmountError, parse_yuan
 from steadypos.protocol.errors import ProtocolError
+from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
 from steadypos.protocol.tls import TlsError
 from steadypos.terminal import activate, transport
 from steadypos.terminal.engine import CardInput, Terminal, TerminalError
@@ -92,6 +93,9 @@ def init(
     tmk: str = typer.Option(..., "--tmk", help="terminal master key, 32 hex digits"),
     tpdu: str = typer.Option("6000030000", "--tpdu"),
     timeout: float = typer.Option(30.0, "--timeout", help="seconds to wait for an answer"),
+    mac_alg: MacAlgorithm = typer.Option(DEFAULT_MAC.value, "--mac",
+                                         help="the MAC algorithm the host registered this "
+                                              "terminal with (pos_ecb: legacy, weak)"),
     tls_ca: Path = typer.Option(None, "--tls-ca", help="TLS: the CA of the host's certificate"),
     tls_cert: Path = typer.Option(None, "--tls-cert", help="TLS: this terminal's certificate "
                                   "(CN = its TID)"),
@@ -111,11 +115,11 @@ def init(
         _fail_usage("--port must be 1..65535 and --timeout positive", as_json)
     tls = _tls(tls_ca, tls_cert, tls_key, tid, as_json)
     try:
-        Terminal.init(journal, host, port, tid, mid, key, tpdu, timeout, tls)
+        Terminal.init(journal, host, port, tid, mid, key, tpdu, timeout, mac_alg, tls)
     except (TerminalError, ProtocolError) as exc:
         _fail_usage(str(exc), as_json)
     over = " over TLS" if tls else ""
-    out = Outcome("done", f"terminal {tid} ready at {journal}{over}")
+    out = Outcome("done", f"terminal {tid} ready at {journal} (MAC {mac_alg.value}){over}")
     print(json.dumps(out.to_json())) if as_json else show_outcome(out)
 
 

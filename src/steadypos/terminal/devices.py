@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from steadypos.files import make_private
 from steadypos.masking import mask_pan
 from steadypos.money import format_fen
 from steadypos.protocol import emv
@@ -174,8 +175,9 @@ class Printer:
 
     def print(self, receipt: Receipt) -> Path:
         self.faults.check("printer")
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = self.out_dir / f"{receipt.batch:06d}-{receipt.stan:06d}.txt"
+        make_private(path)
         path.write_text(receipt.text())
         return path
 

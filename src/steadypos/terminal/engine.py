@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ from steadypos.protocol.builders import Card, Station
 from steadypos.protocol.codec import Message
 from steadypos.protocol.codes import (
     APPROVED,
+    BATCH_MISMATCH,
     NOT_PROCESSED,
+    ORIGINAL_STANDS,
     SIGN_IN_AGAIN,
     UNMACED_CODES,
     describe,
@@ -32,6 +35,7 @@ from steadypos.protocol.fields import (
 )
 from steadypos.protocol.frame import Tpdu
 from steadypos.protocol.link import Connection, Link, LinkError, LinkTimeout
+from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
 from steadypos.terminal import steps, transport
 from steadypos.terminal.devices import (
     CardReader,
@@ -63,6 +67,17 @@ NOT_SENT = "interrupted before sending: not charged"
 REVERSED = "reversed: not charged"
 CHARGED = "approved: charged"
 NOT_CHARGED_INQUIRY = "interrupted balance inquiry: nothing is ever charged for it"
+# A journal made before pos-link-v1.1 names no MAC algorithm: its terminal spoke pos_ecb, and
+# the host registered it as legacy when it upgraded.
+PRE_1_1_MAC = MacAlgorithm.POS_ECB
+
+
+class ReversalAnswer(StrEnum):
+    """What an 0410 means for the pending reversal (rule 8, and 1.1's code 12)."""
+
+    TAKEN = "taken"  # the host acted on it: the reversal is done
+    STANDS = "stands"  # 12: the original is in a settled batch and stands
+    RETRY = "retry"  # not an answer that ends it: the attempt counts, try again
 
 
 class TerminalError(Exception):
@@ -96,7 +111,7 @@ class Terminal:
     @classmethod
     def init(cls, journal_path: Path, host: str, port: int, tid: str, mid: str, tmk: bytes,
              tpdu: str = "6000030000", timeout: float = 30.0,
-             tls: dict[str, str] | None = None) -> None:
+             mac_alg: MacAlgorithm = DEFAULT_MAC, tls: dict[str, str] | None = None) -> None:
         """`tls`: transport.tls_config's entries, to reach the host over TLS."""
         if journal_path.exists():
             raise TerminalError(f"{journal_path} already exists")
@@ -104,7 +119,8 @@ class Terminal:
         journal = Journal(journal_path)
         journal.set_config({"host": host, "port": str(port), "tid": tid, "mid": mid,
                             "tpdu": tpdu.upper(), "timeout": str(timeout),
-                            "params_version": "1", **(tls or {})})
+                            "params_version": "1", "mac": MacAlgorithm(mac_alg).value,
+                            **(tls or {})})
         journal.close()
         KeyStore.create(_keys_path(journal_path), tmk)
 
@@ -155,6 +171,11 @@ class Terminal:
     @property
     def batch(self) -> int:
         return self.journal.counter("batch", 1)
+
+    @property
+    def mac_alg(self) -> MacAlgorithm:
+        """The MAC algorithm the host registered this terminal with (§4)."""
+        return MacAlgorithm(self.cfg.get("mac", PRE_1_1_MAC))
 
     def _next_stan(self) -> int:
         stan = self.journal.counter("stan", 0) % 999_999 + 1
@@ -239,6 +260,14 @@ class Terminal:
 
     def _drop_keys(self) -> None:
         self.keys.set_working(None)
+
+    def _resync_batch(self, then: str) -> str:
+        """77: the host's open batch is not ours. Sign in again now (the 0810 names the batch)
+        and say what the operator does next; nothing was charged."""
+        out = self.sign_in()
+        if out.result == "done":
+            return f"; signed in again, now in batch {out.batch:06d}: not charged, {then}"
+        return f"; signing in again failed ({out.message}): not charged, {then} once it works"
 
     # -- recovery ---------------------------------------------------------------------------
     def _tell(self, txn: Txn, what: str) -> None:
@@ -326,8 +355,7 @@ class Terminal:
             # the original went out, the host never took that original, and a reversal under
             # the stale identity would be refused (03) for ever instead of ending as a tombstone.
             fields[41], fields[42] = self.station.tid, self.station.mid
-            msg = Message("0400", fields, self.station.tpdu)
-            msg = mac.sign(msg, self.keys.working.mak)  # type: ignore[union-attr]
+            msg = self._sign(Message("0400", fields, self.station.tpdu))
             try:
                 self._link()
             except LinkError:
@@ -338,13 +366,17 @@ class Terminal:
                 resp = self._exchange(msg, "reversal", txn.stan)
             except LinkError:
                 continue
-            if not self._reversal_taken(resp, txn):
+            answer = self._reversal_answer(resp, txn)
+            if answer is ReversalAnswer.RETRY:
                 continue
-            self._reversed(txn, rec.reason)
+            if answer is ReversalAnswer.STANDS:
+                self._original_stands(txn, resp)
+            else:
+                self._reversed(txn, rec.reason)
             return None
         return self._blocked(rec, "3 attempts got no answer")
 
-    def _reversal_taken(self, resp: Message, txn: Txn) -> bool:
+    def _reversal_answer(self, resp: Message, txn: Txn) -> ReversalAnswer:
         """Rule 8 says any 0410 ends a reversal. We also want proof the host acted on it: an
         answer to this STAN, with a good MAC, whose code does not say the host never processed
         the request (03, 30, 96, 97, 99, A0). Otherwise the attempt counts and we try again,
@@ -354,13 +386,32 @@ class Terminal:
         if resp.mti != "0410" or resp.get(11) != f"{txn.stan:06d}" or rc in NOT_PROCESSED:
             if rc in SIGN_IN_AGAIN:
                 self._drop_keys()
-            return False
+            return ReversalAnswer.RETRY
         assert self.keys.working is not None
-        if rc not in UNMACED_CODES and not mac.verify(resp, self.keys.working.mak):
+        if rc not in UNMACED_CODES and not mac.verify(resp, self.keys.working.mak, self.mac_alg):
             self.events.txn("reversal", txn.stan, "mac_fail")
             self._drop_keys()
-            return False
-        return True
+            return ReversalAnswer.RETRY
+        return ReversalAnswer.STANDS if rc == ORIGINAL_STANDS else ReversalAnswer.TAKEN
+
+    def _original_stands(self, txn: Txn, resp: Message) -> None:
+        """12: the original is in a batch the host has settled, whose totals never change, so
+        the host did not undo it and never will. The record goes (resending cannot help) and the
+        journal says what is true: the original stands, as the host has it."""
+        extra = [Journal.delete_reversal_sql(txn.id)]
+        if txn.kind == "void":
+            orig = self.journal.find(txn.orig_stan or 0, txn.orig_batch, "sale")
+            if orig is not None:
+                extra.append(("UPDATE txns SET state = 'voided' WHERE id = ?", (orig.id,)))
+            note = (f"reversal refused (12): batch {txn.batch:06d} is settled, so the void "
+                    "stands: the sale is voided and the money is back on the card")
+        else:
+            note = (f"reversal refused (12): batch {txn.batch:06d} is settled, so the "
+                    f"{txn.kind} stands and the card is charged: refund it "
+                    f"(STAN {txn.stan:06d}) to give the money back")
+        self.journal.step(txn, "reversal_refused", note, state="approved", message=note,
+                          rc=ORIGINAL_STANDS, rrn=resp.get(37) or txn.rrn, extra=extra)
+        self._tell(txn, note)
 
     def _reversed(self, txn: Txn, reason: str) -> None:
         extra = [Journal.delete_reversal_sql(txn.id)]
@@ -565,7 +616,14 @@ class Terminal:
 
     def _sign(self, msg: Message) -> Message:
         assert self.keys.working is not None
-        return mac.sign(msg, self.keys.working.mak)
+        return mac.sign(msg, self.keys.working.mak, self.mac_alg)
+
+    def _mac_ok(self, resp: Message) -> bool:
+        """Whether an answer's MAC verifies, for answers that carry one (§4)."""
+        if not mac.needs_mac(resp):
+            return True
+        return self.keys.working is not None and mac.verify(resp, self.keys.working.mak,
+                                                            self.mac_alg)
 
     def _abort(self, txn: Txn, why: str, operator: bool = False) -> Outcome:
         self.journal.step(txn, "flow_aborted", why, state="failed", message=why)
@@ -636,7 +694,7 @@ class Terminal:
             return self._no_answer(txn, reversible, "answer does not match the request")
         maced = rc not in UNMACED_CODES
         assert self.keys.working is not None
-        if maced and not mac.verify(resp, self.keys.working.mak):
+        if maced and not mac.verify(resp, self.keys.working.mak, self.mac_alg):
             # Rule 5: reason A0, keep the record, drop the keys.
             self.events.txn(txn.kind, txn.stan, "mac_fail")
             extra = [Journal.reversal_reason_sql(txn.id, "A0")] if reversible else []
@@ -661,8 +719,10 @@ class Terminal:
                               message=describe(rc), extra=[Journal.delete_reversal_sql(txn.id)])
             self.events.screen("result")
             self.events.screen("idle")
-            return Outcome("declined", f"declined: {rc} {describe(rc)}", rc=rc, stan=txn.stan,
-                           batch=txn.batch)
+            message = f"declined: {rc} {describe(rc)}"
+            if rc == BATCH_MISMATCH:
+                message += self._resync_batch("retry the payment")
+            return Outcome("declined", message, rc=rc, stan=txn.stan, batch=txn.batch)
         extra_out: dict[str, object] = {}
         journal_extra: list[tuple[str, tuple[Any, ...]]] = []
         final_state = "approved"
@@ -725,26 +785,43 @@ class Terminal:
         the host has closed is never traded in again by a terminal that lost the answer."""
         batch = txn.batch
         totals, records = self.totals(batch)
+        not_signed = self._ensure_signed_in()  # a resend may follow a dropped key set
+        if not_signed is not None:
+            self.journal.update(txn, state="failed", message="not signed in: recover re-sends it")
+            return Outcome("failed", f"settlement not sent ({not_signed.message}); recover "
+                                     "re-sends it", stan=txn.stan, batch=batch)
 
         def sent() -> None:
             self.journal.step(txn, "request_sent")
             self._after("request_sent")
 
         try:
-            resp = self._exchange(builders.settle(self.station, txn.stan, batch, totals),
+            resp = self._exchange(self._sign(builders.settle(self.station, txn.stan, batch,
+                                                             totals)),
                                   "settle", txn.stan, on_sent=sent)
         except LinkError as exc:
             self.journal.update(txn, state="failed", message="no answer: recover re-sends it")
             return Outcome("failed", f"settlement got no answer ({exc}); recover re-sends it",
                            stan=txn.stan, batch=batch)
         rc = resp.get(39)
+        if not self._mac_ok(resp):
+            # The answer cannot be trusted, and the host may have closed the batch: the same
+            # settlement again (same STAN) gets the host's stored answer.
+            self.events.txn("settle", txn.stan, "mac_fail")
+            self._drop_keys()
+            self.journal.update(txn, state="failed", message="answer MAC failed: recover "
+                                                             "re-sends it")
+            return Outcome("failed", "the settlement answer failed its MAC check; recover "
+                                     "re-sends it", rc=rc, stan=txn.stan, batch=batch)
         if rc != APPROVED:
             if rc in SIGN_IN_AGAIN:
                 self._drop_keys()
             self.journal.step(txn, "response_received", f"rc {rc}", rc=rc, state="declined",
                               message=describe(rc))
-            return Outcome("declined", f"settlement refused: {rc} {describe(rc)}", rc=rc,
-                           stan=txn.stan, batch=batch)
+            message = f"settlement refused: {rc} {describe(rc)}"
+            if rc == BATCH_MISMATCH:
+                message += self._resync_batch("settle again")
+            return Outcome("declined", message, rc=rc, stan=txn.stan, batch=batch)
         try:
             _, result = Totals.parse(resp.get(48))
         except ProtocolError:
@@ -775,12 +852,24 @@ class Terminal:
         """Batch upload: the records 8 to a message, then the end message with the count."""
         for i in range(0, len(records), 8):
             stan = self._next_stan()
-            self._exchange(builders.batch_upload(self.station, stan, batch,
-                                                 format_batch_records(records[i:i + 8]),
-                                                 end=False), "settle", stan)
+            self._upload_one(builders.batch_upload(self.station, stan, batch,
+                                                   format_batch_records(records[i:i + 8]),
+                                                   end=False), stan)
         stan = self._next_stan()
-        self._exchange(builders.batch_upload(self.station, stan, batch, f"{len(records):04d}",
-                                             end=True), "settle", stan)
+        self._upload_one(builders.batch_upload(self.station, stan, batch, f"{len(records):04d}",
+                                               end=True), stan)
+
+    def _upload_one(self, msg: Message, stan: int) -> None:
+        """One 0320, MAC'd; an answer that is not a good 00 stops the upload like a lost one."""
+        resp = self._exchange(self._sign(msg), "settle", stan)
+        if not self._mac_ok(resp):
+            self.events.txn("settle", stan, "mac_fail")
+            self._drop_keys()
+            raise LinkError("batch upload answer failed its MAC check", sent=True)
+        if resp.get(39) != APPROVED:
+            if resp.get(39) in SIGN_IN_AGAIN:
+                self._drop_keys()
+            raise LinkError(f"batch upload refused: {resp.get(39)}", sent=True)
 
 
 def _keys_path(journal_path: Path) -> Path:

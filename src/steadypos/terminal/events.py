@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from steadypos import __version__
+from steadypos.files import make_private
 
 TAIL_BYTES = 16 << 10  # how much of the log's end is read at start: the last session's end
 MAX_FRAMES = 8
@@ -76,6 +77,7 @@ class EventLog:
         self.tid = tid
         tail, whole = _tail(path)
         self._unclosed = unclosed_session(tail, whole)
+        make_private(path)
         self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the session
         if tail and not tail.endswith(b"\n"):
             self._write("\n")  # end a line cut by a kill: it stays one malformed line

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from steadypos.files import make_private_db
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -96,9 +98,11 @@ class Journal:
         self.path = Path(path)
         # (kind, writes until it fails): a disk fault armed by a test or the simulator.
         self.disk_fault = _disk_fault_from_env()
+        make_private_db(self.path)
         self.conn = sqlite3.connect(str(self.path), isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute(f"PRAGMA synchronous={synchronous}")
+        self.conn.execute("PRAGMA secure_delete=ON")  # a deleted reversal record leaves no trace
         self.conn.executescript(SCHEMA)
 
     def close(self) -> None:
