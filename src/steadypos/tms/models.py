@@ -94,15 +94,20 @@ class LoginThrottle(Base):
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
-class Application(Base):
-    __tablename__ = "tms_applications"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+class Business:
+    """What an application says of a business, and what its merchant keeps of it."""
+
     legal_name: Mapped[str] = mapped_column(String(200))
-    licence_no: Mapped[str] = mapped_column(String(18), index=True)
     contact_name: Mapped[str] = mapped_column(String(100))
     contact_phone: Mapped[str] = mapped_column(String(11))
     address: Mapped[str] = mapped_column(String(300))
     settlement_account: Mapped[str] = mapped_column(String(32))
+
+
+class Application(Business, Base):
+    __tablename__ = "tms_applications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    licence_no: Mapped[str] = mapped_column(String(18), index=True)
     terminals_requested: Mapped[int] = mapped_column()
     status: Mapped[str] = mapped_column(String(16), default=ApplicationStatus.SUBMITTED)
     reason: Mapped[str | None] = mapped_column(Text, default=None)
@@ -112,15 +117,10 @@ class Application(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
-class Merchant(Base):
+class Merchant(Business, Base):
     __tablename__ = "tms_merchants"
     mid: Mapped[str] = mapped_column(String(15), primary_key=True)
-    legal_name: Mapped[str] = mapped_column(String(200))
     licence_no: Mapped[str] = mapped_column(String(18), unique=True)
-    contact_name: Mapped[str] = mapped_column(String(100))
-    contact_phone: Mapped[str] = mapped_column(String(11))
-    address: Mapped[str] = mapped_column(String(300))
-    settlement_account: Mapped[str] = mapped_column(String(32))
     application_id: Mapped[int] = mapped_column(ForeignKey("tms_applications.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
