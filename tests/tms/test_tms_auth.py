@@ -120,3 +120,9 @@ def test_create_user_command(tmp_path: Path) -> None:
     secret.write_text("short\n")
     short = subprocess.run(argv("x2"), capture_output=True, text=True, timeout=60)
     assert short.returncode == 2 and "password" in short.stderr
+
+
+def test_a_username_postgresql_cannot_store_is_just_a_failed_login(tms: Tms) -> None:
+    for name in ("a\x00b", "x" * 500):
+        r = tms.client.post("/api/v1/auth/token", data={"username": name, "password": "pw"})
+        assert r.status_code == 401, r.text

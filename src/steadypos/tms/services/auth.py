@@ -27,13 +27,14 @@ def check_password(db: Session, settings: Settings, username: str, password: str
                    client: str) -> User:
     """The user, or 401 (429 while the username is locked for this client). A failure is
     counted in the same transaction, which the caller commits either way."""
-    row = _throttle_row(db, f"{username.lower()}\x1f{client}"[:200])
+    row = _throttle_row(db, security.digest(f"{username.lower()}\x1f{client}"))
     now = utcnow()
     if row.locked_until is not None and row.locked_until > now:
         wait = int((row.locked_until - now).total_seconds()) + 1
         raise Throttled(f"too many failed logins; try again in {wait} s",
                         {"Retry-After": str(wait)})
-    user = db.scalar(select(User).where(User.username == username))
+    plausible = 0 < len(username) <= 64 and username.isprintable()  # no NUL to PostgreSQL
+    user = db.scalar(select(User).where(User.username == username)) if plausible else None
     ok = security.verify_secret(user.password_hash if user else None, password)
     if not ok or user is None or user.disabled:
         row.failures += 1
