@@ -302,7 +302,8 @@ def _console_until_interrupted(url: str, password: str, serve: bool) -> None:
 
 
 def demo(keep: bool = typer.Option(False, "--keep", help="keep the temporary folder"),
-         serve: bool = typer.Option(sys.stdin.isatty(), "--serve/--no-serve",
+         serve: bool = typer.Option(sys.stdin.isatty() and sys.stdout.isatty(),
+                                    "--serve/--no-serve",
                                     help="keep host and TMS running at the end, for the "
                                          "console (default: when run from a terminal)"),
          ) -> None:
