@@ -1,4 +1,5 @@
-"""CLI: `steadypos tms serve` and `steadypos tms create-user`."""
+"""CLI: `steadypos tms serve`, `host-cert` and `create-user`. The web stack is imported inside
+each command: every `steadypos` process (a terminal's sale too) loads this module."""
 
 from __future__ import annotations
 
@@ -6,15 +7,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
-
-from steadypos import logs
-from steadypos.tms import db as tms_db
-from steadypos.tms.actors import Actor
-from steadypos.tms.models import User
-from steadypos.tms.schemas.users import UserIn
-from steadypos.tms.settings import Settings, parse_link
 
 tms_app = typer.Typer(help="Terminal management: onboarding and activation (docs/tms-api-v1.md).",
                       no_args_is_help=True)
@@ -43,9 +35,13 @@ def serve(
     log_file: str = typer.Option(None, "--log-file"),
 ) -> None:
     """Run the TMS (API under /api/v1, pages under /ui) until SIGINT/SIGTERM."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from steadypos import logs
     from steadypos.tms.app import create_app, open_context
     from steadypos.tms.server import listen
     from steadypos.tms.server import serve as run
+    from steadypos.tms.settings import Settings, parse_link
 
     logs.setup(path=log_file)
     try:
@@ -82,6 +78,7 @@ def host_cert(
 ) -> None:
     """Issue the host's TLS certificate from the TMS's CA (for `steadypos host --tls-cert`)."""
     from steadypos.protocol.certs import CertError, write_all
+    from steadypos.tms import db as tms_db
     from steadypos.tms.ca import TmsCa
 
     if not key.name.endswith(".key"):
@@ -106,8 +103,14 @@ def create_user(
 ) -> None:
     """Make a user (the first admin: no default password exists anywhere)."""
     from pydantic import ValidationError
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
 
+    from steadypos.tms import db as tms_db
+    from steadypos.tms.actors import Actor
     from steadypos.tms.errors import TmsError
+    from steadypos.tms.models import User
+    from steadypos.tms.schemas.users import UserIn
     from steadypos.tms.services import users
 
     try:
