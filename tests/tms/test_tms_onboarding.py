@@ -134,3 +134,30 @@ def test_every_change_is_audited_with_before_and_after(tms: Tms) -> None:
     ship = tms.ok("GET", "/audit", params={"entity_id": tid})["items"]
     assert [e["action"] for e in ship] == ["terminal.ship", "terminal.assign"]
     assert (ship[0]["before"]["status"], ship[0]["after"]["status"]) == ("assigned", "shipped")
+
+
+def test_a_request_that_fails_half_way_leaves_nothing(tms: Tms,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The approval writes a merchant, the application and an audit entry in one transaction:
+    a failure at the audit entry leaves the application waiting and no merchant."""
+    from sqlalchemy import func
+
+    from steadypos.tms import audit
+    from steadypos.tms.models import Application, Merchant
+
+    app_id = tms.ok("POST", "/applications", 201, None, json=application())["id"]
+    with tms.ctx.sessions() as db:
+        merchants = db.scalar(select(func.count()).select_from(Merchant))
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(audit, "record", broken)
+    with pytest.raises(RuntimeError):
+        tms.call("POST", f"/applications/{app_id}/approve")
+    monkeypatch.undo()
+    with tms.ctx.sessions() as db:
+        assert db.scalar(select(func.count()).select_from(Merchant)) == merchants
+        application_row = db.get(Application, int(app_id))
+        assert application_row is not None and application_row.status == "submitted"
+    assert tms.ok("POST", f"/applications/{app_id}/approve")["status"] == "approved"
