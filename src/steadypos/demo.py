@@ -241,8 +241,8 @@ def tls_day(day: Day, pki: certs.Pki) -> None:
     _scene(f"TLS: {t['tid']} on the TLS listener, with a certificate whose CN is its TID")
     day.terminal(3, "init", "--host", "127.0.0.1", "--port", str(day.host.tls_port),
                  "--tid", t["tid"], "--mid", t["mid"], "--tmk", t["tmk"], "--timeout", "5",
-                 "--mac", t["mac"], "--tls-ca", str(pki.ca_cert), "--tls-cert", str(pki.cert(t["tid"])),
-                 "--tls-key", str(pki.key(t["tid"])))
+                 "--mac", t["mac"], "--tls-ca", str(pki.ca_cert),
+                 "--tls-cert", str(pki.cert(t["tid"])), "--tls-key", str(pki.key(t["tid"])))
     code, out = day.terminal(3, "sign-in")
     _show(code, out)
     day.expect(f"{t['tid']} signed in over TLS", code == 0 and out.get("rc") == "00")
