@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import ssl
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -239,8 +241,8 @@ def tls_day(day: Day, pki: certs.Pki) -> None:
     _scene(f"TLS: {t['tid']} on the TLS listener, with a certificate whose CN is its TID")
     day.terminal(3, "init", "--host", "127.0.0.1", "--port", str(day.host.tls_port),
                  "--tid", t["tid"], "--mid", t["mid"], "--tmk", t["tmk"], "--timeout", "5",
-                 "--tls-ca", str(pki.ca_cert), "--tls-cert", str(pki.cert(t["tid"])),
-                 "--tls-key", str(pki.key(t["tid"])))
+                 "--mac", t["mac"], "--tls-ca", str(pki.ca_cert),
+                 "--tls-cert", str(pki.cert(t["tid"])), "--tls-key", str(pki.key(t["tid"])))
     code, out = day.terminal(3, "sign-in")
     _show(code, out)
     day.expect(f"{t['tid']} signed in over TLS", code == 0 and out.get("rc") == "00")
@@ -286,9 +288,29 @@ def _closing(day: Day) -> None:
                report.ok)
 
 
-def demo(keep: bool = typer.Option(False, "--keep", help="keep the temporary folder")) -> None:
+def _console_until_interrupted(url: str, password: str, serve: bool) -> None:
+    console.print(f"[bold]TMS console:[/bold] {url}/ui/  (login [bold]admin[/bold] / "
+                  f"[bold]{password}[/bold], made by this demo run)", markup=True)
+    if not serve:
+        return
+    console.print("host and TMS keep running; press Ctrl-C to stop")
+    try:
+        while True:
+            signal.pause()
+    except KeyboardInterrupt:
+        pass
+
+
+def demo(keep: bool = typer.Option(False, "--keep", help="keep the temporary folder"),
+         serve: bool = typer.Option(sys.stdin.isatty() and sys.stdout.isatty(),
+                                    "--serve/--no-serve",
+                                    help="keep host and TMS running at the end, for the "
+                                         "console (default: when run from a terminal)"),
+         ) -> None:
     """A scripted trading day with faults; exits 0 only if every expectation held."""
     from steadypos.chaos.proxy import FaultProxy
+    from steadypos.host import process
+    from steadypos.tms import demo as tms_demo
 
     root = Path(tempfile.mkdtemp(prefix="steadypos-demo-"))
     console.print(f"[bold]steadypos demo[/bold] in {root}")
@@ -299,11 +321,19 @@ def demo(keep: bool = typer.Option(False, "--keep", help="keep the temporary fol
     proxy.start()
     day = Day(root, host, proxy, demo_data())
     failed: Callable[[], int] = lambda: sum(1 for _, ok in day.checks if not ok)  # noqa: E731
+    tms = None
     try:
         run_day(day)
         tls_day(day, pki)
+        _scene("TMS: a merchant applies, is approved, and its new terminal activates and trades")
+        tms, url, password = tms_demo.start(day)
+        tms_demo.onboard(day, url, password, console)
         _closing(day)
+        if not failed():
+            _console_until_interrupted(url, password, serve)
     finally:
+        if tms is not None:
+            process.stop(tms)
         proxy.stop()
         host.stop()
         if not keep:

@@ -228,5 +228,8 @@ def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
         show_journal(rows)
 
 
+terminal_app.command("activate")(activate.command)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(terminal_app, name="terminal")

@@ -1,0 +1,38 @@
+"""One message catalogue for everything a person reads (pages, later the counter screen): a JSON
+file per language, looked up by key; English is the fallback."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+
+LANGUAGES = ("zh", "en")
+DEFAULT = "zh"
+FALLBACK = "en"
+
+
+@cache
+def catalogue(lang: str) -> dict[str, str]:
+    """Every message of one language (keys are dotted names, e.g. `nav.terminals`)."""
+    if lang not in LANGUAGES:
+        raise KeyError(f"no catalogue for language {lang!r}")
+    text = resources.files(__package__).joinpath(f"{lang}.json").read_text(encoding="utf-8")
+    data: dict[str, str] = json.loads(text)
+    return data
+
+
+def pick(lang: str | None) -> str:
+    """A supported language from a request's wish (a code, or an Accept-Language value)."""
+    for part in (lang or "").replace(" ", "").split(","):
+        code = part.split(";")[0].split("-")[0].lower()
+        if code in LANGUAGES:
+            return code
+    return DEFAULT
+
+
+def t(key: str, lang: str = DEFAULT, **values: object) -> str:
+    """The message `key` in `lang` with `{name}` fields filled; the key itself if it is unknown,
+    so that a missing text shows up on the page instead of breaking it."""
+    text = catalogue(pick(lang)).get(key) or catalogue(FALLBACK).get(key) or key
+    return text.format(**values) if values else text

@@ -1,0 +1,140 @@
+"""CLI: `steadypos tms serve`, `host-cert` and `create-user`. The web stack is imported inside
+each command: every `steadypos` process (a terminal's sale too) loads this module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+tms_app = typer.Typer(help="Terminal management: onboarding and activation (docs/tms-api-v1.md).",
+                      no_args_is_help=True)
+DB = typer.Option(..., "--db", help="the host's database: a SQLite path, sqlite:///PATH or "
+                                    "postgresql://...")
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str) -> None:
+    err.print(f"error: {message}", markup=False)
+    raise typer.Exit(2)
+
+
+@tms_app.command("serve")
+def serve(
+    db: str = DB,
+    port: int = typer.Option(..., "--port", help="HTTP port; 0 picks a free one"),
+    bind: str = typer.Option("127.0.0.1", "--bind"),
+    link: str = typer.Option("127.0.0.1:5000", "--link",
+                             help="the host's HOST:PORT handed to terminals at activation"),
+    tls_link: str = typer.Option(None, "--tls-link", help="the host's TLS HOST:PORT"),
+    ca_dir: Path = typer.Option(None, "--ca-dir", help="the TMS CA's folder (default: beside a "
+                                "SQLite database, DB.tms-ca; ./tms-ca for PostgreSQL)"),
+    write_ca_cert: Path = typer.Option(None, "--write-ca-cert", help="write the CA certificate "
+                                       "here, for the host's --client-ca"),
+    log_file: str = typer.Option(None, "--log-file"),
+) -> None:
+    """Run the TMS (API under /api/v1, pages under /ui) until SIGINT/SIGTERM."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from steadypos import logs
+    from steadypos.tms.app import create_app, open_context
+    from steadypos.tms.server import listen
+    from steadypos.tms.server import serve as run
+    from steadypos.tms.settings import Settings, parse_link
+
+    logs.setup(path=log_file)
+    try:
+        host, link_port = parse_link(link)
+        tls_port = parse_link(tls_link)[1] if tls_link else None
+        settings = Settings.for_db(db, ca_dir, link_host=host, link_port=link_port,
+                                   tls_port=tls_port)
+        ctx = open_context(settings)
+    except (ValueError, OSError, SQLAlchemyError) as exc:
+        _fail(f"cannot start the TMS on {db}: {exc}")
+        return
+    if write_ca_cert is not None:
+        ctx.ca.write_cert(write_ca_cert)
+    try:
+        sock = listen(bind, port)
+    except OSError as exc:
+        _fail(str(exc))
+        return
+
+    def ready(h: str, p: int) -> None:
+        print(f"listening on http://{h}:{p}", flush=True)
+
+    run(create_app(ctx), sock, ready)
+
+
+@tms_app.command("host-cert")
+def host_cert(
+    db: str = DB,
+    cert: Path = typer.Option(..., "--cert", help="write the host's certificate here"),
+    key: Path = typer.Option(..., "--key", help="write its private key here (mode 0600)"),
+    name: list[str] = typer.Option([], "--name", help="a host name or IP for the certificate "
+                                   "(127.0.0.1 and localhost are always in)"),
+    ca_dir: Path = typer.Option(None, "--ca-dir", help="as for serve"),
+) -> None:
+    """Issue the host's TLS certificate from the TMS's CA (for `steadypos host --tls-cert`)."""
+    from steadypos.protocol.certs import CertError, write_all
+    from steadypos.tms import db as tms_db
+    from steadypos.tms.ca import TmsCa
+
+    if not key.name.endswith(".key"):
+        _fail("--key must end in .key (private key files are written with mode 0600)")
+    try:
+        url = tms_db.DatabaseUrl.parse(db)
+        issued = TmsCa.load_or_create(ca_dir or url.default_ca_dir()).issue_host(name)
+        write_all({cert: issued.cert_pem, key: issued.key_pem})
+    except (ValueError, OSError, CertError) as exc:
+        _fail(str(exc))
+    print(f"host certificate {cert} and key {key} issued by the TMS CA")
+
+
+@tms_app.command("create-user")
+def create_user(
+    db: str = DB,
+    username: str = typer.Option(..., "--username"),
+    role: str = typer.Option(..., "--role", help="admin, ops or merchant"),
+    password_file: Path = typer.Option(..., "--password-file",
+                                       help="a file whose first line is the password"),
+    mid: str = typer.Option(None, "--mid", help="the merchant's MID (role merchant)"),
+) -> None:
+    """Make a user (the first admin: no default password exists anywhere)."""
+    from pydantic import ValidationError
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from steadypos.tms import db as tms_db
+    from steadypos.tms.actors import Actor
+    from steadypos.tms.errors import TmsError
+    from steadypos.tms.models import User
+    from steadypos.tms.schemas.users import UserIn
+    from steadypos.tms.services import users
+
+    try:
+        password = password_file.read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, IndexError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read a password from {password_file}: {exc}")
+        return
+    try:
+        data = UserIn(username=username, password=password, role=role, mid=mid)  # type: ignore[arg-type]
+        engine = tms_db.make_engine(tms_db.DatabaseUrl.parse(db))
+        tms_db.migrate(engine)
+        with tms_db.sessions(engine)() as session:
+            user = users.create(session, Actor("cli:create-user", "admin"), data)
+            session.commit()
+            made = session.scalar(select(User.id).where(User.id == user.id))
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}"
+                        for e in exc.errors()))
+        return
+    except (TmsError, ValueError, SQLAlchemyError) as exc:
+        _fail(str(getattr(exc, "detail", exc)))
+        return
+    print(f"user {username} ({role}) created, id {made}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(tms_app, name="tms")

@@ -1,0 +1,93 @@
+"""The TMS's only way into the host's tables: the host's own registry code (host/registry.py),
+on a store and secrets opened as the host opens them. Each call is its own host transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from steadypos.host import registry
+from steadypos.host.app import open_secrets, open_store
+from steadypos.host.secrets import HostSecrets
+from steadypos.host.store import Store
+from steadypos.tms.db import DatabaseUrl
+from steadypos.tms.errors import Conflict, Unavailable
+from steadypos.tms.models import TerminalState
+
+# Said by every call (and by the tests that skip) while the TMS's database is PostgreSQL.
+NO_PG_HOST = "the host's store has no PostgreSQL backend yet (issue 11)"
+
+_STATUS = {TerminalState.ACTIVE: registry.TerminalStatus.ACTIVE,
+           TerminalState.LOCKED: registry.TerminalStatus.LOCKED,
+           TerminalState.RETIRED: registry.TerminalStatus.RETIRED}
+
+R = TypeVar("R")
+
+
+class HostLink:
+    def __init__(self, url: DatabaseUrl, txn_limit_fen: int) -> None:
+        self.url = url
+        self.txn_limit_fen = txn_limit_fen
+        self._secrets: HostSecrets | None = None
+
+    def _path(self) -> str:
+        if self.url.sqlite_path is None:
+            raise Unavailable(NO_PG_HOST)
+        return str(self.url.sqlite_path)
+
+    @property
+    def secrets(self) -> HostSecrets:
+        # Opened at first need, not at start-up: the host usually creates `<db>.keys` itself
+        # (with the demo's issuer key under --seed-demo), and we must not get there first.
+        if self._secrets is None:
+            self._secrets = open_secrets(self._path())
+        return self._secrets
+
+    @contextmanager
+    def _store(self) -> Iterator[Store]:
+        store = open_store(self._path())
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def _write(self, action: Callable[[Store], R]) -> R:
+        """`action` in one host transaction; a change the registry refuses is a 409."""
+        with self._store() as store:
+            store.begin()
+            try:
+                result = action(store)
+                store.commit()
+            except registry.RegistryError as exc:
+                store.rollback()
+                raise Conflict(f"the host's registry refused: {exc}") from None
+            except BaseException:
+                store.rollback()
+                raise
+            return result
+
+    def seal(self, key: bytes) -> str:
+        return self.secrets.seal(key)
+
+    def unseal(self, sealed: str) -> bytes:
+        return self.secrets.unseal(sealed)
+
+    def info(self, tid: str) -> Any:
+        with self._store() as store:
+            return registry.terminal_info(store, tid)
+
+    def register(self, tid: str, mid: str, tmk: bytes, mac_algorithm: str) -> None:
+        secrets = self.secrets
+
+        def act(store: Store) -> None:
+            if registry.terminal_info(store, tid) is not None:
+                raise Conflict(f"the host already knows terminal {tid}")
+            registry.register_terminal(store, secrets, tid=tid, mid=mid, tmk=tmk,
+                                       mac=registry.MacAlgorithm(mac_algorithm),
+                                       txn_limit=self.txn_limit_fen)
+
+        self._write(act)
+
+    def set_status(self, tid: str, status: TerminalState) -> None:
+        self._write(lambda store: registry.set_status(store, tid, _STATUS[status]))

@@ -1,0 +1,1 @@
+"""Request and response models of the TMS API, one module per resource."""

@@ -1,0 +1,29 @@
+"""Fixtures of the TMS tests: one app per test module on each database backend (SQLite in a
+temporary folder; PostgreSQL in a fresh schema, skipped with a reason when no server answers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from tmskit import Tms, drop_pg_schema, fresh_pg_schema, pg_reason
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def tms(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tms]:
+    root = tmp_path_factory.mktemp("tms")
+    if request.param == "sqlite":
+        tms = Tms.start(str(root / "host.db"), root / "ca", "sqlite")
+        yield tms
+        tms.ctx.engine.dispose()
+        return
+    reason = pg_reason()
+    if reason:
+        pytest.skip(reason)
+    schema, url = fresh_pg_schema()
+    try:
+        tms = Tms.start(url, root / "ca", "postgresql")
+        yield tms
+        tms.ctx.engine.dispose()
+    finally:
+        drop_pg_schema(schema)

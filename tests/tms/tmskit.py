@@ -1,0 +1,132 @@
+"""Helpers of the TMS tests: an app on SQLite or on a fresh PostgreSQL schema, users, valid
+applications, and the onboarding steps as API calls."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from fastapi.testclient import TestClient
+
+from steadypos.tms.actors import Actor
+from steadypos.tms.app import create_app, open_context
+from steadypos.tms.context import TmsContext
+from steadypos.tms.hostlink import NO_PG_HOST
+from steadypos.tms.identifiers import USCC_ALPHABET, uscc_check_char
+from steadypos.tms.schemas.users import UserIn
+from steadypos.tms.services import users
+from steadypos.tms.settings import Settings
+
+PG_URL = "postgresql://127.0.0.1:5432/test"
+PASSWORD = "correct horse battery"
+_serial = itertools.count(1)
+
+
+def pg_reason() -> str | None:
+    """Why the PostgreSQL run cannot happen here, or None when a server answers."""
+    try:
+        psycopg.connect(PG_URL, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        return f"no PostgreSQL server at {PG_URL}: {exc}".splitlines()[0]
+    return None
+
+
+def fresh_pg_schema() -> tuple[str, str]:
+    """A new empty schema and the URL whose connections use it."""
+    name = f"tms_test_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    return name, f"{PG_URL}?options=-csearch_path%3D{name}"
+
+
+def drop_pg_schema(name: str) -> None:
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {name} CASCADE")
+
+
+def licence(n: int | None = None) -> str:
+    """A valid unified social credit code (check character computed), different per call."""
+    n = next(_serial) if n is None else n
+    body = "9131000" + "".join(USCC_ALPHABET[(n // 31**i) % 31] for i in range(10))
+    return body + uscc_check_char(body)
+
+
+def application(**over: Any) -> dict[str, Any]:
+    data = {"legal_name": "上海稳付餐饮有限公司", "licence_no": licence(),
+            "contact_name": "王芳", "contact_phone": "13912345678",
+            "address": "上海市浦东新区世纪大道 100 号", "settlement_account": "6222021001122334455",
+            "terminals_requested": 2}
+    data.update(over)
+    return data
+
+
+@dataclass
+class Tms:
+    """One app for a test module, with an admin and an ops user."""
+
+    ctx: TmsContext
+    client: TestClient
+    backend: str
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, db: str, ca_dir: Path, backend: str, **settings: Any) -> Tms:
+        ctx = open_context(Settings.for_db(db, ca_dir, **settings))
+        tms = cls(ctx, TestClient(create_app(ctx)), backend)
+        tms.user("admin", "admin")
+        tms.user("ops", "ops")
+        return tms
+
+    def needs_host(self) -> None:
+        import pytest
+
+        if self.backend == "postgresql":
+            pytest.skip(NO_PG_HOST)
+
+    def user(self, username: str, role: str, mid: str | None = None) -> dict[str, str]:
+        with self.ctx.sessions() as db:
+            users.create(db, Actor("test", "admin"),
+                         UserIn(username=username, password=PASSWORD, role=role,  # type: ignore[arg-type]
+                                mid=mid))
+            db.commit()
+        self.headers[username] = self.login(username)
+        return self.headers[username]
+
+    def login(self, username: str, password: str = PASSWORD) -> dict[str, str]:
+        r = self.client.post("/api/v1/auth/token",
+                             data={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    def call(self, method: str, path: str, as_user: str | None = "ops",
+             **kw: Any) -> Any:
+        headers = self.headers[as_user] if as_user else {}
+        return self.client.request(method, f"/api/v1{path}", headers=headers, **kw)
+
+    def ok(self, method: str, path: str, status: int = 200, as_user: str | None = "ops",
+           **kw: Any) -> Any:
+        r = self.call(method, path, as_user, **kw)
+        assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text}"
+        return r.json() if r.content else None
+
+    def merchant(self, **over: Any) -> str:
+        """A new approved merchant's MID."""
+        app_id = self.ok("POST", "/applications", 201, None, json=application(**over))["id"]
+        return str(self.ok("POST", f"/applications/{app_id}/approve")["mid"])
+
+    def terminal(self, mid: str, serial: str | None = None, **over: Any) -> str:
+        body = {"mid": mid, "serial": serial or f"SN{secrets.token_hex(5).upper()}",
+                "brand": "PAX", "model": "A920", "firmware": "PayDroid 8.1", **over}
+        return str(self.ok("POST", "/terminals", 201, json=body)["tid"])
+
+    def shipped(self, mid: str, serial: str | None = None) -> tuple[str, str, str]:
+        """(TID, serial, activation code) of a new shipped terminal."""
+        serial = serial or f"SN{secrets.token_hex(5).upper()}"
+        tid = self.terminal(mid, serial)
+        code = self.ok("POST", f"/terminals/{tid}/ship",
+                       json={"carrier": "SF Express", "tracking_no": "SF1234567890"})
+        return tid, serial, code["activation_code"]
