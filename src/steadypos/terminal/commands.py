@@ -15,6 +15,7 @@ from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
 from steadypos.protocol.tls import TlsError
 from steadypos.terminal import activate, emergency, transport
+from steadypos.terminal.counter import cli as counter_cli
 from steadypos.terminal.engine import CardInput, Terminal, TerminalError
 from steadypos.terminal.journal import JournalError
 from steadypos.terminal.outcome import EXIT_USAGE, Outcome
@@ -230,6 +231,8 @@ def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
 
 terminal_app.command("activate")(activate.command)
 terminal_app.command("help")(emergency.command)
+terminal_app.command("status")(counter_cli.status)
+terminal_app.command("reprint")(counter_cli.reprint)
 
 
 def register(app: typer.Typer) -> None:

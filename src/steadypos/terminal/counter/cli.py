@@ -1,0 +1,88 @@
+"""The counter's commands: `steadypos terminal status`, `reprint` and `ui`, in the operator's
+language (`--lang zh|en`, default from the locale)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from steadypos import i18n
+from steadypos.terminal.counter import reprint as reprinting
+from steadypos.terminal.counter import status as statuses
+from steadypos.terminal.counter.words import say
+from steadypos.terminal.outcome import EXIT_DECLINED, EXIT_USAGE
+
+JOURNAL = typer.Option(..., "--journal", help="the terminal's journal (state file)")
+LANG = typer.Option(None, "--lang", help="zh or en; default from the locale (LC_ALL, "
+                                         "LC_MESSAGES, LANG)")
+AS_JSON = typer.Option(False, "--json", help="print one JSON object")
+
+
+def language(wish: str | None) -> str:
+    try:
+        return i18n.language(wish)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lang") from None
+
+
+def fail(message: str) -> None:
+    """One line on stderr, exit 2: the command did nothing."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+@contextmanager
+def opened(journal: Path, on_banner: Callable[[str], None]) -> Iterator[Any]:
+    """The terminal, open (it recovers what the journal alone settles), closed afterwards."""
+    from steadypos.terminal.engine import Terminal, TerminalError
+
+    try:
+        term = Terminal.open(journal, say=on_banner)
+    except TerminalError as exc:
+        fail(str(exc))
+        raise
+    try:
+        yield term
+    except BaseException as exc:
+        term.close("crash", exc)
+        raise
+    term.close()
+
+
+def status(journal: Path = JOURNAL, lang: str | None = LANG, as_json: bool = AS_JSON) -> None:
+    """Signed in or not, pending reversal, open batch and its totals, last host contact."""
+    chosen = language(lang)
+    banners: list[str] = []
+    with opened(journal, banners.append) as term:
+        now = statuses.read(term)
+    if as_json:
+        typer.echo(json.dumps(now.to_json() | {"recovered": banners}))
+        return
+    for line in banners + statuses.lines(now, chosen):
+        typer.echo(line)
+
+
+def reprint(journal: Path = JOURNAL,
+            stan: int = typer.Option(None, "--stan", help="its trace number (default: the last "
+                                                          "approved one)"),
+            lang: str | None = LANG) -> None:
+    """Reprint an approved receipt of the open batch, marked DUPLICATE (重印)."""
+    chosen = language(lang)
+    with opened(journal, typer.echo) as term:
+        done = reprinting.reprint(term, stan)
+    if done.txn is None:
+        typer.echo(say("reprint.not_found", chosen, stan=f"{stan:06d}") if stan is not None
+                   else say("reprint.none", chosen))
+        raise typer.Exit(EXIT_DECLINED)
+    if done.fault is not None:
+        typer.echo(say("reprint.printer", chosen, fault=say(f"counter.fault.{done.fault}",
+                                                            chosen)))
+        raise typer.Exit(EXIT_DECLINED)
+    typer.echo(done.text.rstrip())
+    typer.echo(say("reprint.done", chosen, stan=f"{done.txn.stan:06d}", path=done.path))
+
