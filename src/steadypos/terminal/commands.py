@@ -233,6 +233,7 @@ terminal_app.command("activate")(activate.command)
 terminal_app.command("help")(emergency.command)
 terminal_app.command("status")(counter_cli.status)
 terminal_app.command("reprint")(counter_cli.reprint)
+terminal_app.command("ui")(counter_cli.ui)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,35 +8,46 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from steadypos.protocol.errors import ProtocolError
 from steadypos.terminal.devices import Faults
 from steadypos.terminal.engine import Terminal
-from steadypos.terminal.journal import JournalError
-from steadypos.terminal.outcome import Outcome
+from steadypos.terminal.observer import TerminalEvent
 
 T = TypeVar("T")
+E = TypeVar("E")
 
 
 class Listener:
-    """Passes each engine event (and, from an engine that only says lines, each line) on."""
+    """The engine's observer: keeps the last event of each kind of the command running (read on
+    the engine's thread, so the result screen never races the message queue) and passes each
+    event on to the app."""
 
-    def __init__(self, post: Callable[[Any], None]) -> None:
+    def __init__(self, post: Callable[[TerminalEvent], None]) -> None:
         self.post = post
+        self.seen: dict[type, TerminalEvent] = {}
 
-    def notify(self, event: Any) -> None:
+    def notify(self, event: TerminalEvent) -> None:
+        self.seen[type(event)] = event
         self.post(event)
 
-    def __call__(self, line: str) -> None:
-        self.post(line)
+    def last(self, kind: type[E]) -> E | None:
+        event = self.seen.get(kind)
+        return event if isinstance(event, kind) else None
 
 
 class EngineError(Exception):
-    """A command stopped on a defect; the terminal was opened again."""
+    """A command stopped on a defect or a journal write that failed; the terminal was opened
+    again (recovery told what became of the payment)."""
+
+
+class Refused(Exception):
+    """The engine refused the input (card data, PIN, STAN) before writing anything."""
 
 
 class Bridge:
-    def __init__(self, journal: Path, post: Callable[[Any], None],
+    def __init__(self, journal: Path, post: Callable[[TerminalEvent], None],
                  faults: Faults | None = None,
                  opener: Callable[..., Terminal] | None = None) -> None:
         self.journal = journal
@@ -50,9 +61,9 @@ class Bridge:
         self.term = self.opener(self.journal, self.listener, faults=self.faults)
         return self.term
 
-    def open(self) -> Future[Terminal]:
-        """Open the terminal (it recovers: banners arrive as events)."""
-        return self._pool.submit(self._open)
+    def open(self) -> Future[dict[str, str]]:
+        """Open the terminal (it recovers: banners arrive as events); its config."""
+        return self._pool.submit(lambda: self._open().cfg)
 
     def run(self, command: Callable[[Terminal], T]) -> Future[T]:
         """Run one command on the engine's thread."""
@@ -60,14 +71,14 @@ class Bridge:
 
     def _call(self, command: Callable[[Terminal], T]) -> T:
         term = self.term or self._open()
+        self.listener.seen.clear()
         try:
             return command(term)
-        except JournalError as exc:
-            # The journal could not be written: the step did not happen (as the CLI says it).
-            pending = bool(term.journal.reversals())
-            return Outcome("failed", f"{exc}; the terminal stopped this payment",  # type: ignore[return-value]
-                           reversal_pending=pending)
+        except (ValueError, ProtocolError) as exc:
+            raise Refused(str(exc)) from exc  # checked before anything was written
         except Exception as exc:
+            # A defect or a journal that cannot be written: the session ends as the crash it
+            # is (the event log has it) and the terminal opens again, recovering what it left.
             term.close("crash", exc)
             self.term = None
             self._open()

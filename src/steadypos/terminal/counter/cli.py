@@ -15,7 +15,8 @@ from steadypos import i18n
 from steadypos.terminal.counter import reprint as reprinting
 from steadypos.terminal.counter import status as statuses
 from steadypos.terminal.counter.words import say
-from steadypos.terminal.outcome import EXIT_DECLINED, EXIT_USAGE
+from steadypos.terminal.observer import Banner, TerminalEvent
+from steadypos.terminal.outcome import Exit
 
 JOURNAL = typer.Option(..., "--journal", help="the terminal's journal (state file)")
 LANG = typer.Option(None, "--lang", help="zh or en; default from the locale (LC_ALL, "
@@ -33,7 +34,18 @@ def language(wish: str | None) -> str:
 def fail(message: str) -> None:
     """One line on stderr, exit 2: the command did nothing."""
     typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(EXIT_USAGE)
+    raise typer.Exit(Exit.USAGE)
+
+
+class Banners:
+    """Hands each banner's line (what recovery did, was the customer charged) to `say`."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+
+    def notify(self, event: TerminalEvent) -> None:
+        if isinstance(event, Banner):
+            self.say(event.line)
 
 
 @contextmanager
@@ -42,7 +54,7 @@ def opened(journal: Path, on_banner: Callable[[str], None]) -> Iterator[Any]:
     from steadypos.terminal.engine import Terminal, TerminalError
 
     try:
-        term = Terminal.open(journal, say=on_banner)
+        term = Terminal.open(journal, Banners(on_banner))
     except TerminalError as exc:
         fail(str(exc))
         raise
@@ -78,11 +90,28 @@ def reprint(journal: Path = JOURNAL,
     if done.txn is None:
         typer.echo(say("reprint.not_found", chosen, stan=f"{stan:06d}") if stan is not None
                    else say("reprint.none", chosen))
-        raise typer.Exit(EXIT_DECLINED)
+        raise typer.Exit(Exit.DECLINED)
     if done.fault is not None:
         typer.echo(say("reprint.printer", chosen, fault=say(f"counter.fault.{done.fault}",
                                                             chosen)))
-        raise typer.Exit(EXIT_DECLINED)
+        raise typer.Exit(Exit.DECLINED)
     typer.echo(done.text.rstrip())
     typer.echo(say("reprint.done", chosen, stan=f"{done.txn.stan:06d}", path=done.path))
 
+
+
+def ui(journal: Path = JOURNAL, lang: str | None = LANG,
+       training: bool = typer.Option(False, "--training", help="training mode: a training copy "
+                                     "of the journal, the host's sandbox, no money moves")) -> None:
+    """The counter screen: a full-screen app for the cashier (keyboard only; runs in tmux)."""
+    from steadypos.terminal.counter import training as practice
+    from steadypos.terminal.counter.app import CounterApp
+    from steadypos.terminal.engine import Terminal, TerminalError
+
+    chosen = language(lang)
+    opener = practice.open_terminal if training else Terminal.open
+    try:
+        opener(journal).close()  # a terminal that cannot open says so here, in one line
+    except TerminalError as exc:
+        fail(str(exc))
+    CounterApp(journal, chosen, training=training, opener=opener).run()

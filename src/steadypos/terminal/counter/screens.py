@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -42,10 +43,10 @@ class ChoiceScreen(ModalScreen[str | None]):
             for c in self.choices:
                 yield Static(f"[{c.key.upper()}] {c.label}", markup=False)
 
-    def on_key(self, event: object) -> None:
-        key = getattr(event, "key", "")
+    def on_key(self, event: events.Key) -> None:
         for c in self.choices:
-            if key == c.key:
+            if event.key == c.key:
+                event.stop()
                 self.dismiss(c.value)
                 return
 

@@ -1,0 +1,114 @@
+"""The counter screen driven by Textual's Pilot against the real host: what the screen shows and
+the money at the host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from counter_pilot import answer, drive, login, result, sale, shown, until
+from rig import CARD, CARD2, TerminalRig, wrong_pin
+from textual.pilot import Pilot
+
+from steadypos.terminal.counter.app import CounterApp
+
+
+def test_a_sale_shows_the_amount_the_card_and_charged(signed: TerminalRig) -> None:
+    before = signed.host.card_balance(CARD)
+    app = CounterApp(signed.journal, "en")
+    seen: dict[str, str] = {}
+
+    async def script(pilot: Pilot[Any]) -> None:
+        await login(pilot)
+        seen["result"] = await sale(pilot, "12.34", "s", CARD["track2"], CARD["pin"])
+        await pilot.press("enter")
+        seen["after"] = shown(app)
+
+    drive(app, script)
+    text = seen["result"]
+    assert "sale: APPROVED" in text and "CHARGED ¥12.34" in text
+    assert "622202*********" + CARD["pan"][-4:] in text and CARD["pan"] not in text
+    assert "AMOUNT RMB 12.34" in text and "Give the customer the receipt" in text
+    assert signed.host.card_balance(CARD) == before - 1234
+    assert "Key in the amount" in seen["after"]
+
+
+def test_after_a_kill_mid_payment_the_screen_says_first_whether_the_customer_was_charged(
+        signed: TerminalRig) -> None:
+    before = signed.host.card_balance(CARD)
+    killed = signed.spawn("sale", "--amount", "8.00", "--track2", CARD["track2"],
+                          "--pin", CARD["pin"], kill_at="request_sent")
+    assert killed.code == -9
+    app = CounterApp(signed.journal, "en")
+    seen: dict[str, str] = {}
+
+    async def script(pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: bool(app.banners) and not app.busy, "the banner")
+        seen["banner"] = shown(app)
+        await login(pilot)
+        await pilot.press(*"8.00", "enter")  # the same amount: refused until confirmed
+        await pilot.pause()
+        seen["blocked"] = shown(app)
+        await pilot.press("escape", "enter")  # no amount + Enter: read and told the customer
+        await pilot.pause()
+        seen["confirmed"] = shown(app)
+        seen["again"] = await sale(pilot, "8.00", "s", CARD["track2"], CARD["pin"])
+
+    drive(app, script)
+    banner = seen["banner"]
+    assert "THE LAST PAYMENT WAS INTERRUPTED" in banner
+    assert "sale ¥8.00" in banner and "NOT CHARGED" in banner
+    assert banner.index("INTERRUPTED") < banner.index("Key in the amount")
+    assert "read the notice at the top and press Enter" in seen["blocked"]
+    assert "INTERRUPTED" not in seen["confirmed"]
+    assert "CHARGED ¥8.00" in seen["again"]
+    assert signed.host.card_balance(CARD) == before - 800  # charged once, not twice
+
+
+def test_a_lost_answer_shows_being_reversed_and_the_next_start_says_not_charged(
+        signed: TerminalRig) -> None:
+    before = signed.host.card_balance(CARD)
+    signed.proxy.set("drop", "0200")
+    seen: dict[str, str] = {}
+    app = CounterApp(signed.journal, "zh")
+
+    async def script(pilot: Pilot[Any]) -> None:
+        await login(pilot)
+        seen["lost"] = await sale(pilot, "5.00", "s", CARD["track2"], CARD["pin"])
+
+    drive(app, script)
+    assert "消费: 未完成" in seen["lost"] and "正在冲正" in seen["lost"]
+    assert "保持终端联网" in seen["lost"]
+    signed.proxy.set("forward")
+    again = CounterApp(signed.journal, "zh")
+
+    async def restart(pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: bool(again.banners) and not again.busy, "the banner")
+        seen["banner"] = shown(again)
+
+    drive(again, restart)
+    assert "上一笔交易被中断" in seen["banner"] and "¥5.00" in seen["banner"]
+    assert "未扣款" in seen["banner"]
+    assert signed.host.card_balance(CARD) == before
+
+
+def test_a_refund_and_a_wrong_pin_from_the_menu(signed: TerminalRig) -> None:
+    before = signed.host.card_balance(CARD2)
+    first = signed.sale("30.00", card=CARD2)
+    app = CounterApp(signed.journal, "en")
+    seen: dict[str, str] = {}
+
+    async def script(pilot: Pilot[Any]) -> None:
+        await login(pilot)
+        await pilot.press("m", "2")
+        await answer(pilot, str(int(first.data["stan"])))
+        await answer(pilot, "12.50")
+        seen["refund"] = await result(pilot)
+        await pilot.press("enter")
+        seen["wrong"] = await sale(pilot, "1.00", "s", CARD2["track2"], wrong_pin(CARD2))
+
+    drive(app, script)
+    assert "refund: APPROVED" in seen["refund"] and "REFUNDED ¥12.50" in seen["refund"]
+    assert "TYPE REFUND" in seen["refund"]
+    assert "sale: DECLINED" in seen["wrong"] and "NOT CHARGED" in seen["wrong"]
+    assert "wrong PIN (55)" in seen["wrong"] and "enter the PIN again" in seen["wrong"]
+    assert signed.host.card_balance(CARD2) == before - 3000 + 1250
