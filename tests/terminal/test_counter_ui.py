@@ -3,13 +3,18 @@ the money at the host."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from counter_pilot import answer, drive, login, result, sale, shown, until
 from rig import CARD, CARD2, TerminalRig, wrong_pin
+from test_training import money_at_the_host
 from textual.pilot import Pilot
 
+from steadypos.terminal.counter import training
 from steadypos.terminal.counter.app import CounterApp
+
+TRACE = re.compile(r"TRACE (\d{6})")
 
 
 def test_a_sale_shows_the_amount_the_card_and_charged(signed: TerminalRig) -> None:
@@ -112,3 +117,48 @@ def test_a_refund_and_a_wrong_pin_from_the_menu(signed: TerminalRig) -> None:
     assert "sale: DECLINED" in seen["wrong"] and "NOT CHARGED" in seen["wrong"]
     assert "wrong PIN (55)" in seen["wrong"] and "enter the PIN again" in seen["wrong"]
     assert signed.host.card_balance(CARD2) == before - 3000 + 1250
+
+
+def test_training_mode_course_with_its_score_and_no_money_moved(signed: TerminalRig) -> None:
+    before = money_at_the_host(signed.host.db)
+    app = CounterApp(signed.journal, "en", training=True, opener=training.open_terminal)
+    seen: dict[str, str] = {}
+
+    async def script(pilot: Pilot[Any]) -> None:
+        await login(pilot, "07")
+        await pilot.press("t")
+        await pilot.pause()
+        seen["task"] = shown(app)
+        first = await sale(pilot, "12.34", "s", CARD["track2"], CARD["pin"])
+        seen["sale"] = first
+        await pilot.press("enter")
+        await sale(pilot, "20.00", "s", CARD2["track2"], wrong_pin(CARD2))
+        await pilot.press("enter")
+        await pilot.press("i")  # a chip card swiped by mistake: insert it
+        await pilot.press("m", "1")
+        await answer(pilot, TRACE.search(first).group(1))  # type: ignore[union-attr]
+        await result(pilot)
+        await pilot.press("enter")
+        other = await sale(pilot, "9.00", "s", CARD2["track2"], CARD2["pin"])  # not judged
+        await pilot.press("enter", "m", "2")
+        await answer(pilot, TRACE.search(other).group(1))  # type: ignore[union-attr]
+        await answer(pilot, "5.00")
+        await result(pilot)
+        await pilot.press("enter", "m", "4")
+        await result(pilot)
+        await pilot.press("enter")
+        await pilot.press("w")  # wait for the reversal: right
+        await pilot.press("c")  # charge again after a printer jam: wrong
+        await until(pilot, lambda: "score" in shown(app), "the score")
+        seen["score"] = shown(app)
+
+    drive(app, script)
+    assert "TRAINING — NOT A PAYMENT" in seen["task"] and "Exercise 1/8" in seen["task"]
+    assert "TRAINING — NOT A PAYMENT" in seen["sale"] and "CHARGED ¥12.34" in seen["sale"]
+    assert "Training done: score 7/8" in seen["score"]
+    assert "do not charge again: it is charged, just reprint (P)" in seen["score"]
+    assert money_at_the_host(signed.host.db) == before
+    scored = [e for e in signed.events() if e["type"] == "training"]
+    assert scored == [scored[0]] and scored[0]["operator"] == "07"
+    assert scored[0]["course"] == "basics" and scored[0]["score"] == 7
+    assert scored[0]["missed"] == ["printer"]

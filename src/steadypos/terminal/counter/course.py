@@ -20,9 +20,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Exercise:
-    """A flow to do (`expect` judges its result) or a question (`choices`, `right` the key)."""
+    """A flow to do (`expect` judges the result of the next flow of that `kind`; others the
+    trainee needs on the way, such as a sale to refund, do not count) or a question (`choices`,
+    `right` the key)."""
 
     name: str  # texts training.<name>.task/right/wrong
+    kind: str = ""
     expect: Callable[[ResultView], bool] | None = None
     choices: tuple[str, ...] = ()
     right: str = ""
@@ -36,12 +39,12 @@ class Course:
 
 
 BASICS = Course("basics", "training.basics", (
-    Exercise("sale", lambda v: v.kind == "sale" and v.money is Money.CHARGED),
-    Exercise("wrong_pin", lambda v: v.kind == "sale" and v.rc == "55"),
+    Exercise("sale", "sale", lambda v: v.money is Money.CHARGED),
+    Exercise("wrong_pin", "sale", lambda v: v.rc == "55"),
     Exercise("chip_swiped", choices=("i", "s"), right="i"),
-    Exercise("void", lambda v: v.kind == "void" and v.money is Money.CHARGED),
-    Exercise("refund", lambda v: v.kind == "refund" and v.money is Money.CHARGED),
-    Exercise("settle", lambda v: v.kind == "settle" and v.result == "done"),
+    Exercise("void", "void", lambda v: v.money is Money.CHARGED),
+    Exercise("refund", "refund", lambda v: v.money is Money.CHARGED),
+    Exercise("settle", "settle", lambda v: v.result == "done"),
     Exercise("interrupted", choices=("w", "r"), right="w"),
     Exercise("printer", choices=("p", "c"), right="p"),
 ))
@@ -88,7 +91,7 @@ class Run:
     def check(self, view: ResultView) -> None:
         """Judge the result of the flow the trainee just did, if the exercise asks for one."""
         ex = self.current
-        if ex is not None and ex.expect is not None:
+        if ex is not None and ex.expect is not None and view.kind == ex.kind:
             self._mark(ex.expect(view))
 
     async def ask_questions(self, app: CounterApp) -> None:

@@ -49,7 +49,7 @@ def finish(listener: Listener, kind: str, amount: int, out: Outcome) -> Finished
     balance = out.extra.get("balance") if kind == "balance" else None
     view = ResultView(kind, out.result, money, shown.amount if shown else amount, out.rc,
                       card.pan_masked if card else "", out.message, balance,
-                      receipt.fault if receipt else None)
+                      receipt.fault if receipt else None, out.stan)
     return view, receipt.text if receipt else ""
 
 

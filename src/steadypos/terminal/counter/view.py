@@ -44,6 +44,7 @@ class ResultView:
     message: str = ""
     balance: int | None = None
     printer_fault: str | None = None
+    stan: int | None = None
 
     def headline(self, lang: str) -> str:
         return say(f"counter.result.{self.result}", lang)
@@ -78,8 +79,9 @@ class ResultView:
         money = self.money_line(lang)
         if money:
             out.append(money)
-        if self.pan_masked:
-            out.append(self.pan_masked)
+        if self.pan_masked or self.stan:
+            trace = say("counter.trace", lang, stan=f"{self.stan:06d}") if self.stan else ""
+            out.append("  ".join(x for x in (self.pan_masked, trace) if x))
         if self.rc and self.rc != "00":
             out.append(f"{reason(self.rc, lang)} ({self.rc})")
         if self.balance is not None:
