@@ -4,7 +4,9 @@ screen shows (every Static's text) and wait for the engine's thread."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
@@ -15,6 +17,14 @@ from steadypos.terminal.counter.screens import ResultScreen
 
 SIZE = (110, 42)
 WAIT_S = 20.0
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def shot(app: CounterApp, name: str, tmp: Path) -> Path:
+    """An SVG screenshot of the screen: into docs/ with STEADYPOS_SCREENSHOTS=1 (for the README),
+    into the test's folder otherwise."""
+    folder = DOCS if os.environ.get("STEADYPOS_SCREENSHOTS") == "1" else tmp
+    return Path(app.save_screenshot(filename=f"counter-{name}.svg", path=str(folder)))
 
 
 def shown(app: CounterApp) -> str:

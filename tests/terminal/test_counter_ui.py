@@ -4,12 +4,14 @@ the money at the host."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
-from counter_pilot import answer, drive, login, result, sale, shown, until
+from counter_pilot import answer, drive, login, result, sale, shot, shown, until
 from rig import CARD, CARD2, TerminalRig, wrong_pin
 from test_training import money_at_the_host
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from steadypos.terminal.counter import training
 from steadypos.terminal.counter.app import CounterApp
@@ -17,14 +19,23 @@ from steadypos.terminal.counter.app import CounterApp
 TRACE = re.compile(r"TRACE (\d{6})")
 
 
-def test_a_sale_shows_the_amount_the_card_and_charged(signed: TerminalRig) -> None:
+def test_a_sale_shows_the_amount_the_card_and_charged(signed: TerminalRig, tmp_path: Path) -> None:
     before = signed.host.card_balance(CARD)
     app = CounterApp(signed.journal, "en")
     seen: dict[str, str] = {}
 
     async def script(pilot: Pilot[Any]) -> None:
         await login(pilot)
-        seen["result"] = await sale(pilot, "12.34", "s", CARD["track2"], CARD["pin"])
+        await pilot.press(*"12.34")
+        shot(app, "amount", tmp_path)
+        await pilot.press("enter", "s")
+        await answer(pilot, CARD["track2"])
+        await pilot.press(*"1234")
+        shot(app, "pin", tmp_path)
+        app.screen.query_one(Input).value = CARD["pin"]
+        await pilot.press("enter")
+        seen["result"] = await result(pilot)
+        shot(app, "approved", tmp_path)
         await pilot.press("enter")
         seen["after"] = shown(app)
 
@@ -38,7 +49,7 @@ def test_a_sale_shows_the_amount_the_card_and_charged(signed: TerminalRig) -> No
 
 
 def test_after_a_kill_mid_payment_the_screen_says_first_whether_the_customer_was_charged(
-        signed: TerminalRig) -> None:
+        signed: TerminalRig, tmp_path: Path) -> None:
     before = signed.host.card_balance(CARD)
     killed = signed.spawn("sale", "--amount", "8.00", "--track2", CARD["track2"],
                           "--pin", CARD["pin"], kill_at="request_sent")
@@ -50,6 +61,7 @@ def test_after_a_kill_mid_payment_the_screen_says_first_whether_the_customer_was
         await until(pilot, lambda: bool(app.banners) and not app.busy, "the banner")
         seen["banner"] = shown(app)
         await login(pilot)
+        shot(app, "banner", tmp_path)
         await pilot.press(*"8.00", "enter")  # the same amount: refused until confirmed
         await pilot.pause()
         seen["blocked"] = shown(app)
@@ -70,7 +82,7 @@ def test_after_a_kill_mid_payment_the_screen_says_first_whether_the_customer_was
 
 
 def test_a_lost_answer_shows_being_reversed_and_the_next_start_says_not_charged(
-        signed: TerminalRig) -> None:
+        signed: TerminalRig, tmp_path: Path) -> None:
     before = signed.host.card_balance(CARD)
     signed.proxy.set("drop", "0200")
     seen: dict[str, str] = {}
@@ -79,6 +91,7 @@ def test_a_lost_answer_shows_being_reversed_and_the_next_start_says_not_charged(
     async def script(pilot: Pilot[Any]) -> None:
         await login(pilot)
         seen["lost"] = await sale(pilot, "5.00", "s", CARD["track2"], CARD["pin"])
+        shot(app, "being-reversed-zh", tmp_path)
 
     drive(app, script)
     assert "消费: 未完成" in seen["lost"] and "正在冲正" in seen["lost"]
@@ -89,6 +102,7 @@ def test_a_lost_answer_shows_being_reversed_and_the_next_start_says_not_charged(
     async def restart(pilot: Pilot[Any]) -> None:
         await until(pilot, lambda: bool(again.banners) and not again.busy, "the banner")
         seen["banner"] = shown(again)
+        shot(again, "banner-zh", tmp_path)
 
     drive(again, restart)
     assert "上一笔交易被中断" in seen["banner"] and "¥5.00" in seen["banner"]
@@ -96,7 +110,7 @@ def test_a_lost_answer_shows_being_reversed_and_the_next_start_says_not_charged(
     assert signed.host.card_balance(CARD) == before
 
 
-def test_a_refund_and_a_wrong_pin_from_the_menu(signed: TerminalRig) -> None:
+def test_a_refund_and_a_wrong_pin_from_the_menu(signed: TerminalRig, tmp_path: Path) -> None:
     before = signed.host.card_balance(CARD2)
     first = signed.sale("30.00", card=CARD2)
     app = CounterApp(signed.journal, "en")
@@ -104,12 +118,15 @@ def test_a_refund_and_a_wrong_pin_from_the_menu(signed: TerminalRig) -> None:
 
     async def script(pilot: Pilot[Any]) -> None:
         await login(pilot)
-        await pilot.press("m", "2")
+        await pilot.press("m")
+        shot(app, "menu", tmp_path)
+        await pilot.press("2")
         await answer(pilot, str(int(first.data["stan"])))
         await answer(pilot, "12.50")
         seen["refund"] = await result(pilot)
         await pilot.press("enter")
         seen["wrong"] = await sale(pilot, "1.00", "s", CARD2["track2"], wrong_pin(CARD2))
+        shot(app, "declined", tmp_path)
 
     drive(app, script)
     assert "refund: APPROVED" in seen["refund"] and "REFUNDED ¥12.50" in seen["refund"]
@@ -119,7 +136,8 @@ def test_a_refund_and_a_wrong_pin_from_the_menu(signed: TerminalRig) -> None:
     assert signed.host.card_balance(CARD2) == before - 3000 + 1250
 
 
-def test_training_mode_course_with_its_score_and_no_money_moved(signed: TerminalRig) -> None:
+def test_training_mode_course_with_its_score_and_no_money_moved(signed: TerminalRig,
+                                                                tmp_path: Path) -> None:
     before = money_at_the_host(signed.host.db)
     app = CounterApp(signed.journal, "en", training=True, opener=training.open_terminal)
     seen: dict[str, str] = {}
@@ -151,6 +169,7 @@ def test_training_mode_course_with_its_score_and_no_money_moved(signed: Terminal
         await pilot.press("c")  # charge again after a printer jam: wrong
         await until(pilot, lambda: "score" in shown(app), "the score")
         seen["score"] = shown(app)
+        shot(app, "training-score", tmp_path)
 
     drive(app, script)
     assert "TRAINING — NOT A PAYMENT" in seen["task"] and "Exercise 1/8" in seen["task"]

@@ -131,7 +131,7 @@ class CounterApp(App[None]):
             self._add_banner(BannerView(event.kind, event.stan, event.amount, event.pan_masked,
                                         money, str(event.text)))
             self.refresh_texts()
-        elif isinstance(event, Progress):
+        elif isinstance(event, Progress) and self.busy:  # a late one after the end: dropped
             self.query_one("#progress", Static).update(
                 self.t(f"counter.stage.{event.stage.value}",
                        stan=f"{event.stan or 0:06d}"))

@@ -150,7 +150,7 @@ class PageScreen(ModalScreen[None]):
 
 
 CSS = """
-Screen { align: center middle; }
+ModalScreen { align: center middle; }
 .box { width: 90%; height: auto; max-height: 95%; border: heavy $accent; padding: 0 1;
        background: $surface; }
 .good { border: heavy green; }
