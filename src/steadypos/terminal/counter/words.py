@@ -7,8 +7,9 @@ from typing import Any
 
 from steadypos import i18n
 from steadypos.money import format_fen
-from steadypos.protocol.codes import RESPONSE_CODES
+from steadypos.protocol.codes import ResponseCode
 
+PROFILE_CODES = frozenset(c.value for c in ResponseCode)
 # Parameters that hold fen and are shown in yuan.
 MONEY_PARAMS = frozenset({"amount", "debit_total", "credit_total", "balance"})
 
@@ -32,14 +33,14 @@ def kind(name: str, lang: str) -> str:
 
 def reason(rc: str, lang: str) -> str:
     """Why the host answered `rc`, in plain words."""
-    if rc in RESPONSE_CODES:
+    if rc in PROFILE_CODES:
         return say(f"rc.{rc}", lang)
     return say("rc.unknown", lang, rc=rc)
 
 
 def what_to_do(rc: str, lang: str) -> str:
     """What the cashier does after the answer `rc`."""
-    return say(f"rc.{rc}.do" if rc in RESPONSE_CODES else "rc.unknown.do", lang)
+    return say(f"rc.{rc}.do" if rc in PROFILE_CODES else "rc.unknown.do", lang)
 
 
 def both(key: str) -> str:
