@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from steadypos import logs
+from steadypos.files import removed_on_failure
 from steadypos.host import app as host_app
 from steadypos.host.demo_data import demo_data
 from steadypos.host.ledger import check
@@ -56,6 +57,10 @@ def host(
 ) -> None:
     """Run the acquirer host: pos-link-v1 over TCP and/or TLS until SIGINT/SIGTERM."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    for name, value in (("--port", port), ("--tls-port", tls_port)):
+        if value is not None and not 0 <= value <= 65535:
+            err.print(f"error: {name} {value} is not a port: give 1..65535, or 0 for a free one")
+            raise typer.Exit(2)
     tls_context = _tls_context(err, port, tls_port, tls_cert, tls_key, client_ca)
     logs.setup(path=log_file)
     if conformance_report is None and (withhold_rate or corrupt_mac_rate):
@@ -75,7 +80,9 @@ def host(
         def report() -> None:
             observer.write(conformance_report)
     try:
-        server = host_app.build(db, bind, port, seed_demo, service=service)
+        # A database it cannot open leaves no keys file (nor anything else) behind.
+        with removed_on_failure(db, secrets_path(db)):
+            server = host_app.build(db, bind, port, seed_demo, service=service)
     except (OSError, sqlite3.Error) as exc:
         err.print(f"error: cannot open the host database {db}: {exc}", markup=False)
         raise typer.Exit(2) from None
@@ -153,8 +160,14 @@ def ledger_check(db: Path = typer.Option(..., "--db")) -> None:
     if not db.exists():
         Console(stderr=True).print(f"error: no database at {db}")
         raise typer.Exit(2)
-    store = host_app.open_store(db)
-    report = check(store)
+    try:
+        store = host_app.open_store(db)
+        report = check(store)
+    except sqlite3.Error as exc:
+        Console(stderr=True, soft_wrap=True).print(
+            f"error: {db} is not a host database SQLite can read ({exc}): restore it from a "
+            "backup", markup=False, highlight=False)
+        raise typer.Exit(2) from None
     store.close()
     console = Console()
     table = Table(title=f"balances ({report.postings} postings)")

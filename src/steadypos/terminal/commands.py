@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
+from steadypos.files import removed_on_failure
 from steadypos.money import AmountError, parse_yuan
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
 from steadypos.protocol.tls import TlsError
-from steadypos.terminal import activate, emergency, transport
+from steadypos.terminal import activate, checks, emergency, transport
 from steadypos.terminal.counter import cli as counter_cli
 from steadypos.terminal.engine import CardInput, Terminal, TerminalError
 from steadypos.terminal.journal import JournalError
+from steadypos.terminal.keystore import keys_path
 from steadypos.terminal.observer import CliObserver, Quiet
 from steadypos.terminal.outcome import Exit, Outcome
 from steadypos.terminal.screen import show_journal, show_outcome
@@ -34,7 +37,8 @@ def _fail_usage(message: str, as_json: bool) -> None:
         print(json.dumps({"result": "failed", "rc": "", "stan": None, "batch": None, "rrn": "",
                           "auth_code": "", "message": message, "error": "usage"}))
     else:
-        Console(stderr=True).print(f"error: {message}", markup=False, highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"error: {message}", markup=False,
+                                                   highlight=False)
     raise typer.Exit(Exit.USAGE)
 
 
@@ -54,7 +58,7 @@ def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) ->
     """Open the terminal (which recovers), run one command, report, exit with its status."""
     observer = Quiet() if as_json else CliObserver()
     try:
-        term = _terminal_cls().open(journal, observer)
+        term = checks.open_checked(_terminal_cls().open, journal, observer)
     except TerminalError as exc:
         _fail_usage(str(exc), as_json)
         return
@@ -64,6 +68,10 @@ def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) ->
     except (ValueError, ProtocolError) as exc:
         term.close()
         _fail_usage(str(exc), as_json)
+        return
+    except sqlite3.DatabaseError as exc:  # found damaged on the way: stop, say so
+        term.close("crash", exc)
+        _fail_usage(checks.damaged(journal, exc), as_json)
         return
     except JournalError as exc:
         pending = bool(term.journal.reversals())
@@ -115,9 +123,14 @@ def init(
     if not 0 < port < 65536 or timeout <= 0:
         _fail_usage("--port must be 1..65535 and --timeout positive", as_json)
     tls = _tls(tls_ca, tls_cert, tls_key, tid, as_json)
+    problem = None if journal.exists() else checks.init_problem(journal)
+    if problem:
+        _fail_usage(problem, as_json)
     try:
-        Terminal.init(journal, host, port, tid, mid, key, tpdu, timeout, tls, mac_alg=mac_alg)
-    except (TerminalError, ProtocolError) as exc:
+        with removed_on_failure(journal, keys_path(journal)):
+            Terminal.init(journal, host, port, tid, mid, key, tpdu, timeout, tls,
+                          mac_alg=mac_alg)
+    except (TerminalError, ProtocolError, OSError, sqlite3.Error) as exc:
         _fail_usage(str(exc), as_json)
     over = " over TLS" if tls else ""
     out = Outcome("done", f"terminal {tid} ready at {journal}{over} (MAC {mac_alg.value})")
@@ -214,7 +227,7 @@ def recover(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
 def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
     """Every transaction: STAN, batch, kind, amount (fen), state, rc, RRN, auth code."""
     try:
-        term = Terminal.open(journal)
+        term = checks.open_checked(Terminal.open, journal)
     except TerminalError as exc:
         _fail_usage(str(exc), as_json)
         return

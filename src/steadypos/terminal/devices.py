@@ -39,12 +39,15 @@ class UsageError(ValueError):
 
 
 def faults_from_env() -> dict[str, str]:
+    """The fault switches STEADYPOS_FAULTS sets; one that no device knows is refused, so a typo
+    never runs a test (or a demo) without the fault it meant."""
     out: dict[str, str] = {}
-    for part in os.environ.get(FAULTS_ENV, "").split(","):
-        if "=" in part:
-            dev, fault = (x.strip() for x in part.split("=", 1))
-            if fault in FAULT_KINDS.get(dev, ()):
-                out[dev] = fault
+    for part in filter(None, (p.strip() for p in os.environ.get(FAULTS_ENV, "").split(","))):
+        dev, _, fault = (x.strip() for x in part.partition("="))
+        if fault not in FAULT_KINDS.get(dev, ()):
+            known = "; ".join(f"{d}={'|'.join(f)}" for d, f in FAULT_KINDS.items())
+            raise UsageError(f"unknown fault switch {part!r} in {FAULTS_ENV}: use {known}")
+        out[dev] = fault
     return out
 
 

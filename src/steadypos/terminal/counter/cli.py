@@ -51,10 +51,11 @@ class Banners:
 @contextmanager
 def opened(journal: Path, on_banner: Callable[[str], None]) -> Iterator[Any]:
     """The terminal, open (it recovers what the journal alone settles), closed afterwards."""
+    from steadypos.terminal.checks import open_checked
     from steadypos.terminal.engine import Terminal, TerminalError
 
     try:
-        term = Terminal.open(journal, Banners(on_banner))
+        term = open_checked(Terminal.open, journal, Banners(on_banner))
     except TerminalError as exc:
         fail(str(exc))
         raise
@@ -104,6 +105,7 @@ def ui(journal: Path = JOURNAL, lang: str | None = LANG,
        training: bool = typer.Option(False, "--training", help="training mode: a training copy "
                                      "of the journal, the host's sandbox, no money moves")) -> None:
     """The counter screen: a full-screen app for the cashier (keyboard only; runs in tmux)."""
+    from steadypos.terminal.checks import open_checked
     from steadypos.terminal.counter import training as practice
     from steadypos.terminal.counter.app import CounterApp
     from steadypos.terminal.engine import Terminal, TerminalError
@@ -111,7 +113,7 @@ def ui(journal: Path = JOURNAL, lang: str | None = LANG,
     chosen = language(lang)
     opener = practice.open_terminal if training else Terminal.open
     try:
-        opener(journal).close()  # a terminal that cannot open says so here, in one line
+        open_checked(opener, journal).close()  # a terminal that cannot open says so, in a line
     except TerminalError as exc:
         fail(str(exc))
     CounterApp(journal, chosen, training=training, opener=opener).run()
