@@ -69,3 +69,19 @@ def test_training_moves_no_money_and_is_marked_at_the_host(signed: TerminalRig) 
 def host_balance(snapshot: dict[str, Any], rig: TerminalRig, card: dict[str, Any]) -> int:
     account = rig.host.account_of(card)
     return next(int(b) for a, _, b in snapshot["accounts"] if a == account)
+
+
+def test_the_cli_commands_take_training_too(signed: TerminalRig) -> None:
+    before = money_at_the_host(signed.host.db)
+    sale = signed.cli("sale", "--amount", "50.00", "--track2", CARD["track2"], "--pin",
+                      CARD["pin"], "--training")
+    assert sale.code == 0 and sale.data["result"] == "approved"
+    shown = signed.cli("status", "--training", "--lang", "en", as_json=False)
+    assert "Training mode: transactions are not payments" in shown.output
+    assert "1 sale(s) ¥50.00" in shown.output
+    again = signed.cli("reprint", "--training", "--lang", "en", as_json=False)
+    assert "TRAINING — NOT A PAYMENT" in again.output and "DUPLICATE" in again.output
+    assert signed.cli("settle", "--training").code == 0
+    assert money_at_the_host(signed.host.db) == before
+    live = signed.cli("status", "--lang", "en", as_json=False)
+    assert "0 sale(s) ¥0.00" in live.output and "Training mode" not in live.output

@@ -18,6 +18,7 @@ from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
 from steadypos.protocol.tls import TlsError
 from steadypos.terminal import activate, checks, emergency, transport
 from steadypos.terminal.counter import cli as counter_cli
+from steadypos.terminal.counter import training as practice
 from steadypos.terminal.engine import CardInput, Terminal, TerminalError
 from steadypos.terminal.journal import JournalError
 from steadypos.terminal.keystore import keys_path
@@ -30,6 +31,8 @@ terminal_app = typer.Typer(help="The payment terminal (journaled, crash-safe).",
 
 JOURNAL = typer.Option(..., "--journal", help="the terminal's journal (state file)")
 AS_JSON = typer.Option(False, "--json", help="print one JSON object")
+TRAINING = typer.Option(False, "--training", help="training mode: on the journal's training "
+                        "copy, header terminal state 1, the host's sandbox: no money moves")
 
 
 def _fail_usage(message: str, as_json: bool) -> None:
@@ -54,11 +57,13 @@ def _terminal_cls() -> type[Terminal]:
     return BROKEN.get(name, Terminal)
 
 
-def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) -> None:
+def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome],
+         training: bool = False) -> None:
     """Open the terminal (which recovers), run one command, report, exit with its status."""
     observer = Quiet() if as_json else CliObserver()
+    opener = practice.open_terminal if training else _terminal_cls().open
     try:
-        term = checks.open_checked(_terminal_cls().open, journal, observer)
+        term = checks.open_checked(opener, journal, observer)
     except TerminalError as exc:
         _fail_usage(str(exc), as_json)
         return
@@ -153,9 +158,9 @@ def _tls(ca: Path | None, cert: Path | None, key: Path | None, tid: str,
 
 
 @terminal_app.command("sign-in")
-def sign_in(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
+def sign_in(journal: Path = JOURNAL, as_json: bool = AS_JSON, training: bool = TRAINING) -> None:
     """Sign in: fetch fresh working keys and the batch number."""
-    _run(journal, as_json, lambda t: t.recover() or t.sign_in())
+    _run(journal, as_json, lambda t: t.recover() or t.sign_in(), training)
 
 
 def _amount(text: str, as_json: bool) -> int:
@@ -175,43 +180,46 @@ def sale(
     qr: str = typer.Option(None, "--qr", help="one-time QR payment code"),
     pin: str = typer.Option(None, "--pin"),
     as_json: bool = AS_JSON,
+    training: bool = TRAINING,
 ) -> None:
     """A sale by swipe, chip or QR code."""
     fen = _amount(amount, as_json)
     card = CardInput(track2, card_file, qr)
-    _run(journal, as_json, lambda t: t.sale(fen, card, pin))
+    _run(journal, as_json, lambda t: t.sale(fen, card, pin), training)
 
 
 @terminal_app.command("void")
 def void(journal: Path = JOURNAL, stan: int = typer.Option(..., "--stan"),
-         as_json: bool = AS_JSON) -> None:
+         as_json: bool = AS_JSON, training: bool = TRAINING) -> None:
     """Void an approved sale of the open batch."""
-    _run(journal, as_json, lambda t: t.void(stan))
+    _run(journal, as_json, lambda t: t.void(stan), training)
 
 
 @terminal_app.command("refund")
 def refund(journal: Path = JOURNAL, stan: int = typer.Option(..., "--stan"),
-           amount: str = typer.Option(..., "--amount"), as_json: bool = AS_JSON) -> None:
+           amount: str = typer.Option(..., "--amount"), as_json: bool = AS_JSON,
+           training: bool = TRAINING) -> None:
     """Refund part or all of an approved sale."""
     fen = _amount(amount, as_json)
-    _run(journal, as_json, lambda t: t.refund(stan, fen))
+    _run(journal, as_json, lambda t: t.refund(stan, fen), training)
 
 
 @terminal_app.command("balance")
 def balance(journal: Path = JOURNAL, track2: str = typer.Option(..., "--track2"),
-            pin: str = typer.Option(..., "--pin"), as_json: bool = AS_JSON) -> None:
+            pin: str = typer.Option(..., "--pin"), as_json: bool = AS_JSON,
+            training: bool = TRAINING) -> None:
     """Balance inquiry."""
-    _run(journal, as_json, lambda t: t.balance(track2, pin))
+    _run(journal, as_json, lambda t: t.balance(track2, pin), training)
 
 
 @terminal_app.command("settle")
-def settle(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
+def settle(journal: Path = JOURNAL, as_json: bool = AS_JSON, training: bool = TRAINING) -> None:
     """Settle the batch; upload it when the totals do not agree."""
-    _run(journal, as_json, lambda t: t.settle())
+    _run(journal, as_json, lambda t: t.settle(), training)
 
 
 @terminal_app.command("recover")
-def recover(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
+def recover(journal: Path = JOURNAL, as_json: bool = AS_JSON, training: bool = TRAINING) -> None:
     """Send what is pending (reversals, unanswered refunds)."""
 
     def act(t: Terminal) -> Outcome:
@@ -220,14 +228,16 @@ def recover(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
             return blocked
         return Outcome("done", "nothing pending" if not t.recovered else "recovered")
 
-    _run(journal, as_json, act)
+    _run(journal, as_json, act, training)
 
 
 @terminal_app.command("journal")
-def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
+def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON,
+                training: bool = TRAINING) -> None:
     """Every transaction: STAN, batch, kind, amount (fen), state, rc, RRN, auth code."""
     try:
-        term = checks.open_checked(Terminal.open, journal)
+        term = checks.open_checked(practice.open_terminal if training else Terminal.open,
+                                   journal)
     except TerminalError as exc:
         _fail_usage(str(exc), as_json)
         return

@@ -22,6 +22,8 @@ JOURNAL = typer.Option(..., "--journal", help="the terminal's journal (state fil
 LANG = typer.Option(None, "--lang", help="zh or en; default from the locale (LC_ALL, "
                                          "LC_MESSAGES, LANG)")
 AS_JSON = typer.Option(False, "--json", help="print one JSON object")
+TRAINING = typer.Option(False, "--training", help="training mode: the journal's training copy "
+                        "(header terminal state 1, the host's sandbox)")
 
 
 def language(wish: str | None) -> str:
@@ -49,13 +51,15 @@ class Banners:
 
 
 @contextmanager
-def opened(journal: Path, on_banner: Callable[[str], None]) -> Iterator[Any]:
+def opened(journal: Path, on_banner: Callable[[str], None], training: bool) -> Iterator[Any]:
     """The terminal, open (it recovers what the journal alone settles), closed afterwards."""
     from steadypos.terminal.checks import open_checked
+    from steadypos.terminal.counter.training import open_terminal
     from steadypos.terminal.engine import Terminal, TerminalError
 
     try:
-        term = open_checked(Terminal.open, journal, Banners(on_banner))
+        term = open_checked(open_terminal if training else Terminal.open, journal,
+                            Banners(on_banner))
     except TerminalError as exc:
         fail(str(exc))
         raise
@@ -67,11 +71,12 @@ def opened(journal: Path, on_banner: Callable[[str], None]) -> Iterator[Any]:
     term.close()
 
 
-def status(journal: Path = JOURNAL, lang: str | None = LANG, as_json: bool = AS_JSON) -> None:
+def status(journal: Path = JOURNAL, lang: str | None = LANG, as_json: bool = AS_JSON,
+           training: bool = TRAINING) -> None:
     """Signed in or not, pending reversal, open batch and its totals, last host contact."""
     chosen = language(lang)
     banners: list[str] = []
-    with opened(journal, banners.append) as term:
+    with opened(journal, banners.append, training) as term:
         now = statuses.read(term)
     if as_json:
         typer.echo(json.dumps(now.to_json() | {"recovered": banners}))
@@ -83,10 +88,10 @@ def status(journal: Path = JOURNAL, lang: str | None = LANG, as_json: bool = AS_
 def reprint(journal: Path = JOURNAL,
             stan: int = typer.Option(None, "--stan", help="its trace number (default: the last "
                                                           "approved one)"),
-            lang: str | None = LANG) -> None:
+            lang: str | None = LANG, training: bool = TRAINING) -> None:
     """Reprint an approved receipt of the open batch, marked DUPLICATE (重印)."""
     chosen = language(lang)
-    with opened(journal, typer.echo) as term:
+    with opened(journal, typer.echo, training) as term:
         done = reprinting.reprint(term, stan)
     if done.txn is None:
         typer.echo(say("reprint.not_found", chosen, stan=f"{stan:06d}") if stan is not None
