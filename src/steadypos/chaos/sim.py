@@ -30,11 +30,11 @@ from steadypos.masking import mask_pan
 from steadypos.protocol.codec import Message, decode_frame, encode_frame
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.link import LinkError, LinkTimeout
-from steadypos.terminal.devices import Faults
-from steadypos.terminal.engine import CardInput, Terminal
 from steadypos.terminal.events import events_path
+from steadypos.terminal.flows import CardInput, Terminal
 from steadypos.terminal.journal import JournalError
 from steadypos.terminal.outcome import Outcome
+from steadypos.terminal.settings import TerminalSettings
 
 
 class SimCrash(Exception):
@@ -256,7 +256,7 @@ class Simulation:
         term = self.terms[i]
         if term is None:
             term = self.terminal_cls.open(self.paths[i],
-                                          faults=Faults({}), synchronous="OFF",
+                                          settings=TerminalSettings(journal_sync="OFF"),
                                           link_factory=self.net.connection(self.tids[i]),
                                           on_step=self._on_step)
             self.terms[i] = term

@@ -24,7 +24,8 @@ from steadypos.protocol import certs
 from steadypos.protocol.mac import MacAlgorithm
 from steadypos.protocol.tls import TlsError
 from steadypos.terminal import transport
-from steadypos.terminal.engine import Terminal, TerminalError
+from steadypos.terminal.flows import Terminal
+from steadypos.terminal.lifecycle import TerminalError
 from steadypos.terminal.outcome import Exit, Outcome
 from steadypos.terminal.screen import show_outcome
 from steadypos.tms.client import TmsCallError, TmsClient
