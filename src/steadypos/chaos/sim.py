@@ -28,6 +28,7 @@ from steadypos.host.service import HostService
 from steadypos.host.sqlite_store import SqliteStore
 from steadypos.masking import mask_pan
 from steadypos.protocol.codec import Message, decode_frame, encode_frame
+from steadypos.protocol.codes import ReversalReason
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.link import LinkError, LinkTimeout
 from steadypos.terminal.devices import Faults
@@ -170,20 +171,20 @@ class SimNet:
         if fault == "host_restart":
             self.host.restart()
         if lost:
-            self.observer_owes(msg, "98")
+            self.observer_owes(msg, ReversalReason.NO_RESPONSE)
             self.trace.add(tid, "<", answer, "[lost]")
             return LinkTimeout("no response in time", sent=True)
         if fault == "mac_corrupt":
             resp = decode_frame(answer)
             if 64 in resp:
-                self.observer_owes(msg, "A0")
+                self.observer_owes(msg, ReversalReason.MAC_FAILED)
                 answer = encode_frame(corrupt_mac(resp))
         if fault == "corrupt_byte":
             answer = _flip(answer, self.rng)
         self.trace.add(tid, "<", answer)
         return answer
 
-    def observer_owes(self, msg: Message, reason: str) -> None:
+    def observer_owes(self, msg: Message, reason: ReversalReason) -> None:
         self.host.observer.owe(msg, reason)
 
 
