@@ -85,18 +85,7 @@ class SimHost:
             msg = decode_frame(frame)
         except ProtocolError:
             return None
-        store = self.service.store
-        store.begin()
-        try:
-            resp = self.service.handle(msg)
-        except Exception:
-            store.rollback()
-            resp = self.service.system_error(msg)
-        else:
-            if not commit:
-                store.rollback()
-                return None
-            store.commit()
+        resp = self.service.handle_alone(msg, commit)
         return encode_frame(resp) if resp is not None else None
 
 
