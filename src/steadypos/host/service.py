@@ -239,6 +239,23 @@ class HostService:
         mt = classify(msg)
         return self._refuse(msg, mt, rc, None, why) if _is_request(msg, mt) else None
 
+    def handle_alone(self, msg: Message, commit: bool = True) -> Message | None:
+        """handle() in a transaction of its own, as the group writer runs a group of one: a
+        request whose processing fails is rolled back and answered 96. `commit=False` rolls
+        back what it did and answers nothing (a host killed before its commit)."""
+        self.store.begin()
+        try:
+            resp = self.handle(msg)
+        except Exception:
+            log.exception("request failed; answered 96, nothing kept")
+            self.store.rollback()
+            return self.system_error(msg)
+        if not commit:
+            self.store.rollback()
+            return None
+        self.store.commit()
+        return resp
+
     def system_error(self, msg: Message) -> Message:
         """96 for a request whose processing failed; nothing of it was kept."""
         mt = classify(msg)
