@@ -6,6 +6,9 @@ import importlib
 
 import typer
 
+from steadypos.cli_help import VERSION, flags_read_as_flags
+
+flags_read_as_flags()
 app = typer.Typer(
     help="steadypos: POS link, acquirer host, terminal, chaos and flash-exit diagnosis.",
     no_args_is_help=True,
@@ -14,9 +17,8 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
-def _root() -> None:
+def _root(version: bool = VERSION) -> None:
     """steadypos: POS link, acquirer host, terminal, chaos and flash-exit diagnosis."""
 
 

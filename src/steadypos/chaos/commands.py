@@ -119,11 +119,13 @@ def _summary(console: Console, camp: Campaign, sim: bool) -> None:
 def chaos(
     runs: int = typer.Option(100, "--runs", min=1, help="number of schedules"),
     seed: int = typer.Option(1, "--seed", help="seed of the first schedule; run i uses seed+i"),
-    faults: str = typer.Option(",".join(schedules.FAULTS), "--faults",
+    faults: str = typer.Option(", ".join(schedules.FAULTS), "--faults",
                                help="comma-separated fault kinds to draw from"),
-    json_out: Path = typer.Option(None, "--json", help="write the campaign's figures here"),
+    json_out: Path = typer.Option(None, "--json",
+                                  help="path to write the campaign's figures to (JSON)"),
     replay: int = typer.Option(None, "--replay", help="rerun exactly the schedule of this seed"),
-    sim: bool = typer.Option(False, "--sim", help="deterministic simulation in one process"),
+    sim: bool = typer.Option(False, "--sim", help="deterministic simulation in one process "
+                             "(else real host, proxy and terminal processes)"),
     terminal: str = typer.Option("steadypos", "--terminal", hidden=True,
                                  help="test only: a deliberately broken terminal"),
 ) -> None:

@@ -30,9 +30,11 @@ def diagnose(
         ..., metavar="PATH...", help="event log v1 files, folders of them, .gz, or - for stdin"
     ),
     json_out: str = typer.Option(
-        None, "--json", metavar="OUT", help="write the JSON here (- = stdout)"
+        None, "--json", metavar="OUT", help="path to write the JSON report to (- = stdout)"
     ),
-    html_out: str = typer.Option(None, "--html", metavar="OUT", help="write the HTML report here"),
+    html_out: str = typer.Option(
+        None, "--html", metavar="OUT", help="path to write the HTML report to"
+    ),
 ) -> None:
     """Find flash-exit episodes in event logs and diagnose their causes per terminal and fleet."""
     err = Console(stderr=True)
@@ -81,12 +83,16 @@ def diagnose(
 
 def simulate_fleet(
     terminals: int = typer.Option(
-        ..., "--terminals", min=1, max=100_000, help="how many terminals"
+        ..., "--terminals", min=1, max=100_000, help="number of terminals"
     ),
-    days: int = typer.Option(..., "--days", min=1, max=366, help="how many days"),
+    days: int = typer.Option(..., "--days", min=1, max=366, help="number of days simulated"),
     seed: int = typer.Option(1, "--seed", help="random seed (same seed, same fleet)"),
-    out: str = typer.Option(..., "--out", metavar="EVENTS.jsonl", help="event log (.gz ok)"),
-    labels: str = typer.Option(..., "--labels", metavar="LABELS.json", help="ground truth"),
+    out: str = typer.Option(
+        ..., "--out", metavar="EVENTS.jsonl", help="path of the event log to write (.gz: gzipped)"
+    ),
+    labels: str = typer.Option(
+        ..., "--labels", metavar="LABELS.json", help="path to write the ground truth to (JSON)"
+    ),
     untidy: bool = typer.Option(
         False, "--messy", help="interleave terminals, drop inventory, add unknown keys/types"
     ),

@@ -32,26 +32,29 @@ wallet_app = typer.Typer(help="QR wallets.", no_args_is_help=True)
 
 
 def host(
-    db: Path = typer.Option(..., "--db", help="SQLite database file (created if missing)"),
-    port: int = typer.Option(None, "--port", help="plain TCP port; 0 picks a free one"),
-    bind: str = typer.Option("127.0.0.1", "--bind"),
+    db: Path = typer.Option(..., "--db", help="path of the SQLite database (created if missing)"),
+    port: int = typer.Option(None, "--port",
+                             help="plain TCP port to listen on; 0 picks a free one"),
+    bind: str = typer.Option("127.0.0.1", "--bind", help="address to listen on"),
     tls_port: int = typer.Option(None, "--tls-port", help="TLS port (pos-link-v1.1 §8), with or "
                                  "instead of --port; 0 picks a free one"),
-    tls_cert: Path = typer.Option(None, "--tls-cert", help="the host's certificate (PEM)"),
-    tls_key: Path = typer.Option(None, "--tls-key", help="its private key (PEM)"),
+    tls_cert: Path = typer.Option(None, "--tls-cert", help="path of the host's certificate (PEM)"),
+    tls_key: Path = typer.Option(None, "--tls-key", help="path of its private key (PEM)"),
     client_ca: Path = typer.Option(None, "--client-ca",
-                                   help="CA whose terminal certificates the TLS port accepts"),
+                                   help="path of the CA (PEM) whose terminal "
+                                        "certificates the TLS port accepts"),
     seed_demo: bool = typer.Option(False, "--seed-demo", help="load the demo terminals and cards"),
-    log_file: str = typer.Option(None, "--log-file", help="write the log here instead of stderr"),
+    log_file: str = typer.Option(None, "--log-file",
+                                 help="path to write the log to (default: stderr)"),
     conformance_report: Path = typer.Option(
         None, "--conformance-report", help="conformance mode: provoke hard cases, check each "
         "terminal's rules, write the report here (JSON, and FILE.txt) on exit and on SIGUSR1"),
     withhold_rate: float = typer.Option(0.0, "--withhold-rate", min=0.0, max=1.0,
-                                        help="share of reversible requests processed but not "
-                                             "answered (conformance mode)"),
+                                        help="share (0..1) of reversible requests processed "
+                                             "but not answered (conformance mode)"),
     corrupt_mac_rate: float = typer.Option(0.0, "--corrupt-mac-rate", min=0.0, max=1.0,
-                                           help="share of answers sent with a bad MAC "
-                                                "(conformance mode)"),
+                                           help="share (0..1) of answers sent with a bad "
+                                                "MAC (conformance mode)"),
     seed: int = typer.Option(0, "--seed", help="seed of the conformance mode's dice"),
 ) -> None:
     """Run the acquirer host: pos-link-v1 over TCP and/or TLS until SIGINT/SIGTERM."""
@@ -148,7 +151,8 @@ def demo_data_cmd(
 
 
 @ledger_app.command("check")
-def ledger_check(db: Path = typer.Option(..., "--db")) -> None:
+def ledger_check(db: Path = typer.Option(..., "--db", help="path of the host's SQLite database")
+                 ) -> None:
     """Verify every posting balances and the grand total is zero; print balances by account."""
     if not db.exists():
         Console(stderr=True).print(f"error: no database at {db}")
@@ -173,7 +177,7 @@ def ledger_check(db: Path = typer.Option(..., "--db")) -> None:
 
 @wallet_app.command("issue-code")
 def issue_code(
-    db: Path = typer.Option(..., "--db"),
+    db: Path = typer.Option(..., "--db", help="path of the host's SQLite database"),
     wallet: str = typer.Option(..., "--wallet", help="wallet id, e.g. W001"),
 ) -> None:
     """Issue a fresh one-time QR payment code for a wallet and print it."""
