@@ -9,7 +9,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from steadypos.chaos import schedule as schedules
@@ -18,6 +17,7 @@ from steadypos.chaos.campaign import Campaign, Runner, run_campaign
 from steadypos.chaos.proxy import FaultProxy
 from steadypos.chaos.sim import RunResult
 from steadypos.chaos.toxics import Toxic
+from steadypos.progress import progress
 from steadypos.terminal.engine import Terminal
 
 BIND = "127.0.0.1"
@@ -150,11 +150,9 @@ def chaos(
             raise typer.Exit(1)
         console.print(f"seed {replay}: every invariant held")
         return
-    with Progress(TextColumn("chaos"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
-        task = bar.add_task("runs", total=runs)
+    with progress("chaos", runs, "schedules") as meter:
         camp = run_campaign(runner, seed, runs, kinds, terminal_cls,
-                            progress=lambda _r: bar.advance(task))
+                            progress=lambda _r: meter.advance())
     for result in camp.failed[:5]:
         _show_failure(console, result)
     _summary(console, camp, sim)
