@@ -27,6 +27,7 @@ _COMMAND_MODULES = (
     "steadypos.protocol.commands",
     "steadypos.protocol.cert_commands",
     "steadypos.host.commands",
+    "steadypos.host.demo_commands",
     "steadypos.terminal.commands",
     "steadypos.chaos.commands",
     "steadypos.diagnose.commands",

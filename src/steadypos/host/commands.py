@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import secrets as _random
 import sqlite3
 import ssl
@@ -17,7 +16,6 @@ from rich.table import Table
 
 from steadypos import logs
 from steadypos.host import app as host_app
-from steadypos.host.demo_data import demo_data
 from steadypos.host.ledger import check
 from steadypos.host.process import TLS_MARK
 from steadypos.host.records import QrRow
@@ -125,31 +123,6 @@ def _tls_context(err: Console, port: int | None, tls_port: int | None, cert: Pat
         raise typer.Exit(2) from None
 
 
-def demo_data_cmd(
-    as_json: bool = typer.Option(False, "--json", help="print as JSON"),
-) -> None:
-    """Print the deterministic demo data that `host --seed-demo` loads (test keys and cards)."""
-    data = demo_data()
-    if as_json:
-        print(json.dumps(data, indent=2))
-        return
-    console = Console()
-    table = Table(title="demo terminals")
-    for col in ("tid", "mid"):
-        table.add_column(col)
-    for t in data["terminals"]:
-        table.add_row(t["tid"], t["mid"])
-    console.print(table)
-    cards = Table(title="demo cards (test PANs; use --json for the full data)")
-    for col in ("pan", "kind", "status", "balance"):
-        cards.add_column(col)
-    from steadypos.masking import mask_pan
-
-    for c in data["cards"]:
-        cards.add_row(mask_pan(c["pan"]), c["kind"], c["status"], format_fen(c["balance"]))
-    console.print(cards)
-
-
 @ledger_app.command("check")
 def ledger_check(db: Path = typer.Option(..., "--db", help="path of the host's SQLite database")
                  ) -> None:
@@ -203,6 +176,5 @@ def issue_code(
 
 def register(app: typer.Typer) -> None:
     app.command("host")(host)
-    app.command("demo-data")(demo_data_cmd)
     app.add_typer(ledger_app, name="ledger")
     app.add_typer(wallet_app, name="wallet")

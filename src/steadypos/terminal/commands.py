@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from steadypos import cards
 from steadypos.money import AmountError, parse_yuan
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
@@ -35,7 +36,8 @@ def _fail_usage(message: str, as_json: bool) -> None:
         print(json.dumps({"result": "failed", "rc": "", "stan": None, "batch": None, "rrn": "",
                           "auth_code": "", "message": message, "error": "usage"}))
     else:
-        Console(stderr=True).print(f"error: {message}", markup=False, highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"error: {message}", markup=False,
+                                                   highlight=False)
     raise typer.Exit(EXIT_USAGE)
 
 
@@ -157,6 +159,21 @@ def _amount(text: str, as_json: bool) -> int:
         raise
 
 
+def _card_input(track2: str | None, card_file: Path | None, qr: str | None,
+                as_json: bool) -> CardInput:
+    """What was given; a magstripe card file is swiped (its track 2), a chip card inserted."""
+    if card_file is None or track2 is not None or qr is not None:
+        return CardInput(track2, card_file, qr)
+    try:
+        card = cards.load(card_file)
+    except cards.CardFileError as exc:
+        _fail_usage(str(exc), as_json)
+        raise
+    if card.kind is cards.CardKind.MAGSTRIPE:
+        return CardInput(track2=card.track2)
+    return CardInput(card_file=card_file)
+
+
 @terminal_app.command("sale")
 def sale(
     journal: Path = JOURNAL,
@@ -171,7 +188,7 @@ def sale(
 ) -> None:
     """A sale by swipe, chip or QR code."""
     fen = _amount(amount, as_json)
-    card = CardInput(track2, card_file, qr)
+    card = _card_input(track2, card_file, qr, as_json)
     _run(journal, as_json, lambda t: t.sale(fen, card, pin))
 
 
