@@ -16,6 +16,7 @@ from rich.table import Table
 
 from steadypos import logs
 from steadypos.host import app as host_app
+from steadypos.host import ops_commands
 from steadypos.host.ledger import check
 from steadypos.host.process import TLS_MARK
 from steadypos.host.records import QrRow
@@ -25,12 +26,16 @@ from steadypos.host.service import HostService
 from steadypos.money import format_fen
 from steadypos.protocol import tls
 
+host_group = typer.Typer(invoke_without_command=True)
 ledger_app = typer.Typer(help="The host's double-entry ledger.", no_args_is_help=True)
 wallet_app = typer.Typer(help="QR wallets.", no_args_is_help=True)
 
 
+@host_group.callback()
 def host(
-    db: Path = typer.Option(..., "--db", help="path of the SQLite database (created if missing)"),
+    ctx: typer.Context,
+    db: Path = typer.Option(None, "--db", help="path of the SQLite database (created if "
+                            "missing); needed to run the host"),
     port: int = typer.Option(None, "--port",
                              help="plain TCP port to listen on; 0 picks a free one"),
     bind: str = typer.Option("127.0.0.1", "--bind", help="address to listen on"),
@@ -55,8 +60,14 @@ def host(
                                                 "MAC (conformance mode)"),
     seed: int = typer.Option(0, "--seed", help="seed of the conformance mode's dice"),
 ) -> None:
-    """Run the acquirer host: pos-link-v1 over TCP and/or TLS until SIGINT/SIGTERM."""
+    """Run the acquirer host: pos-link-v1 over TCP and/or TLS until SIGINT/SIGTERM; or, with a
+    command, look into a host's database (terminals, transactions, batches, cards)."""
+    if ctx.invoked_subcommand is not None:
+        return
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if db is None:
+        err.print("error: give --db (the host's database), or a command (see --help)")
+        raise typer.Exit(2)
     tls_context = _tls_context(err, port, tls_port, tls_cert, tls_key, client_ca)
     logs.setup(path=log_file)
     if conformance_report is None and (withhold_rate or corrupt_mac_rate):
@@ -175,6 +186,7 @@ def issue_code(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("host")(host)
+    ops_commands.register(host_group)
+    app.add_typer(host_group, name="host")
     app.add_typer(ledger_app, name="ledger")
     app.add_typer(wallet_app, name="wallet")
