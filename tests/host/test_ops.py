@@ -146,3 +146,24 @@ def test_no_database(tmp_path: Path) -> None:
     ran = host_cli(tmp_path / "none.db", "terminals")
     assert (ran.exit_code, ran.output) == (2, f"error: no host database at {tmp_path}/none.db\n")
     assert not (tmp_path / "none.db").exists()
+
+
+def test_ledger_check_names_accounts(host: Host, term: TestTerminal) -> None:
+    term.sale(1234, swipe(CARD), CARD["pin"])
+    # The TMS keeps merchants' names when it shares the host's database.
+    host.store.conn.execute("CREATE TABLE tms_merchants (mid TEXT PRIMARY KEY, legal_name TEXT)")
+    host.store.conn.execute("INSERT INTO tms_merchants VALUES (?, ?)", (term.mid, "Tea House"))
+    ran = runner.invoke(app, ["ledger", "check", "--db", str(host.db), "--json"])
+    assert ran.exit_code == 0, ran.output
+    data = json.loads(ran.output)
+    names = {b["account"]: (b["name"], b["balance"]) for b in data["balances"]}
+    card_account = host.card_account(CARD)
+    assert names[card_account] == (f"card {mask_pan(CARD['pan'])}",
+                                   CARD["balance"] - 1234)
+    assert names[f"merchant:{term.mid}"] == (f"merchant {term.mid} Tea House", 1234)
+    assert names["wallet:W001"][0] == "wallet W001"
+    assert names["issuer:funding"][0] == "issuer funding"
+    table = runner.invoke(app, ["ledger", "check", "--db", str(host.db)]).output
+    row = next(line for line in table.splitlines()
+               if line.startswith(f"card {mask_pan(CARD['pan'])}"))
+    assert card_account in row and "ledger balanced" in table

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import secrets as _random
 import sqlite3
 import ssl
@@ -12,12 +13,13 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from steadypos import logs
+from steadypos.cli_tables import show_table
 from steadypos.host import app as host_app
 from steadypos.host import ops_commands
 from steadypos.host.ledger import check
+from steadypos.host.ops import account_names
 from steadypos.host.process import TLS_MARK
 from steadypos.host.records import QrRow
 from steadypos.host.secrets import secrets_path
@@ -135,22 +137,27 @@ def _tls_context(err: Console, port: int | None, tls_port: int | None, cert: Pat
 
 
 @ledger_app.command("check")
-def ledger_check(db: Path = typer.Option(..., "--db", help="path of the host's SQLite database")
-                 ) -> None:
+def ledger_check(db: Path = typer.Option(..., "--db", help="path of the host's SQLite database"),
+                 as_json: bool = typer.Option(False, "--json", help="print JSON (fen)")) -> None:
     """Verify every posting balances and the grand total is zero; print balances by account."""
     if not db.exists():
         Console(stderr=True).print(f"error: no database at {db}")
         raise typer.Exit(2)
     store = host_app.open_store(db)
     report = check(store)
+    names = account_names(store)
     store.close()
+    if as_json:
+        print(json.dumps({"ok": report.ok, "postings": report.postings,
+                          "grand_total": report.grand_total, "problems": report.problems,
+                          "balances": [{"account": a, "name": names.get(a, a), "kind": k,
+                                        "balance": b} for a, k, b in report.balances]}, indent=2))
+        raise typer.Exit(0 if report.ok else 1)
     console = Console()
-    table = Table(title=f"balances ({report.postings} postings)")
-    for col in ("account", "kind", "balance (yuan)"):
-        table.add_column(col)
-    for account, kind, bal in report.balances:
-        table.add_row(account, kind, format_fen(bal))
-    console.print(table)
+    show_table(f"balances ({report.postings} postings)",
+               ("account", "id", "kind", "balance (yuan)"),
+               [(names.get(a, a), a, k, format_fen(b)) for a, k, b in report.balances],
+               console, right=("balance (yuan)",))
     console.print(f"grand total: {report.grand_total} fen")
     for problem in report.problems:
         console.print(f"[red]IMBALANCE[/red] {problem}")

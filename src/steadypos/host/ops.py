@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
+from steadypos.host.ledger import FUNDING
 from steadypos.host.records import CardRow, TxnRow
 from steadypos.host.settlement import counted
 from steadypos.host.store import Store
@@ -224,3 +225,19 @@ def unlock_card(store: Store, tid: str, last4: str, operator: str, reason: str,
         store.rollback()
         raise
     return Unlocked(card.pan_masked, card.status, card.pin_tries)
+
+
+def account_names(store: Store) -> dict[str, str]:
+    """{ledger account: what a person calls it}: merchant MID and name (from the TMS when it
+    shares the database), card by masked PAN, wallet, the issuer's funding."""
+    names = {FUNDING: "issuer funding"}
+    merchants = store.merchant_names()
+    for account, kind, _ in store.account_balances():
+        if kind == "merchant":
+            mid = account.removeprefix("merchant:")
+            names[account] = f"merchant {mid}" + (f" {merchants[mid]}" if mid in merchants else "")
+        elif kind == "wallet":
+            names[account] = "wallet " + account.removeprefix("wallet:")
+    for card in store.cards():
+        names[card.account] = f"card {card.pan_masked}"
+    return names
