@@ -25,7 +25,7 @@ from steadypos.protocol.mac import MacAlgorithm
 from steadypos.protocol.tls import TlsError
 from steadypos.terminal import transport
 from steadypos.terminal.engine import Terminal, TerminalError
-from steadypos.terminal.outcome import EXIT_USAGE, Outcome
+from steadypos.terminal.outcome import Exit, Outcome
 from steadypos.terminal.screen import show_outcome
 from steadypos.tms.client import TmsCallError, TmsClient
 
@@ -156,7 +156,7 @@ def command(
             print(json.dumps({**out.to_json(), "error": "usage" if usage else "activation"}))
         else:
             show_outcome(out)
-        raise typer.Exit(EXIT_USAGE if usage else 1) from None
+        raise typer.Exit(Exit.USAGE if usage else Exit.DECLINED) from None
     over = " over TLS" if done["tls_port"] else ""
     out = Outcome("done", f"terminal {done['tid']} of merchant {done['mid']} activated{over}; "
                           f"sign in next")
