@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -54,3 +55,18 @@ def test_simulate_fleet_piped_prints_only_its_summary(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.count("\n") == 1
     assert result.output.startswith("3 terminals (")
+
+
+def test_slow_items_still_show_a_rate_and_time_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One item a minute: Rich's own 30-second estimate has no two samples; the average does."""
+    from steadypos import progress as module
+
+    console, buf = _console(tty=True)
+    with progress("chaos", 10, "schedules", console=console) as meter:
+        task = meter._bar.tasks[0]
+        meter.advance(2)
+        monkeypatch.setattr(type(task), "elapsed", property(lambda _t: 120.0))
+        monkeypatch.setattr(type(task), "speed", property(lambda _t: None))
+        assert module._rate(task) == 2 / 120
+        assert module.RateColumn("schedules").render(task).plain == "1.0 schedules/min"
+        assert module.TimeLeftColumn().render(task).plain == "0:08:00"

@@ -17,10 +17,20 @@ from rich.progress import (
     Task,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
     TransferSpeedColumn,
 )
 from rich.text import Text
+
+
+def _rate(task: Task) -> float | None:
+    """Items per second: Rich's recent estimate, else the average so far (slow items, e.g. a
+    chaos schedule of real processes, leave Rich's 30-second window without two samples)."""
+    speed = task.finished_speed or task.speed
+    if speed:
+        return speed
+    if task.completed and task.elapsed:
+        return task.completed / task.elapsed
+    return None
 
 
 class RateColumn(ProgressColumn):
@@ -31,12 +41,30 @@ class RateColumn(ProgressColumn):
         self.unit = unit
 
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
+        speed = _rate(task)
         if not speed:
             return Text(f"- {self.unit}/s", style="progress.data.speed")
         if speed < 1:
             return Text(f"{speed * 60:.1f} {self.unit}/min", style="progress.data.speed")
         return Text(f"{speed:,.1f} {self.unit}/s", style="progress.data.speed")
+
+
+class TimeLeftColumn(ProgressColumn):
+    """Time left at the rate so far ("-:--:--" until there is one)."""
+
+    def render(self, task: Task) -> Text:
+        speed = _rate(task)
+        if task.finished:
+            left: float | None = 0.0
+        elif speed and task.total is not None:
+            left = max(task.total - task.completed, 0) / speed
+        else:
+            left = None
+        if left is None:
+            return Text("-:--:--", style="progress.remaining")
+        minutes, seconds = divmod(int(left + 0.5), 60)
+        hours, minutes = divmod(minutes, 60)
+        return Text(f"{hours}:{minutes:02d}:{seconds:02d}", style="progress.remaining")
 
 
 class Meter:
@@ -68,7 +96,7 @@ def progress(label: str, total: float | None, unit: str = "", *, quiet: bool = F
         [DownloadColumn(), TransferSpeedColumn()] if as_bytes
         else [MofNCompleteColumn(), RateColumn(unit)])
     bar = Progress(TextColumn(label), BarColumn(), *amount, TimeElapsedColumn(),
-                   TextColumn("elapsed,"), TimeRemainingColumn(), TextColumn("left"),
+                   TextColumn("elapsed,"), TimeLeftColumn(), TextColumn("left"),
                    console=console, transient=True, disable=not shown(quiet, console))
     with bar:
         yield Meter(bar, total)

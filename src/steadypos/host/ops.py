@@ -15,6 +15,7 @@ from steadypos.host.settlement import counted
 from steadypos.host.store import Store
 from steadypos.masking import scrub
 from steadypos.protocol.fields import SETTLE_BALANCED, SETTLE_ERROR, SETTLE_UNBALANCED
+from steadypos.protocol.messages import MessageName
 
 TID = re.compile(r"[0-9A-Za-z]{8}")
 SETTLEMENT_RESULT = {SETTLE_BALANCED: "balanced", SETTLE_UNBALANCED: "not balanced",
@@ -128,7 +129,7 @@ def _payer(store: Store, row: TxnRow, cards: dict[str, str]) -> str:
 
 
 def _reversal(row: TxnRow) -> str:
-    if row.kind == "reversal":
+    if row.kind == MessageName.REVERSAL:
         return f"reversal {row.rc or '-'}"
     if row.kind == "tombstone":
         return "reversal before its original"
@@ -177,7 +178,7 @@ def batch(store: Store, tid: str, number: int | None = None) -> BatchView:
              BatchState.OPEN if number == term.batch else BatchState.CLOSED)
     txns = store.batch_txns(term.tid, number)
     debits, credits = counted(txns)
-    money = [t for t in txns if t.kind in ("sale", "refund")]
+    money = [t for t in txns if t.kind in (MessageName.SALE, MessageName.REFUND)]
     result = SETTLEMENT_RESULT.get(settled[-1][0], settled[-1][0]) if settled else ""
     return BatchView(term.tid, number, state, result,
                      len(debits), sum(t.amount for t in debits),
