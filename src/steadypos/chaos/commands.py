@@ -38,9 +38,9 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 def proxy(
-    listen: int = typer.Option(..., "--listen", help=f"port to listen on ({BIND}); 0 picks one"),
+    listen: int = typer.Option(..., "--listen", help=f"TCP port to listen on ({BIND}); 0 picks one"),
     upstream: str = typer.Option(..., "--upstream", help="HOST:PORT of the host"),
-    control: int = typer.Option(0, "--control", help=f"control port ({BIND}); 0 picks one"),
+    control: int = typer.Option(0, "--control", help=f"HTTP control port ({BIND}); 0 picks one"),
     seed: int = typer.Option(None, "--seed", help="RNG seed: the same seed replays the faults"),
     toxic: list[str] = typer.Option(
         [], "--toxic", help='a toxic in force from the start, as JSON, e.g. '

@@ -212,7 +212,8 @@ def refund(journal: Path = JOURNAL, stan: int = STAN,
 @terminal_app.command("balance")
 def balance(journal: Path = JOURNAL,
             track2: str = typer.Option(..., "--track2", help="magstripe track 2, never printed"),
-            pin: str = typer.Option(..., "--pin", help="the cardholder's PIN (never stored)"),
+            pin: str = typer.Option(..., "--pin", help="the cardholder's PIN, 4 to 12 digits "
+                                    "(never stored)"),
             as_json: bool = AS_JSON) -> None:
     """Balance inquiry."""
     _run(journal, as_json, lambda t: t.balance(track2, pin))
@@ -239,7 +240,7 @@ def recover(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
 
 @terminal_app.command("journal")
 def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
-    """Every transaction: STAN, batch, kind, amount (fen), state, rc, RRN, auth code."""
+    """Every transaction: STAN, batch, kind, amount (yuan; fen with --json), state, rc, RRN."""
     try:
         term = Terminal.open(journal)
     except TerminalError as exc:
