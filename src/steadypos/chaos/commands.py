@@ -38,7 +38,8 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 def proxy(
-    listen: int = typer.Option(..., "--listen", help=f"TCP port to listen on ({BIND}); 0 picks one"),
+    listen: int = typer.Option(..., "--listen",
+                               help=f"TCP port to listen on ({BIND}); 0 picks one"),
     upstream: str = typer.Option(..., "--upstream", help="HOST:PORT of the host"),
     control: int = typer.Option(0, "--control", help=f"HTTP control port ({BIND}); 0 picks one"),
     seed: int = typer.Option(None, "--seed", help="RNG seed: the same seed replays the faults"),
