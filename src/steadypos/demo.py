@@ -321,9 +321,10 @@ def demo(keep: bool = typer.Option(True, "--keep/--clean",
                                         "logs, certificates) and say where it is, or remove it "
                                         "at the end"),
          serve: bool = typer.Option(sys.stdin.isatty() and sys.stdout.isatty(),
-                                    "--serve/--no-serve",
+                                    "--serve/--no-serve", show_default="serve when run from "
+                                    "a terminal",
                                     help="keep host and TMS running at the end, for the "
-                                         "console (default: when run from a terminal)"),
+                                         "console"),
          ) -> None:
     """A scripted trading day with faults; exits 0 only if every expectation held."""
     from steadypos.chaos.proxy import FaultProxy

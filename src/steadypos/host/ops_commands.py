@@ -19,7 +19,7 @@ from steadypos.host.store import Store
 from steadypos.money import format_fen
 
 T = TypeVar("T")
-DB = typer.Option(..., "--db", help="path of the host's SQLite database")
+DB = typer.Option(..., "--db", help="the host's database: path of its SQLite file")
 TID = typer.Option(..., "--tid", help="terminal ID (TID), 8 characters")
 AS_JSON = typer.Option(False, "--json", help="print JSON instead of a table")
 card_app = typer.Typer(help="Cards of the host (by the last 4 digits: never a full PAN).",
@@ -27,9 +27,9 @@ card_app = typer.Typer(help="Cards of the host (by the last 4 digits: never a fu
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def _query(db: Path, run: Callable[[Store], T]) -> T:
+def _query(db: str, run: Callable[[Store], T]) -> T:
     """Run one query on the host database; a missing database or bad input: one line, exit 2."""
-    if not db.is_file():
+    if not Path(db).is_file():  # opening a missing file would create an empty host
         err.print(f"error: no host database at {db}", markup=False)
         raise typer.Exit(2)
     store = host_app.open_store(db)
@@ -53,7 +53,7 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def terminals(db: Path = DB, as_json: bool = AS_JSON) -> None:
+def terminals(db: str = DB, as_json: bool = AS_JSON) -> None:
     """The host's terminals: MID, MAC algorithm, signed in, open batch, last request."""
     views = _query(db, ops.terminals)
     if as_json:
@@ -65,7 +65,7 @@ def terminals(db: Path = DB, as_json: bool = AS_JSON) -> None:
                  f"{v.open_batch:06d}", v.last_request or "never") for v in views])
 
 
-def txn(db: Path = DB, tid: str = TID,
+def txn(db: str = DB, tid: str = TID,
         stan: int = typer.Option(None, "--stan", help="STAN, 1..999999"),
         rrn: str = typer.Option(None, "--rrn", help="retrieval reference number, 12 digits"),
         day: str = typer.Option(None, "--date", help="day the host kept it, YYYY-MM-DD (UTC)"),
@@ -86,7 +86,7 @@ def txn(db: Path = DB, tid: str = TID,
         print("no transaction matches")
 
 
-def batch(db: Path = DB, tid: str = TID,
+def batch(db: str = DB, tid: str = TID,
           number: int = typer.Option(None, "--batch", help="batch number (default: the open "
                                      "batch)"),
           as_json: bool = AS_JSON) -> None:
@@ -107,7 +107,7 @@ def batch(db: Path = DB, tid: str = TID,
 
 
 @card_app.command("unlock")
-def unlock(db: Path = DB,
+def unlock(db: str = DB,
            last4: str = typer.Option(..., "--pan-last4", help="last 4 digits of the card's PAN"),
            tid: str = typer.Option(..., "--tid", help="a terminal (TID) where the card was used"),
            reason: str = typer.Option(..., "--reason", help="why, for the audit trail (e.g. the "
@@ -127,7 +127,7 @@ def unlock(db: Path = DB,
           f"PIN(s)); recorded in the audit trail")
 
 
-def audit(db: Path = DB, as_json: bool = AS_JSON) -> None:
+def audit(db: str = DB, as_json: bool = AS_JSON) -> None:
     """The operators' actions on this host (card unlocks): when, who, what, why."""
     entries = _query(db, lambda s: s.audit_entries())
     keys = ("at", "operator", "action", "subject", "detail")
