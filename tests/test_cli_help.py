@@ -65,3 +65,27 @@ def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output == f"steadypos {__version__}\n"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["host", "txn", "--db", "h.db", "--tid", "T0000001", "--stan", "abc"],
+     "error: Invalid value for '--stan'"),
+    (["terminal", "sale", "--journal", "j", "--amount"], "error: Option '--amount' requires"),
+    (["chaos", "--bogus"], "error: No such option: --bogus"),
+    (["bogus"], "error: No such command 'bogus'."),
+])
+def test_a_usage_error_is_one_line_and_exit_2(args: list[str], message: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from steadypos.cli_help import run
+
+    assert run(app, args) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and err.startswith(message)
+
+
+def test_run_passes_exit_codes_through(capsys: pytest.CaptureFixture[str]) -> None:
+    from steadypos.cli_help import run
+
+    assert run(app, ["--version"]) == 0
+    assert run(app, ["decode", "00"]) == 2
+    assert capsys.readouterr().out == f"steadypos {__version__}\n"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import sys
 
 import typer
 
-from steadypos.cli_help import VERSION, flags_read_as_flags
+from steadypos.cli_help import VERSION, flags_read_as_flags, run
 
 flags_read_as_flags()
 app = typer.Typer(
@@ -40,4 +41,4 @@ for _name in _COMMAND_MODULES:
 
 
 def main() -> None:
-    app()
+    sys.exit(run(app))
