@@ -140,7 +140,8 @@ def activate(journal: Path, tms: str, serial: str, code: str,
 
 
 def command(
-    journal: Path = typer.Option(..., "--journal", help="the terminal's journal (made here)"),
+    journal: Path = typer.Option(..., "--journal",
+                                 help="path of the terminal's journal (made here)"),
     tms: str = typer.Option(..., "--tms", help="the TMS's URL, e.g. http://127.0.0.1:8000"),
     serial: str = typer.Option(..., "--serial", help="this device's serial number"),
     code: str = typer.Option(..., "--code", help="the one-time activation code"),

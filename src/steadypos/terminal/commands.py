@@ -13,6 +13,7 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 
+from steadypos import cards
 from steadypos.money import AmountError, parse_yuan
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
@@ -97,8 +98,11 @@ def _options(
 def _decided(ctx: typer.Context) -> Run:
     return ctx.obj if isinstance(ctx.obj, Run) else Run()
 
-JOURNAL = typer.Option(..., "--journal", help="the terminal's journal (state file)")
+JOURNAL = typer.Option(..., "--journal", help="path of the terminal's journal (its SQLite "
+                       "state file)")
 AS_JSON = typer.Option(False, "--json", help="print one JSON object")
+STAN = typer.Option(..., "--stan", help="STAN of the original sale (1..999999)")
+PIN = typer.Option(None, "--pin", help="the cardholder's PIN, 4 to 12 digits (never stored)")
 
 
 def _fail_usage(message: str, as_json: bool) -> NoReturn:
@@ -106,7 +110,8 @@ def _fail_usage(message: str, as_json: bool) -> NoReturn:
         print(json.dumps({"result": "failed", "rc": "", "stan": None, "batch": None, "rrn": "",
                           "auth_code": "", "message": message, "error": "usage"}))
     else:
-        Console(stderr=True).print(f"error: {message}", markup=False, highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"error: {message}", markup=False,
+                                                   highlight=False)
     raise typer.Exit(Exit.USAGE)
 
 
@@ -148,20 +153,22 @@ def _run(ctx: typer.Context, journal: Path, as_json: bool,
 @terminal_app.command("init")
 def init(
     journal: Path = JOURNAL,
-    host: str = typer.Option(..., "--host"),
-    port: int = typer.Option(..., "--port", help="the host's port (its TLS port with --tls-*)"),
-    tid: str = typer.Option(..., "--tid"),
-    mid: str = typer.Option(..., "--mid"),
+    host: str = typer.Option(..., "--host", help="the host's name or IP address"),
+    port: int = typer.Option(..., "--port", help="the host's TCP port (its TLS port with "
+                                                   "--tls-*)"),
+    tid: str = typer.Option(..., "--tid", help="terminal ID (TID), 8 characters"),
+    mid: str = typer.Option(..., "--mid", help="merchant ID (MID), 15 characters"),
     tmk: str = typer.Option(..., "--tmk", help="terminal master key, 32 hex digits"),
-    tpdu: str = typer.Option("6000030000", "--tpdu"),
+    tpdu: str = typer.Option("6000030000", "--tpdu", help="TPDU header, 10 hex digits"),
     timeout: float = typer.Option(30.0, "--timeout", help="seconds to wait for an answer"),
     mac_alg: MacAlgorithm = typer.Option(DEFAULT_MAC.value, "--mac",
                                          help="the MAC algorithm the host registered this "
                                               "terminal with (pos_ecb: legacy, weak)"),
-    tls_ca: Path = typer.Option(None, "--tls-ca", help="TLS: the CA of the host's certificate"),
-    tls_cert: Path = typer.Option(None, "--tls-cert", help="TLS: this terminal's certificate "
-                                  "(CN = its TID)"),
-    tls_key: Path = typer.Option(None, "--tls-key", help="TLS: its private key"),
+    tls_ca: Path = typer.Option(None, "--tls-ca", help="TLS: path of the CA (PEM) of the host's "
+                                  "certificate"),
+    tls_cert: Path = typer.Option(None, "--tls-cert", help="TLS: path of this terminal's "
+                                  "certificate (PEM, CN = its TID)"),
+    tls_key: Path = typer.Option(None, "--tls-key", help="TLS: path of its private key (PEM)"),
     as_json: bool = AS_JSON,
 ) -> None:
     """Create the terminal's state file; with --tls-ca/--tls-cert/--tls-key it talks TLS."""
@@ -214,33 +221,52 @@ def _amount(text: str, as_json: bool) -> int:
         raise
 
 
+def _card_input(track2: str | None, card_file: Path | None, qr: str | None,
+                as_json: bool) -> CardInput:
+    """What was given; a magstripe card file is swiped (its track 2), a chip card inserted."""
+    if card_file is None or track2 is not None or qr is not None:
+        return CardInput(track2, card_file, qr)
+    try:
+        card = cards.load(card_file)
+    except cards.CardFileError as exc:
+        _fail_usage(str(exc), as_json)
+        raise
+    if card.kind is cards.CardKind.MAGSTRIPE:
+        return CardInput(track2=card.track2)
+    return CardInput(card_file=card_file)
+
+
 @terminal_app.command("sale")
 def sale(
     ctx: typer.Context,
     journal: Path = JOURNAL,
-    amount: str = typer.Option(..., "--amount", help="yuan, e.g. 12.34"),
-    track2: str = typer.Option(None, "--track2", help="magstripe track 2 (PAN=YYMM...)"),
-    card_file: Path = typer.Option(None, "--card-file", help="chip card file (JSON)"),
+    amount: str = typer.Option(..., "--amount", help="amount in yuan, e.g. 12.34"),
+    track2: str = typer.Option(None, "--track2", help="magstripe track 2 (PAN=YYMM...), never "
+                                "printed"),
+    card_file: Path = typer.Option(None, "--card-file", help="path of a card file (JSON, "
+                                 "docs/cards.md; `demo-data card` writes one)"),
     qr: str = typer.Option(None, "--qr", help="one-time QR payment code"),
-    pin: str = typer.Option(None, "--pin"),
+    pin: str = PIN,
     as_json: bool = AS_JSON,
 ) -> None:
     """A sale by swipe, chip or QR code."""
     fen = _amount(amount, as_json)
-    card = CardInput(track2, card_file, qr)
+    card = _card_input(track2, card_file, qr, as_json)
     _run(ctx, journal, as_json, lambda t: t.sale(fen, card, pin))
 
 
 @terminal_app.command("void")
-def void(ctx: typer.Context, journal: Path = JOURNAL, stan: int = typer.Option(..., "--stan"),
+def void(ctx: typer.Context, journal: Path = JOURNAL, stan: int = STAN,
          as_json: bool = AS_JSON) -> None:
     """Void an approved sale of the open batch."""
     _run(ctx, journal, as_json, lambda t: t.void(stan))
 
 
 @terminal_app.command("refund")
-def refund(ctx: typer.Context, journal: Path = JOURNAL, stan: int = typer.Option(..., "--stan"),
-           amount: str = typer.Option(..., "--amount"), as_json: bool = AS_JSON) -> None:
+def refund(ctx: typer.Context, journal: Path = JOURNAL, stan: int = STAN,
+           amount: str = typer.Option(..., "--amount", help="amount to refund in yuan, "
+                                                  "e.g. 5.00"),
+           as_json: bool = AS_JSON) -> None:
     """Refund part or all of an approved sale."""
     fen = _amount(amount, as_json)
     _run(ctx, journal, as_json, lambda t: t.refund(stan, fen))
@@ -248,8 +274,10 @@ def refund(ctx: typer.Context, journal: Path = JOURNAL, stan: int = typer.Option
 
 @terminal_app.command("balance")
 def balance(ctx: typer.Context, journal: Path = JOURNAL,
-            track2: str = typer.Option(..., "--track2"),
-            pin: str = typer.Option(..., "--pin"), as_json: bool = AS_JSON) -> None:
+            track2: str = typer.Option(..., "--track2", help="magstripe track 2, never printed"),
+            pin: str = typer.Option(..., "--pin", help="the cardholder's PIN, 4 to 12 digits "
+                                    "(never stored)"),
+            as_json: bool = AS_JSON) -> None:
     """Balance inquiry."""
     _run(ctx, journal, as_json, lambda t: t.balance(track2, pin))
 
@@ -275,7 +303,7 @@ def recover(ctx: typer.Context, journal: Path = JOURNAL, as_json: bool = AS_JSON
 
 @terminal_app.command("journal")
 def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
-    """Every transaction: STAN, batch, kind, amount (fen), state, rc, RRN, auth code."""
+    """Every transaction: STAN, batch, kind, amount (yuan; fen with --json), state, rc, RRN."""
     try:
         term = Terminal.open(journal)
     except TerminalError as exc:

@@ -24,15 +24,16 @@ def _fail(message: str) -> None:
 def serve(
     db: str = DB,
     port: int = typer.Option(..., "--port", help="HTTP port; 0 picks a free one"),
-    bind: str = typer.Option("127.0.0.1", "--bind"),
+    bind: str = typer.Option("127.0.0.1", "--bind", help="address to listen on"),
     link: str = typer.Option("127.0.0.1:5000", "--link",
                              help="the host's HOST:PORT handed to terminals at activation"),
     tls_link: str = typer.Option(None, "--tls-link", help="the host's TLS HOST:PORT"),
     ca_dir: Path = typer.Option(None, "--ca-dir", help="the TMS CA's folder (default: beside a "
                                 "SQLite database, DB.tms-ca; ./tms-ca for PostgreSQL)"),
-    write_ca_cert: Path = typer.Option(None, "--write-ca-cert", help="write the CA certificate "
-                                       "here, for the host's --client-ca"),
-    log_file: str = typer.Option(None, "--log-file"),
+    write_ca_cert: Path = typer.Option(None, "--write-ca-cert", help="path to write the CA "
+                                       "certificate to (PEM), for the host's --client-ca"),
+    log_file: str = typer.Option(None, "--log-file", help="path to write the log to "
+                                 "(default: stderr)"),
 ) -> None:
     """Run the TMS (API under /api/v1, pages under /ui) until SIGINT/SIGTERM."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -70,11 +71,12 @@ def serve(
 @tms_app.command("host-cert")
 def host_cert(
     db: str = DB,
-    cert: Path = typer.Option(..., "--cert", help="write the host's certificate here"),
-    key: Path = typer.Option(..., "--key", help="write its private key here (mode 0600)"),
+    cert: Path = typer.Option(..., "--cert", help="path to write the host's certificate to (PEM)"),
+    key: Path = typer.Option(..., "--key", help="path to write its private key to "
+                                     "(PEM, mode 0600)"),
     name: list[str] = typer.Option([], "--name", help="a host name or IP for the certificate "
                                    "(127.0.0.1 and localhost are always in)"),
-    ca_dir: Path = typer.Option(None, "--ca-dir", help="as for serve"),
+    ca_dir: Path = typer.Option(None, "--ca-dir", help="the TMS CA's folder (as for serve)"),
 ) -> None:
     """Issue the host's TLS certificate from the TMS's CA (for `steadypos host --tls-cert`)."""
     from steadypos.protocol.certs import CertError, write_all
@@ -95,10 +97,11 @@ def host_cert(
 @tms_app.command("create-user")
 def create_user(
     db: str = DB,
-    username: str = typer.Option(..., "--username"),
+    username: str = typer.Option(..., "--username", help="the new user's login name"),
     role: str = typer.Option(..., "--role", help="admin, ops or merchant"),
     password_file: Path = typer.Option(..., "--password-file",
-                                       help="a file whose first line is the password"),
+                                       help="path of a file whose first line is "
+                                       "the password"),
     mid: str = typer.Option(None, "--mid", help="the merchant's MID (role merchant)"),
 ) -> None:
     """Make a user (the first admin: no default password exists anywhere)."""
