@@ -23,7 +23,7 @@ from steadypos.protocol.codes import BATCH_MISMATCH, SIGN_IN_AGAIN
 from steadypos.protocol.crypto import WorkingKeys
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.fields import Field60
-from steadypos.protocol.frame import PROC_NONE, PROC_SIGN_IN
+from steadypos.protocol.frame import PROC_NEW_PARAMS, PROC_NONE, PROC_SIGN_IN
 from steadypos.protocol.mac import MacAlgorithm
 from steadypos.protocol.messages import MessageType, classify, missing_or_extra
 
@@ -185,6 +185,8 @@ class HostService:
         fields = {n: v for n, v in fields.items() if n in allowed}
         mti = mt.response_mti if mt else req.mti[:2] + str(int(req.mti[2]) + 1) + req.mti[3]
         proc = PROC_SIGN_IN if rc in SIGN_IN_AGAIN else PROC_NONE
+        if proc == PROC_NONE and self.store.params_waiting(req.get(41) or ""):
+            proc = PROC_NEW_PARAMS  # the TMS has newer parameters for this terminal
         resp = Message(mti, fields, req.tpdu.swapped(), req.header.with_proc(proc))
         if mac.needs_mac(resp):
             if keys is None:

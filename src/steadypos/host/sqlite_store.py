@@ -51,6 +51,7 @@ CREATE INDEX IF NOT EXISTS settlements_batch ON settlements(tid, batch);
 CREATE TABLE IF NOT EXISTS upload_diffs (
     id INTEGER PRIMARY KEY, tid TEXT NOT NULL, batch INTEGER NOT NULL, stan INTEGER NOT NULL,
     problem TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS params_waiting (tid TEXT PRIMARY KEY);
 """
 
 

@@ -14,7 +14,7 @@ from steadypos.money import AmountError, parse_yuan
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
 from steadypos.protocol.tls import TlsError
-from steadypos.terminal import activate, transport
+from steadypos.terminal import activate, fleet, fleet_commands, releases, transport
 from steadypos.terminal.engine import CardInput, Terminal, TerminalError
 from steadypos.terminal.journal import JournalError
 from steadypos.terminal.outcome import EXIT_USAGE, Outcome
@@ -53,7 +53,8 @@ def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) ->
     lines: list[str] = []
     say = lines.append if as_json else (lambda s: Console().print(f"[yellow]{s}[/yellow]"))
     try:
-        term = _terminal_cls().open(journal, say=say)
+        # A running release with a fault may crash this session (terminal/releases.py).
+        term = _terminal_cls().open(journal, say=say, on_step=releases.fault_hook(journal))
     except TerminalError as exc:
         _fail_usage(str(exc), as_json)
         return
@@ -74,6 +75,7 @@ def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) ->
         term.close("crash", exc)
         raise
     term.close(reason, crash)
+    fleet.after_command(journal, say)  # between payments: parameters the host said wait
     if as_json:
         data = outcome.to_json()
         data["recovered"] = lines
@@ -229,6 +231,7 @@ def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
 
 
 terminal_app.command("activate")(activate.command)
+fleet_commands.register(terminal_app)
 
 
 def register(app: typer.Typer) -> None:
