@@ -231,6 +231,9 @@ class Agent:
         offered = answer.get("release")
         if offered:
             self._release(journal, events, offered)
+        if "rollback" in answer.get("actions", []):
+            back = releases.Installed(self.journal_path).rollback()
+            self.say(f"rolled back: {back} runs from the next start")
         if "upload_logs" in answer.get("actions", []):
             self.upload_logs()
 

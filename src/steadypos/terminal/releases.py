@@ -140,9 +140,24 @@ class Installed:
         self._write(target / "package.json", raw)
 
     def switch(self, version: str) -> None:
+        """Run `version` from the next start; the one running now is kept for a rollback."""
         if not (self.folder / version / "package.json").exists():
             raise ReleaseError(f"release {version} is not installed")
+        running = self.active()
+        self._write(self.folder / "previous", (running.version if running else "").encode())
         self._write(self.folder / "active", version.encode())
+
+    def rollback(self) -> str:
+        """Back to the release that ran before the last switch (or the built-in app)."""
+        try:
+            previous = (self.folder / "previous").read_text().strip()
+        except OSError:
+            previous = ""
+        if previous:
+            self._write(self.folder / "active", previous.encode())
+        else:
+            (self.folder / "active").unlink(missing_ok=True)
+        return self.running_version()
 
     def active(self) -> Package | None:
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
@@ -23,3 +23,5 @@ class TmsContext:
     host: HostLink
     release_key: ReleaseKey
     bus: Any = None  # a bus.Publisher when the API hands heartbeats and logs to NATS
+    # rollout id -> monotonic time of its last evaluation after a heartbeat (rate limit)
+    evaluated: dict[int, float] = field(default_factory=dict)

@@ -26,13 +26,11 @@ def heartbeat(body: HeartbeatIn, db: Db, ctx: Ctx, actor: Device) -> Instruction
     """Store the heartbeat (or hand it to the bus) and answer what the terminal should do:
     fetch parameters, take a release, upload its log."""
     term = telemetry.sender(db, actor, body.tid)
-    answer = telemetry.instructions(db, term, body)
-    db.commit()  # end the read before the write (SQLite: one writer at a time)
     if ctx.bus is not None:
         ctx.bus.heartbeat(body)
     else:
-        telemetry.store(db, ctx, body)
-    return answer
+        telemetry.store(db, ctx, [body])
+    return telemetry.instructions(db, term, body)
 
 
 @router.post("/terminals/{tid}/logs", response_model=LogAccepted, status_code=202,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from steadypos.tms import audit
 from steadypos.tms.actors import Actor
+from steadypos.tms.context import TmsContext
 from steadypos.tms.errors import Conflict, Invalid, NotFound
 from steadypos.tms.fleet_models import (
     OfferState,
@@ -109,10 +111,14 @@ def rates(db: Session, rollout: Rollout, since: datetime | None = None) -> tuple
     """(new release, the release(s) it replaces) over the target's terminals since the start
     (or `since`)."""
     population = targets.tid_select(rollout.target).scalar_subquery()
+    start = since or rollout.started_at
     old = tuple(sorted({v for v in db.scalars(select(RolloutTerminal.from_version).where(
         RolloutTerminal.rollout_id == rollout.id)) if v and v != rollout.release}))
+    if not old:  # offered before they ever reported a version: whatever the target ran
+        old = tuple(sorted(set(db.scalars(select(SessionCount.app_version).distinct().where(
+            SessionCount.app_version != rollout.release, SessionCount.ts >= start,
+            SessionCount.tid.in_(population))))))
 
-    start = since or rollout.started_at
 
     def rate(versions: tuple[str, ...]) -> Rate:
         started, crashed = db.execute(select(
@@ -158,18 +164,30 @@ def evaluate(db: Session, rollout: Rollout, now: datetime | None = None) -> None
     if rates(db, rollout, rollout.stage_started_at)[0].sessions < rollout.min_sessions:
         return
     if rollout.stage + 1 >= len(rollout.stages):
-        rollout.state, rollout.ended_at = R.FINISHED, now
+        waiting = db.scalar(select(func.count()).where(
+            RolloutTerminal.rollout_id == rollout.id,
+            RolloutTerminal.state.in_((OfferState.OFFERED, OfferState.VERIFIED))))
+        if not waiting:  # every terminal of the last stage has switched (or refused)
+            rollout.state, rollout.ended_at = R.FINISHED, now
         return
     rollout.stage += 1
     _offer_stage(db, rollout, now)
 
 
-def evaluate_running(db: Session, versions: set[str], now: datetime | None = None) -> None:
+def evaluate_running(db: Session, ctx: TmsContext, versions: set[str],
+                     now: datetime | None = None) -> bool:
     """After a heartbeat that reported sessions of `versions`: the running rollouts of those
-    releases (new sessions are what can halt or advance them)."""
+    releases (new sessions are what can halt or advance them), each at most every
+    `evaluate_every_s` seconds in this process; whether any was evaluated."""
+    done = False
     for rollout in db.scalars(select(Rollout).where(Rollout.state == R.RUNNING,
                                                     Rollout.release.in_(versions))):
-        evaluate(db, rollout, now)
+        clock = time.monotonic()
+        if clock - ctx.evaluated.get(rollout.id, -1e9) >= ctx.settings.evaluate_every_s:
+            ctx.evaluated[rollout.id] = clock
+            evaluate(db, rollout, now)
+            done = True
+    return done
 
 
 def offer_for(db: Session, tid: str) -> tuple[Rollout, Release] | None:

@@ -86,27 +86,36 @@ def _update(db: Session, ctx: TmsContext, term: Terminal, hb: HeartbeatIn,
         alerts.clear(db, f"missing:{term.tid}")
 
 
-def store(db: Session, ctx: TmsContext, hb: HeartbeatIn) -> bool:
-    """Store one heartbeat and act on it; False when it was stored before (or its terminal
-    is unknown), and then nothing changes."""
-    now = utcnow()
+def _add(db: Session, ctx: TmsContext, hb: HeartbeatIn, now: datetime) -> Terminal | None:
     term = db.get(Terminal, hb.tid)
     if term is None or db.get(Heartbeat, (hb.tid, hb.ts)) is not None:
-        db.rollback()
-        return False
+        return None
     db.add_all(_rows(hb, now))
     _update(db, ctx, term, hb, now)
+    db.flush()
+    return term
+
+
+def store(db: Session, ctx: TmsContext, beats: list[HeartbeatIn]) -> int:
+    """Store heartbeats in one transaction (a worker hands a batch: one commit for all) and act
+    on them; how many were new. One stored before, or of an unknown terminal, changes nothing."""
+    now = utcnow()
     try:
+        terms = [t for hb in beats if (t := _add(db, ctx, hb, now)) is not None]
         db.commit()
-    except IntegrityError:  # the same heartbeat, stored meanwhile by another worker
+    except IntegrityError:  # stored meanwhile by another worker: one by one, skipping those
         db.rollback()
-        return False
-    if term.status in HOST_KNOWS and parameters.behind(term) != term.params_flag:
-        parameters.deliver(db, ctx, [term])
-    if hb.sessions:
-        rollouts.evaluate_running(db, set(hb.sessions), now)
+        if len(beats) == 1:
+            return 0
+        return sum(store(db, ctx, [hb]) for hb in beats)
+    behind = [t for t in terms if t.status in HOST_KNOWS
+              and parameters.behind(t) != t.params_flag]
+    if behind:
+        parameters.deliver(db, ctx, behind)
+    versions = {v for hb in beats for v in hb.sessions}
+    if versions and rollouts.evaluate_running(db, ctx, versions, now):
         db.commit()
-    return True
+    return len(terms)
 
 
 def instructions(db: Session, term: Terminal, hb: HeartbeatIn) -> Instructions:
