@@ -46,7 +46,7 @@ def open_terminal(journal: Path, index: int, host: str, port: int, sync: str) ->
     saved = os.environ.get(JOURNAL_SYNC_ENV)
     os.environ[JOURNAL_SYNC_ENV] = sync
     try:
-        term = Terminal.open(journal, say=lambda _s: None)
+        term = Terminal.open(journal)
     finally:
         if saved is None:
             del os.environ[JOURNAL_SYNC_ENV]

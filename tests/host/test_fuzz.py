@@ -24,7 +24,7 @@ from steadypos.host.embedded import EmbeddedHost
 from steadypos.protocol import builders, mac
 from steadypos.protocol.builders import Station
 from steadypos.protocol.codec import Message, decode_payload, encode_frame
-from steadypos.protocol.codes import RESPONSE_CODES
+from steadypos.protocol.codes import ResponseCode
 from steadypos.protocol.frame import PREFIX_LEN
 from steadypos.protocol.spec import BY_NUMBER, SPEC
 
@@ -97,7 +97,7 @@ def send_raw(port: int, data: bytes) -> list[Message]:
 
 def check_answer(resp: Message, mak: bytes) -> None:
     assert resp.mti[2] in "13" and resp.mti[3] == "0", resp.mti
-    assert resp.get(39) in RESPONSE_CODES, resp.get(39)
+    assert resp.get(39) in frozenset(ResponseCode), resp.get(39)
     if 64 in resp:
         assert mac.verify(resp, mak), "the host's own MAC must verify"
     else:

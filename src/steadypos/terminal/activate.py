@@ -26,7 +26,7 @@ from steadypos.protocol.tls import TlsError
 from steadypos.terminal import transport
 from steadypos.terminal.engine import Terminal, TerminalError
 from steadypos.terminal.journal import Journal
-from steadypos.terminal.outcome import EXIT_USAGE, Outcome
+from steadypos.terminal.outcome import Exit, Outcome
 from steadypos.terminal.screen import show_outcome
 from steadypos.terminal.tmsclient import TmsCallError, TmsClient
 
@@ -161,7 +161,7 @@ def command(
             print(json.dumps({**out.to_json(), "error": "usage" if usage else "activation"}))
         else:
             show_outcome(out)
-        raise typer.Exit(EXIT_USAGE if usage else 1) from None
+        raise typer.Exit(Exit.USAGE if usage else Exit.DECLINED) from None
     over = " over TLS" if done["tls_port"] else ""
     out = Outcome("done", f"terminal {done['tid']} of merchant {done['mid']} activated{over}; "
                           f"sign in next")

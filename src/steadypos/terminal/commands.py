@@ -17,7 +17,8 @@ from steadypos.protocol.tls import TlsError
 from steadypos.terminal import activate, fleet, fleet_commands, releases, transport
 from steadypos.terminal.engine import CardInput, Terminal, TerminalError
 from steadypos.terminal.journal import JournalError
-from steadypos.terminal.outcome import EXIT_USAGE, Outcome
+from steadypos.terminal.observer import CliObserver, Quiet
+from steadypos.terminal.outcome import Exit, Outcome
 from steadypos.terminal.screen import show_journal, show_outcome
 
 terminal_app = typer.Typer(help="The payment terminal (journaled, crash-safe).",
@@ -33,7 +34,7 @@ def _fail_usage(message: str, as_json: bool) -> None:
                           "auth_code": "", "message": message, "error": "usage"}))
     else:
         Console(stderr=True).print(f"error: {message}", markup=False, highlight=False)
-    raise typer.Exit(EXIT_USAGE)
+    raise typer.Exit(Exit.USAGE)
 
 
 def _terminal_cls() -> type[Terminal]:
@@ -50,11 +51,10 @@ def _terminal_cls() -> type[Terminal]:
 
 def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) -> None:
     """Open the terminal (which recovers), run one command, report, exit with its status."""
-    lines: list[str] = []
-    say = lines.append if as_json else (lambda s: Console().print(f"[yellow]{s}[/yellow]"))
+    observer = Quiet() if as_json else CliObserver()
     try:
         # A running release with a fault may crash this session (terminal/releases.py).
-        term = _terminal_cls().open(journal, say=say, on_step=releases.fault_hook(journal))
+        term = _terminal_cls().open(journal, observer, on_step=releases.fault_hook(journal))
     except TerminalError as exc:
         _fail_usage(str(exc), as_json)
         return
@@ -75,10 +75,10 @@ def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) ->
         term.close("crash", exc)
         raise
     term.close(reason, crash)
-    fleet.after_command(journal, say)  # between payments: parameters the host said wait
+    fleet.after_command(journal, (lambda s: None) if as_json else print)  # between payments
     if as_json:
         data = outcome.to_json()
-        data["recovered"] = lines
+        data["recovered"] = term.recovered
         print(json.dumps(data))
     else:
         show_outcome(outcome)
@@ -215,7 +215,7 @@ def recover(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
 def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
     """Every transaction: STAN, batch, kind, amount (fen), state, rc, RRN, auth code."""
     try:
-        term = Terminal.open(journal, say=lambda s: None)
+        term = Terminal.open(journal)
     except TerminalError as exc:
         _fail_usage(str(exc), as_json)
         return

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from steadypos.terminal import fleet
 from steadypos.terminal.journal import Journal
-from steadypos.terminal.outcome import EXIT_USAGE
+from steadypos.terminal.outcome import Exit
 from steadypos.terminal.tmsclient import TmsCallError
 
 JOURNAL = typer.Option(..., "--journal", help="the terminal's journal (state file)")
@@ -20,7 +20,7 @@ AS_JSON = typer.Option(False, "--json", help="print one JSON object")
 err = Console(stderr=True, highlight=False)
 
 
-def _fail(message: str, code: int = EXIT_USAGE) -> None:
+def _fail(message: str, code: int = Exit.USAGE) -> None:
     err.print(f"error: {message}", markup=False)
     raise typer.Exit(code)
 
