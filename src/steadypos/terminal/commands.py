@@ -18,7 +18,7 @@ from steadypos.money import AmountError, parse_yuan
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
 from steadypos.protocol.tls import TlsError
-from steadypos.terminal import activate, transport
+from steadypos.terminal import activate, fleet, fleet_commands, releases, transport
 from steadypos.terminal.devices import FAULT_KINDS
 from steadypos.terminal.flows import CardInput, Terminal
 from steadypos.terminal.journal import JOURNAL_SYNC_MODES, JournalError
@@ -120,7 +120,9 @@ def _run(ctx: typer.Context, journal: Path, as_json: bool,
     """Open the terminal (which recovers), run one command, report, exit with its status."""
     run = _decided(ctx)
     try:
-        term = run.terminal.open(journal, run.observer(as_json), run.settings)
+        # A running release with a fault may crash this session (terminal/releases.py).
+        term = run.terminal.open(journal, run.observer(as_json), run.settings,
+                                 on_step=releases.fault_hook(journal))
     except TerminalError as exc:
         _fail_usage(str(exc), as_json)
         return
@@ -141,6 +143,7 @@ def _run(ctx: typer.Context, journal: Path, as_json: bool,
         term.close("crash", exc)
         raise
     term.close(reason, crash)
+    fleet.after_command(journal, (lambda s: None) if as_json else print)  # between payments
     if as_json:
         data = outcome.to_json()
         data["recovered"] = term.recovered
@@ -321,6 +324,7 @@ def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
 
 
 terminal_app.command("activate")(activate.command)
+fleet_commands.register(terminal_app)
 
 
 def register(app: typer.Typer) -> None:

@@ -64,6 +64,7 @@ PRINTED = frozenset({Kind.SALE, Kind.VOID, Kind.REFUND})  # they end with a rece
 IN_PROGRESS = State.IN_PROGRESS
 OUTCOMES = tuple(s.value for s in State if s is not State.IN_PROGRESS)
 MAX_STAN = 999_999
+PARAMS_WAITING = "params_waiting"  # counter: the host said newer parameters wait in the TMS
 JOURNAL_SYNC_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")  # SQLite's; a terminal uses FULL
 
 
@@ -181,6 +182,9 @@ class Journal:
     def counter(self, name: str, default: int) -> int:
         row = self.conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
         return int(row[0]) if row else default
+
+    def set_counter(self, name: str, value: int) -> None:
+        self._write([self._set_counter(name, value)])
 
     def batch(self) -> int:
         """The batch the terminal trades in (the host names it at sign-in)."""

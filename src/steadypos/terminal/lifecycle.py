@@ -20,13 +20,13 @@ from steadypos.protocol.codes import APPROVED, describe
 from steadypos.protocol.crypto import unpack_key_block
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.fields import Field60
-from steadypos.protocol.frame import Tpdu
+from steadypos.protocol.frame import PROC_NEW_PARAMS, Tpdu
 from steadypos.protocol.link import Connection, Link, LinkError, LinkTimeout
 from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
 from steadypos.terminal import transport
 from steadypos.terminal.devices import Faults
 from steadypos.terminal.events import EventLog, events_path
-from steadypos.terminal.journal import Journal, Txn
+from steadypos.terminal.journal import PARAMS_WAITING, Journal, Txn
 from steadypos.terminal.keystore import KeyStore
 from steadypos.terminal.observer import (
     Banner,
@@ -38,6 +38,7 @@ from steadypos.terminal.observer import (
     Stage,
 )
 from steadypos.terminal.outcome import Charged, Outcome, Result
+from steadypos.terminal.releases import Installed
 from steadypos.terminal.settings import TerminalSettings
 from steadypos.terminal.texts import Text, text
 
@@ -103,7 +104,8 @@ class TerminalLifecycle:
         settings = settings or TerminalSettings()
         journal = Journal(journal_path, settings.journal_sync, settings.disk_fault)
         cfg = journal.config()
-        events = EventLog(events_path(journal_path), cfg.get("tid", "?"))
+        events = EventLog(events_path(journal_path), cfg.get("tid", "?"),
+                          Installed(journal_path).running_version())
         term = cls(journal, KeyStore.load(keys_path(journal_path)), events,
                    Faults(dict(settings.faults)), observer or Quiet(), settings,
                    link_factory=link_factory or transport.connector(cfg), on_step=on_step)
@@ -214,6 +216,8 @@ class TerminalLifecycle:
             raise LinkError(str(exc), sent=True) from exc
         rc = resp.get(39)
         self.events.txn(kind, stan, "response", started, rc=rc)
+        if resp.header.proc == PROC_NEW_PARAMS and not self.journal.counter(PARAMS_WAITING, 0):
+            self.journal.set_counter(PARAMS_WAITING, 1)  # fetched between payments (fleet.py)
         if rc == INVALID_MERCHANT:  # the terminal's parameters are not the bank's
             self.events.emit("params", event="mismatch", field="mid",
                              version=self.cfg.get("params_version"))
