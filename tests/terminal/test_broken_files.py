@@ -24,9 +24,9 @@ def _files(folder: Path) -> set[str]:
     return {p.name for p in folder.iterdir()}
 
 
-def _refused(args: list[str], env: dict[str, str] | None = None) -> str:
+def _refused(args: list[str]) -> str:
     """Run a command that must be refused: exit 2, one line, no traceback; its line."""
-    ran = RUNNER.invoke(terminal_app, args, env=env)
+    ran = RUNNER.invoke(terminal_app, args)
     assert ran.exception is None or isinstance(ran.exception, SystemExit), ran.exception
     assert ran.exit_code == 2, ran.output
     lines = ran.stderr.strip().splitlines()
@@ -68,9 +68,9 @@ def test_a_missing_or_damaged_key_store(term: TerminalRig) -> None:
 
 
 def test_an_unknown_fault_switch(signed: TerminalRig) -> None:
-    line = _refused(["sale", "--journal", str(signed.journal), "--amount", "1.00",
-                     "--qr", "1234567890123456"], env={"STEADYPOS_FAULTS": "printer=smoke"})
-    assert "unknown fault switch 'printer=smoke'" in line and "printer=paper_out|jam" in line
+    line = _refused(["--fault", "printer=smoke", "sale", "--journal", str(signed.journal),
+                     "--amount", "1.00", "--qr", "1234567890123456"])
+    assert "--fault 'printer=smoke': printer faults are paper_out, jam" in line
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ def test_status_names_a_pending_reversal_and_recover_clears_it(signed: TerminalR
 
 def test_a_printer_jam_says_reprint_and_reprint_prints_the_duplicate(signed: TerminalRig) -> None:
     before = signed.host.card_balance(CARD)
-    jammed = signed.sale("12.34", env={"STEADYPOS_FAULTS": "printer=jam"})
+    jammed = signed.sale("12.34", bench=("--fault", "printer=jam"))
     assert jammed.code == 0 and "reprint the receipt" in jammed.data["message"]
     assert receipts(signed.journal) == {}
     again = signed.cli("reprint", "--lang", "en", as_json=False)
@@ -68,5 +68,5 @@ def test_reprint_by_stan_keeps_the_first_slip_and_refuses_what_is_not_there(
     missing = signed.cli("reprint", "--stan", "999", "--lang", "en", as_json=False)
     assert missing.code == 1 and "No approved payment with trace 000999" in missing.output
     jam = signed.cli("reprint", "--lang", "en", as_json=False,
-                     env={"STEADYPOS_FAULTS": "printer=paper_out"})
+                     bench=("--fault", "printer=paper_out"))
     assert jam.code == 1 and "Printer out of paper: nothing reprinted" in jam.output

@@ -13,7 +13,7 @@ from rig import CARD, CARD2, QR, TerminalRig, dump_tables, receipts, wrong_pin
 from steadypos.host.sqlite_store import read_only
 from steadypos.protocol.frame import TERMINAL_STATE_TRAINING
 from steadypos.terminal.counter import training
-from steadypos.terminal.engine import CardInput
+from steadypos.terminal.flows import CardInput
 
 MONEY_TABLES = ("accounts", "postings", "posting_lines", "settlements", "qr_codes", "cards",
                 "upload_diffs")

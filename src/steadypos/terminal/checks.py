@@ -13,9 +13,9 @@ from typing import Any
 
 from steadypos.files import removed_on_failure
 from steadypos.terminal.devices import UsageError
-from steadypos.terminal.engine import Terminal, TerminalError
 from steadypos.terminal.events import events_path
-from steadypos.terminal.keystore import keys_path
+from steadypos.terminal.flows import Terminal
+from steadypos.terminal.lifecycle import TerminalError, keys_path
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 CONFIG_KEYS = frozenset({"host", "port", "tid", "mid", "tpdu", "timeout"})

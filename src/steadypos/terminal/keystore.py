@@ -19,11 +19,6 @@ from steadypos.protocol.crypto import WorkingKeys, tdes_decrypt, tdes_encrypt
 _WORKING = ("pik", "mak", "tdk")
 
 
-def keys_path(journal: Path) -> Path:
-    """The key store of the terminal whose journal is `journal`."""
-    return journal.with_name(journal.name + ".keys")
-
-
 @dataclass
 class KeyStore:
     path: Path

@@ -22,9 +22,9 @@ from steadypos.terminal.counter.bridge import Bridge, EngineError, Refused
 from steadypos.terminal.counter.screens import CSS, PageScreen, ResultScreen
 from steadypos.terminal.counter.view import BannerView, Money, ResultView
 from steadypos.terminal.counter.words import say
-from steadypos.terminal.devices import Faults
-from steadypos.terminal.engine import Terminal
+from steadypos.terminal.flows import Terminal
 from steadypos.terminal.observer import Banner, Progress, TerminalEvent
+from steadypos.terminal.settings import TerminalSettings
 
 T = TypeVar("T")
 MAX_AMOUNT_CHARS = 13  # ten digits of yuan, the point, two decimals
@@ -51,11 +51,11 @@ class CounterApp(App[None]):
     ]
 
     def __init__(self, journal: Path, lang: str, training: bool = False,
-                 faults: Faults | None = None,
+                 settings: TerminalSettings | None = None,
                  opener: Callable[..., Terminal] | None = None) -> None:
         super().__init__()
         self.journal, self.lang, self.training = journal, lang, training
-        self.bridge = Bridge(journal, self._from_engine, faults, opener)
+        self.bridge = Bridge(journal, self._from_engine, settings, opener)
         self.typed = ""
         self.operator: str | None = None
         self.banners: list[BannerView] = []

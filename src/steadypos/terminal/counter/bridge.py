@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from steadypos.protocol.errors import ProtocolError
-from steadypos.terminal.devices import Faults
-from steadypos.terminal.engine import Terminal
+from steadypos.terminal.flows import Terminal
 from steadypos.terminal.observer import TerminalEvent
+from steadypos.terminal.settings import TerminalSettings
 
 T = TypeVar("T")
 E = TypeVar("E")
@@ -48,17 +48,17 @@ class Refused(Exception):
 
 class Bridge:
     def __init__(self, journal: Path, post: Callable[[TerminalEvent], None],
-                 faults: Faults | None = None,
+                 settings: TerminalSettings | None = None,
                  opener: Callable[..., Terminal] | None = None) -> None:
         self.journal = journal
         self.listener = Listener(post)
-        self.faults = faults
+        self.settings = settings
         self.opener = opener or Terminal.open
         self.term: Terminal | None = None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="engine")
 
     def _open(self) -> Terminal:
-        self.term = self.opener(self.journal, self.listener, faults=self.faults)
+        self.term = self.opener(self.journal, self.listener, self.settings)
         return self.term
 
     def open(self) -> Future[dict[str, str]]:

@@ -17,6 +17,7 @@ from steadypos.terminal.counter import status as statuses
 from steadypos.terminal.counter.words import say
 from steadypos.terminal.observer import Banner, TerminalEvent
 from steadypos.terminal.outcome import Exit
+from steadypos.terminal.settings import TerminalSettings
 
 JOURNAL = typer.Option(..., "--journal", help="the terminal's journal (state file)")
 LANG = typer.Option(None, "--lang", help="zh or en; default from the locale (LC_ALL, "
@@ -50,16 +51,23 @@ class Banners:
             self.say(event.line)
 
 
+def settings_of(ctx: typer.Context) -> TerminalSettings | None:
+    """What the `terminal` group's options decided (device faults, ...), if it ran."""
+    return getattr(ctx.obj, "settings", None)
+
+
 @contextmanager
-def opened(journal: Path, on_banner: Callable[[str], None], training: bool) -> Iterator[Any]:
+def opened(ctx: typer.Context, journal: Path, on_banner: Callable[[str], None],
+           training: bool) -> Iterator[Any]:
     """The terminal, open (it recovers what the journal alone settles), closed afterwards."""
     from steadypos.terminal.checks import open_checked
     from steadypos.terminal.counter.training import open_terminal
-    from steadypos.terminal.engine import Terminal, TerminalError
+    from steadypos.terminal.flows import Terminal
+    from steadypos.terminal.lifecycle import TerminalError
 
     try:
         term = open_checked(open_terminal if training else Terminal.open, journal,
-                            Banners(on_banner))
+                            Banners(on_banner), settings_of(ctx))
     except TerminalError as exc:
         fail(str(exc))
         raise
@@ -71,12 +79,12 @@ def opened(journal: Path, on_banner: Callable[[str], None], training: bool) -> I
     term.close()
 
 
-def status(journal: Path = JOURNAL, lang: str | None = LANG, as_json: bool = AS_JSON,
-           training: bool = TRAINING) -> None:
+def status(ctx: typer.Context, journal: Path = JOURNAL, lang: str | None = LANG,
+           as_json: bool = AS_JSON, training: bool = TRAINING) -> None:
     """Signed in or not, pending reversal, open batch and its totals, last host contact."""
     chosen = language(lang)
     banners: list[str] = []
-    with opened(journal, banners.append, training) as term:
+    with opened(ctx, journal, banners.append, training) as term:
         now = statuses.read(term)
     if as_json:
         typer.echo(json.dumps(now.to_json() | {"recovered": banners}))
@@ -85,13 +93,13 @@ def status(journal: Path = JOURNAL, lang: str | None = LANG, as_json: bool = AS_
         typer.echo(line)
 
 
-def reprint(journal: Path = JOURNAL,
+def reprint(ctx: typer.Context, journal: Path = JOURNAL,
             stan: int = typer.Option(None, "--stan", help="its trace number (default: the last "
                                                           "approved one)"),
             lang: str | None = LANG, training: bool = TRAINING) -> None:
     """Reprint an approved receipt of the open batch, marked DUPLICATE (重印)."""
     chosen = language(lang)
-    with opened(journal, typer.echo, training) as term:
+    with opened(ctx, journal, typer.echo, training) as term:
         done = reprinting.reprint(term, stan)
     if done.txn is None:
         typer.echo(say("reprint.not_found", chosen, stan=f"{stan:06d}") if stan is not None
@@ -105,20 +113,20 @@ def reprint(journal: Path = JOURNAL,
     typer.echo(say("reprint.done", chosen, stan=f"{done.txn.stan:06d}", path=done.path))
 
 
-
-def ui(journal: Path = JOURNAL, lang: str | None = LANG,
-       training: bool = typer.Option(False, "--training", help="training mode: a training copy "
-                                     "of the journal, the host's sandbox, no money moves")) -> None:
+def ui(ctx: typer.Context, journal: Path = JOURNAL, lang: str | None = LANG,
+       training: bool = TRAINING) -> None:
     """The counter screen: a full-screen app for the cashier (keyboard only; runs in tmux)."""
     from steadypos.terminal.checks import open_checked
     from steadypos.terminal.counter import training as practice
     from steadypos.terminal.counter.app import CounterApp
-    from steadypos.terminal.engine import Terminal, TerminalError
+    from steadypos.terminal.flows import Terminal
+    from steadypos.terminal.lifecycle import TerminalError
 
     chosen = language(lang)
     opener = practice.open_terminal if training else Terminal.open
     try:
-        open_checked(opener, journal).close()  # a terminal that cannot open says so, in a line
+        # A terminal that cannot open says so here, in one line.
+        open_checked(opener, journal, None, settings_of(ctx)).close()
     except TerminalError as exc:
         fail(str(exc))
-    CounterApp(journal, chosen, training=training, opener=opener).run()
+    CounterApp(journal, chosen, training, settings_of(ctx), opener).run()

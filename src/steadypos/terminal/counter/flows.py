@@ -29,7 +29,7 @@ from steadypos.terminal.counter.view import (
     ResultView,
     totals_lines,
 )
-from steadypos.terminal.engine import CardInput, Terminal
+from steadypos.terminal.flows import CardInput, Terminal
 from steadypos.terminal.observer import CardShown, ReceiptShown, ResultShown
 from steadypos.terminal.outcome import Outcome
 

@@ -14,9 +14,11 @@ from steadypos.protocol.codec import Message
 from steadypos.protocol.frame import TERMINAL_STATE_TRAINING, Header
 from steadypos.protocol.link import Link
 from steadypos.terminal import transport
-from steadypos.terminal.engine import Terminal, TerminalError
+from steadypos.terminal.flows import Terminal
 from steadypos.terminal.journal import Journal
-from steadypos.terminal.keystore import KeyStore, keys_path
+from steadypos.terminal.keystore import KeyStore
+from steadypos.terminal.lifecycle import TerminalError, keys_path
+from steadypos.terminal.settings import TerminalSettings
 
 SUFFIX = ".training"
 COPIED_COUNTERS = ("batch", "stan")
@@ -72,9 +74,10 @@ def connector(cfg: dict[str, str]) -> Callable[..., Link]:
     return lambda *args, **kw: TrainingLink(inner(*args, **kw))
 
 
-def open_terminal(journal: Path, observer: Any = None, **kw: Any) -> Terminal:
+def open_terminal(journal: Path, observer: Any = None, settings: TerminalSettings | None = None,
+                  **kw: Any) -> Terminal:
     """The terminal of `journal`, in training mode."""
     path = prepare(journal)
     with closing(Journal(path)) as copy:
         cfg = copy.config()
-    return Terminal.open(path, observer, link_factory=connector(cfg), **kw)
+    return Terminal.open(path, observer, settings, link_factory=connector(cfg), **kw)
