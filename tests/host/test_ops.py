@@ -167,3 +167,9 @@ def test_ledger_check_names_accounts(host: Host, term: TestTerminal) -> None:
     row = next(line for line in table.splitlines()
                if line.startswith(f"card {mask_pan(CARD['pan'])}"))
     assert card_account in row and "ledger balanced" in table
+
+
+def test_options_before_the_command_are_one_line(host: Host) -> None:
+    ran = runner.invoke(app, ["host", "--db", str(host.db), "terminals"])
+    assert (ran.exit_code, ran.output) == (
+        2, "error: the options go after the command: steadypos host terminals --db ...\n")

@@ -64,9 +64,13 @@ def host(
 ) -> None:
     """Run the acquirer host: pos-link-v1 over TCP and/or TLS until SIGINT/SIGTERM; or, with a
     command, look into a host's database (terminals, transactions, batches, cards)."""
-    if ctx.invoked_subcommand is not None:
-        return
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if ctx.invoked_subcommand is not None:
+        if db is not None or port is not None or tls_port is not None:
+            err.print(f"error: the options go after the command: steadypos host "
+                      f"{ctx.invoked_subcommand} --db ...")
+            raise typer.Exit(2)
+        return
     if db is None:
         err.print("error: give --db (the host's database), or a command (see --help)")
         raise typer.Exit(2)
