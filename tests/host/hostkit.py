@@ -65,14 +65,7 @@ class Host:
         return self.handle(decode_frame(frame))
 
     def handle(self, msg: Message) -> Message | None:
-        wire = decode_frame(encode_frame(msg))
-        self.store.begin()
-        try:
-            resp = self.service.handle(wire)
-        except BaseException:
-            self.store.rollback()
-            raise
-        self.store.commit()
+        resp = self.service.handle_alone(decode_frame(encode_frame(msg)))
         return None if resp is None else decode_frame(encode_frame(resp))
 
     # -- views -------------------------------------------------------------------------

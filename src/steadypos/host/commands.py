@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import secrets as _random
 import sqlite3
 import ssl
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import typer
 from rich.console import Console
@@ -25,8 +25,20 @@ from steadypos.host.records import QrRow
 from steadypos.host.secrets import secrets_path
 from steadypos.host.server import HostServer, run_until_signalled
 from steadypos.host.service import HostService
+from steadypos.host.settings import HostSettings, parse_clock_at
 from steadypos.money import format_fen
 from steadypos.protocol import tls
+
+ServiceFactory = Callable[..., HostService]
+
+
+class ConformanceMode(Protocol):
+    """What `host --conformance-report` runs: the service that provokes and checks, and what
+    writes its report. It lives on the chaos floor, so the top-level CLI passes it in."""
+
+    def __call__(self, report: Path, withhold_rate: float, corrupt_mac_rate: float,
+                 seed: int) -> tuple[ServiceFactory, Callable[[], None]]: ...
+
 
 host_group = typer.Typer(invoke_without_command=True)
 ledger_app = typer.Typer(help="The host's double-entry ledger.", no_args_is_help=True)
@@ -61,6 +73,9 @@ def host(
                                            help="share (0..1) of answers sent with a bad "
                                                 "MAC (conformance mode)"),
     seed: int = typer.Option(0, "--seed", help="seed of the conformance mode's dice"),
+    clock_at: str = typer.Option(None, "--clock-at", envvar=host_app.CLOCK_ENV,
+                                 help="testing: start the host's clock at HH:MM:SS today (or an "
+                                      "ISO date and time) and let it run on"),
 ) -> None:
     """Run the acquirer host: pos-link-v1 over TCP and/or TLS until SIGINT/SIGTERM; or, with a
     command, look into a host's database (terminals, transactions, batches, cards)."""
@@ -75,25 +90,12 @@ def host(
         err.print("error: give --db (the host's database), or a command (see --help)")
         raise typer.Exit(2)
     tls_context = _tls_context(err, port, tls_port, tls_cert, tls_key, client_ca)
+    settings = _settings(err, clock_at)
     logs.setup(path=log_file)
-    if conformance_report is None and (withhold_rate or corrupt_mac_rate):
-        err.print("error: --withhold-rate and --corrupt-mac-rate need --conformance-report")
-        raise typer.Exit(2)
-    if withhold_rate + corrupt_mac_rate > 1.0:
-        err.print("error: --withhold-rate plus --corrupt-mac-rate must not exceed 1")
-        raise typer.Exit(2)
-    service: Callable[..., HostService] = HostService
-    report: Callable[[], None] | None = None
-    if conformance_report is not None:
-        from steadypos.chaos.conformance import ConformanceService, Observer
-
-        observer = Observer(withhold_rate, corrupt_mac_rate, seed)
-        service = functools.partial(ConformanceService, observer=observer)
-
-        def report() -> None:
-            observer.write(conformance_report)
+    service, report = _service(err, ctx.obj, conformance_report, withhold_rate,
+                               corrupt_mac_rate, seed)
     try:
-        server = host_app.build(db, bind, port, seed_demo, service=service)
+        server = host_app.build(db, bind, port, seed_demo, service=service, settings=settings)
     except (OSError, sqlite3.Error) as exc:
         err.print(f"error: cannot open the host database {db}: {exc}", markup=False)
         raise typer.Exit(2) from None
@@ -116,6 +118,36 @@ def host(
             report()
             err.print(conformance_report.with_name(conformance_report.name + ".txt")
                       .read_text(), markup=False, end="")
+
+
+def _settings(err: Console, clock_at: str | None) -> HostSettings:
+    if not clock_at:
+        return HostSettings()
+    try:
+        return HostSettings(clock_at=parse_clock_at(clock_at))
+    except ValueError:
+        err.print(f"error: --clock-at {clock_at!r} is neither HH:MM:SS nor an ISO date and time",
+                  markup=False)
+        raise typer.Exit(2) from None
+
+
+def _service(err: Console, mode: ConformanceMode | None, report: Path | None,
+             withhold_rate: float, corrupt_mac_rate: float,
+             seed: int) -> tuple[ServiceFactory, Callable[[], None] | None]:
+    """The plain service, or with --conformance-report the conformance mode's; exits 2 on bad
+    options."""
+    if report is None:
+        if withhold_rate or corrupt_mac_rate:
+            err.print("error: --withhold-rate and --corrupt-mac-rate need --conformance-report")
+            raise typer.Exit(2)
+        return HostService, None
+    if withhold_rate + corrupt_mac_rate > 1.0:
+        err.print("error: --withhold-rate plus --corrupt-mac-rate must not exceed 1")
+        raise typer.Exit(2)
+    if mode is None:
+        err.print("error: this steadypos has no conformance mode")
+        raise typer.Exit(2)
+    return mode(report, withhold_rate, corrupt_mac_rate, seed)
 
 
 def _tls_context(err: Console, port: int | None, tls_port: int | None, cert: Path | None,
@@ -196,8 +228,9 @@ def issue_code(
     print(code)
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, conformance: ConformanceMode | None = None) -> None:
+    """The host's commands; `conformance` (chaos.conformance.mode) enables --conformance-report."""
     ops_commands.register(host_group)
-    app.add_typer(host_group, name="host")
+    app.add_typer(host_group, name="host", context_settings={"obj": conformance})
     app.add_typer(ledger_app, name="ledger")
     app.add_typer(wallet_app, name="wallet")

@@ -23,7 +23,7 @@ from steadypos.protocol.codes import SIGN_IN_AGAIN, ResponseCode
 from steadypos.protocol.crypto import WorkingKeys
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.fields import Field60
-from steadypos.protocol.frame import PROC_NONE, PROC_SIGN_IN
+from steadypos.protocol.frame import PROC_NEW_PARAMS, PROC_NONE, PROC_SIGN_IN
 from steadypos.protocol.mac import MacAlgorithm
 from steadypos.protocol.messages import MessageName, MessageType, classify, missing_or_extra
 from steadypos.protocol.mti import Mti, is_request, response_mti
@@ -189,6 +189,8 @@ class HostService:
         fields = {n: v for n, v in fields.items() if n in allowed}
         mti = response_mti(req.mti)
         proc = PROC_SIGN_IN if rc in SIGN_IN_AGAIN else PROC_NONE
+        if proc == PROC_NONE and self.store.params_waiting(req.get(41) or ""):
+            proc = PROC_NEW_PARAMS  # the TMS has newer parameters for this terminal
         resp = Message(mti, fields, req.tpdu.swapped(), req.header.with_proc(proc))
         if mac.needs_mac(resp):
             if keys is None:
@@ -238,6 +240,23 @@ class HostService:
         (close) for what is not a request at all."""
         mt = classify(msg)
         return self._refuse(msg, mt, rc, None, why) if _is_request(msg, mt) else None
+
+    def handle_alone(self, msg: Message, commit: bool = True) -> Message | None:
+        """handle() in a transaction of its own, as the group writer runs a group of one: a
+        request whose processing fails is rolled back and answered 96. `commit=False` rolls
+        back what it did and answers nothing (a host killed before its commit)."""
+        self.store.begin()
+        try:
+            resp = self.handle(msg)
+        except Exception:
+            log.exception("request failed; answered 96, nothing kept")
+            self.store.rollback()
+            return self.system_error(msg)
+        if not commit:
+            self.store.rollback()
+            return None
+        self.store.commit()
+        return resp
 
     def system_error(self, msg: Message) -> Message:
         """96 for a request whose processing failed; nothing of it was kept."""

@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS upload_diffs (
 CREATE TABLE IF NOT EXISTS host_audit (
     id INTEGER PRIMARY KEY, at TEXT NOT NULL, operator TEXT NOT NULL, action TEXT NOT NULL,
     subject TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS params_waiting (tid TEXT PRIMARY KEY);
 """
 
 

@@ -224,6 +224,14 @@ class Store:
         self._q("UPDATE txns SET state = ?, refunded = ?, response = ?, rc = ? WHERE id = ?",
                 (t.state, t.refunded, json.dumps(t.response, sort_keys=True), t.rc, t.id))
 
+    def params_waiting(self, tid: str) -> bool:
+        return self._q("SELECT 1 FROM params_waiting WHERE tid = ?", (tid,)).fetchone() is not None
+
+    def set_params_waiting(self, tid: str, waiting: bool) -> None:
+        self._q("DELETE FROM params_waiting WHERE tid = ?", (tid,))
+        if waiting:
+            self._q("INSERT INTO params_waiting (tid) VALUES (?)", (tid,))
+
     def next_value(self, counter: str) -> int:
         row = self._q("SELECT value FROM counters WHERE name = ?", (counter,)).fetchone()
         value = (row[0] if row else 0) + 1

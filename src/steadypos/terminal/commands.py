@@ -15,7 +15,7 @@ from steadypos.money import AmountError, parse_yuan
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
 from steadypos.protocol.tls import TlsError
-from steadypos.terminal import activate, transport
+from steadypos.terminal import activate, fleet, fleet_commands, releases, transport
 from steadypos.terminal.engine import CardInput, Terminal, TerminalError
 from steadypos.terminal.journal import JournalError
 from steadypos.terminal.observer import CliObserver, Quiet
@@ -58,7 +58,8 @@ def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) ->
     """Open the terminal (which recovers), run one command, report, exit with its status."""
     observer = Quiet() if as_json else CliObserver()
     try:
-        term = _terminal_cls().open(journal, observer)
+        # A running release with a fault may crash this session (terminal/releases.py).
+        term = _terminal_cls().open(journal, observer, on_step=releases.fault_hook(journal))
     except TerminalError as exc:
         _fail_usage(str(exc), as_json)
         return
@@ -79,6 +80,7 @@ def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) ->
         term.close("crash", exc)
         raise
     term.close(reason, crash)
+    fleet.after_command(journal, (lambda s: None) if as_json else print)  # between payments
     if as_json:
         data = outcome.to_json()
         data["recovered"] = term.recovered
@@ -258,6 +260,7 @@ def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
 
 
 terminal_app.command("activate")(activate.command)
+fleet_commands.register(terminal_app)
 
 
 def register(app: typer.Typer) -> None:

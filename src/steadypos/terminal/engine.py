@@ -35,7 +35,7 @@ from steadypos.protocol.fields import (
     format_batch_records,
     parse_balance,
 )
-from steadypos.protocol.frame import Tpdu
+from steadypos.protocol.frame import PROC_NEW_PARAMS, Tpdu
 from steadypos.protocol.link import Connection, Link, LinkError, LinkTimeout
 from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
 from steadypos.terminal import steps, transport
@@ -68,6 +68,7 @@ from steadypos.terminal.observer import (
     Stage,
 )
 from steadypos.terminal.outcome import Charged, Outcome
+from steadypos.terminal.releases import Installed
 from steadypos.terminal.texts import Text, text
 
 MAX_REVERSAL_ATTEMPTS = 3
@@ -75,6 +76,7 @@ REVERSIBLE = frozenset({"sale", "void"})
 PRINTED = frozenset({"sale", "void", "refund"})  # flows that end with a receipt
 SEALED = "sealed:"
 INVALID_MERCHANT = "03"  # the host knows no such TID/MID pair
+PARAMS_WAITING = "params_waiting"  # counter: the host said newer parameters wait in the TMS
 
 # Benchmark only: `STEADYPOS_JOURNAL_SYNC=OFF` opens the journal without fsync, to measure what
 # durability costs (benchmarks/terminal_sale.py). A terminal that takes money never sets it.
@@ -150,7 +152,8 @@ class Terminal:
         sync = (synchronous or os.environ.get(JOURNAL_SYNC_ENV, "FULL")).strip().upper()
         journal = Journal(journal_path, synchronous=sync if sync in JOURNAL_SYNC_MODES else "FULL")
         cfg = journal.config()
-        events = EventLog(events_path(journal_path), cfg.get("tid", "?"))
+        events = EventLog(events_path(journal_path), cfg.get("tid", "?"),
+                          Installed(journal_path).running_version())
         term = cls(journal, KeyStore.load(_keys_path(journal_path)), events,
                    faults or Faults(), observer or Quiet(),
                    link_factory=link_factory or transport.connector(cfg), on_step=on_step)
@@ -249,6 +252,8 @@ class Terminal:
             raise LinkError(str(exc), sent=True) from exc
         rc = resp.get(39)
         self.events.txn(kind, stan, "response", started, rc=rc)
+        if resp.header.proc == PROC_NEW_PARAMS and not self.journal.counter(PARAMS_WAITING, 0):
+            self.journal.set_counter(PARAMS_WAITING, 1)  # fetched between payments (fleet.py)
         if rc == INVALID_MERCHANT:  # the terminal's parameters are not the bank's
             self.events.emit("params", event="mismatch", field="mid",
                              version=self.cfg.get("params_version"))

@@ -34,6 +34,9 @@ def serve(
                                        "certificate to (PEM), for the host's --client-ca"),
     log_file: str = typer.Option(None, "--log-file", help="path to write the log to "
                                  "(default: stderr)"),
+    bus: str = typer.Option(None, "--bus", help="NATS JetStream URL (nats://127.0.0.1:4222): "
+                            "hand heartbeats and log uploads to `tms worker`s"),
+    bus_prefix: str = typer.Option("tms", "--bus-prefix", help="names of stream and consumers"),
 ) -> None:
     """Run the TMS (API under /api/v1, pages under /ui) until SIGINT/SIGTERM."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -56,6 +59,16 @@ def serve(
         return
     if write_ca_cert is not None:
         ctx.ca.write_cert(write_ca_cert)
+    if bus:
+        from steadypos.tms.bus import Names, Publisher
+
+        try:
+            ctx.bus = Publisher(bus, Names(bus_prefix))
+        except Exception as exc:  # noqa: BLE001 - any failure to reach the bus stops the start
+            _fail(f"cannot reach the bus at {bus}: {exc}")
+    from steadypos.tms.sweeper import start_sweeper
+
+    start_sweeper(ctx)
     try:
         sock = listen(bind, port)
     except OSError as exc:
@@ -66,6 +79,49 @@ def serve(
         print(f"listening on http://{h}:{p}", flush=True)
 
     run(create_app(ctx), sock, ready)
+
+
+@tms_app.command("worker")
+def worker(
+    db: str = DB,
+    bus: str = typer.Option("nats://127.0.0.1:4222", "--bus", help="NATS JetStream URL"),
+    bus_prefix: str = typer.Option("tms", "--bus-prefix", help="as given to serve"),
+    batch: int = typer.Option(200, "--batch", help="heartbeats stored per transaction"),
+    ack_wait: float = typer.Option(10.0, "--ack-wait", help="seconds before a message a dead "
+                                   "worker held goes to another"),
+    log_file: str = typer.Option(None, "--log-file"),
+) -> None:
+    """Store and diagnose heartbeats and log uploads from the bus (run several: they share one
+    durable consumer) until SIGINT/SIGTERM."""
+    import asyncio
+    import signal
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from steadypos import logs
+    from steadypos.tms.app import open_context
+    from steadypos.tms.bus import Names, worker_for
+    from steadypos.tms.settings import Settings
+
+    logs.setup(path=log_file)
+    try:
+        ctx = open_context(Settings.for_db(db))
+    except (ValueError, OSError, SQLAlchemyError) as exc:
+        _fail(f"cannot open {db}: {exc}")
+        return
+    work = worker_for(ctx, bus, Names(bus_prefix), batch, ack_wait)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, work.stopping.set)
+        await work.run(lambda: print(f"worker ready on {bus}", flush=True))
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        _fail(f"cannot reach the bus at {bus}: {exc}")
+    print(f"worker stopped; {work.stored} heartbeats stored", flush=True)
 
 
 @tms_app.command("host-cert")
