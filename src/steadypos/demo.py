@@ -30,7 +30,6 @@ from steadypos.masking import mask_pan
 from steadypos.money import format_fen
 from steadypos.protocol import certs, tls
 from steadypos.protocol.link import Connection, LinkError
-from steadypos.terminal.steps import KILL_ENV
 
 console = Console()
 
@@ -48,11 +47,14 @@ class Day:
     def journal(self, n: int) -> Path:
         return self.root / f"terminal{n}.db"
 
-    def terminal(self, n: int, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict]:
-        """Run `steadypos terminal ARGS --journal Jn --json` as a real process."""
-        cmd = steadypos_argv("terminal", *args, "--journal", str(self.journal(n)), "--json")
-        proc = subprocess.run(cmd, capture_output=True, text=True,
-                              env={**os.environ, **(env or {})}, timeout=120)
+    def terminal(self, n: int, *args: str,
+                 bench: tuple[str, ...] = ()) -> tuple[int, dict[str, Any]]:
+        """Run `steadypos terminal [BENCH] ARGS --journal Jn --json` as a real process (`bench`:
+        the terminal's test-bench options, e.g. a crash point)."""
+        cmd = steadypos_argv("terminal", *bench, *args, "--journal", str(self.journal(n)),
+                             "--json")
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ),
+                              timeout=120)
         try:
             out = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
         except json.JSONDecodeError:
@@ -60,10 +62,10 @@ class Day:
         return proc.returncode, out
 
     def swipe(self, n: int, amount: str, card: dict[str, Any], pin: str | None = None,
-              env: dict[str, str] | None = None) -> tuple[int, dict]:
+              bench: tuple[str, ...] = ()) -> tuple[int, dict[str, Any]]:
         """A magstripe sale with the card's PIN (or the one given) on terminal n."""
         return self.terminal(n, "sale", "--amount", amount, "--track2", card["track2"],
-                             "--pin", pin or card["pin"], env=env)
+                             "--pin", pin or card["pin"], bench=bench)
 
     def balance(self, account: str) -> int:
         store = SqliteStore(self.host.db)
@@ -201,7 +203,7 @@ def run_day(day: Day) -> None:
 
     _scene("Flash-exit: T1's process is SIGKILLed after sending a sale")
     before = day.balance(acct(rich_card["pan"]))
-    code, out = day.swipe(1, "50.00", rich_card, env={KILL_ENV: "request_sent"})
+    code, out = day.swipe(1, "50.00", rich_card, bench=("--crash-at", "request_sent"))
     console.print(f"   terminal process ended by signal {-code}" if code < 0 else
                   f"   terminal exit {code}")
     day.expect("the process died by SIGKILL", code == -9)

@@ -20,7 +20,7 @@ from steadypos.protocol import builders
 from steadypos.protocol.codec import Message
 from steadypos.protocol.crypto import unpack_key_block
 from steadypos.protocol.link import Connection, LinkTimeout
-from steadypos.terminal.engine import CardInput, Terminal
+from steadypos.terminal.flows import CardInput, Terminal
 from steadypos.terminal.keystore import KeyStore
 
 T1 = DEMO["terminals"][0]

@@ -21,10 +21,8 @@ from typing import Any
 from steadypos.host.demo_data import demo_data
 from steadypos.host.sqlite_store import read_only
 from steadypos.masking import mask_pan
-from steadypos.terminal.devices import FAULTS_ENV
-from steadypos.terminal.engine import JOURNAL_SYNC_ENV, CardInput, Terminal
+from steadypos.terminal.flows import CardInput, Terminal
 from steadypos.terminal.outcome import Outcome
-from steadypos.terminal.steps import KILL_ENV
 
 DEMO: dict[str, list[dict[str, Any]]] = demo_data()
 STEADYPOS = Path(sys.executable).with_name("steadypos")
@@ -42,13 +40,9 @@ def cli(*args: str) -> list[str]:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment of a child: no kill point or device fault unless asked for, and the
-    journal always on full sync."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in (KILL_ENV, FAULTS_ENV, JOURNAL_SYNC_ENV)}
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
+    """The environment of a child (its kill point or faults come as options, never from here;
+    the journal is always on full sync)."""
+    return {**os.environ, "PYTHONUNBUFFERED": "1", **extra}
 
 
 def rich_cards() -> list[dict[str, Any]]:
@@ -177,8 +171,9 @@ class TerminalCli:
     def events(self) -> Path:
         return self.journal.with_name(self.journal.name + ".events.jsonl")
 
-    def argv(self, command: str, *args: str) -> list[str]:
-        return cli("terminal", command, "--journal", str(self.journal), *args, "--json")
+    def argv(self, command: str, *args: str, kill_at: str | None = None) -> list[str]:
+        bench = ["--crash-at", kill_at] if kill_at else []
+        return cli("terminal", *bench, command, "--journal", str(self.journal), *args, "--json")
 
     def init(self, host: Host, timeout: float = 30.0) -> Run:
         t = self.demo
@@ -187,10 +182,10 @@ class TerminalCli:
                         "--timeout", str(timeout))
 
     def run(self, command: str, *args: str, kill_at: str | None = None) -> Run:
-        env = clean_env(**({KILL_ENV: kill_at} if kill_at else {}))
         self.calls += 1
-        proc = subprocess.run(self.argv(command, *args), capture_output=True, text=True,
-                              env=env, timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(self.argv(command, *args, kill_at=kill_at), capture_output=True,
+                              text=True, env=clean_env(), timeout=RUN_TIMEOUT,
+                              stdin=subprocess.DEVNULL)
         out = None
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
         if lines:

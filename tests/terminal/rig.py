@@ -33,19 +33,17 @@ from steadypos.host.server import HostServer
 from steadypos.host.sqlite_store import read_only
 from steadypos.protocol.codec import Message, decode_payload
 from steadypos.terminal.commands import terminal_app
-from steadypos.terminal.devices import Faults
-from steadypos.terminal.engine import Terminal
 from steadypos.terminal.events import events_path
+from steadypos.terminal.flows import Terminal
 from steadypos.terminal.journal import OUTCOMES
 from steadypos.terminal.observer import Observer
+from steadypos.terminal.settings import TerminalSettings
 
 DEMO: dict[str, list[dict[str, Any]]] = demo_data()
 TERM = DEMO["terminals"][0]
 TID, MID = TERM["tid"], TERM["mid"]
 STEADYPOS = Path(sys.executable).with_name("steadypos")
 START_TIMEOUT = 20.0
-# Environment switches that must never leak into an in-process terminal (a kill would end pytest).
-ENGINE_ENV = ("STEADYPOS_TEST_KILL_AT", "STEADYPOS_FAULTS")
 
 
 def cards(kind: str = "magstripe") -> list[dict[str, Any]]:
@@ -456,18 +454,20 @@ class TerminalRig:
              observer: Observer | None = None) -> Iterator[Terminal]:
         """The engine itself (what it tells the operator is in `term.recovered`, and what it
         shows goes to `observer`)."""
-        term = Terminal.open(self.journal, observer, faults=Faults(faults or {}))
+        term = Terminal.open(self.journal, observer, TerminalSettings(faults=faults or {}))
         try:
             yield term
         finally:
             term.close()
 
-    def cli(self, *args: str, env: dict[str, str] | None = None, as_json: bool = True) -> Ran:
-        """`steadypos terminal CMD --journal J [--json] ARGS` in-process."""
+    def cli(self, *args: str, bench: tuple[str, ...] = (), as_json: bool = True) -> Ran:
+        """`steadypos terminal [BENCH] CMD --journal J [--json] ARGS` in-process (`bench`: the
+        group's test-bench options, e.g. `--fault printer=jam`)."""
         cmd, *rest = args
-        argv = [cmd, "--journal", str(self.journal), *(["--json"] if as_json else []), *rest]
-        assert "STEADYPOS_TEST_KILL_AT" not in (env or {}), "a kill in-process ends pytest"
-        result = self.runner.invoke(terminal_app, argv, env={"COLUMNS": "200", **(env or {})},
+        argv = [*bench, cmd, "--journal", str(self.journal), *(["--json"] if as_json else []),
+                *rest]
+        assert "--crash-at" not in bench, "a kill in-process ends pytest"
+        result = self.runner.invoke(terminal_app, argv, env={"COLUMNS": "200"},
                                     catch_exceptions=False)
         out = result.stdout
         return Ran(result.exit_code, _last_json(out) if as_json else {}, out)
@@ -476,13 +476,10 @@ class TerminalRig:
               timeout: float = 60.0) -> Ran:
         """The same command as a `steadypos` subprocess; code -9 when it was killed."""
         cmd, *rest = args
-        env = {k: v for k, v in os.environ.items() if k not in ENGINE_ENV}
-        env.update({"PYTHONUNBUFFERED": "1", "COLUMNS": "200"})
-        if kill_at:
-            env["STEADYPOS_TEST_KILL_AT"] = kill_at
-        if faults:
-            env["STEADYPOS_FAULTS"] = faults
-        argv = cli_argv("terminal", cmd, "--journal", str(self.journal), "--json", *rest)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+        bench = [*(["--crash-at", kill_at] if kill_at else []),
+                 *(["--fault", faults] if faults else [])]
+        argv = cli_argv("terminal", *bench, cmd, "--journal", str(self.journal), "--json", *rest)
         proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
         return Ran(proc.returncode, _last_json(proc.stdout), proc.stdout + proc.stderr)
 

@@ -29,9 +29,7 @@ from crashrig import (
     yuan,
 )
 
-from steadypos.terminal.devices import FAULTS_ENV
-from steadypos.terminal.engine import JOURNAL_SYNC_ENV
-from steadypos.terminal.steps import KILL_ENV, STEPS
+from steadypos.terminal.steps import STEPS
 
 SEED = 20240611
 RANDOM_KILLS = 10
@@ -58,14 +56,6 @@ def final_state(kind: str, killed_at: str) -> str:
         return "approved"  # not reversible: recover re-sends it and the host's answer decides
     # Sent: reversed (98, or 96 when the journal entry was written but the record not cleared).
     return "reversed" if i < STEPS.index("reversal_cleared") else "approved"
-
-
-@pytest.fixture(autouse=True)
-def _no_kill_point_here(monkeypatch: pytest.MonkeyPatch) -> None:
-    # This process runs terminals in-process for set-up: it must never kill itself.
-    monkeypatch.delenv(KILL_ENV, raising=False)
-    monkeypatch.delenv(FAULTS_ENV, raising=False)
-    monkeypatch.delenv(JOURNAL_SYNC_ENV, raising=False)
 
 
 @pytest.fixture()

@@ -66,7 +66,7 @@ def test_network_loss_is_network(tmp_path: Path, host: HostRig, proxy: Proxy) ->
 def test_printer_jam_is_hardware_printer(signed: TerminalRig) -> None:
     _clean_day(signed)
     for _ in range(5):
-        ran = signed.sale(env={"STEADYPOS_FAULTS": "printer=jam"})
+        ran = signed.sale(bench=("--fault", "printer=jam"))
         assert ran.code == 0 and "printer jam" in ran.data["message"], ran.output
     res, eps = _diagnosed(signed)
     assert (res.cause, res.episodes) == ("hardware_printer", 5), res

@@ -10,7 +10,7 @@ from rich.console import Console
 from rig import CARD, KILLED, TerminalRig, wrong_pin
 
 from steadypos.masking import mask_pan
-from steadypos.terminal.engine import CardInput
+from steadypos.terminal.flows import CardInput
 from steadypos.terminal.observer import (
     PIN_TIMEOUT_S,
     AmountShown,

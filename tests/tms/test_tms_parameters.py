@@ -17,8 +17,8 @@ from steadypos.protocol import builders
 from steadypos.protocol.builders import Station
 from steadypos.protocol.frame import PROC_NEW_PARAMS, PROC_NONE, Tpdu
 from steadypos.terminal import fleet
-from steadypos.terminal.engine import Terminal
-from steadypos.terminal.journal import Journal
+from steadypos.terminal.flows import Terminal
+from steadypos.terminal.journal import PARAMS_WAITING, Journal
 
 VALUES = {"host": "127.0.0.1", "port": 5000, "tpdu": "6000030000", "timeout_s": 40,
           "txn_limit_fen": 2_000_000, "receipt_header": "西湖茶馆 欢迎光临"}
@@ -95,7 +95,7 @@ def test_assign_deliver_apply_between_payments_then_drift_and_push(
 
     # The host said 6 during a payment: nothing is fetched while the payment is open.
     j = Journal(journal)
-    j.set_counter(fleet.PARAMS_WAITING, 1)
+    j.set_counter(PARAMS_WAITING, 1)
     open_sale = j.start("sale", 1880, 1)
     fleet.after_command(journal, print)  # no TMS file yet either: nothing happens
     assert j.config()["params_version"] == "0"

@@ -18,7 +18,8 @@ from steadypos.chaos.proxy import FaultProxy
 from steadypos.chaos.sim import RunResult
 from steadypos.chaos.toxics import Toxic
 from steadypos.progress import progress
-from steadypos.terminal.engine import Terminal
+from steadypos.terminal import commands as terminal_commands
+from steadypos.terminal.flows import Terminal
 
 BIND = "127.0.0.1"
 
@@ -164,5 +165,6 @@ def chaos(
 
 
 def register(app: typer.Typer) -> None:
+    terminal_commands.offer_behaviours(BROKEN)  # `steadypos terminal --behave NAME`
     app.command("proxy")(proxy)
     app.command("chaos")(chaos)

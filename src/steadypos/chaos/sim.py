@@ -31,11 +31,11 @@ from steadypos.protocol.codec import Message, decode_frame, encode_frame
 from steadypos.protocol.codes import ReversalReason
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.link import LinkError, LinkTimeout
-from steadypos.terminal.devices import Faults
-from steadypos.terminal.engine import CardInput, Terminal
 from steadypos.terminal.events import events_path
+from steadypos.terminal.flows import CardInput, Terminal
 from steadypos.terminal.journal import JournalError
 from steadypos.terminal.outcome import Outcome
+from steadypos.terminal.settings import TerminalSettings
 
 
 class SimCrash(Exception):
@@ -246,7 +246,7 @@ class Simulation:
         term = self.terms[i]
         if term is None:
             term = self.terminal_cls.open(self.paths[i],
-                                          faults=Faults({}), synchronous="OFF",
+                                          settings=TerminalSettings(journal_sync="OFF"),
                                           link_factory=self.net.connection(self.tids[i]),
                                           on_step=self._on_step)
             self.terms[i] = term

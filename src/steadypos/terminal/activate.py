@@ -24,8 +24,9 @@ from steadypos.protocol import certs
 from steadypos.protocol.mac import MacAlgorithm
 from steadypos.protocol.tls import TlsError
 from steadypos.terminal import transport
-from steadypos.terminal.engine import Terminal, TerminalError
+from steadypos.terminal.flows import Terminal
 from steadypos.terminal.journal import Journal
+from steadypos.terminal.lifecycle import TerminalError
 from steadypos.terminal.outcome import Exit, Outcome
 from steadypos.terminal.screen import show_outcome
 from steadypos.terminal.tmsclient import TmsCallError, TmsClient

@@ -1,11 +1,14 @@
-"""CLI: `steadypos terminal ...`, the contract through which tests and tools drive a terminal."""
+"""CLI: `steadypos terminal ...`, the contract through which tests and tools drive a terminal.
+The group's options (device faults, crash point, disk fault, broken behaviour, ...) are read here
+once into TerminalSettings and passed down; nothing below reads the environment for them."""
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -16,14 +19,84 @@ from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
 from steadypos.protocol.tls import TlsError
 from steadypos.terminal import activate, fleet, fleet_commands, releases, transport
-from steadypos.terminal.engine import CardInput, Terminal, TerminalError
-from steadypos.terminal.journal import JournalError
-from steadypos.terminal.observer import CliObserver, Quiet
-from steadypos.terminal.outcome import Exit, Outcome
+from steadypos.terminal.devices import FAULT_KINDS
+from steadypos.terminal.flows import CardInput, Terminal
+from steadypos.terminal.journal import JOURNAL_SYNC_MODES, JournalError
+from steadypos.terminal.lifecycle import TerminalError
+from steadypos.terminal.observer import CliObserver, Observer, Quiet
+from steadypos.terminal.outcome import Exit, Outcome, Result
 from steadypos.terminal.screen import show_journal, show_outcome
+from steadypos.terminal.settings import SettingsError, TerminalSettings
+from steadypos.terminal.steps import STEPS
 
 terminal_app = typer.Typer(help="The payment terminal (journaled, crash-safe).",
                            no_args_is_help=True)
+BENCH = "Test bench"  # the help panel of the options that make a terminal misbehave on purpose
+
+# Deliberately broken terminals a higher floor offers (chaos registers its own): --behave NAME.
+BEHAVIOURS: dict[str, type[Terminal]] = {}
+
+
+def offer_behaviours(behaviours: Mapping[str, type[Terminal]]) -> None:
+    """Let `--behave NAME` run these terminal classes (called by the floor that has them)."""
+    BEHAVIOURS.update(behaviours)
+
+
+@dataclass(frozen=True)
+class Run:
+    """What the group's options decided, for the command that follows."""
+
+    settings: TerminalSettings = field(default_factory=TerminalSettings)
+    terminal: type[Terminal] = Terminal
+    screen: bool = False
+
+    def observer(self, as_json: bool) -> Observer:
+        if self.screen:
+            return CliObserver(Console(stderr=as_json), everything=True)
+        return Quiet() if as_json else CliObserver()
+
+
+@terminal_app.callback()
+def _options(
+    ctx: typer.Context,
+    fault: list[str] = typer.Option(
+        [], "--fault", metavar="DEVICE=FAULT", rich_help_panel=BENCH,
+        help="a simulated device fails: " + "; ".join(
+            f"{d}: {', '.join(f)}" for d, f in FAULT_KINDS.items()) + " (repeatable)"),
+    crash_at: str = typer.Option(
+        None, "--crash-at", metavar="STEP", rich_help_panel=BENCH,
+        help="SIGKILL the terminal right after this journal step is on disk: "
+             f"{', '.join(STEPS)} (or its number 1-{len(STEPS)})"),
+    disk_fault: str = typer.Option(
+        None, "--disk-fault", metavar="KIND:N", rich_help_panel=BENCH,
+        help="the Nth journal write from start-up fails: full:N (disk full) or refused:N"),
+    journal_sync: str = typer.Option(
+        "FULL", "--journal-sync", rich_help_panel=BENCH,
+        help=f"the journal's SQLite sync mode ({', '.join(JOURNAL_SYNC_MODES)}); anything but "
+             "FULL only to measure what durability costs"),
+    behave: str = typer.Option(
+        None, "--behave", metavar="NAME", rich_help_panel=BENCH,
+        help="run a deliberately broken terminal, to show conformance tooling catches it "
+             "(README: broken terminals)"),
+    screen: bool = typer.Option(
+        False, "--screen", help="print each screen, prompt, progress step, receipt and result "
+                                "as the terminal goes (to stderr with --json)"),
+) -> None:
+    """The payment terminal (journaled, crash-safe)."""
+    try:
+        settings = TerminalSettings.parse(fault, crash_at, disk_fault, journal_sync)
+    except SettingsError as exc:
+        _fail_usage(str(exc), False)
+    terminal = Terminal
+    if behave is not None:
+        if behave not in BEHAVIOURS:
+            _fail_usage(f"--behave {behave!r}: one of {', '.join(sorted(BEHAVIOURS))}", False)
+        terminal = BEHAVIOURS[behave]
+    ctx.obj = Run(settings, terminal, screen)
+
+
+def _decided(ctx: typer.Context) -> Run:
+    return ctx.obj if isinstance(ctx.obj, Run) else Run()
 
 JOURNAL = typer.Option(..., "--journal", help="path of the terminal's journal (its SQLite "
                        "state file)")
@@ -32,7 +105,7 @@ STAN = typer.Option(..., "--stan", help="STAN of the original sale (1..999999)")
 PIN = typer.Option(None, "--pin", help="the cardholder's PIN, 4 to 12 digits (never stored)")
 
 
-def _fail_usage(message: str, as_json: bool) -> None:
+def _fail_usage(message: str, as_json: bool) -> NoReturn:
     if as_json:
         print(json.dumps({"result": "failed", "rc": "", "stan": None, "batch": None, "rrn": "",
                           "auth_code": "", "message": message, "error": "usage"}))
@@ -42,24 +115,14 @@ def _fail_usage(message: str, as_json: bool) -> None:
     raise typer.Exit(Exit.USAGE)
 
 
-def _terminal_cls() -> type[Terminal]:
-    """The terminal to run: ours, unless a test asked for a deliberately broken one."""
-    # Test only: STEADYPOS_TEST_BROKEN=<name> (chaos.broken.BROKEN_ENV) runs that broken terminal,
-    # so that the chaos campaign with real processes can show it catches it. Imported only then.
-    name = os.environ.get("STEADYPOS_TEST_BROKEN", "").strip()
-    if not name:
-        return Terminal
-    from steadypos.chaos.broken import BROKEN
-
-    return BROKEN.get(name, Terminal)
-
-
-def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) -> None:
+def _run(ctx: typer.Context, journal: Path, as_json: bool,
+         action: Callable[[Terminal], Outcome]) -> None:
     """Open the terminal (which recovers), run one command, report, exit with its status."""
-    observer = Quiet() if as_json else CliObserver()
+    run = _decided(ctx)
     try:
         # A running release with a fault may crash this session (terminal/releases.py).
-        term = _terminal_cls().open(journal, observer, on_step=releases.fault_hook(journal))
+        term = run.terminal.open(journal, run.observer(as_json), run.settings,
+                                 on_step=releases.fault_hook(journal))
     except TerminalError as exc:
         _fail_usage(str(exc), as_json)
         return
@@ -72,7 +135,7 @@ def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) ->
         return
     except JournalError as exc:
         pending = bool(term.journal.reversals())
-        outcome = Outcome("failed", f"{exc}; the terminal stopped this payment",
+        outcome = Outcome(Result.FAILED, f"{exc}; the terminal stopped this payment",
                           reversal_pending=pending)
         reason, crash = "crash", exc
     except Exception as exc:
@@ -128,7 +191,7 @@ def init(
     except (TerminalError, ProtocolError) as exc:
         _fail_usage(str(exc), as_json)
     over = " over TLS" if tls else ""
-    out = Outcome("done", f"terminal {tid} ready at {journal}{over} (MAC {mac_alg.value})")
+    out = Outcome(Result.DONE, f"terminal {tid} ready at {journal}{over} (MAC {mac_alg.value})")
     print(json.dumps(out.to_json())) if as_json else show_outcome(out)
 
 
@@ -148,9 +211,9 @@ def _tls(ca: Path | None, cert: Path | None, key: Path | None, tid: str,
 
 
 @terminal_app.command("sign-in")
-def sign_in(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
+def sign_in(ctx: typer.Context, journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
     """Sign in: fetch fresh working keys and the batch number."""
-    _run(journal, as_json, lambda t: t.recover() or t.sign_in())
+    _run(ctx, journal, as_json, lambda t: t.recover() or t.sign_in())
 
 
 def _amount(text: str, as_json: bool) -> int:
@@ -178,6 +241,7 @@ def _card_input(track2: str | None, card_file: Path | None, qr: str | None,
 
 @terminal_app.command("sale")
 def sale(
+    ctx: typer.Context,
     journal: Path = JOURNAL,
     amount: str = typer.Option(..., "--amount", help="amount in yuan, e.g. 12.34"),
     track2: str = typer.Option(None, "--track2", help="magstripe track 2 (PAN=YYMM...), never "
@@ -191,53 +255,53 @@ def sale(
     """A sale by swipe, chip or QR code."""
     fen = _amount(amount, as_json)
     card = _card_input(track2, card_file, qr, as_json)
-    _run(journal, as_json, lambda t: t.sale(fen, card, pin))
+    _run(ctx, journal, as_json, lambda t: t.sale(fen, card, pin))
 
 
 @terminal_app.command("void")
-def void(journal: Path = JOURNAL, stan: int = STAN,
+def void(ctx: typer.Context, journal: Path = JOURNAL, stan: int = STAN,
          as_json: bool = AS_JSON) -> None:
     """Void an approved sale of the open batch."""
-    _run(journal, as_json, lambda t: t.void(stan))
+    _run(ctx, journal, as_json, lambda t: t.void(stan))
 
 
 @terminal_app.command("refund")
-def refund(journal: Path = JOURNAL, stan: int = STAN,
+def refund(ctx: typer.Context, journal: Path = JOURNAL, stan: int = STAN,
            amount: str = typer.Option(..., "--amount", help="amount to refund in yuan, "
                                                   "e.g. 5.00"),
            as_json: bool = AS_JSON) -> None:
     """Refund part or all of an approved sale."""
     fen = _amount(amount, as_json)
-    _run(journal, as_json, lambda t: t.refund(stan, fen))
+    _run(ctx, journal, as_json, lambda t: t.refund(stan, fen))
 
 
 @terminal_app.command("balance")
-def balance(journal: Path = JOURNAL,
+def balance(ctx: typer.Context, journal: Path = JOURNAL,
             track2: str = typer.Option(..., "--track2", help="magstripe track 2, never printed"),
             pin: str = typer.Option(..., "--pin", help="the cardholder's PIN, 4 to 12 digits "
                                     "(never stored)"),
             as_json: bool = AS_JSON) -> None:
     """Balance inquiry."""
-    _run(journal, as_json, lambda t: t.balance(track2, pin))
+    _run(ctx, journal, as_json, lambda t: t.balance(track2, pin))
 
 
 @terminal_app.command("settle")
-def settle(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
+def settle(ctx: typer.Context, journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
     """Settle the batch; upload it when the totals do not agree."""
-    _run(journal, as_json, lambda t: t.settle())
+    _run(ctx, journal, as_json, lambda t: t.settle())
 
 
 @terminal_app.command("recover")
-def recover(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
+def recover(ctx: typer.Context, journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
     """Send what is pending (reversals, unanswered refunds)."""
 
     def act(t: Terminal) -> Outcome:
         blocked = t.recover(explicit=True)
         if blocked is not None:
             return blocked
-        return Outcome("done", "nothing pending" if not t.recovered else "recovered")
+        return Outcome(Result.DONE, "nothing pending" if not t.recovered else "recovered")
 
-    _run(journal, as_json, act)
+    _run(ctx, journal, as_json, act)
 
 
 @terminal_app.command("journal")

@@ -1,5 +1,5 @@
 """Simulated devices behind small interfaces: card reader, PIN pad, receipt printer. Each has fault
-switches, set from code or from STEADYPOS_FAULTS (e.g. `reader=bad_read,printer=jam`)."""
+switches, set from code or with `steadypos terminal --fault reader=bad_read` (settings.py)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ from steadypos.masking import mask_pan
 from steadypos.money import format_fen
 from steadypos.protocol import emv
 from steadypos.protocol.builders import Card
-
-FAULTS_ENV = "STEADYPOS_FAULTS"
 
 # Device -> the faults it knows.
 FAULT_KINDS: dict[str, tuple[str, ...]] = {
@@ -39,19 +37,11 @@ class UsageError(ValueError):
     """Input the operator typed that cannot be a card, PIN or amount."""
 
 
-def faults_from_env() -> dict[str, str]:
-    out: dict[str, str] = {}
-    for part in os.environ.get(FAULTS_ENV, "").split(","):
-        if "=" in part:
-            dev, fault = (x.strip() for x in part.split("=", 1))
-            if fault in FAULT_KINDS.get(dev, ()):
-                out[dev] = fault
-    return out
-
-
 @dataclass
 class Faults:
-    switches: dict[str, str] = field(default_factory=faults_from_env)
+    """The fault switches in force, device -> fault (FAULT_KINDS); a test bench may flip them."""
+
+    switches: dict[str, str] = field(default_factory=dict)
 
     def check(self, device: str) -> None:
         fault = self.switches.get(device)

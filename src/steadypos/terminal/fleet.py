@@ -18,12 +18,11 @@ from typing import Any, Protocol
 from steadypos.terminal import releases
 from steadypos.terminal.devices import Faults
 from steadypos.terminal.events import EventLog, events_path
-from steadypos.terminal.journal import IN_PROGRESS, Journal
+from steadypos.terminal.journal import IN_PROGRESS, PARAMS_WAITING, Journal
 from steadypos.terminal.tmsclient import TmsCallError, TmsClient
 
 HEALTH_ENV = "STEADYPOS_HEALTH"  # simulated readings, e.g. `battery_pct=80,power=battery`
 CRASHED = frozenset({"crash", "anr", "watchdog"})  # exits that end a session as a crash
-PARAMS_WAITING = "params_waiting"  # the engine's counter (processing requirement 6 seen)
 LOG_OFFSET = "heartbeat_log_offset"  # where the last heartbeat's session count stopped
 # The parameters a terminal runs with: journal config key -> the TMS's value name.
 PARAM_KEYS = {"tid": "tid", "mid": "mid", "host": "host", "port": "port", "tpdu": "tpdu",

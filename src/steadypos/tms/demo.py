@@ -28,11 +28,11 @@ class DemoDay(Protocol):
     host: Any
     data: dict[str, Any]
 
-    def terminal(self, n: int, *args: str, env: dict[str, str] | None = None
+    def terminal(self, n: int, *args: str, bench: tuple[str, ...] = ()
                  ) -> tuple[int, dict[str, Any]]: ...
 
     def swipe(self, n: int, amount: str, card: dict[str, Any], pin: str | None = None,
-              env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]: ...
+              bench: tuple[str, ...] = ()) -> tuple[int, dict[str, Any]]: ...
 
     def balance(self, account: str) -> int: ...
 
