@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from steadypos.terminal.engine import Terminal
 from tmskit import DeviceApi, Tms, active
 
 from steadypos.terminal import fleet, releases
-from steadypos.terminal.engine import Terminal
 from steadypos.terminal.events import EventLog, events_path
 from steadypos.terminal.journal import Journal
 from steadypos.terminal.releases import Fault, ReleaseDefect
