@@ -32,6 +32,8 @@ from steadypos.host.secrets import load_or_create
 from steadypos.host.server import HostServer
 from steadypos.host.sqlite_store import read_only
 from steadypos.protocol.codec import Message, decode_payload
+from steadypos.protocol.frame import recv_payload, with_length
+from steadypos.protocol.mti import response_mti
 from steadypos.terminal.commands import terminal_app
 from steadypos.terminal.devices import Faults
 from steadypos.terminal.engine import Terminal
@@ -152,24 +154,6 @@ class HostRig:
 
 
 # -- the wire ---------------------------------------------------------------------------------
-def _read_frame(sock: socket.socket) -> bytes | None:
-    """One length-prefixed payload, or None when the peer closed (or left mid-frame)."""
-    buf = b""
-    want = 2
-    while len(buf) < want:
-        chunk = sock.recv(want - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-        if want == 2 and len(buf) == 2:
-            want = 2 + int.from_bytes(buf, "big")
-    return buf[2:]
-
-
-def _frame(payload: bytes) -> bytes:
-    return len(payload).to_bytes(2, "big") + payload
-
-
 class Proxy:
     """Sits between terminal and host, records each request the terminal sends (`seen`) and
     each answer it passes back (`answers`), and does to a request what `mode` says (for the
@@ -245,7 +229,7 @@ class Proxy:
         upstream: socket.socket | None = None
         try:
             while True:
-                payload = _read_frame(conn)
+                payload = recv_payload(conn)
                 if payload is None:
                     return
                 msg = decode_payload(payload)
@@ -257,19 +241,18 @@ class Proxy:
                 if upstream is None:
                     upstream = self._track(socket.create_connection(
                         ("127.0.0.1", self.upstream_port), timeout=10))
-                upstream.sendall(_frame(payload))
-                answer = _read_frame(upstream)
+                upstream.sendall(with_length(payload))
+                answer = recv_payload(upstream)
                 if answer is None or mode == "drop":
                     return
                 if mode == "swallow":
                     continue
-                flipped = {"0210"} if self.only is None else {f"{m[:2]}{int(m[2]) + 1}{m[3]}"
-                                                              for m in self.only}
+                flipped = {"0210"} if self.only is None else {response_mti(m) for m in self.only}
                 if mode == "flip_mac" and decode_payload(answer).mti in flipped:
                     answer = answer[:-1] + bytes([answer[-1] ^ 0x01])
                 with self._lock:
                     self.answers.append(decode_payload(answer))
-                conn.sendall(_frame(answer))
+                conn.sendall(with_length(answer))
         except OSError:
             return
         finally:
