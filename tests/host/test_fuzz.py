@@ -16,9 +16,11 @@ from typing import Any
 
 import iso8583
 import pytest
-from hostproc import DEMO, DemoTerminal, balances, ledger_check, rich_cards, scrubbed_logs
+from hostproc import DemoTerminal, balances, scrubbed_logs
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from support.processes import ledger_check
+from support.world import DEMO, rich_cards
 
 from steadypos.host.embedded import EmbeddedHost
 from steadypos.protocol import builders, mac
