@@ -11,7 +11,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,13 +25,13 @@ from steadypos.chaos.proxy import FaultProxy, Toxic, ToxicExists
 from steadypos.chaos.toxics import KINDS
 from steadypos.host import app as host_app
 from steadypos.host.demo_data import demo_data
+from steadypos.host.process import steadypos_argv
 from steadypos.protocol import builders, mac
 from steadypos.protocol.builders import Card, Station
 from steadypos.protocol.crypto import unpack_key_block
 from steadypos.protocol.frame import LEN_BYTES, declared_length, split_payloads, with_length
 from steadypos.protocol.link import Connection, LinkTimeout
 
-STEADYPOS = Path(sys.executable).with_name("steadypos")
 QUIET = 0.4  # how long a client waits before it calls an answer lost
 
 
@@ -561,16 +560,11 @@ def test_real_host_processes_a_sale_whose_answer_is_dropped(host_port: int,
 
 
 # -- the command -----------------------------------------------------------------------------------
-def _cli(*args: str) -> list[str]:
-    if STEADYPOS.exists():
-        return [str(STEADYPOS), *args]
-    return [sys.executable, "-c", "from steadypos.cli import main; main()", *args]
-
-
 def test_cli_proxies_switches_and_stops(upstream: Upstream) -> None:
     proc = subprocess.Popen(
-        _cli("proxy", "--listen", "0", "--upstream", f"127.0.0.1:{upstream.port}", "--seed", "5",
-             "--toxic", '{"kind": "corrupt_byte", "offset": 0, "xor": 255, "count": 1}'),
+        steadypos_argv("proxy", "--listen", "0", "--upstream", f"127.0.0.1:{upstream.port}",
+                       "--seed", "5", "--toxic",
+                       '{"kind": "corrupt_byte", "offset": 0, "xor": 255, "count": 1}'),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -601,7 +595,7 @@ def test_cli_proxies_switches_and_stops(upstream: Upstream) -> None:
 
 
 def test_cli_stops_on_sigint(upstream: Upstream) -> None:
-    proc = subprocess.Popen(_cli("proxy", "--listen", "0", "--upstream",
+    proc = subprocess.Popen(steadypos_argv("proxy", "--listen", "0", "--upstream",
                                  f"localhost:{upstream.port}", "--control", "0"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -627,8 +621,8 @@ def test_cli_stops_on_sigint(upstream: Upstream) -> None:
 @pytest.mark.parametrize("args", [["--upstream", "nohost"], ["--upstream", "h:99999"],
                                   ["--upstream", "127.0.0.1:1", "--toxic", '{"kind": "x"}']])
 def test_cli_bad_arguments(args: list[str]) -> None:
-    r = subprocess.run(_cli("proxy", "--listen", "0", *args), capture_output=True, text=True,
-                       timeout=30)
+    r = subprocess.run(steadypos_argv("proxy", "--listen", "0", *args), capture_output=True,
+                       text=True, timeout=30)
     assert r.returncode == 2
     assert r.stdout == ""
     assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error: ")

@@ -16,7 +16,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import closing
@@ -28,6 +27,7 @@ from typer.testing import CliRunner
 
 from steadypos.host import app as host_app
 from steadypos.host.demo_data import demo_data
+from steadypos.host.process import steadypos_argv
 from steadypos.host.secrets import load_or_create
 from steadypos.host.server import HostServer
 from steadypos.host.sqlite_store import read_only
@@ -43,7 +43,6 @@ from steadypos.terminal.journal import OUTCOMES
 DEMO: dict[str, list[dict[str, Any]]] = demo_data()
 TERM = DEMO["terminals"][0]
 TID, MID = TERM["tid"], TERM["mid"]
-STEADYPOS = Path(sys.executable).with_name("steadypos")
 START_TIMEOUT = 20.0
 # Environment switches that must never leak into an in-process terminal (a kill would end pytest).
 ENGINE_ENV = ("STEADYPOS_TEST_KILL_AT", "STEADYPOS_FAULTS")
@@ -406,13 +405,6 @@ def _last_json(text: str) -> dict[str, Any]:
     return {}
 
 
-def cli_argv(*args: str) -> list[str]:
-    """argv for the `steadypos` command of this venv."""
-    if STEADYPOS.exists():
-        return [str(STEADYPOS), *args]
-    return [sys.executable, "-c", "from steadypos.cli import main; main()", *args]
-
-
 class TerminalRig:
     """One terminal (T0000001) with its journal in `folder`, talking to the host through the
     proxy. `cli` runs a command in-process, `spawn` runs it as a subprocess (which may be
@@ -462,7 +454,7 @@ class TerminalRig:
             env["STEADYPOS_TEST_KILL_AT"] = kill_at
         if faults:
             env["STEADYPOS_FAULTS"] = faults
-        argv = cli_argv("terminal", cmd, "--journal", str(self.journal), "--json", *rest)
+        argv = steadypos_argv("terminal", cmd, "--journal", str(self.journal), "--json", *rest)
         proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
         return Ran(proc.returncode, _last_json(proc.stdout), proc.stdout + proc.stderr)
 
