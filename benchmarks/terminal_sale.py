@@ -31,6 +31,7 @@ from pathlib import Path
 from steadypos.host import process
 from steadypos.host.demo_data import demo_data
 from steadypos.host.process import steadypos_argv
+from steadypos.progress import progress
 from steadypos.protocol.mac import MacAlgorithm
 from steadypos.terminal.engine import JOURNAL_SYNC_ENV, CardInput, Terminal
 
@@ -46,7 +47,7 @@ def open_terminal(journal: Path, index: int, host: str, port: int, sync: str) ->
     saved = os.environ.get(JOURNAL_SYNC_ENV)
     os.environ[JOURNAL_SYNC_ENV] = sync
     try:
-        term = Terminal.open(journal, say=lambda _s: None)
+        term = Terminal.open(journal)
     finally:
         if saved is None:
             del os.environ[JOURNAL_SYNC_ENV]
@@ -86,15 +87,17 @@ def main() -> None:
             for i, mode in enumerate(MODES):
                 terms[mode] = open_terminal(Path(tmp) / f"{mode.lower()}.journal", i, host,
                                             port, mode)
-            for n in range(args.warmup + args.sales):
-                for mode in MODES if n % 2 == 0 else MODES[::-1]:
-                    started = time.perf_counter()
-                    out = terms[mode].sale(args.amount, swipe, card["pin"])
-                    took = time.perf_counter() - started
-                    if out.result != "approved":
-                        raise SystemExit(f"{mode}: sale {n} {out.result}: {out.message}")
-                    if n >= args.warmup:
-                        times[mode].append(took * 1000)
+            with progress("sales", args.warmup + args.sales, "sales") as meter:
+                for n in range(args.warmup + args.sales):
+                    meter.advance()
+                    for mode in MODES if n % 2 == 0 else MODES[::-1]:
+                        started = time.perf_counter()
+                        out = terms[mode].sale(args.amount, swipe, card["pin"])
+                        took = time.perf_counter() - started
+                        if out.result != "approved":
+                            raise SystemExit(f"{mode}: sale {n} {out.result}: {out.message}")
+                        if n >= args.warmup:
+                            times[mode].append(took * 1000)
             last = terms["FULL"].journal.txns()[-1]
             commits = len(terms["FULL"].journal.steps_of(last.id))
         finally:

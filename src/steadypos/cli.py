@@ -3,18 +3,23 @@ floor's command needs from a higher floor (the host's conformance mode) is passe
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from steadypos import demo
 from steadypos.chaos import commands as chaos_commands
 from steadypos.chaos import conformance
+from steadypos.cli_help import VERSION, flags_read_as_flags, run
 from steadypos.diagnose import commands as diagnose_commands
 from steadypos.host import commands as host_commands
+from steadypos.host import demo_commands as host_demo_commands
 from steadypos.protocol import cert_commands
 from steadypos.protocol import commands as protocol_commands
 from steadypos.terminal import commands as terminal_commands
 from steadypos.tms import commands as tms_commands
 
+flags_read_as_flags()
 app = typer.Typer(
     help="steadypos: POS link, acquirer host, terminal, chaos and flash-exit diagnosis.",
     no_args_is_help=True,
@@ -24,13 +29,14 @@ app = typer.Typer(
 
 
 @app.callback()
-def _root() -> None:
+def _root(version: bool = VERSION) -> None:
     """steadypos: POS link, acquirer host, terminal, chaos and flash-exit diagnosis."""
 
 
 protocol_commands.register(app)
 cert_commands.register(app)
 host_commands.register(app, conformance=conformance.mode)
+host_demo_commands.register(app)
 terminal_commands.register(app)
 chaos_commands.register(app)
 diagnose_commands.register(app)
@@ -39,4 +45,4 @@ demo.register(app)
 
 
 def main() -> None:
-    app()
+    sys.exit(run(app))

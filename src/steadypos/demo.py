@@ -301,11 +301,30 @@ def _console_until_interrupted(url: str, password: str, serve: bool) -> None:
         pass
 
 
-def demo(keep: bool = typer.Option(False, "--keep", help="keep the temporary folder"),
+def _leave(root: Path, keep: bool) -> None:
+    """Keep the demo's folder and say how to look into it, or remove it and say so."""
+    if keep:
+        console.print(f"the demo's files are kept in {root}: for example `steadypos host "
+                      f"terminals --db {root / 'host.db'}`, `steadypos ledger check --db "
+                      f"{root / 'host.db'}`; remove the folder when done", highlight=False,
+                      soft_wrap=True)
+        return
+    import shutil
+
+    shutil.rmtree(root, ignore_errors=True)
+    console.print(f"removed the demo's folder {root} (--clean)", highlight=False,
+                  soft_wrap=True)
+
+
+def demo(keep: bool = typer.Option(True, "--keep/--clean",
+                                   help="keep the demo's folder (host database, journals, "
+                                        "logs, certificates) and say where it is, or remove it "
+                                        "at the end"),
          serve: bool = typer.Option(sys.stdin.isatty() and sys.stdout.isatty(),
-                                    "--serve/--no-serve",
+                                    "--serve/--no-serve", show_default="serve when run from "
+                                    "a terminal",
                                     help="keep host and TMS running at the end, for the "
-                                         "console (default: when run from a terminal)"),
+                                         "console"),
          ) -> None:
     """A scripted trading day with faults; exits 0 only if every expectation held."""
     from steadypos.chaos.proxy import FaultProxy
@@ -313,7 +332,8 @@ def demo(keep: bool = typer.Option(False, "--keep", help="keep the temporary fol
     from steadypos.tms import demo as tms_demo
 
     root = Path(tempfile.mkdtemp(prefix="steadypos-demo-"))
-    console.print(f"[bold]steadypos demo[/bold] in {root}")
+    console.print(f"[bold]steadypos demo[/bold] in {root} "
+                  f"({'kept at the end' if keep else 'removed at the end: --clean'})")
     pki = certs.write_test_pki(root / "tls", [demo_data()["terminals"][1]["tid"]])
     host = EmbeddedHost(root / "host.db", tls=tls.server_context(
         pki.host_cert, pki.host_key, pki.ca_cert)).start()
@@ -336,10 +356,7 @@ def demo(keep: bool = typer.Option(False, "--keep", help="keep the temporary fol
             process.stop(tms)
         proxy.stop()
         host.stop()
-        if not keep:
-            import shutil
-
-            shutil.rmtree(root, ignore_errors=True)
+        _leave(root, keep)
     n_bad = failed()
     if n_bad:
         console.print(f"[bold red]{n_bad} of {len(day.checks)} expectations failed[/bold red]")

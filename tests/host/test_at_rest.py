@@ -158,7 +158,7 @@ def test_no_secret_in_any_file_and_every_file_owner_only(tmp_path: Path, umask_0
         journal = term_dir / "t1.db"
         Terminal.init(journal, host.host, host.port, T1["tid"], T1["mid"],
                       bytes.fromhex(T1["tmk"]), timeout=5.0)
-        term = Terminal.open(journal, say=lambda _s: None, link_factory=wire.factory)
+        term = Terminal.open(journal, link_factory=wire.factory)
         _trade(term, wire, tmp_path)
         # A sale the terminal never saw (made with its own keys, straight to the host): its
         # settlement is not balanced and it uploads its batch.

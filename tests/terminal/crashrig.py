@@ -144,7 +144,7 @@ class TerminalCli:
 
     # In-process, for set-up only (no Python start-up per call): approved sales to void/refund.
     def sale_in_process(self, fen: int, card: dict[str, Any]) -> Outcome:
-        term = Terminal.open(self.journal, say=lambda _s: None)
+        term = Terminal.open(self.journal)
         try:
             return term.sale(fen, CardInput(track2=card["track2"]), card["pin"])
         finally:

@@ -39,6 +39,7 @@ from steadypos.terminal.devices import Faults
 from steadypos.terminal.engine import Terminal
 from steadypos.terminal.events import events_path
 from steadypos.terminal.journal import OUTCOMES
+from steadypos.terminal.observer import Observer
 
 DEMO: dict[str, list[dict[str, Any]]] = demo_data()
 TERM = DEMO["terminals"][0]
@@ -426,9 +427,11 @@ class TerminalRig:
                              list(values.items()))
 
     @contextlib.contextmanager
-    def open(self, faults: dict[str, str] | None = None) -> Iterator[Terminal]:
-        """The engine itself (what it tells the operator is in `term.recovered`)."""
-        term = Terminal.open(self.journal, say=lambda _: None, faults=Faults(faults or {}))
+    def open(self, faults: dict[str, str] | None = None,
+             observer: Observer | None = None) -> Iterator[Terminal]:
+        """The engine itself (what it tells the operator is in `term.recovered`, and what it
+        shows goes to `observer`)."""
+        term = Terminal.open(self.journal, observer, faults=Faults(faults or {}))
         try:
             yield term
         finally:

@@ -245,7 +245,7 @@ class Simulation:
     def _terminal(self, i: int) -> Terminal:
         term = self.terms[i]
         if term is None:
-            term = self.terminal_cls.open(self.paths[i], say=lambda s: None,
+            term = self.terminal_cls.open(self.paths[i],
                                           faults=Faults({}), synchronous="OFF",
                                           link_factory=self.net.connection(self.tids[i]),
                                           on_step=self._on_step)

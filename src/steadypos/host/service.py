@@ -23,7 +23,7 @@ from steadypos.protocol.codes import SIGN_IN_AGAIN, ResponseCode
 from steadypos.protocol.crypto import WorkingKeys
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.fields import Field60
-from steadypos.protocol.frame import PROC_NONE, PROC_SIGN_IN
+from steadypos.protocol.frame import PROC_NEW_PARAMS, PROC_NONE, PROC_SIGN_IN
 from steadypos.protocol.mac import MacAlgorithm
 from steadypos.protocol.messages import MessageName, MessageType, classify, missing_or_extra
 from steadypos.protocol.mti import Mti, is_request, response_mti
@@ -189,6 +189,8 @@ class HostService:
         fields = {n: v for n, v in fields.items() if n in allowed}
         mti = response_mti(req.mti)
         proc = PROC_SIGN_IN if rc in SIGN_IN_AGAIN else PROC_NONE
+        if proc == PROC_NONE and self.store.params_waiting(req.get(41) or ""):
+            proc = PROC_NEW_PARAMS  # the TMS has newer parameters for this terminal
         resp = Message(mti, fields, req.tpdu.swapped(), req.header.with_proc(proc))
         if mac.needs_mac(resp):
             if keys is None:

@@ -10,21 +10,26 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from steadypos import cards
 from steadypos.money import AmountError, parse_yuan
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
 from steadypos.protocol.tls import TlsError
-from steadypos.terminal import activate, transport
+from steadypos.terminal import activate, fleet, fleet_commands, releases, transport
 from steadypos.terminal.engine import CardInput, Terminal, TerminalError
 from steadypos.terminal.journal import JournalError
-from steadypos.terminal.outcome import EXIT_USAGE, Outcome
+from steadypos.terminal.observer import CliObserver, Quiet
+from steadypos.terminal.outcome import Exit, Outcome
 from steadypos.terminal.screen import show_journal, show_outcome
 
 terminal_app = typer.Typer(help="The payment terminal (journaled, crash-safe).",
                            no_args_is_help=True)
 
-JOURNAL = typer.Option(..., "--journal", help="the terminal's journal (state file)")
+JOURNAL = typer.Option(..., "--journal", help="path of the terminal's journal (its SQLite "
+                       "state file)")
 AS_JSON = typer.Option(False, "--json", help="print one JSON object")
+STAN = typer.Option(..., "--stan", help="STAN of the original sale (1..999999)")
+PIN = typer.Option(None, "--pin", help="the cardholder's PIN, 4 to 12 digits (never stored)")
 
 
 def _fail_usage(message: str, as_json: bool) -> None:
@@ -32,8 +37,9 @@ def _fail_usage(message: str, as_json: bool) -> None:
         print(json.dumps({"result": "failed", "rc": "", "stan": None, "batch": None, "rrn": "",
                           "auth_code": "", "message": message, "error": "usage"}))
     else:
-        Console(stderr=True).print(f"error: {message}", markup=False, highlight=False)
-    raise typer.Exit(EXIT_USAGE)
+        Console(stderr=True, soft_wrap=True).print(f"error: {message}", markup=False,
+                                                   highlight=False)
+    raise typer.Exit(Exit.USAGE)
 
 
 def _terminal_cls() -> type[Terminal]:
@@ -50,10 +56,10 @@ def _terminal_cls() -> type[Terminal]:
 
 def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) -> None:
     """Open the terminal (which recovers), run one command, report, exit with its status."""
-    lines: list[str] = []
-    say = lines.append if as_json else (lambda s: Console().print(f"[yellow]{s}[/yellow]"))
+    observer = Quiet() if as_json else CliObserver()
     try:
-        term = _terminal_cls().open(journal, say=say)
+        # A running release with a fault may crash this session (terminal/releases.py).
+        term = _terminal_cls().open(journal, observer, on_step=releases.fault_hook(journal))
     except TerminalError as exc:
         _fail_usage(str(exc), as_json)
         return
@@ -74,9 +80,10 @@ def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) ->
         term.close("crash", exc)
         raise
     term.close(reason, crash)
+    fleet.after_command(journal, (lambda s: None) if as_json else print)  # between payments
     if as_json:
         data = outcome.to_json()
-        data["recovered"] = lines
+        data["recovered"] = term.recovered
         print(json.dumps(data))
     else:
         show_outcome(outcome)
@@ -86,20 +93,22 @@ def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) ->
 @terminal_app.command("init")
 def init(
     journal: Path = JOURNAL,
-    host: str = typer.Option(..., "--host"),
-    port: int = typer.Option(..., "--port", help="the host's port (its TLS port with --tls-*)"),
-    tid: str = typer.Option(..., "--tid"),
-    mid: str = typer.Option(..., "--mid"),
+    host: str = typer.Option(..., "--host", help="the host's name or IP address"),
+    port: int = typer.Option(..., "--port", help="the host's TCP port (its TLS port with "
+                                                   "--tls-*)"),
+    tid: str = typer.Option(..., "--tid", help="terminal ID (TID), 8 characters"),
+    mid: str = typer.Option(..., "--mid", help="merchant ID (MID), 15 characters"),
     tmk: str = typer.Option(..., "--tmk", help="terminal master key, 32 hex digits"),
-    tpdu: str = typer.Option("6000030000", "--tpdu"),
+    tpdu: str = typer.Option("6000030000", "--tpdu", help="TPDU header, 10 hex digits"),
     timeout: float = typer.Option(30.0, "--timeout", help="seconds to wait for an answer"),
     mac_alg: MacAlgorithm = typer.Option(DEFAULT_MAC.value, "--mac",
                                          help="the MAC algorithm the host registered this "
                                               "terminal with (pos_ecb: legacy, weak)"),
-    tls_ca: Path = typer.Option(None, "--tls-ca", help="TLS: the CA of the host's certificate"),
-    tls_cert: Path = typer.Option(None, "--tls-cert", help="TLS: this terminal's certificate "
-                                  "(CN = its TID)"),
-    tls_key: Path = typer.Option(None, "--tls-key", help="TLS: its private key"),
+    tls_ca: Path = typer.Option(None, "--tls-ca", help="TLS: path of the CA (PEM) of the host's "
+                                  "certificate"),
+    tls_cert: Path = typer.Option(None, "--tls-cert", help="TLS: path of this terminal's "
+                                  "certificate (PEM, CN = its TID)"),
+    tls_key: Path = typer.Option(None, "--tls-key", help="TLS: path of its private key (PEM)"),
     as_json: bool = AS_JSON,
 ) -> None:
     """Create the terminal's state file; with --tls-ca/--tls-cert/--tls-key it talks TLS."""
@@ -152,40 +161,62 @@ def _amount(text: str, as_json: bool) -> int:
         raise
 
 
+def _card_input(track2: str | None, card_file: Path | None, qr: str | None,
+                as_json: bool) -> CardInput:
+    """What was given; a magstripe card file is swiped (its track 2), a chip card inserted."""
+    if card_file is None or track2 is not None or qr is not None:
+        return CardInput(track2, card_file, qr)
+    try:
+        card = cards.load(card_file)
+    except cards.CardFileError as exc:
+        _fail_usage(str(exc), as_json)
+        raise
+    if card.kind is cards.CardKind.MAGSTRIPE:
+        return CardInput(track2=card.track2)
+    return CardInput(card_file=card_file)
+
+
 @terminal_app.command("sale")
 def sale(
     journal: Path = JOURNAL,
-    amount: str = typer.Option(..., "--amount", help="yuan, e.g. 12.34"),
-    track2: str = typer.Option(None, "--track2", help="magstripe track 2 (PAN=YYMM...)"),
-    card_file: Path = typer.Option(None, "--card-file", help="chip card file (JSON)"),
+    amount: str = typer.Option(..., "--amount", help="amount in yuan, e.g. 12.34"),
+    track2: str = typer.Option(None, "--track2", help="magstripe track 2 (PAN=YYMM...), never "
+                                "printed"),
+    card_file: Path = typer.Option(None, "--card-file", help="path of a card file (JSON, "
+                                 "docs/cards.md; `demo-data card` writes one)"),
     qr: str = typer.Option(None, "--qr", help="one-time QR payment code"),
-    pin: str = typer.Option(None, "--pin"),
+    pin: str = PIN,
     as_json: bool = AS_JSON,
 ) -> None:
     """A sale by swipe, chip or QR code."""
     fen = _amount(amount, as_json)
-    card = CardInput(track2, card_file, qr)
+    card = _card_input(track2, card_file, qr, as_json)
     _run(journal, as_json, lambda t: t.sale(fen, card, pin))
 
 
 @terminal_app.command("void")
-def void(journal: Path = JOURNAL, stan: int = typer.Option(..., "--stan"),
+def void(journal: Path = JOURNAL, stan: int = STAN,
          as_json: bool = AS_JSON) -> None:
     """Void an approved sale of the open batch."""
     _run(journal, as_json, lambda t: t.void(stan))
 
 
 @terminal_app.command("refund")
-def refund(journal: Path = JOURNAL, stan: int = typer.Option(..., "--stan"),
-           amount: str = typer.Option(..., "--amount"), as_json: bool = AS_JSON) -> None:
+def refund(journal: Path = JOURNAL, stan: int = STAN,
+           amount: str = typer.Option(..., "--amount", help="amount to refund in yuan, "
+                                                  "e.g. 5.00"),
+           as_json: bool = AS_JSON) -> None:
     """Refund part or all of an approved sale."""
     fen = _amount(amount, as_json)
     _run(journal, as_json, lambda t: t.refund(stan, fen))
 
 
 @terminal_app.command("balance")
-def balance(journal: Path = JOURNAL, track2: str = typer.Option(..., "--track2"),
-            pin: str = typer.Option(..., "--pin"), as_json: bool = AS_JSON) -> None:
+def balance(journal: Path = JOURNAL,
+            track2: str = typer.Option(..., "--track2", help="magstripe track 2, never printed"),
+            pin: str = typer.Option(..., "--pin", help="the cardholder's PIN, 4 to 12 digits "
+                                    "(never stored)"),
+            as_json: bool = AS_JSON) -> None:
     """Balance inquiry."""
     _run(journal, as_json, lambda t: t.balance(track2, pin))
 
@@ -211,9 +242,9 @@ def recover(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
 
 @terminal_app.command("journal")
 def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
-    """Every transaction: STAN, batch, kind, amount (fen), state, rc, RRN, auth code."""
+    """Every transaction: STAN, batch, kind, amount (yuan; fen with --json), state, rc, RRN."""
     try:
-        term = Terminal.open(journal, say=lambda s: None)
+        term = Terminal.open(journal)
     except TerminalError as exc:
         _fail_usage(str(exc), as_json)
         return
@@ -229,6 +260,7 @@ def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
 
 
 terminal_app.command("activate")(activate.command)
+fleet_commands.register(terminal_app)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from steadypos.masking import mask_pan
 from steadypos.protocol import builders, mac
 from steadypos.protocol.builders import Card, Station
 from steadypos.protocol.codec import Message
@@ -26,6 +27,7 @@ from steadypos.protocol.codes import (
 from steadypos.protocol.crypto import unpack_key_block
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.fields import (
+    ENTRY_METHODS,
     SETTLE_BALANCED,
     BatchRecord,
     Field60,
@@ -33,7 +35,7 @@ from steadypos.protocol.fields import (
     format_batch_records,
     parse_balance,
 )
-from steadypos.protocol.frame import Tpdu
+from steadypos.protocol.frame import PROC_NEW_PARAMS, Tpdu
 from steadypos.protocol.link import Connection, Link, LinkError, LinkTimeout
 from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
 from steadypos.terminal import steps, transport
@@ -49,24 +51,38 @@ from steadypos.terminal.devices import (
 from steadypos.terminal.events import EventLog, events_path
 from steadypos.terminal.journal import IN_PROGRESS, Journal, JournalError, ReversalRecord, Txn
 from steadypos.terminal.keystore import KeyStore
-from steadypos.terminal.outcome import Outcome
+from steadypos.terminal.observer import (
+    PIN_TIMEOUT_S,
+    AmountShown,
+    Banner,
+    CardShown,
+    Observer,
+    Progress,
+    Prompt,
+    PromptShown,
+    Quiet,
+    ReceiptShown,
+    ResultShown,
+    Screen,
+    ScreenShown,
+    Stage,
+)
+from steadypos.terminal.outcome import Charged, Outcome
+from steadypos.terminal.releases import Installed
+from steadypos.terminal.texts import Text, text
 
 MAX_REVERSAL_ATTEMPTS = 3
 REVERSIBLE = frozenset({"sale", "void"})
 PRINTED = frozenset({"sale", "void", "refund"})  # flows that end with a receipt
 SEALED = "sealed:"
 INVALID_MERCHANT = "03"  # the host knows no such TID/MID pair
+PARAMS_WAITING = "params_waiting"  # counter: the host said newer parameters wait in the TMS
 
 # Benchmark only: `STEADYPOS_JOURNAL_SYNC=OFF` opens the journal without fsync, to measure what
 # durability costs (benchmarks/terminal_sale.py). A terminal that takes money never sets it.
 JOURNAL_SYNC_ENV = "STEADYPOS_JOURNAL_SYNC"
 JOURNAL_SYNC_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 
-# What recovery tells the operator about a flow it found unfinished (§ "interrupted flows").
-NOT_SENT = "interrupted before sending: not charged"
-REVERSED = "reversed: not charged"
-CHARGED = "approved: charged"
-NOT_CHARGED_INQUIRY = "interrupted balance inquiry: nothing is ever charged for it"
 # A journal made before pos-link-v1.1 names no MAC algorithm: its terminal spoke pos_ecb, and
 # the host registered it as legacy when it upgraded.
 PRE_1_1_MAC = MacAlgorithm.POS_ECB
@@ -99,7 +115,7 @@ class Terminal:
     keys: KeyStore
     events: EventLog
     faults: Faults = field(default_factory=Faults)
-    say: Callable[[str], None] = print
+    observer: Observer = field(default_factory=Quiet)
     _conn: Link | None = None
     recovered: list[str] = field(default_factory=list)
     # Seams for the deterministic simulation: how to reach the host, and what to do after each
@@ -126,7 +142,7 @@ class Terminal:
         KeyStore.create(_keys_path(journal_path), tmk)
 
     @classmethod
-    def open(cls, journal_path: Path, say: Callable[[str], None] = print,
+    def open(cls, journal_path: Path, observer: Observer | None = None,
              faults: Faults | None = None, synchronous: str | None = None,
              link_factory: Callable[..., Link] | None = None,
              on_step: Callable[[str], None] | None = None) -> Terminal:
@@ -136,15 +152,24 @@ class Terminal:
         sync = (synchronous or os.environ.get(JOURNAL_SYNC_ENV, "FULL")).strip().upper()
         journal = Journal(journal_path, synchronous=sync if sync in JOURNAL_SYNC_MODES else "FULL")
         cfg = journal.config()
-        events = EventLog(events_path(journal_path), cfg.get("tid", "?"))
+        events = EventLog(events_path(journal_path), cfg.get("tid", "?"),
+                          Installed(journal_path).running_version())
         term = cls(journal, KeyStore.load(_keys_path(journal_path)), events,
-                   faults or Faults(), say, link_factory=link_factory or transport.connector(cfg),
-                   on_step=on_step)
+                   faults or Faults(), observer or Quiet(),
+                   link_factory=link_factory or transport.connector(cfg), on_step=on_step)
         events.app_start()
         events.inventory(cfg.get("mid"), cfg.get("params_version"))
-        events.screen("idle")
+        term._show(Screen.IDLE)
         term.recover_offline()
         return term
+
+    def _show(self, screen: Screen) -> None:
+        """Change the screen: the event log has it, and so does the observer."""
+        self.events.screen(screen.value)
+        self.observer.notify(ScreenShown(screen))
+
+    def _progress(self, stage: Stage, kind: str, stan: int | None, what: Text) -> None:
+        self.observer.notify(Progress(stage, kind, stan, what))
 
     def _after(self, step: str) -> None:
         steps.after_step(step)
@@ -184,8 +209,9 @@ class Terminal:
         return stan
 
     # -- the link ---------------------------------------------------------------------------
-    def _link(self) -> Link:
+    def _link(self, kind: str = "", stan: int | None = None) -> Link:
         if self._conn is None:
+            self._progress(Stage.CONNECTING, kind, stan, text("terminal.progress.connecting"))
             cfg = self.cfg
             timeout = float(cfg["timeout"])
             try:
@@ -207,9 +233,10 @@ class Terminal:
     def _exchange(self, msg: Message, kind: str, stan: int,
                   on_sent: Callable[[], None] | None = None) -> Message:
         """Send and wait for the answer. LinkError(sent=False) means nothing left the terminal."""
-        conn = self._link()
+        conn = self._link(kind, stan)
         if on_sent is not None:
             on_sent()  # journaled as sent before the first byte goes out
+        self._progress(Stage.SENT, kind, stan, text("terminal.progress.sent"))
         started = time.monotonic()
         self.events.txn(kind, stan, "sent", amount=int(msg.get(4, "0") or 0))
         try:
@@ -225,6 +252,8 @@ class Terminal:
             raise LinkError(str(exc), sent=True) from exc
         rc = resp.get(39)
         self.events.txn(kind, stan, "response", started, rc=rc)
+        if resp.header.proc == PROC_NEW_PARAMS and not self.journal.counter(PARAMS_WAITING, 0):
+            self.journal.set_counter(PARAMS_WAITING, 1)  # fetched between payments (fleet.py)
         if rc == INVALID_MERCHANT:  # the terminal's parameters are not the bank's
             self.events.emit("params", event="mismatch", field="mid",
                              version=self.cfg.get("params_version"))
@@ -233,6 +262,7 @@ class Terminal:
     # -- keys -------------------------------------------------------------------------------
     def sign_in(self) -> Outcome:
         stan = self._next_stan()
+        self._progress(Stage.SIGNING_IN, "sign_in", stan, text("terminal.progress.signing_in"))
         req = builders.sign_in(self.station, stan, self.batch)
         try:
             resp = self._exchange(req, "sign_in", stan)
@@ -271,27 +301,29 @@ class Terminal:
         return f"; signing in again failed ({out.message}): not charged, {then} once it works"
 
     # -- recovery ---------------------------------------------------------------------------
-    def _tell(self, txn: Txn, what: str) -> None:
-        line = f"unfinished {txn.kind} STAN {txn.stan:06d} ({txn.pan_masked or '-'}, " \
-               f"{txn.amount} fen): {what}"
+    def _tell(self, txn: Txn, what: Text, charged: Charged | None) -> None:
+        """A banner about a flow recovery settled: what became of it, was the customer charged."""
+        line = str(text("terminal.recovery.line", kind=txn.kind, stan=f"{txn.stan:06d}",
+                        pan=txn.pan_masked or "-", amount=txn.amount, what=str(what)))
         self.recovered.append(line)
-        self.say(line)
-        self.events.emit("recovery", stan=f"{txn.stan:06d}", kind=txn.kind, outcome=what)
+        self.observer.notify(Banner(txn.kind, txn.stan, txn.amount, txn.pan_masked, charged,
+                                    what, line))
+        self.events.emit("recovery", stan=f"{txn.stan:06d}", kind=txn.kind, outcome=str(what))
 
     def recover_offline(self) -> None:
         """Settle what the journal alone can settle; leave the rest as pending reversals."""
         for txn in self.journal.txns(state=IN_PROGRESS):
             idx = steps.STEPS.index(txn.step) if txn.step in steps.STEPS else 0
             if idx < steps.STEPS.index("request_sent"):
+                not_sent = text("terminal.recovery.not_sent")
                 self.journal.step(txn, "flow_aborted", "recovery", state="failed",
-                                  message=NOT_SENT,
+                                  message=str(not_sent),
                                   extra=[Journal.delete_reversal_sql(txn.id)])
-                self._tell(txn, NOT_SENT)
+                self._tell(txn, not_sent, Charged.NO)
             elif self.journal.reversal(txn.id) is not None:
                 self.journal.update(txn, state="pending_reversal",
                                     message="interrupted: reversal pending")
-                self._tell(txn, "interrupted: reversal pending, it is sent before the next "
-                                "transaction")
+                self._tell(txn, text("terminal.recovery.pending"), Charged.REVERSING)
             elif txn.step in ("journal_written", "reversal_cleared"):
                 # Approved and journaled, no record left to send: only the receipt is missing.
                 self.journal.update(txn, state="approved")
@@ -300,14 +332,15 @@ class Terminal:
                 self.journal.update(txn, state="approved")
             elif txn.step == "response_received" and txn.rc and txn.rc != APPROVED:
                 self.journal.update(txn, state="declined")
-                self._tell(txn, f"declined ({txn.rc}): not charged")
+                self._tell(txn, text("terminal.recovery.declined", rc=txn.rc), Charged.NO)
             elif txn.kind == "balance":
-                self.journal.update(txn, state="failed", message=NOT_CHARGED_INQUIRY)
-                self._tell(txn, NOT_CHARGED_INQUIRY)
+                inquiry = text("terminal.recovery.inquiry")
+                self.journal.update(txn, state="failed", message=str(inquiry))
+                self._tell(txn, inquiry, Charged.NO)
             else:
                 # A refund was sent and not settled: the host's answer to a resend decides.
                 self.journal.update(txn, state="failed", message="no answer: recover re-sends it")
-                self._tell(txn, "no answer yet: recover re-sends it to learn its outcome")
+                self._tell(txn, text("terminal.recovery.no_answer"), Charged.UNKNOWN)
 
     def recover(self, explicit: bool = False) -> Outcome | None:
         """Send pending reversals (and resend unanswered refunds) before anything else goes
@@ -327,14 +360,15 @@ class Terminal:
             if txn.kind == "refund":
                 self._resend_refund(txn)
             elif txn.kind == "settle":
-                self._tell(txn, f"settlement re-sent: {self._settle(txn).message}")
+                self._tell(txn, text("terminal.recovery.settle_resent",
+                                     message=self._settle(txn).message), None)
         return None
 
     def _blocked(self, rec: ReversalRecord, why: str) -> Outcome:
         txn = self.journal.txn(rec.txn_id)
         assert txn is not None
-        return Outcome("blocked", f"reversal of STAN {txn.stan:06d} ({txn.amount} fen) is "
-                                  f"pending and {why}; no new sale until it goes through",
+        return Outcome("blocked", str(text("terminal.result.blocked", stan=f"{txn.stan:06d}",
+                                           amount=txn.amount, why=why)),
                        stan=txn.stan, batch=txn.batch, reversal_pending=True)
 
     def _send_reversal(self, rec: ReversalRecord) -> Outcome | None:
@@ -357,6 +391,8 @@ class Terminal:
             # the stale identity would be refused (03) for ever instead of ending as a tombstone.
             fields[41], fields[42] = self.station.tid, self.station.mid
             msg = self._sign(Message("0400", fields, self.station.tpdu))
+            self._progress(Stage.REVERSING, txn.kind, txn.stan,
+                           text("terminal.progress.reversing", stan=f"{txn.stan:06d}"))
             try:
                 self._link()
             except LinkError:
@@ -404,15 +440,14 @@ class Terminal:
             orig = self.journal.find(txn.orig_stan or 0, txn.orig_batch, "sale")
             if orig is not None:
                 extra.append(("UPDATE txns SET state = 'voided' WHERE id = ?", (orig.id,)))
-            note = (f"reversal refused (12): batch {txn.batch:06d} is settled, so the void "
-                    "stands: the sale is voided and the money is back on the card")
+            note = text("terminal.recovery.void_stands", batch=f"{txn.batch:06d}")
         else:
-            note = (f"reversal refused (12): batch {txn.batch:06d} is settled, so the "
-                    f"{txn.kind} stands and the card is charged: refund it "
-                    f"(STAN {txn.stan:06d}) to give the money back")
-        self.journal.step(txn, "reversal_refused", note, state="approved", message=note,
-                          rc=ORIGINAL_STANDS, rrn=resp.get(37) or txn.rrn, extra=extra)
-        self._tell(txn, note)
+            note = text("terminal.recovery.original_stands", batch=f"{txn.batch:06d}",
+                        kind=txn.kind, stan=f"{txn.stan:06d}")
+        self.journal.step(txn, "reversal_refused", str(note), state="approved",
+                          message=str(note), rc=ORIGINAL_STANDS, rrn=resp.get(37) or txn.rrn,
+                          extra=extra)
+        self._tell(txn, note, Charged.YES)
         if txn.batch == self.batch:
             self.sign_in()  # the host settled the batch this terminal still trades in
 
@@ -422,9 +457,10 @@ class Terminal:
             orig = self.journal.find(txn.orig_stan, txn.orig_batch, "sale")
             if orig is not None and orig.state == "voided":
                 extra.append(("UPDATE txns SET state = 'approved' WHERE id = ?", (orig.id,)))
+        reversed_ = text("terminal.recovery.reversed")
         self.journal.step(txn, "reversed", f"reason {reason}", state="reversed",
-                          message=REVERSED, extra=extra)
-        self._tell(txn, REVERSED)
+                          message=str(reversed_), extra=extra)
+        self._tell(txn, reversed_, Charged.NO)
 
     def _resend_refund(self, txn: Txn) -> None:
         orig = self.journal.find(txn.orig_stan or 0, txn.orig_batch, "sale")
@@ -442,7 +478,8 @@ class Terminal:
                 self._drop_keys()
             return
         out = self._settle_response(txn, resp, reversible=False, orig=orig)
-        self._tell(txn, f"re-sent, now {out.result}: {out.message}")
+        self._tell(txn, text("terminal.recovery.resent", result=out.result, message=out.message),
+                   Charged.YES if out.result == "approved" else Charged.NO)
 
     # -- devices ------------------------------------------------------------------------------
     def _print(self, txn: Txn, reprint: bool = False, recovering: bool = False) -> str | None:
@@ -451,23 +488,25 @@ class Terminal:
                           txn.batch, txn.rrn, txn.auth_code, reprint)
         printer = Printer(self.faults, self.journal.path.with_name(
             self.journal.path.name + ".receipts"))
-        self.events.screen("receipt")
+        self._show(Screen.RECEIPT)
         try:
             printer.print(receipt)
         except DeviceError as exc:
             self.events.emit("health", printer=exc.code)
-            note = f"{CHARGED}; printer {exc.code.replace('_', ' ')}: reprint the receipt"
-            self.journal.update(txn, state="approved", message=note)
+            self.observer.notify(ReceiptShown(receipt.text(), reprint, exc.code))
+            note = text("terminal.result.printer", fault=exc.code.replace("_", " "))
+            self.journal.update(txn, state="approved", message=str(note))
             if recovering:
-                self._tell(txn, note)
-                self.events.screen("idle")
-            return note
+                self._tell(txn, note, Charged.YES)
+                self._show(Screen.IDLE)
+            return str(note)
+        self.observer.notify(ReceiptShown(receipt.text(), reprint))
         self.journal.step(txn, "receipt_printed", "reprint" if reprint else "", state="approved")
         self._after("receipt_printed")
         if recovering:
-            self._tell(txn, f"{CHARGED} (receipt reprinted)")
-            self.events.screen("result")
-            self.events.screen("idle")
+            self._tell(txn, text("terminal.recovery.reprinted"), Charged.YES)
+            self._show(Screen.RESULT)
+            self._show(Screen.IDLE)
         return None
 
     # -- the payment flows --------------------------------------------------------------------
@@ -515,34 +554,64 @@ class Terminal:
             return blocked
         return self._ensure_signed_in()
 
+    def _report(self, kind: str, amount: int, out: Outcome) -> Outcome:
+        """Tell the observer how an operator's command ended."""
+        payment = kind in ("sale", "void", "refund", "balance")
+        self.observer.notify(ResultShown(kind, out.result, out.charged if payment else None,
+                                         amount, out.rc, describe(out.rc) if out.rc else "",
+                                         out.stan, out.message))
+        return out
+
+    def _card_prompt(self, amount: int) -> None:
+        self._show(Screen.CARD)
+        self.observer.notify(PromptShown(Prompt.CARD, text("terminal.prompt.card",
+                                                           amount=amount)))
+
+    def _pin_prompt(self) -> None:
+        self._show(Screen.PIN)
+        self.observer.notify(PromptShown(Prompt.PIN, text("terminal.prompt.pin",
+                                                          seconds=int(PIN_TIMEOUT_S)),
+                                         PIN_TIMEOUT_S))
+
+    def _card_read(self, txn: Txn, method: str, pan_masked: str, **sealed: Any) -> None:
+        self.journal.step(txn, "card_read", method=method, pan_masked=pan_masked, **sealed)
+        entry = ENTRY_METHODS.get(method)
+        self.observer.notify(CardShown(entry.name if entry else method, pan_masked))
+
+    def _amount(self, kind: str, amount: int) -> None:
+        self._show(Screen.AMOUNT)
+        self.observer.notify(AmountShown(kind, amount))
+
     def sale(self, amount: int, card: CardInput, pin: str | None = None) -> Outcome:
+        return self._report("sale", amount, self._sale(amount, card, pin))
+
+    def _sale(self, amount: int, card: CardInput, pin: str | None = None) -> Outcome:
         self._precheck(card, pin)
         # The amount is keyed before the terminal goes online: a sale the gate stops (refused
         # sign-in, a reversal it cannot send) is a flow that vanished without a result.
-        self.events.screen("amount")
+        self._amount("sale", amount)
         gate = self._gate()
         if gate is not None:
-            self.events.screen("idle")
+            self._show(Screen.IDLE)
             return gate
         txn = self.journal.start("sale", amount, self.batch)
         self._after("flow_started")
-        self.events.screen("card")
+        self._card_prompt(amount)
         try:
             got = self._read_card(card, amount)
         except DeviceError as exc:
-            return self._abort(txn, f"card read failed ({exc.code}): not charged")
-        from steadypos.masking import mask_pan
-        self.journal.step(txn, "card_read", method=got.method, pan_masked=mask_pan(got.pan),
-                          pan_sealed=self.keys.seal(got.pan), expiry=got.expiry)
+            return self._abort(txn, str(text("terminal.result.card_failed", fault=exc.code)))
+        self._card_read(txn, got.method, mask_pan(got.pan), pan_sealed=self.keys.seal(got.pan),
+                        expiry=got.expiry)
         self._after("card_read")
         entered = None
         if pin is not None:
-            self.events.screen("pin")
+            self._pin_prompt()
             try:
                 entered = PinPad(self.faults).enter(pin)
             except DeviceError as exc:
                 self.events.emit("pin", outcome=exc.code)
-                return self._abort(txn, f"PIN entry {exc.code}: not charged", operator=True)
+                return self._abort(txn, str(text("terminal.result.pin_failed", fault=exc.code)))
             self.events.emit("pin", outcome="entered")
             self.journal.step(txn, "pin_captured", "PIN entered (flag only)")
             self._after("pin_captured")
@@ -551,6 +620,11 @@ class Terminal:
         return self._online(txn, self._sign(req))
 
     def void(self, stan: int) -> Outcome:
+        out = self._void(stan)
+        orig = self.journal.find(stan, self.batch, "sale")
+        return self._report("void", orig.amount if orig is not None else 0, out)
+
+    def _void(self, stan: int) -> Outcome:
         gate = self._gate()
         if gate is not None:
             return gate
@@ -558,18 +632,21 @@ class Terminal:
         if orig is None or orig.state != "approved":
             return Outcome("declined", f"no approved sale with STAN {stan:06d} in this batch",
                            stan=stan, batch=self.batch)
-        self.events.screen("amount")
+        self._amount("void", orig.amount)
         txn = self.journal.start("void", orig.amount, self.batch, orig.stan, orig.batch)
         self._after("flow_started")
         card = self._card_of(orig)
-        self.journal.step(txn, "card_read", method=orig.method, pan_masked=orig.pan_masked,
-                          pan_sealed=orig.pan_sealed, expiry=orig.expiry)
+        self._card_read(txn, orig.method, orig.pan_masked, pan_sealed=orig.pan_sealed,
+                        expiry=orig.expiry)
         self._after("card_read")
         req = builders.void(self.station, txn.stan, txn.batch, orig.amount, card, orig.stan,
                             orig.batch, orig.rrn, orig.auth_code)
         return self._online(txn, self._sign(req), orig=orig)
 
     def refund(self, stan: int, amount: int) -> Outcome:
+        return self._report("refund", amount, self._refund(stan, amount))
+
+    def _refund(self, stan: int, amount: int) -> Outcome:
         gate = self._gate()
         if gate is not None:
             return gate
@@ -579,29 +656,32 @@ class Terminal:
         if orig.refunded + amount > orig.amount:
             return Outcome("declined", f"refunds would exceed the sale ({orig.amount} fen, "
                                        f"{orig.refunded} already refunded)", stan=stan)
-        self.events.screen("amount")
+        self._amount("refund", amount)
         txn = self.journal.start("refund", amount, self.batch, orig.stan, orig.batch)
         self._after("flow_started")
-        self.journal.step(txn, "card_read", method=orig.method, pan_masked=orig.pan_masked,
-                          pan_sealed=orig.pan_sealed, expiry=orig.expiry)
+        self._card_read(txn, orig.method, orig.pan_masked, pan_sealed=orig.pan_sealed,
+                        expiry=orig.expiry)
         self._after("card_read")
         return self._online(txn, self._sign(self._refund_request(txn, orig)), orig=orig)
 
     def balance(self, track2: str, pin: str) -> Outcome:
+        return self._report("balance", 0, self._balance(track2, pin))
+
+    def _balance(self, track2: str, pin: str) -> Outcome:
         self._precheck(CardInput(track2=track2), pin)
         gate = self._gate()
         if gate is not None:
             return gate
         txn = self.journal.start("balance", 0, self.batch)
         self._after("flow_started")
-        self.events.screen("card")
+        self._card_prompt(0)
         try:
             got = self._read_card(CardInput(track2=track2), 0)
         except DeviceError as exc:
-            return self._abort(txn, f"card read failed ({exc.code})")
-        from steadypos.masking import mask_pan
-        self.journal.step(txn, "card_read", method=got.method, pan_masked=mask_pan(got.pan))
-        self.events.screen("pin")
+            return self._abort(txn, str(text("terminal.result.inquiry_card_failed",
+                                             fault=exc.code)))
+        self._card_read(txn, got.method, mask_pan(got.pan))
+        self._pin_prompt()
         self.events.emit("pin", outcome="entered")
         assert self.keys.working is not None
         req = builders.balance(self.station, txn.stan, txn.batch, got, pin, self.keys.working.pik)
@@ -628,9 +708,9 @@ class Terminal:
         return self.keys.working is not None and mac.verify(resp, self.keys.working.mak,
                                                             self.mac_alg)
 
-    def _abort(self, txn: Txn, why: str, operator: bool = False) -> Outcome:
+    def _abort(self, txn: Txn, why: str) -> Outcome:
         self.journal.step(txn, "flow_aborted", why, state="failed", message=why)
-        self.events.screen("idle")
+        self._show(Screen.IDLE)
         return Outcome("failed", why, stan=txn.stan, batch=txn.batch)
 
     def _online(self, txn: Txn, req: Message, orig: Txn | None = None) -> Outcome:
@@ -639,7 +719,7 @@ class Terminal:
         self._after("request_packed")
         if reversible:
             self._store_reversal(txn, req)
-        self.events.screen("online")
+        self._show(Screen.ONLINE)
 
         def sent() -> None:
             self.journal.step(txn, "request_sent")
@@ -653,7 +733,7 @@ class Terminal:
                 self.journal.step(txn, "flow_aborted", str(exc), state="failed",
                                   message="could not connect: not charged",
                                   extra=[Journal.delete_reversal_sql(txn.id)])
-                self.events.screen("idle")
+                self._show(Screen.IDLE)
                 return Outcome("failed", f"could not reach the host ({exc}): not charged",
                                stan=txn.stan, batch=txn.batch)
             return self._no_answer(txn, reversible, str(exc))
@@ -669,7 +749,7 @@ class Terminal:
 
     def _no_answer(self, txn: Txn, reversible: bool, why: str) -> Outcome:
         """Rule 4: keep the record (98); the reversal goes before the next online message."""
-        self.events.screen("idle")
+        self._show(Screen.IDLE)
         if reversible:
             self.journal.update(txn, state="pending_reversal",
                                 message=f"no answer ({why}): reversal pending")
@@ -689,8 +769,8 @@ class Terminal:
         """Rule 6: declined, nothing to reverse. On 77 the terminal learns the open batch."""
         self.journal.step(txn, "reversal_cleared", "declined", state="declined",
                           message=describe(rc), extra=[Journal.delete_reversal_sql(txn.id)])
-        self.events.screen("result")
-        self.events.screen("idle")
+        self._show(Screen.RESULT)
+        self._show(Screen.IDLE)
         message = f"declined: {rc} {describe(rc)}"
         if rc == BATCH_MISMATCH:
             message += self._resync_batch("retry the payment")
@@ -716,7 +796,7 @@ class Terminal:
                               state="pending_reversal" if reversible else "failed",
                               message="response MAC failed", extra=extra)
             self._drop_keys()
-            self.events.screen("idle")
+            self._show(Screen.IDLE)
             return Outcome("failed", "the host's answer failed its MAC check; the payment will "
                                      "be reversed and the terminal signs in again",
                            rc=rc, stan=txn.stan, batch=txn.batch, reversal_pending=reversible)
@@ -756,11 +836,11 @@ class Terminal:
         if printed:
             note = self._print(txn)
             if note:
-                self.events.screen("idle")
+                self._show(Screen.IDLE)
                 return Outcome("approved", note, rc=rc, stan=txn.stan, batch=txn.batch,
                                rrn=txn.rrn, auth_code=txn.auth_code, extra=extra_out)
-        self.events.screen("result")
-        self.events.screen("idle")
+        self._show(Screen.RESULT)
+        self._show(Screen.IDLE)
         return Outcome("approved", message, rc=rc, stan=txn.stan, batch=txn.batch, rrn=txn.rrn,
                        auth_code=txn.auth_code, extra=extra_out)
 
@@ -779,11 +859,11 @@ class Terminal:
     def settle(self) -> Outcome:
         gate = self._gate()
         if gate is not None:
-            return gate
+            return self._report("settle", 0, gate)
         totals, _ = self.totals(self.batch)
         txn = self.journal.start("settle", totals.debit_total, self.batch)
         self._after("flow_started")
-        return self._settle(txn)
+        return self._report("settle", totals.debit_total, self._settle(txn))
 
     def _settle(self, txn: Txn) -> Outcome:
         """Send the settlement (again after a crash: same STAN, same totals), upload the batch
@@ -856,6 +936,7 @@ class Terminal:
 
     def _upload(self, batch: int, records: list[BatchRecord]) -> None:
         """Batch upload: the records 8 to a message, then the end message with the count."""
+        self._progress(Stage.UPLOADING, "settle", None, text("terminal.progress.uploading"))
         for i in range(0, len(records), 8):
             stan = self._next_stan()
             self._upload_one(builders.batch_upload(self.station, stan, batch,

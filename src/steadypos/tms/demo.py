@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from rich.console import Console
 
 from steadypos.host import process
-from steadypos.tms.client import TmsCallError, TmsClient
+from steadypos.terminal.tmsclient import TmsCallError, TmsClient
 
 SERIAL = "PAX-A920-DEMO-0001"
 APPLICATION = {"legal_name": "杭州西湖茶馆有限公司", "licence_no": "91330100799655058B",
