@@ -21,11 +21,7 @@ from support.world import DEMO
 from steadypos.host.process import HostProcess, steadypos_argv
 from steadypos.host.sqlite_store import read_only
 from steadypos.masking import mask_pan
-<<<<<<< HEAD
 from steadypos.terminal.flows import CardInput, Terminal
-=======
-from steadypos.terminal.engine import CardInput, Terminal
->>>>>>> house-h
 from steadypos.terminal.outcome import Outcome
 
 RUN_TIMEOUT = 60.0
@@ -34,27 +30,6 @@ RUN_TIMEOUT = 60.0
 CHARGED_SALE = ("approved", "refunded", "voided")
 
 
-<<<<<<< HEAD
-def cli(*args: str) -> list[str]:
-    if STEADYPOS.exists():
-        return [str(STEADYPOS), *args]
-    return [sys.executable, "-c", "from steadypos.cli import main; main()", *args]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The environment of a child (its kill point or faults come as options, never from here;
-    the journal is always on full sync)."""
-    return {**os.environ, "PYTHONUNBUFFERED": "1", **extra}
-
-
-def rich_cards() -> list[dict[str, Any]]:
-    """Active magstripe demo cards with at least 1000 yuan: they never decline for funds here."""
-    return [c for c in DEMO["cards"]
-            if c["kind"] == "magstripe" and c["status"] == "active" and c["balance"] >= 100_000]
-
-
-=======
->>>>>>> house-h
 def yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
@@ -117,15 +92,10 @@ class TerminalCli:
     def events(self) -> Path:
         return self.journal.with_name(self.journal.name + ".events.jsonl")
 
-<<<<<<< HEAD
     def argv(self, command: str, *args: str, kill_at: str | None = None) -> list[str]:
         bench = ["--crash-at", kill_at] if kill_at else []
-        return cli("terminal", *bench, command, "--journal", str(self.journal), *args, "--json")
-=======
-    def argv(self, command: str, *args: str) -> list[str]:
-        return steadypos_argv("terminal", command, "--journal", str(self.journal), *args,
-                              "--json")
->>>>>>> house-h
+        return steadypos_argv("terminal", *bench, command, "--journal", str(self.journal),
+                              *args, "--json")
 
     def init(self, host: HostProcess, timeout: float = 30.0) -> Run:
         t = self.demo
@@ -134,13 +104,9 @@ class TerminalCli:
                         "--timeout", str(timeout))
 
     def run(self, command: str, *args: str, kill_at: str | None = None) -> Run:
-<<<<<<< HEAD
-=======
-        env = child_env(**({KILL_ENV: kill_at} if kill_at else {}))
->>>>>>> house-h
         self.calls += 1
         proc = subprocess.run(self.argv(command, *args, kill_at=kill_at), capture_output=True,
-                              text=True, env=clean_env(), timeout=RUN_TIMEOUT,
+                              text=True, env=child_env(), timeout=RUN_TIMEOUT,
                               stdin=subprocess.DEVNULL)
         out = None
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]

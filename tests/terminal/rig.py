@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import socket
 import sqlite3
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from support.processes import child_env
 from typer.testing import CliRunner
 
 from steadypos.host import app as host_app
@@ -451,20 +451,11 @@ class TerminalRig:
               timeout: float = 60.0) -> Ran:
         """The same command as a `steadypos` subprocess; code -9 when it was killed."""
         cmd, *rest = args
-<<<<<<< HEAD
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+        env = child_env()
         bench = [*(["--crash-at", kill_at] if kill_at else []),
                  *(["--fault", faults] if faults else [])]
-        argv = cli_argv("terminal", *bench, cmd, "--journal", str(self.journal), "--json", *rest)
-=======
-        env = {k: v for k, v in os.environ.items() if k not in ENGINE_ENV}
-        env.update({"PYTHONUNBUFFERED": "1", "COLUMNS": "200"})
-        if kill_at:
-            env["STEADYPOS_TEST_KILL_AT"] = kill_at
-        if faults:
-            env["STEADYPOS_FAULTS"] = faults
-        argv = steadypos_argv("terminal", cmd, "--journal", str(self.journal), "--json", *rest)
->>>>>>> house-h
+        argv = steadypos_argv("terminal", *bench, cmd, "--journal", str(self.journal), "--json",
+                              *rest)
         proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
         return Ran(proc.returncode, _last_json(proc.stdout), proc.stdout + proc.stderr)
 

@@ -32,14 +32,8 @@ from crashrig import (
 from support.processes import ledger_check
 from support.world import rich_cards
 
-<<<<<<< HEAD
-from steadypos.terminal.steps import STEPS
-=======
 from steadypos.host.process import HostProcess
-from steadypos.terminal.devices import FAULTS_ENV
-from steadypos.terminal.engine import JOURNAL_SYNC_ENV
-from steadypos.terminal.steps import KILL_ENV, STEPS
->>>>>>> house-h
+from steadypos.terminal.steps import STEPS
 
 SEED = 20240611
 RANDOM_KILLS = 10
