@@ -140,7 +140,8 @@ class Terminal:
         term = cls(journal, KeyStore.load(_keys_path(journal_path)), events,
                    faults or Faults(), say, link_factory=link_factory or transport.connector(cfg),
                    on_step=on_step)
-        events.app_start()
+        events.app_start(steps.broke_at((t.kind, t.step)
+                                        for t in journal.txns(state=IN_PROGRESS)))
         events.inventory(cfg.get("mid"), cfg.get("params_version"))
         events.screen("idle")
         term.recover_offline()
@@ -520,7 +521,8 @@ class Terminal:
         # The amount is keyed before the terminal goes online: a sale the gate stops (refused
         # sign-in, a reversal it cannot send) is a flow that vanished without a result.
         self.events.screen("amount")
-        gate = self._gate()
+        with self.events.inside("amount"):
+            gate = self._gate()
         if gate is not None:
             self.events.screen("idle")
             return gate
