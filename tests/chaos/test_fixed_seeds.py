@@ -32,9 +32,14 @@ REGRESSIONS: dict[int, str] = {
 }
 
 
+# The fault kinds those campaigns drew from: the attacks came later, and a seed's schedule depends
+# on the list it draws from.
+CAMPAIGN_FAULTS = tuple(k for k in schedule.FAULTS if k not in schedule.ATTACK_FAULTS)
+
+
 @pytest.mark.parametrize("seed", sorted(REGRESSIONS))
 def test_a_seed_that_once_broke_an_invariant_holds_them_all(seed: int) -> None:
-    result = sim.run(schedule.make(seed))
+    result = sim.run(schedule.make(seed, CAMPAIGN_FAULTS))
     assert result.violations == [], REGRESSIONS[seed]
 
 
