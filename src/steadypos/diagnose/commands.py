@@ -8,7 +8,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from steadypos.diagnose.engine import diagnose as run_diagnosis
 from steadypos.diagnose.reader import InputError, expand_paths, total_bytes
@@ -16,6 +15,7 @@ from steadypos.diagnose.report_html import write_html
 from steadypos.diagnose.report_json import write_json
 from steadypos.diagnose.simulator import open_out, write_fleet
 from steadypos.diagnose.summary import print_summary
+from steadypos.progress import progress
 
 PROGRESS_MIN_BYTES = 4 << 20  # show a progress bar for inputs over 4 MiB
 
@@ -30,9 +30,11 @@ def diagnose(
         ..., metavar="PATH...", help="event log v1 files, folders of them, .gz, or - for stdin"
     ),
     json_out: str = typer.Option(
-        None, "--json", metavar="OUT", help="write the JSON here (- = stdout)"
+        None, "--json", metavar="OUT", help="path to write the JSON report to (- = stdout)"
     ),
-    html_out: str = typer.Option(None, "--html", metavar="OUT", help="write the HTML report here"),
+    html_out: str = typer.Option(
+        None, "--html", metavar="OUT", help="path to write the HTML report to"
+    ),
 ) -> None:
     """Find flash-exit episodes in event logs and diagnose their causes per terminal and fleet."""
     err = Console(stderr=True)
@@ -50,18 +52,10 @@ def diagnose(
     if html_out == "-":
         raise _fail(err, "--html needs a file name")
     size = total_bytes(sources)
-    show = err.is_terminal and (size is None or size >= PROGRESS_MIN_BYTES)
-    with Progress(
-        TextColumn("reading"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not show,
-    ) as progress:
-        task = progress.add_task("read", total=size)
-        result = run_diagnosis(sources, lambda done: progress.update(task, completed=done))
+    small = size is not None and size < PROGRESS_MIN_BYTES
+    with progress("reading", size, as_bytes=True, quiet=small or json_out == "-",
+                  console=err) as meter:
+        result = run_diagnosis(sources, meter.update)
     out = err if json_out == "-" else Console()
     print_summary(result, out)
     try:
@@ -81,12 +75,16 @@ def diagnose(
 
 def simulate_fleet(
     terminals: int = typer.Option(
-        ..., "--terminals", min=1, max=100_000, help="how many terminals"
+        ..., "--terminals", min=1, max=100_000, help="number of terminals"
     ),
-    days: int = typer.Option(..., "--days", min=1, max=366, help="how many days"),
+    days: int = typer.Option(..., "--days", min=1, max=366, help="number of days simulated"),
     seed: int = typer.Option(1, "--seed", help="random seed (same seed, same fleet)"),
-    out: str = typer.Option(..., "--out", metavar="EVENTS.jsonl", help="event log (.gz ok)"),
-    labels: str = typer.Option(..., "--labels", metavar="LABELS.json", help="ground truth"),
+    out: str = typer.Option(
+        ..., "--out", metavar="EVENTS.jsonl", help="path of the event log to write (.gz: gzipped)"
+    ),
+    labels: str = typer.Option(
+        ..., "--labels", metavar="LABELS.json", help="path to write the ground truth to (JSON)"
+    ),
     untidy: bool = typer.Option(
         False, "--messy", help="interleave terminals, drop inventory, add unknown keys/types"
     ),
@@ -97,15 +95,16 @@ def simulate_fleet(
         if not Path(target).parent.exists():
             raise _fail(err, f"{target}: folder does not exist")
     try:
-        with open_out(out) as fh:
-            truth = write_fleet(terminals, days, seed, fh, untidy=untidy)
+        with open_out(out) as fh, progress("simulating", days, "days") as meter:
+            truth = write_fleet(terminals, days, seed, fh, untidy=untidy,
+                                progress=meter.update)
         with open(labels, "w", encoding="utf-8") as fh:
             json.dump(truth, fh, indent=1, sort_keys=True)
             fh.write("\n")
     except OSError as exc:
         raise _fail(err, f"cannot write: {exc.strerror or exc}") from None
     faulty = sum(1 for v in truth.values() if v != "none")
-    Console().print(
+    Console(soft_wrap=True).print(
         f"{len(truth)} terminals ({faulty} with a cause) over {days} days -> {out}; "
         f"ground truth -> {labels}",
         highlight=False,

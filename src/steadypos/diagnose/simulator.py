@@ -15,7 +15,7 @@ import heapq
 import json
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import IO
@@ -791,10 +791,18 @@ def _flush(pending: dict[str, list[str]], rng: random.Random) -> Iterator[str]:
 
 
 def write_fleet(
-    terminals: int, days: int, seed: int, out: IO[str], untidy: bool = False
+    terminals: int,
+    days: int,
+    seed: int,
+    out: IO[str],
+    untidy: bool = False,
+    progress: Callable[[float], None] | None = None,
 ) -> dict[str, str]:
-    """Write the fleet's event log to `out` (text) and return the ground truth."""
+    """Write the fleet's event log to `out` (text) and return the ground truth; `progress`
+    hears the simulated days written so far."""
     fleet, events = simulate(terminals, days, seed)
+    if progress is not None:
+        events = _reporting(events, progress)
     write = out.write
     dumps = json.JSONEncoder(separators=(",", ":")).encode
     if untidy:
@@ -806,6 +814,15 @@ def write_fleet(
             write(dumps(ev))
             write("\n")
     return ground_truth(fleet)
+
+
+def _reporting(events: Iterator[dict], report: Callable[[float], None]) -> Iterator[dict]:
+    """The events unchanged; every 4096th tells `report` how many days (from START) are done."""
+    for n, ev in enumerate(events, 1):
+        if n % 4096 == 0:
+            t = datetime.fromisoformat(ev["ts"].replace("Z", "+00:00"))
+            report((t - START).total_seconds() / 86400)
+        yield ev
 
 
 def open_out(path: str) -> IO[str]:

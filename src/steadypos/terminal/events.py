@@ -92,10 +92,11 @@ def unclosed_session(tail: bytes, whole: bool) -> Unclosed | None:
 
 
 class EventLog:
-    def __init__(self, path: Path, tid: str) -> None:
+    def __init__(self, path: Path, tid: str, app_version: str = __version__) -> None:
         self.path = path
         self.tid = tid
         self._back: str | None = None  # where screens shown inside a flow go back to
+        self.app_version = app_version  # the running release (terminal/releases.py)
         tail, whole = _tail(path)
         self._unclosed = unclosed_session(tail, whole)
         make_private(path)
@@ -135,10 +136,11 @@ class EventLog:
             self.emit("app", at=end.ts, event="exit", app_version=end.app_version,
                       reason="killed")
             self._unclosed = None
-        self.emit("app", event="start", app_version=__version__)
+        self.emit("app", event="start", app_version=self.app_version)
 
     def app_exit(self, reason: str, exc: BaseException | None = None) -> None:
-        keys: dict[str, Any] = {"event": "exit", "app_version": __version__, "reason": reason}
+        keys: dict[str, Any] = {"event": "exit", "app_version": self.app_version,
+                                "reason": reason}
         if exc is not None:
             keys["exception"] = f"{type(exc).__module__}.{type(exc).__qualname__}"
             keys["frames"] = _frames(exc)
@@ -171,5 +173,5 @@ class EventLog:
         """What the terminal is, once a session: the firmware is the kernel it runs on, and it
         keeps no maintenance record (null: none on record)."""
         self.emit("inventory", brand="steadypos", model="sim", firmware=os.uname().release,
-                  app_version=__version__, params_version=params_version, mid=mid,
+                  app_version=self.app_version, params_version=params_version, mid=mid,
                   last_maintenance=None)
