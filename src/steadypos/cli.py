@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "steadypos.terminal.commands",
     "steadypos.chaos.commands",
     "steadypos.diagnose.commands",
+    "steadypos.fleetsim.commands",
     "steadypos.tms.commands",
     "steadypos.demo",
 )

@@ -12,8 +12,8 @@ import pytest
 from steadypos.diagnose.engine import Diagnosis, diagnose
 from steadypos.diagnose.report_html import render
 from steadypos.diagnose.report_json import to_dict, write_json
-from steadypos.diagnose.simulator import write_fleet
 from steadypos.diagnose.taxonomy import ALL_LABELS, LABELS
+from steadypos.fleetsim.writer import write_fleet
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,7 @@
-"""CLI: `steadypos diagnose PATH...` and `steadypos simulate-fleet`."""
+"""CLI: `steadypos diagnose PATH...`."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from steadypos.diagnose.engine import diagnose as run_diagnosis
 from steadypos.diagnose.reader import InputError, expand_paths, total_bytes
 from steadypos.diagnose.report_html import write_html
 from steadypos.diagnose.report_json import write_json
-from steadypos.diagnose.simulator import open_out, write_fleet
 from steadypos.diagnose.summary import print_summary
 
 PROGRESS_MIN_BYTES = 4 << 20  # show a progress bar for inputs over 4 MiB
@@ -79,39 +77,5 @@ def diagnose(
         raise _fail(err, f"cannot write: {exc.strerror or exc}") from None
 
 
-def simulate_fleet(
-    terminals: int = typer.Option(
-        ..., "--terminals", min=1, max=100_000, help="how many terminals"
-    ),
-    days: int = typer.Option(..., "--days", min=1, max=366, help="how many days"),
-    seed: int = typer.Option(1, "--seed", help="random seed (same seed, same fleet)"),
-    out: str = typer.Option(..., "--out", metavar="EVENTS.jsonl", help="event log (.gz ok)"),
-    labels: str = typer.Option(..., "--labels", metavar="LABELS.json", help="ground truth"),
-    untidy: bool = typer.Option(
-        False, "--messy", help="interleave terminals, drop inventory, add unknown keys/types"
-    ),
-) -> None:
-    """Simulate a fleet's event log v1 with causes from the whole taxonomy, and its ground truth."""
-    err = Console(stderr=True)
-    for target in (out, labels):
-        if not Path(target).parent.exists():
-            raise _fail(err, f"{target}: folder does not exist")
-    try:
-        with open_out(out) as fh:
-            truth = write_fleet(terminals, days, seed, fh, untidy=untidy)
-        with open(labels, "w", encoding="utf-8") as fh:
-            json.dump(truth, fh, indent=1, sort_keys=True)
-            fh.write("\n")
-    except OSError as exc:
-        raise _fail(err, f"cannot write: {exc.strerror or exc}") from None
-    faulty = sum(1 for v in truth.values() if v != "none")
-    Console().print(
-        f"{len(truth)} terminals ({faulty} with a cause) over {days} days -> {out}; "
-        f"ground truth -> {labels}",
-        highlight=False,
-    )
-
-
 def register(app: typer.Typer) -> None:
     app.command("diagnose")(diagnose)
-    app.command("simulate-fleet")(simulate_fleet)
