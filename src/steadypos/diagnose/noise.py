@@ -19,7 +19,7 @@ NOISE_PRIOR = 1 / 500
 # Half an episode is added to the ordinary part's count (Jeffreys' prior for a Poisson rate): a
 # fleet that showed none is not taken to never show one; the more flows it has, the less it adds.
 PSEUDO_EPISODES = 0.5
-ALPHA = 0.01  # how unlikely under noise a count must be to count as a cause
+ALPHA = 0.002  # how unlikely under noise a count must be to count as a cause
 
 
 def typical_rate(rows: Iterable[tuple[float, int]]) -> float:

@@ -16,7 +16,7 @@ from steadypos.diagnose.software import GroupCause, classify_groups, split_softw
 from steadypos.diagnose.splits import Split
 from steadypos.diagnose.taxonomy import ACTIONS, CRASH_REASONS, NONE, SOFTWARE_CAUSES, Cause
 from steadypos.diagnose.tracker import TerminalRecord
-from steadypos.diagnose.wear import split_wear
+from steadypos.diagnose.wear import read_errors, split_wear
 from steadypos.diagnose.wording import bonuses, evidence_for, pin_misuse, wrong_methods
 
 HOST_SIDE_WEIGHT = 0.3  # a network episode during fleet-wide trouble is mostly not this site's
@@ -92,6 +92,7 @@ class _Fleetwide:
     noise: dict[str, float]
     misuse_rate: float
     wrong_rate: float
+    read_error_rate: float
 
 
 def _score(term: TerminalRecord, ctx: FleetContext, groups: dict[str, GroupCause]) -> list[Scored]:
@@ -132,7 +133,8 @@ def judge(terms: list[TerminalRecord], ctx: FleetContext) -> Verdicts:
     keys = set(FAMILIES) | {k for c in counts.values() for k in c}
     noise = {k: typical_rate((counts[t.tid].get(k, 0.0), t.n.flows) for t in terms) for k in keys}
     fw = _Fleetwide(ctx, groups, noise, typical_rate((pin_misuse(t), t.n.flows) for t in terms),
-                    typical_rate((wrong_methods(t), t.n.flows) for t in terms))  # fmt: skip
+                    typical_rate((wrong_methods(t), t.n.flows) for t in terms),
+                    typical_rate((read_errors(t), t.n.card_reads) for t in terms))  # fmt: skip
     verdicts, episodes = [], []
     for term in terms:
         v, eps = _decide(term, scored[term.tid], counts[term.tid], fw)
@@ -146,9 +148,9 @@ def _split(family: str, scored: list[Scored], term: TerminalRecord, fw: _Fleetwi
     if family == Family.SOFTWARE:
         return split_software(eps, term, fw.ctx, fw.groups)
     if family == Family.WEAR:
-        return split_wear(eps, term)
+        return split_wear(eps, term, fw.read_error_rate)
     if family == Family.OPERATOR:
-        return split_operator(eps, term, fw.ctx)
+        return split_operator(eps, term, fw.ctx, fw.noise[Family.OPERATOR])
     label = FAMILY_LABEL[family]
     return Split({label: 1.0}, {label: []})
 

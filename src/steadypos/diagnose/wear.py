@@ -19,6 +19,12 @@ SWIPE_HEAVY = 0.6  # share of read errors on swipes: the magnetic stripe reader 
 # "slowly worsening": the later half of the days has at least this many errors, 1.5x the earlier
 # half's error rate, and 2 points more of the reader's and printer's uses
 TREND_MIN_ERRORS, TREND_FACTOR, TREND_MIN_RISE = 4, 1.5, 0.02
+# the reader fails too: at least this many read errors, at this many times the fleet's usual rate
+READER_MIN_ERRORS, READER_FACTOR = 3, 2.0
+
+
+def read_errors(term: TerminalRecord) -> int:
+    return sum(v for k, v in term.n.card_errors.items() if k in READ_ERRORS)
 
 
 def maintenance_age(ep: Episode) -> int | None:
@@ -61,6 +67,14 @@ class WearFacts:
     trend: str
     bursts: int  # episodes right after a burst of swipe errors
     resets: int  # watchdog resets among them
+    usual_reads: float  # the fleet's usual read errors per card read
+
+    @property
+    def reader_worn(self) -> bool:
+        """Read errors well over the fleet's usual rate, on a terminal overdue for maintenance."""
+        errors, reads = read_errors(self.term), self.term.n.card_reads
+        return (self.overdue > 0 and errors >= READER_MIN_ERRORS
+                and errors / max(1, reads) >= READER_FACTOR * self.usual_reads)  # fmt: skip
 
     def share(self, kind: str) -> float:
         return self.kinds[kind] / self.n
@@ -72,14 +86,18 @@ class WearFacts:
 
 
 WEAR_RULES: tuple[SplitRule[WearFacts], ...] = (
-    # maintenance_overdue: the document's 180 days, at the time of the errors; then the trend
-    SplitRule(Cause.MAINTENANCE_OVERDUE, 3.5, lambda f: f.overdue,
+    # maintenance_overdue: the document's 180 days at the time of the errors "and slowly
+    # worsening reader/printer errors": both signs are needed to outweigh a printer fault
+    SplitRule(Cause.MAINTENANCE_OVERDUE, 2.0, lambda f: f.overdue,
               lambda f: f"last_maintenance {f.oldest_date}: {f.oldest} days before the errors"
               f" (over {MAINTENANCE_DAYS})"),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.0,
               lambda f: float(f.oldest is None and f.term.inv.maint_null),
               lambda f: "no maintenance on record (last_maintenance null)"),
-    SplitRule(Cause.MAINTENANCE_OVERDUE, 1.5, lambda f: float(bool(f.trend)), lambda f: f.trend),
+    SplitRule(Cause.MAINTENANCE_OVERDUE, 2.0, lambda f: float(bool(f.trend)), lambda f: f.trend),
+    SplitRule(Cause.MAINTENANCE_OVERDUE, 1.5, lambda f: float(f.reader_worn),
+              lambda f: f"card read errors on {read_errors(f.term)} of {f.term.n.card_reads} reads"
+              f" (the fleet's usual: {100 * f.usual_reads:.1f}%)"),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 0.5,
               lambda f: float(bool(f.kinds["printer"] and f.kinds["reader"])),
               lambda f: "both the reader and the printer fail"),
@@ -107,7 +125,7 @@ WEAR_RULES: tuple[SplitRule[WearFacts], ...] = (
 )  # fmt: skip
 
 
-def split_wear(eps: list[Scored], term: TerminalRecord) -> Split:
+def split_wear(eps: list[Scored], term: TerminalRecord, usual_reads: float) -> Split:
     ages = [maintenance_age(s.episode) for s in eps]
     known = [a for a in ages if a is not None]
     oldest = max(known) if known else None
@@ -119,6 +137,6 @@ def split_wear(eps: list[Scored], term: TerminalRecord) -> Split:
         oldest, oldest_date,
         bool(known) and len(known) == len(ages) and max(known) <= MAINTENANCE_DAYS,
         wear_trend(term), sum(1 for s in eps if s.episode.around.swipe_burst >= 2),
-        sum(1 for s in eps if s.episode.end_kind == "watchdog"),
+        sum(1 for s in eps if s.episode.end_kind == "watchdog"), usual_reads,
     )  # fmt: skip
     return weigh(WEAR_CAUSES, WEAR_RULES, facts)

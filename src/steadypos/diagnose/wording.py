@@ -7,8 +7,9 @@ from collections import Counter
 
 from steadypos.diagnose.evidence import Family, Scored
 from steadypos.diagnose.fleet import FleetContext, behind
-from steadypos.diagnose.taxonomy import HOT_C, RC_PARAMETER, Cause
+from steadypos.diagnose.taxonomy import HOT_C, MAINTENANCE_DAYS, RC_PARAMETER, Cause
 from steadypos.diagnose.tracker import TerminalRecord
+from steadypos.diagnose.wear import maintenance_age, wear_trend
 from steadypos.eventlog import CardError, ExitReason, PinOutcome, format_ts
 
 # A terminal-level fact adds one episode's worth to its family when it holds:
@@ -63,7 +64,7 @@ def bonuses(term: TerminalRecord, scored: list[Scored], ctx: FleetContext,
         Family.OPERATOR: _people_facts(term, misuse_rate, wrong_rate),
         Family.NETWORK: _network_facts(term, scored, ctx),
         Family.PARAMETER: [], Family.SOFTWARE: [], Family.MEMORY: [], Family.OVERHEAT: [],
-        Family.POWER: [],
+        Family.POWER: [], Family.WEAR: [],
     }  # fmt: skip
     if n.mismatches:
         fields = ", ".join(f for f, _ in Counter(n.mismatch_fields).most_common(3))
@@ -75,6 +76,7 @@ def bonuses(term: TerminalRecord, scored: list[Scored], ctx: FleetContext,
     if behind(term.app_version, ctx.current_version) >= BEHIND_FOR_FACT:
         out[Family.SOFTWARE].append(f"app_version {term.app_version} is behind the fleet's"
                                     f" current {ctx.current_version}")  # fmt: skip
+    out[Family.WEAR] = _wear_facts(term, scored)
     if n.low_mem >= MIN_LOW_MEM:
         out[Family.MEMORY].append(f"free memory near zero in {n.low_mem} health readings")
     if n.hot >= MIN_HOT:
@@ -84,6 +86,21 @@ def bonuses(term: TerminalRecord, scored: list[Scored], ctx: FleetContext,
         out[Family.POWER].append(f"power=unstable in {n.unstable} and battery <=5% in"
                                  f" {n.low_battery} health readings")  # fmt: skip
     return {k: v for k, v in out.items() if v}
+
+
+def _wear_facts(term: TerminalRecord, scored: list[Scored]) -> list[str]:
+    """The document's maintenance_overdue signs on the terminal: over 180 days since the last
+    maintenance at the time of its wear episodes, and reader/printer errors that worsen."""
+    out = []
+    ages = [(a, s.episode.maint_date) for s in scored if s.family == Family.WEAR
+            and (a := maintenance_age(s.episode)) is not None]  # fmt: skip
+    if ages and max(ages)[0] > MAINTENANCE_DAYS:
+        age, day = max(ages)
+        out.append(f"last_maintenance {day}: {age} days before its reader/printer errors")
+    trend = wear_trend(term)
+    if trend and ages:
+        out.append(trend)
+    return out
 
 
 def evidence_for(label: Cause, term: TerminalRecord, scored: list[Scored],
