@@ -12,10 +12,10 @@ from collections.abc import Iterable
 MIN_FLOWS = 10
 ORDINARY_SHARE = 0.8
 # Fewer busy terminals than this have no ordinary part to measure (one terminal's log diagnosed
-# alone would be its own yardstick): the noise is then taken as one episode of a family in 500
-# flows, a stated assumption, not a measurement.
+# alone would be its own yardstick): the noise is then taken as one episode of a family in 2000
+# flows (about one flash-exit in 250 flows over the 8 families), an assumption, not a measurement.
 MIN_TERMINALS = 20
-NOISE_PRIOR = 1 / 500
+NOISE_PRIOR = 1 / 2000
 # Half an episode is added to the ordinary part's count (Jeffreys' prior for a Poisson rate): a
 # fleet that showed none is not taken to never show one; the more flows it has, the less it adds.
 PSEUDO_EPISODES = 0.5
@@ -23,11 +23,15 @@ ALPHA = 0.002  # how unlikely under noise a count must be to count as a cause
 
 
 def typical_rate(rows: Iterable[tuple[float, int]]) -> float:
-    """Pooled episodes per flow of the fleet's ordinary part, from (episodes, flows) rows."""
-    busy = sorted(((c, f) for c, f in rows if f >= MIN_FLOWS), key=lambda r: r[0] / r[1])
+    """Pooled episodes per flow of the fleet's ordinary part, from (episodes, flows) rows: every
+    busy terminal whose rate is at most the ORDINARY_SHARE quantile of the rates (ties all in, so
+    a terminal more or less at the common rate, often none at all, moves only the pool's size)."""
+    busy = [(c, f) for c, f in rows if f >= MIN_FLOWS]
     if len(busy) < MIN_TERMINALS:
         return NOISE_PRIOR
-    low = busy[: max(1, int(len(busy) * ORDINARY_SHARE))]
+    rates = sorted(c / f for c, f in busy)
+    cut = rates[max(0, int(len(rates) * ORDINARY_SHARE) - 1)]
+    low = [(c, f) for c, f in busy if c / f <= cut]
     return (sum(c for c, _ in low) + PSEUDO_EPISODES) / sum(f for _, f in low)
 
 
