@@ -62,6 +62,7 @@ def one_alt_fleet(job: tuple[int, int, int, str]) -> tuple[int, str, dict, dict]
 
 def main() -> None:
     from steadypos.diagnose.metrics import score
+    from steadypos.progress import progress
 
     ap = argparse.ArgumentParser(description="flash-exit diagnosis accuracy on simulated fleets")
     ap.add_argument("--terminals", type=int, default=500)
@@ -74,8 +75,10 @@ def main() -> None:
     pooled_truth: dict[str, str] = {}
     pooled_pred: dict[str, str] = {}
     per_seed = []
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool, \
+            progress("diagnosing", len(jobs), "fleets") as meter:
         for seed, messy, truth, pred, took, events in pool.map(one_fleet, jobs):
+            meter.advance()
             s = score(truth, pred)
             per_seed.append(s.macro_f1)
             print(

@@ -8,7 +8,8 @@ fresh journal in a temporary directory under --dir (default: the system's tempor
 put it on the disk you care about: on tmpfs an fsync costs nothing):
 
 - "full": the journal as shipped, synchronous=FULL: every journal step is fsync'd;
-- "off": the baseline, the same terminal with STEADYPOS_JOURNAL_SYNC=OFF (benchmark only).
+- "off": the baseline, the same terminal with its journal on synchronous=OFF
+  (`TerminalSettings(journal_sync="OFF")`, benchmark only).
 
 Each measured sale is `Terminal.sale()` on an open terminal whose link stays up between sales, as
 on a real terminal: swipe, PIN, pack + MAC, every journal step, the exchange with the host, the
@@ -31,8 +32,10 @@ from pathlib import Path
 from steadypos.host import process
 from steadypos.host.demo_data import demo_data
 from steadypos.host.process import steadypos_argv
+from steadypos.progress import progress
 from steadypos.protocol.mac import MacAlgorithm
-from steadypos.terminal.engine import JOURNAL_SYNC_ENV, CardInput, Terminal
+from steadypos.terminal.flows import CardInput, Terminal
+from steadypos.terminal.settings import TerminalSettings
 
 DEMO = demo_data()
 MODES = ("FULL", "OFF")
@@ -43,15 +46,7 @@ def open_terminal(journal: Path, index: int, host: str, port: int, sync: str) ->
     t = DEMO["terminals"][index]
     Terminal.init(journal, host, port, t["tid"], t["mid"], bytes.fromhex(t["tmk"]),
                   mac_alg=MacAlgorithm(t["mac"]))
-    saved = os.environ.get(JOURNAL_SYNC_ENV)
-    os.environ[JOURNAL_SYNC_ENV] = sync
-    try:
-        term = Terminal.open(journal, say=lambda _s: None)
-    finally:
-        if saved is None:
-            del os.environ[JOURNAL_SYNC_ENV]
-        else:
-            os.environ[JOURNAL_SYNC_ENV] = saved
+    term = Terminal.open(journal, settings=TerminalSettings(journal_sync=sync))
     (got,) = term.journal.conn.execute("PRAGMA synchronous").fetchone()
     if SYNC_NAMES.get(got) != sync:
         raise SystemExit(f"journal opened with synchronous={got}, wanted {sync}")
@@ -70,8 +65,6 @@ def main() -> None:
     ap.add_argument("--amount", type=int, default=1, help="fen per sale")
     ap.add_argument("--dir", default=None, help="where the journals go (default: system tmp)")
     args = ap.parse_args()
-    os.environ.pop("STEADYPOS_TEST_KILL_AT", None)
-    os.environ.pop("STEADYPOS_FAULTS", None)
 
     card = next(c for c in DEMO["cards"] if c["kind"] == "magstripe"
                 and c["status"] == "active" and c["balance"] >= 100_000)
@@ -86,15 +79,17 @@ def main() -> None:
             for i, mode in enumerate(MODES):
                 terms[mode] = open_terminal(Path(tmp) / f"{mode.lower()}.journal", i, host,
                                             port, mode)
-            for n in range(args.warmup + args.sales):
-                for mode in MODES if n % 2 == 0 else MODES[::-1]:
-                    started = time.perf_counter()
-                    out = terms[mode].sale(args.amount, swipe, card["pin"])
-                    took = time.perf_counter() - started
-                    if out.result != "approved":
-                        raise SystemExit(f"{mode}: sale {n} {out.result}: {out.message}")
-                    if n >= args.warmup:
-                        times[mode].append(took * 1000)
+            with progress("sales", args.warmup + args.sales, "sales") as meter:
+                for n in range(args.warmup + args.sales):
+                    meter.advance()
+                    for mode in MODES if n % 2 == 0 else MODES[::-1]:
+                        started = time.perf_counter()
+                        out = terms[mode].sale(args.amount, swipe, card["pin"])
+                        took = time.perf_counter() - started
+                        if out.result != "approved":
+                            raise SystemExit(f"{mode}: sale {n} {out.result}: {out.message}")
+                        if n >= args.warmup:
+                            times[mode].append(took * 1000)
             last = terms["FULL"].journal.txns()[-1]
             commits = len(terms["FULL"].journal.steps_of(last.id))
         finally:

@@ -29,6 +29,7 @@ from pathlib import Path
 from steadypos.host import process
 from steadypos.host.demo_data import demo_data
 from steadypos.host.process import steadypos_argv
+from steadypos.progress import progress
 from steadypos.protocol import builders, certs, tls
 from steadypos.protocol.link import Connection
 
@@ -84,14 +85,16 @@ def run(rounds: int, host: str, port: int, tls_port: int, ctx: tls.ssl.SSLContex
 
     kept = {name: Connection(host, p, ssl_context=c) for name, (p, c) in links.items()}
     times: dict[tuple[str, str], list[float]] = {}
-    for i in range(rounds + 20):
-        order = ("plain", "tls") if i % 2 else ("tls", "plain")
-        for name in order:
-            new = timed(functools.partial(dial, name))
-            same = timed(functools.partial(echo, kept[name]))
-            if i >= 20:  # warm-up rounds are not counted
-                times.setdefault(("new connection", name), []).append(new)
-                times.setdefault(("kept connection", name), []).append(same)
+    with progress("echo tests", rounds + 20, "rounds") as meter:
+        for i in range(rounds + 20):
+            meter.advance()
+            order = ("plain", "tls") if i % 2 else ("tls", "plain")
+            for name in order:
+                new = timed(functools.partial(dial, name))
+                same = timed(functools.partial(echo, kept[name]))
+                if i >= 20:  # warm-up rounds are not counted
+                    times.setdefault(("new connection", name), []).append(new)
+                    times.setdefault(("kept connection", name), []).append(same)
     for conn in kept.values():
         conn.close()
     print(f"{rounds} echo tests per case and transport; milliseconds")

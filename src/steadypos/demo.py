@@ -30,7 +30,6 @@ from steadypos.masking import mask_pan
 from steadypos.money import format_fen
 from steadypos.protocol import certs, tls
 from steadypos.protocol.link import Connection, LinkError
-from steadypos.terminal.steps import KILL_ENV
 
 console = Console()
 
@@ -48,11 +47,14 @@ class Day:
     def journal(self, n: int) -> Path:
         return self.root / f"terminal{n}.db"
 
-    def terminal(self, n: int, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict]:
-        """Run `steadypos terminal ARGS --journal Jn --json` as a real process."""
-        cmd = steadypos_argv("terminal", *args, "--journal", str(self.journal(n)), "--json")
-        proc = subprocess.run(cmd, capture_output=True, text=True,
-                              env={**os.environ, **(env or {})}, timeout=120)
+    def terminal(self, n: int, *args: str,
+                 bench: tuple[str, ...] = ()) -> tuple[int, dict[str, Any]]:
+        """Run `steadypos terminal [BENCH] ARGS --journal Jn --json` as a real process (`bench`:
+        the terminal's test-bench options, e.g. a crash point)."""
+        cmd = steadypos_argv("terminal", *bench, *args, "--journal", str(self.journal(n)),
+                             "--json")
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ),
+                              timeout=120)
         try:
             out = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
         except json.JSONDecodeError:
@@ -60,10 +62,10 @@ class Day:
         return proc.returncode, out
 
     def swipe(self, n: int, amount: str, card: dict[str, Any], pin: str | None = None,
-              env: dict[str, str] | None = None) -> tuple[int, dict]:
+              bench: tuple[str, ...] = ()) -> tuple[int, dict[str, Any]]:
         """A magstripe sale with the card's PIN (or the one given) on terminal n."""
         return self.terminal(n, "sale", "--amount", amount, "--track2", card["track2"],
-                             "--pin", pin or card["pin"], env=env)
+                             "--pin", pin or card["pin"], bench=bench)
 
     def balance(self, account: str) -> int:
         store = SqliteStore(self.host.db)
@@ -201,7 +203,7 @@ def run_day(day: Day) -> None:
 
     _scene("Flash-exit: T1's process is SIGKILLed after sending a sale")
     before = day.balance(acct(rich_card["pan"]))
-    code, out = day.swipe(1, "50.00", rich_card, env={KILL_ENV: "request_sent"})
+    code, out = day.swipe(1, "50.00", rich_card, bench=("--crash-at", "request_sent"))
     console.print(f"   terminal process ended by signal {-code}" if code < 0 else
                   f"   terminal exit {code}")
     day.expect("the process died by SIGKILL", code == -9)
@@ -301,11 +303,30 @@ def _console_until_interrupted(url: str, password: str, serve: bool) -> None:
         pass
 
 
-def demo(keep: bool = typer.Option(False, "--keep", help="keep the temporary folder"),
+def _leave(root: Path, keep: bool) -> None:
+    """Keep the demo's folder and say how to look into it, or remove it and say so."""
+    if keep:
+        console.print(f"the demo's files are kept in {root}: for example `steadypos host "
+                      f"terminals --db {root / 'host.db'}`, `steadypos ledger check --db "
+                      f"{root / 'host.db'}`; remove the folder when done", highlight=False,
+                      soft_wrap=True)
+        return
+    import shutil
+
+    shutil.rmtree(root, ignore_errors=True)
+    console.print(f"removed the demo's folder {root} (--clean)", highlight=False,
+                  soft_wrap=True)
+
+
+def demo(keep: bool = typer.Option(True, "--keep/--clean",
+                                   help="keep the demo's folder (host database, journals, "
+                                        "logs, certificates) and say where it is, or remove it "
+                                        "at the end"),
          serve: bool = typer.Option(sys.stdin.isatty() and sys.stdout.isatty(),
-                                    "--serve/--no-serve",
+                                    "--serve/--no-serve", show_default="serve when run from "
+                                    "a terminal",
                                     help="keep host and TMS running at the end, for the "
-                                         "console (default: when run from a terminal)"),
+                                         "console"),
          ) -> None:
     """A scripted trading day with faults; exits 0 only if every expectation held."""
     from steadypos.chaos.proxy import FaultProxy
@@ -313,7 +334,8 @@ def demo(keep: bool = typer.Option(False, "--keep", help="keep the temporary fol
     from steadypos.tms import demo as tms_demo
 
     root = Path(tempfile.mkdtemp(prefix="steadypos-demo-"))
-    console.print(f"[bold]steadypos demo[/bold] in {root}")
+    console.print(f"[bold]steadypos demo[/bold] in {root} "
+                  f"({'kept at the end' if keep else 'removed at the end: --clean'})")
     pki = certs.write_test_pki(root / "tls", [demo_data()["terminals"][1]["tid"]])
     host = EmbeddedHost(root / "host.db", tls=tls.server_context(
         pki.host_cert, pki.host_key, pki.ca_cert)).start()
@@ -336,10 +358,7 @@ def demo(keep: bool = typer.Option(False, "--keep", help="keep the temporary fol
             process.stop(tms)
         proxy.stop()
         host.stop()
-        if not keep:
-            import shutil
-
-            shutil.rmtree(root, ignore_errors=True)
+        _leave(root, keep)
     n_bad = failed()
     if n_bad:
         console.print(f"[bold red]{n_bad} of {len(day.checks)} expectations failed[/bold red]")

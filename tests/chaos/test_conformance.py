@@ -13,12 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from steadypos.chaos.broken import BROKEN_ENV
 from steadypos.chaos.proxy import FaultProxy, Toxic
 from steadypos.host import process
 from steadypos.host.demo_data import demo_data
 from steadypos.host.process import steadypos_argv
-from steadypos.terminal.steps import KILL_ENV
 
 DEMO = demo_data()
 CARD = next(c for c in DEMO["cards"] if c["kind"] == "magstripe" and c["balance"] >= 100_000)
@@ -52,7 +50,7 @@ def withholding_host(tmp_path: Path) -> Iterator[ConformanceHost]:
 
 
 def terminal(tmp: Path, port: int, *args: str, broken: str = "",
-             env: dict[str, str] | None = None) -> int:
+             crash_at: str = "") -> int:
     journal = tmp / "t.db"
     if not journal.exists():
         t = DEMO["terminals"][0]
@@ -61,10 +59,9 @@ def terminal(tmp: Path, port: int, *args: str, broken: str = "",
                                       "--mid", t["mid"], "--tmk", t["tmk"], "--timeout", "1"),
                        check=True, capture_output=True)
     run_env = {k: v for k, v in os.environ.items() if not k.startswith("STEADYPOS_")}
-    run_env.update(env or {})
-    if broken:
-        run_env[BROKEN_ENV] = broken
-    argv = steadypos_argv("terminal", *args, "--journal", str(journal), "--json")
+    bench = [*(["--behave", broken] if broken else []),
+             *(["--crash-at", crash_at] if crash_at else [])]
+    argv = steadypos_argv("terminal", *bench, *args, "--journal", str(journal), "--json")
     return subprocess.run(argv, capture_output=True, text=True, env=run_env,
                           timeout=60).returncode
 
@@ -102,7 +99,7 @@ def test_store_after_send_is_flagged(tmp_path: Path, withholding_host: Conforman
     port = withholding_host.port
     # Killed between sending and storing its record: nothing on the terminal will reverse it.
     code = sale(tmp_path, port, "2.00", broken="store_after_send",
-                env={KILL_ENV: "reversal_stored"})
+                crash_at="reversal_stored")
     assert code == -signal.SIGKILL
     sale(tmp_path, port, "3.00", broken="store_after_send")
     assert "reversal_first" in rules_broken(withholding_host.stop())
@@ -111,7 +108,7 @@ def test_store_after_send_is_flagged(tmp_path: Path, withholding_host: Conforman
 def test_our_terminal_killed_at_the_same_step_passes(tmp_path: Path,
                                                      withholding_host: ConformanceHost) -> None:
     port = withholding_host.port
-    assert sale(tmp_path, port, "2.00", env={KILL_ENV: "reversal_stored"}) == -signal.SIGKILL
+    assert sale(tmp_path, port, "2.00", crash_at="reversal_stored") == -signal.SIGKILL
     sale(tmp_path, port, "3.00")
     assert terminal(tmp_path, port, "recover") == 0
     assert rules_broken(withholding_host.stop()) == set()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from steadypos.chaos import schedule, sim
-from steadypos.terminal.engine import Terminal
+from steadypos.terminal.flows import Terminal
 
 # Faults that crash a terminal or make it abandon a flow, and nothing else.
 FLOW_FAULTS = ("kill_terminal", "printer_jam", "card_read_error", "drop_response")

@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostproc import DEMO, DemoTerminal, HostProcess, rich_cards
+from hostproc import DemoTerminal
+from support.processes import host_process
+from support.world import DEMO, rich_cards
 
 from steadypos.protocol import builders
 from steadypos.protocol.codec import Message
 from steadypos.protocol.crypto import unpack_key_block
 from steadypos.protocol.link import Connection, LinkTimeout
-from steadypos.terminal.engine import CardInput, Terminal
+from steadypos.terminal.flows import CardInput, Terminal
 from steadypos.terminal.keystore import KeyStore
 
 T1 = DEMO["terminals"][0]
@@ -150,13 +152,13 @@ def test_no_secret_in_any_file_and_every_file_owner_only(tmp_path: Path, umask_0
     host_dir, term_dir = tmp_path / "host", tmp_path / "terminal"
     host_dir.mkdir()
     term_dir.mkdir()
-    host = HostProcess(host_dir / "host.db", log_file=host_dir / "host.log").start()
+    host = host_process(host_dir / "host.db", log_file=host_dir / "host.log").start()
     wire, blocks = Wire(), []
     try:
         journal = term_dir / "t1.db"
         Terminal.init(journal, host.host, host.port, T1["tid"], T1["mid"],
                       bytes.fromhex(T1["tmk"]), timeout=5.0)
-        term = Terminal.open(journal, say=lambda _s: None, link_factory=wire.factory)
+        term = Terminal.open(journal, link_factory=wire.factory)
         _trade(term, wire, tmp_path)
         # A sale the terminal never saw (made with its own keys, straight to the host): its
         # settlement is not balanced and it uploads its batch.
@@ -182,7 +184,7 @@ def test_no_secret_in_any_file_and_every_file_owner_only(tmp_path: Path, umask_0
         assert _scan(files, needles) == []  # while both WALs still hold the day
         term.close()
     finally:
-        host.signal(signal.SIGTERM)
+        host.stop(signal.SIGTERM)
     files = [p for p in _written(host_dir, term_dir) if ".stderr." not in p.name]
     assert _scan(files, needles) == []
     assert any(p.parent.name.endswith(".receipts") for p in files)

@@ -7,14 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rig import ENGINE_ENV, HostRig, Proxy, TerminalRig
-
-
-@pytest.fixture(autouse=True)
-def _no_engine_switches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A kill switch or a fault left in the environment must not reach an in-process terminal."""
-    for name in ENGINE_ENV:
-        monkeypatch.delenv(name, raising=False)
+from rig import HostRig, Proxy, TerminalRig
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The devices behind the engine: reader faults, a chip card that computes its own ARQC, one-time
 QR codes, PIN pad cancel/timeout, printer faults after an approval, and the receipt itself.
-Faults are switched on the way an operator's test bench does it: STEADYPOS_FAULTS."""
+Faults are switched on the way an operator's test bench does it: `steadypos terminal --fault`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from rig import CARD, CHIP, QR, TerminalRig, card_file, episodes, receipts
 
 from steadypos.host.demo_data import DEMO_ISSUER_MK
 from steadypos.protocol import emv
-from steadypos.terminal.engine import CardInput
 from steadypos.terminal.events import events_path
+from steadypos.terminal.flows import CardInput
 
 READER_FAULTS = {"bad_read": "swipe", "lrc": "swipe", "chip_mute": "chip", "no_code": "qr"}
 
@@ -34,7 +34,7 @@ def test_reader_fault_is_not_charged(signed: TerminalRig, tmp_path: Path, fault:
                 host.wallet_balance(QR["wallet"]))
     mark = len(signed.proxy.seen)
     ran = signed.cli("sale", "--amount", "12.34", *_card_args(method, tmp_path),
-                     env={"STEADYPOS_FAULTS": f"reader={fault}"})
+                     bench=("--fault", f"reader={fault}"))
     assert ran.code == 1, ran.output
     assert ran.data["result"] == "failed" and "not charged" in ran.data["message"]
     cards = [e for e in signed.events() if e["type"] == "card"]
@@ -92,7 +92,7 @@ def test_qr_code_pays_once(signed: TerminalRig) -> None:
 def test_pin_pad_cancel_or_timeout_is_not_charged(signed: TerminalRig, fault: str) -> None:
     before = signed.host.card_balance(CARD)
     mark = len(signed.proxy.seen)
-    ran = signed.sale(env={"STEADYPOS_FAULTS": f"pinpad={fault}"})
+    ran = signed.sale(bench=("--fault", f"pinpad={fault}"))
     assert ran.code == 1 and ran.data["result"] == "failed", ran.output
     assert "not charged" in ran.data["message"]
     pins = [e for e in signed.events() if e["type"] == "pin"]
@@ -108,7 +108,7 @@ def test_pin_pad_cancel_or_timeout_is_not_charged(signed: TerminalRig, fault: st
 @pytest.mark.parametrize("fault", ["jam", "paper_out", "head_fault"])
 def test_printer_fault_after_approval(signed: TerminalRig, fault: str) -> None:
     before = signed.host.card_balance(CARD)
-    ran = signed.sale(env={"STEADYPOS_FAULTS": f"printer={fault}"})
+    ran = signed.sale(bench=("--fault", f"printer={fault}"))
     assert ran.code == 0, ran.output
     assert ran.data["result"] == "approved" and ran.data["rc"] == "00"
     assert "charged" in ran.data["message"] and "reprint" in ran.data["message"]

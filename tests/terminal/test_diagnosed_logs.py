@@ -11,10 +11,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from rig import CARD, CARD2, KILLED, TID, HostRig, Proxy, TerminalRig, cli_argv
+from rig import CARD, CARD2, KILLED, TID, HostRig, Proxy, TerminalRig
 
 from steadypos.diagnose.engine import diagnose
 from steadypos.diagnose.verdicts import EpisodeVerdict, TerminalVerdict
+from steadypos.host.process import steadypos_argv
 from steadypos.terminal.events import events_path
 
 CLEAN_SALES = 6  # with the faulted flows, over the 10 flows that make a terminal "busy"
@@ -65,7 +66,7 @@ def test_network_loss_is_network(tmp_path: Path, host: HostRig, proxy: Proxy) ->
 def test_printer_jam_is_hardware_printer(signed: TerminalRig) -> None:
     _clean_day(signed)
     for _ in range(5):
-        ran = signed.sale(env={"STEADYPOS_FAULTS": "printer=jam"})
+        ran = signed.sale(bench=("--fault", "printer=jam"))
         assert ran.code == 0 and "printer jam" in ran.data["message"], ran.output
     res, eps = _diagnosed(signed)
     assert (res.cause, res.episodes) == ("hardware_printer", 5), res
@@ -122,8 +123,8 @@ def test_process_kills_are_software_defect(signed: TerminalRig) -> None:
     assert all(ep.end_kind == "killed" and "killed mid-flow" in _evidence(ep) for ep in eps)
     assert any("app killed mid-flow" in e for e in res.evidence)
     # The operator's tool says the same from the log file.
-    out = subprocess.run(cli_argv("diagnose", str(events_path(signed.journal)), "--json", "-"),
-                         capture_output=True, text=True, timeout=60)
+    argv = steadypos_argv("diagnose", str(events_path(signed.journal)), "--json", "-")
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     doc: dict[str, Any] = json.loads(out.stdout)
     assert [(t["tid"], t["cause"]) for t in doc["terminals"]] == [(TID, "software_defect")]
     assert [e["screen"] for e in doc["episodes"]] == list(KILLS.values())

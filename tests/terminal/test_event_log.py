@@ -124,7 +124,7 @@ def test_lost_answer_is_an_episode_at_online(signed: TerminalRig) -> None:
 
 
 def test_printer_jam_is_an_episode_at_receipt(signed: TerminalRig) -> None:
-    assert signed.sale(env={"STEADYPOS_FAULTS": "printer=jam"}).code == 0
+    assert signed.sale(bench=("--fault", "printer=jam")).code == 0
     events = signed.events()
     _check_v1(events)
     assert [e["screen"] for e in episodes(events)] == ["receipt"]
@@ -194,7 +194,7 @@ def test_a_session_cut_mid_line_is_closed_and_its_line_stays_one(signed: Termina
 def test_a_crash_is_logged_with_its_exception_and_frames(signed: TerminalRig) -> None:
     """The journal's disk fails at the 3rd write of the sale (PIN captured): the command stops
     the payment and the session ends `reason=crash` with where it came from, innermost first."""
-    ran = signed.sale(env={"STEADYPOS_TEST_DISK_FAULT": "full:3"})
+    ran = signed.sale(bench=("--disk-fault", "full:3"))
     assert ran.data["result"] == "failed", ran.output
     events = signed.events()
     _check_v1(events)
@@ -202,5 +202,5 @@ def test_a_crash_is_logged_with_its_exception_and_frames(signed: TerminalRig) ->
     assert (exit_["event"], exit_["reason"]) == ("exit", "crash")
     assert exit_["exception"] == "steadypos.terminal.journal.JournalError"
     assert exit_["frames"][0].startswith("steadypos.terminal.journal.Journal.")
-    assert any(f.startswith("steadypos.terminal.engine.Terminal.sale") for f in exit_["frames"])
+    assert any(f.startswith("steadypos.terminal.flows.Terminal.sale") for f in exit_["frames"])
     assert [(e["screen"], e["ended_by"]) for e in episodes(events)] == [("pin", "app exit crash")]

@@ -7,7 +7,11 @@ from __future__ import annotations
 import pytest
 from rig import CARD, CARD2, KILLED, TerminalRig, receipts
 
-from steadypos.terminal.engine import CHARGED, NOT_SENT, REVERSED
+from steadypos.terminal.texts import english
+
+NOT_SENT = english("terminal.recovery.not_sent")
+REVERSED = english("terminal.recovery.reversed")
+CHARGED = english("terminal.recovery.reprinted")
 
 AMOUNT = 1234
 

@@ -17,7 +17,8 @@ from steadypos.tms.app import PUBLIC
 
 # Routes a merchant may call for itself: they answer 200, without the other merchant's data.
 OWN = {("GET", p) for p in ("/api/v1/auth/me", "/api/v1/applications", "/api/v1/merchants",
-                            "/api/v1/terminals", "/api/v1/audit", "/ui/", "/ui/applications",
+                            "/api/v1/terminals", "/api/v1/audit", "/api/v1/alerts", "/ui/",
+                            "/ui/applications",
                             "/ui/merchants", "/ui/terminals")}
 SKIP_AS_MERCHANT = {("POST", "/api/v1/auth/logout"), ("POST", "/ui/logout")}  # ends the walk
 

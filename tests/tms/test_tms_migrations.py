@@ -25,7 +25,7 @@ def test_the_migrations_build_the_models_tables(tms: Tms) -> None:
     assert [d[0] for d in diff] in ([], ["remove_table"])  # at most our version table
     assert {t for t in names if t.startswith("tms_")} == set(Base.metadata.tables) | {
         db.VERSION_TABLE}
-    assert "alembic_version" not in names and version == "0001"
+    assert "alembic_version" not in names and version == "0002"
     db.migrate(tms.ctx.engine)  # again: nothing to do
     with tms.ctx.engine.connect() as conn:
         assert conn.execute(text(f"SELECT count(*) FROM {db.VERSION_TABLE}")).scalar() == 1

@@ -130,3 +130,57 @@ class Tms:
         code = self.ok("POST", f"/terminals/{tid}/ship",
                        json={"carrier": "SF Express", "tracking_no": "SF1234567890"})
         return tid, serial, code["activation_code"]
+
+
+def active(tms: Tms, mid: str, n: int = 1, register: bool = False,
+           **over: Any) -> list[tuple[str, str]]:
+    """`n` terminals of `mid` as activation leaves them (active, with a terminal token), made
+    directly in the database: (TID, token) each. With `register` the host's registry knows them
+    too (SQLite only)."""
+    from steadypos.tms.identifiers import next_tid
+    from steadypos.tms.models import Terminal, utcnow
+    from steadypos.tms.services.auth import issue_terminal
+
+    made = []
+    with tms.ctx.sessions() as db:
+        for _ in range(n):
+            tid = next_tid(db)
+            db.add(Terminal(**{"tid": tid, "mid": mid, "serial": f"SN{tid}", "brand": "PAX",
+                               "model": "A920", "firmware": "PayDroid 8.1",
+                               "mac_algorithm": "x919", "status": "active",
+                               "activated_at": utcnow(), **over}))
+            db.flush()
+            made.append((tid, issue_terminal(db, tid)))
+        db.commit()
+    if register:
+        for tid, _ in made:
+            tms.ctx.host.register(tid, mid, secrets.token_bytes(16), "x919")
+    return made
+
+
+@dataclass
+class DeviceApi:
+    """The terminal side's TMS client (terminal/fleet.Api) over the test client."""
+
+    client: TestClient
+    token: str
+
+    def _send(self, method: str, path: str, **kw: Any) -> Any:
+        from steadypos.terminal.tmsclient import TmsCallError
+
+        r = self.client.request(method, f"/api/v1{path}",
+                                headers={"Authorization": f"Bearer {self.token}",
+                                         **kw.pop("headers", {})}, **kw)
+        if r.status_code >= 400:
+            raise TmsCallError(f"{method} {path}: {r.status_code} {r.json()['detail']}",
+                               r.status_code)
+        return r
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        r = self._send(method, path, json=body)
+        return r.json() if r.content else None
+
+    def request(self, method: str, path: str, data: bytes | None = None,
+                content_type: str | None = None) -> bytes:
+        headers = {"Content-Type": content_type} if content_type else {}
+        return bytes(self._send(method, path, content=data, headers=headers).content)

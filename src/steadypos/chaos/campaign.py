@@ -11,7 +11,7 @@ from typing import Any
 
 from steadypos.chaos import schedule as schedules
 from steadypos.chaos.sim import RunResult
-from steadypos.terminal.engine import Terminal
+from steadypos.terminal.flows import Terminal
 
 Runner = Callable[[schedules.Schedule, type[Terminal]], RunResult]
 

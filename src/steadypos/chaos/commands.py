@@ -9,7 +9,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from steadypos.chaos import schedule as schedules
@@ -18,7 +17,9 @@ from steadypos.chaos.campaign import Campaign, Runner, run_campaign
 from steadypos.chaos.proxy import FaultProxy
 from steadypos.chaos.sim import RunResult
 from steadypos.chaos.toxics import Toxic
-from steadypos.terminal.engine import Terminal
+from steadypos.progress import progress
+from steadypos.terminal import commands as terminal_commands
+from steadypos.terminal.flows import Terminal
 
 BIND = "127.0.0.1"
 
@@ -38,9 +39,10 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 def proxy(
-    listen: int = typer.Option(..., "--listen", help=f"port to listen on ({BIND}); 0 picks one"),
+    listen: int = typer.Option(..., "--listen",
+                               help=f"TCP port to listen on ({BIND}); 0 picks one"),
     upstream: str = typer.Option(..., "--upstream", help="HOST:PORT of the host"),
-    control: int = typer.Option(0, "--control", help=f"control port ({BIND}); 0 picks one"),
+    control: int = typer.Option(0, "--control", help=f"HTTP control port ({BIND}); 0 picks one"),
     seed: int = typer.Option(None, "--seed", help="RNG seed: the same seed replays the faults"),
     toxic: list[str] = typer.Option(
         [], "--toxic", help='a toxic in force from the start, as JSON, e.g. '
@@ -119,11 +121,13 @@ def _summary(console: Console, camp: Campaign, sim: bool) -> None:
 def chaos(
     runs: int = typer.Option(100, "--runs", min=1, help="number of schedules"),
     seed: int = typer.Option(1, "--seed", help="seed of the first schedule; run i uses seed+i"),
-    faults: str = typer.Option(",".join(schedules.FAULTS), "--faults",
+    faults: str = typer.Option(", ".join(schedules.FAULTS), "--faults",
                                help="comma-separated fault kinds to draw from"),
-    json_out: Path = typer.Option(None, "--json", help="write the campaign's figures here"),
+    json_out: Path = typer.Option(None, "--json",
+                                  help="path to write the campaign's figures to (JSON)"),
     replay: int = typer.Option(None, "--replay", help="rerun exactly the schedule of this seed"),
-    sim: bool = typer.Option(False, "--sim", help="deterministic simulation in one process"),
+    sim: bool = typer.Option(False, "--sim", help="deterministic simulation in one process "
+                             "(else real host, proxy and terminal processes)"),
     terminal: str = typer.Option("steadypos", "--terminal", hidden=True,
                                  help="test only: a deliberately broken terminal"),
 ) -> None:
@@ -148,11 +152,9 @@ def chaos(
             raise typer.Exit(1)
         console.print(f"seed {replay}: every invariant held")
         return
-    with Progress(TextColumn("chaos"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
-        task = bar.add_task("runs", total=runs)
+    with progress("chaos", runs, "schedules") as meter:
         camp = run_campaign(runner, seed, runs, kinds, terminal_cls,
-                            progress=lambda _r: bar.advance(task))
+                            progress=lambda _r: meter.advance())
     for result in camp.failed[:5]:
         _show_failure(console, result)
     _summary(console, camp, sim)
@@ -163,5 +165,6 @@ def chaos(
 
 
 def register(app: typer.Typer) -> None:
+    terminal_commands.offer_behaviours(BROKEN)  # `steadypos terminal --behave NAME`
     app.command("proxy")(proxy)
     app.command("chaos")(chaos)

@@ -3,10 +3,12 @@ records every breach of the profile's terminal rules (§6) that the wire shows, 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,9 +16,11 @@ from typing import Any
 from steadypos.host.service import WITHHELD, HostService, Withheld
 from steadypos.protocol import mac
 from steadypos.protocol.codec import Message
+from steadypos.protocol.codes import ReversalReason
 from steadypos.protocol.fields import entry_mode_problem
 from steadypos.protocol.mac import WEAK_MAC_NOTE, MacAlgorithm
 from steadypos.protocol.messages import classify
+from steadypos.protocol.mti import Mti
 
 # The rules a terminal is checked against, as data: name -> what it means.
 RULES: dict[str, str] = {
@@ -31,7 +35,7 @@ RULES: dict[str, str] = {
     "entry_mode": "F22 inconsistent with the fields present",
 }
 # Requests that must wait for a pending reversal; sign-in and echo may go first (A0 needs keys).
-GATED_MTIS = frozenset({"0200", "0220", "0500", "0320"})
+GATED_MTIS = frozenset({Mti.FINANCIAL, Mti.FINANCIAL_ADVICE, Mti.SETTLEMENT, Mti.BATCH_UPLOAD})
 
 
 @dataclass
@@ -112,7 +116,7 @@ class Observer:
             if alg is not None:
                 rec.mac = alg.value
             stan, batch = msg.get(11), _batch(msg)
-            if msg.mti == "0400":
+            if msg.mti == Mti.REVERSAL:
                 self._check_reversal(rec, msg, stan, batch)
             elif msg.mti in GATED_MTIS and rec.owed:
                 for (b, s), owed in rec.owed.items():
@@ -122,13 +126,13 @@ class Observer:
             if mac.needs_mac(msg) and mac_ok is False:
                 self._flag(rec, "mac", stan, f"{msg.mti} STAN {stan}: "
                            + ("no MAC" if 64 not in msg else "MAC does not verify"))
-            if msg.mti in ("0200", "0220"):
+            if msg.mti in (Mti.FINANCIAL, Mti.FINANCIAL_ADVICE):
                 key, content = (batch, stan), _content(msg)
                 first = rec.seen.setdefault(key, content)
                 if first != content:
                     self._flag(rec, "stan_reuse", stan,
                                f"STAN {stan} of batch {batch:06d} reused for other content")
-            if 22 in msg and msg.mti != "0400":
+            if 22 in msg and msg.mti != Mti.REVERSAL:
                 problem = entry_mode_problem(msg.get(22), set(msg.fields))
                 if problem:
                     self._flag(rec, "entry_mode", stan, problem)
@@ -149,7 +153,7 @@ class Observer:
 
     def after(self, msg: Message, resp: Message | None) -> Message | Withheld | None:
         """Decide what the terminal gets: the answer, nothing, or the answer with a bad MAC."""
-        if resp is None or msg.mti != "0200":
+        if resp is None or msg.mti != Mti.FINANCIAL:
             return resp
         mt = classify(msg)
         if mt is None or not mt.reversible:
@@ -157,16 +161,16 @@ class Observer:
         with self._lock:
             roll = self.rng.random()
         if roll < self.withhold_rate:
-            self.owe(msg, "98")
+            self.owe(msg, ReversalReason.NO_RESPONSE)
             self.provoked["withheld"] += 1
             return WITHHELD
         if 64 in resp and roll < self.withhold_rate + self.corrupt_mac_rate:
-            self.owe(msg, "A0")
+            self.owe(msg, ReversalReason.MAC_FAILED)
             self.provoked["mac_corrupted"] += 1
             return corrupt_mac(resp)
         return resp
 
-    def owe(self, msg: Message, reason: str) -> None:
+    def owe(self, msg: Message, reason: ReversalReason) -> None:
         """The terminal that sent `msg` now owes its reversal, with this reason (98 or A0)."""
         if classify(msg) is None or not classify(msg).reversible:  # type: ignore[union-attr]
             return
@@ -219,3 +223,11 @@ class ConformanceService(HostService):
     def handle(self, msg: Message) -> Message | None:  # type: ignore[override]
         self.observer.before(msg, *self.mac_verdict(msg))
         return self.observer.after(msg, super().handle(msg))  # type: ignore[return-value]
+
+
+def mode(report: Path, withhold_rate: float, corrupt_mac_rate: float,
+         seed: int) -> tuple[Callable[..., HostService], Callable[[], None]]:
+    """`steadypos host --conformance-report`: the service factory, and what writes the report
+    (host.commands.ConformanceMode; the top-level CLI passes it in)."""
+    observer = Observer(withhold_rate, corrupt_mac_rate, seed)
+    return functools.partial(ConformanceService, observer=observer), lambda: observer.write(report)

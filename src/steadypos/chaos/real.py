@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from steadypos.chaos import ops
-from steadypos.chaos.broken import BROKEN, BROKEN_ENV
+from steadypos.chaos.broken import BROKEN
 from steadypos.chaos.invariants import (
     TerminalView,
     Violation,
@@ -38,12 +38,10 @@ from steadypos.host.secrets import load_or_create
 from steadypos.host.sqlite_store import SqliteStore
 from steadypos.masking import scrub
 from steadypos.money import format_fen
-from steadypos.terminal.devices import FAULTS_ENV
-from steadypos.terminal.engine import JOURNAL_SYNC_ENV, Terminal
 from steadypos.terminal.events import events_path
-from steadypos.terminal.journal import DISK_FAULT_ENV, Journal
+from steadypos.terminal.flows import Terminal
+from steadypos.terminal.journal import Journal
 from steadypos.terminal.keystore import KeyStore
-from steadypos.terminal.steps import KILL_ENV
 
 LOOPBACK = "127.0.0.1"
 TIMEOUT = 1.0  # the terminals' answer timeout (2 s in the simulation, where waiting is free)
@@ -51,8 +49,10 @@ START_TIMEOUT = 20.0
 STOP_TIMEOUT = 20.0
 COMMAND_TIMEOUT = 60.0  # a terminal command that takes longer is hung
 POLL = 0.002
-# Test hooks this process may carry in its environment: each command gets only its op's own.
-HOOKS = (KILL_ENV, FAULTS_ENV, DISK_FAULT_ENV, BROKEN_ENV, CLOCK_ENV, JOURNAL_SYNC_ENV)
+# The host's test hook this process may carry in its environment: the host gets only its own.
+# The terminals get their faults as `steadypos terminal` options (TerminalSettings).
+HOOKS = (CLOCK_ENV,)
+CRASH_AT = "--crash-at"
 MIDNIGHT_MINUS_2 = clock_time(23, 59, 58)
 
 
@@ -122,10 +122,10 @@ class RealRun:
                  root: Path | None = None) -> None:
         self.schedule = schedule
         self.env = {k: v for k, v in os.environ.items() if k not in HOOKS}
-        self.term_env: dict[str, str] = {}
+        self.term_opts: dict[str, str] = {}  # `steadypos terminal` options for every command
         broken = [name for name, cls in BROKEN.items() if cls is terminal_cls]
         if broken:
-            self.term_env[BROKEN_ENV] = broken[0]
+            self.term_opts["--behave"] = broken[0]
         elif terminal_cls is not Terminal:
             raise ValueError(f"a real run cannot run {terminal_cls.__name__}: it is not a "
                              f"terminal `steadypos terminal` knows")
@@ -211,9 +211,9 @@ class RealRun:
     def _run_op(self, op: Op) -> None:
         assert self.proxy is not None
         events = len(self.proxy.events())
-        env, poll, undo = self._arm(op)
+        opts, poll, undo = self._arm(op)
         try:
-            self._act(op, env, poll)
+            self._act(op, opts, poll)
         finally:
             undo()
             for e in self.proxy.events()[events:]:
@@ -226,11 +226,11 @@ class RealRun:
 
     def _arm(self, op: Op) -> tuple[dict[str, str], Callable[[], None] | None,
                                     Callable[[], None]]:
-        """The op's fault: (the terminal command's environment, a poll to run while it runs,
-        what undoes the fault afterwards)."""
+        """The op's fault: (the terminal command's options, a poll to run while it runs, what
+        undoes the fault afterwards)."""
         assert self.proxy is not None
         fault, roll = op.fault, op.roll
-        env: dict[str, str] = {}
+        opts: dict[str, str] = {}
         poll: Callable[[], None] | None = None
         undo: Callable[[], None] = lambda: None  # noqa: E731
         if fault in NETWORK_FAULTS:
@@ -243,13 +243,13 @@ class RealRun:
             elif fault == "host_restart":
                 poll = self._on_frame(UPSTREAM, ops.hits(roll), self._restart_host)
         elif fault == "kill_terminal":
-            env[KILL_ENV] = ops.kill_step(roll)
+            opts[CRASH_AT] = ops.kill_step(roll)
         elif fault in ops.DISK_FAULTS:
             kind, nth = ops.disk_fault(fault, roll)
-            env[DISK_FAULT_ENV] = f"{kind}:{nth}"
+            opts["--disk-fault"] = f"{kind}:{nth}"
         elif fault in ops.DEVICE_FAULTS:
             device, switch = ops.DEVICE_FAULTS[fault]
-            env[FAULTS_ENV] = f"{device}={switch}"
+            opts["--fault"] = f"{device}={switch}"
         elif fault == "clock_midnight":
             self.clock = (datetime.combine(date.today(), MIDNIGHT_MINUS_2), time.monotonic())
             self._note("  host clock set to 23:59:58")
@@ -265,9 +265,9 @@ class RealRun:
             def undo() -> None:
                 with contextlib.closing(Journal(path)) as j:
                     j.set_config(good)
-        return env, poll, undo
+        return opts, poll, undo
 
-    def _act(self, op: Op, env: dict[str, str], poll: Callable[[], None] | None) -> None:
+    def _act(self, op: Op, opts: dict[str, str], poll: Callable[[], None] | None) -> None:
         path = self.paths[op.term]
         card, pin = ops.card_and_pin(op, self.cards)
         if op.action == "sale":
@@ -288,7 +288,7 @@ class RealRun:
             if op.action == "refund":
                 args = ["refund", "--stan", str(stan), "--amount", format_fen(amount)]
         before = _rows(path)
-        outcome = self._command(path, args, env, poll)
+        outcome = self._command(path, args, opts, poll)
         row_written = _rows(path) > before
         if self.last_rc == -signal.SIGKILL:
             self.abandoned[op.term] += ops.in_flow(op.action, row_written)
@@ -296,14 +296,17 @@ class RealRun:
             self.abandoned[op.term] += ops.abandoned(op.action, str(outcome.get("result")),
                                                      str(outcome.get("message")), row_written)
 
-    def _command(self, journal: Path, args: list[str], env: dict[str, str] | None = None,
+    def _command(self, journal: Path, args: list[str], opts: dict[str, str] | None = None,
                  poll: Callable[[], None] | None = None) -> dict[str, Any] | None:
-        """Run `steadypos terminal ARGS --journal J --json`; its JSON outcome, if it printed one."""
+        """Run `steadypos terminal OPTS ARGS --journal J --json`; its JSON outcome, if it printed
+        one."""
         out, err = self.root / "term.stdout", self.root / "term.stderr"
-        argv = steadypos_argv("terminal", args[0], "--journal", str(journal), *args[1:], "--json")
+        options = [x for kv in {**self.term_opts, **(opts or {})}.items() for x in kv]
+        argv = steadypos_argv("terminal", *options, args[0], "--journal", str(journal),
+                              *args[1:], "--json")
         with open(out, "wb") as fo, open(err, "wb") as fe:
             self.proc = subprocess.Popen(argv, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL,
-                                         env={**self.env, **self.term_env, **(env or {})})
+                                         env=self.env)
         deadline = time.monotonic() + COMMAND_TIMEOUT
         while self.proc.poll() is None:
             if poll is not None:
@@ -319,8 +322,8 @@ class RealRun:
         self.proc = None
         outcome = _last_json(out.read_text(errors="replace"))
         what = f"  {journal.stem} {args[0]}: exit {rc}"
-        if rc == -signal.SIGKILL and env and KILL_ENV in env:
-            what += f" (SIGKILLed after {env[KILL_ENV]})"
+        if rc == -signal.SIGKILL and opts and CRASH_AT in opts:
+            what += f" (SIGKILLed after {opts[CRASH_AT]})"
         if outcome is not None:
             what += f" {outcome.get('result')} rc={outcome.get('rc') or '-'} " \
                     f"STAN {outcome.get('stan') or '-'}: {outcome.get('message')}"

@@ -28,13 +28,14 @@ from steadypos.host.service import HostService
 from steadypos.host.sqlite_store import SqliteStore
 from steadypos.masking import mask_pan
 from steadypos.protocol.codec import Message, decode_frame, encode_frame
+from steadypos.protocol.codes import ReversalReason
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.link import LinkError, LinkTimeout
-from steadypos.terminal.devices import Faults
-from steadypos.terminal.engine import CardInput, Terminal
 from steadypos.terminal.events import events_path
+from steadypos.terminal.flows import CardInput, Terminal
 from steadypos.terminal.journal import JournalError
 from steadypos.terminal.outcome import Outcome
+from steadypos.terminal.settings import TerminalSettings
 
 
 class SimCrash(Exception):
@@ -84,18 +85,7 @@ class SimHost:
             msg = decode_frame(frame)
         except ProtocolError:
             return None
-        store = self.service.store
-        store.begin()
-        try:
-            resp = self.service.handle(msg)
-        except Exception:
-            store.rollback()
-            resp = self.service.system_error(msg)
-        else:
-            if not commit:
-                store.rollback()
-                return None
-            store.commit()
+        resp = self.service.handle_alone(msg, commit)
         return encode_frame(resp) if resp is not None else None
 
 
@@ -170,20 +160,20 @@ class SimNet:
         if fault == "host_restart":
             self.host.restart()
         if lost:
-            self.observer_owes(msg, "98")
+            self.observer_owes(msg, ReversalReason.NO_RESPONSE)
             self.trace.add(tid, "<", answer, "[lost]")
             return LinkTimeout("no response in time", sent=True)
         if fault == "mac_corrupt":
             resp = decode_frame(answer)
             if 64 in resp:
-                self.observer_owes(msg, "A0")
+                self.observer_owes(msg, ReversalReason.MAC_FAILED)
                 answer = encode_frame(corrupt_mac(resp))
         if fault == "corrupt_byte":
             answer = _flip(answer, self.rng)
         self.trace.add(tid, "<", answer)
         return answer
 
-    def observer_owes(self, msg: Message, reason: str) -> None:
+    def observer_owes(self, msg: Message, reason: ReversalReason) -> None:
         self.host.observer.owe(msg, reason)
 
 
@@ -255,8 +245,8 @@ class Simulation:
     def _terminal(self, i: int) -> Terminal:
         term = self.terms[i]
         if term is None:
-            term = self.terminal_cls.open(self.paths[i], say=lambda s: None,
-                                          faults=Faults({}), synchronous="OFF",
+            term = self.terminal_cls.open(self.paths[i],
+                                          settings=TerminalSettings(journal_sync="OFF"),
                                           link_factory=self.net.connection(self.tids[i]),
                                           on_step=self._on_step)
             self.terms[i] = term

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
-from datetime import date, datetime, time
 from pathlib import Path
 
 from steadypos.host import demo_data, registry
 from steadypos.host.secrets import HostSecrets, load_or_create
 from steadypos.host.server import HostServer
 from steadypos.host.service import HostService
+from steadypos.host.settings import HostSettings
 from steadypos.host.sqlite_store import SqliteStore
 from steadypos.host.store import Store
 from steadypos.host.writer import GroupWriter
@@ -27,25 +26,15 @@ def open_secrets(db: str | Path, seed_demo: bool = False) -> HostSecrets:
     return load_or_create(db, demo_data.DEMO_ISSUER_MK if seed_demo else None)
 
 
-# Test only: `STEADYPOS_TEST_CLOCK_AT=23:59:58` (today at that time, or a full ISO date and time)
-# starts the host's clock there and lets it run on, so that a chaos run can take it across midnight.
+# Test only: `STEADYPOS_TEST_CLOCK_AT=23:59:58` gives `steadypos host` its --clock-at, so that a
+# chaos run can take the host's clock across midnight (read at the command line only).
 CLOCK_ENV = "STEADYPOS_TEST_CLOCK_AT"
-
-
-def test_clock() -> Callable[[], datetime]:
-    raw = os.environ.get(CLOCK_ENV, "").strip()
-    try:
-        start = datetime.fromisoformat(raw) if "-" in raw else datetime.combine(
-            date.today(), time.fromisoformat(raw))
-    except ValueError:
-        return datetime.now
-    offset = start - datetime.now()
-    return lambda: datetime.now() + offset
 
 
 def build(db: str | Path, bind: str = "127.0.0.1", port: int = 0, seed_demo: bool = False,
           synchronous: str = "FULL",
-          service: Callable[..., HostService] = HostService) -> HostServer:
+          service: Callable[..., HostService] = HostService,
+          settings: HostSettings = HostSettings()) -> HostServer:
     """A host server ready to start; its writer thread already running. `service` makes the
     service from (store, secrets, clock): the conformance mode passes its own."""
     secrets = open_secrets(db, seed_demo)
@@ -59,7 +48,7 @@ def build(db: str | Path, bind: str = "127.0.0.1", port: int = 0, seed_demo: boo
     if legacy:
         log.warning("terminals registered as legacy, with the weak pos_ecb MAC: %s",
                     ", ".join(legacy))
-    clock = test_clock()
+    clock = settings.clock()
     writer = GroupWriter(lambda: service(open_store(db, synchronous), secrets, clock))
     writer.start()
     return HostServer(writer, bind, port)

@@ -8,6 +8,7 @@ from datetime import datetime
 from steadypos.host.keyring import KeyRing
 from steadypos.host.records import TerminalRow
 from steadypos.protocol.codec import Message
+from steadypos.protocol.codes import ResponseCode
 from steadypos.protocol.crypto import WorkingKeys
 from steadypos.protocol.fields import Field60
 from steadypos.protocol.messages import MessageType
@@ -36,7 +37,7 @@ class Request:
 class Outcome:
     """A handler's answer: F39 plus the fields the host adds (RRN, auth code, F54, F55, ...)."""
 
-    rc: str
+    rc: ResponseCode
     fields: dict[int, str] = field(default_factory=dict)
     pan_ref: str | None = None  # what the transaction row keeps to match voids and refunds
     account: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from steadypos.cards import check_digit
 from steadypos.host import registry
 from steadypos.host.ledger import FUNDING, transfer
 from steadypos.host.records import DEFAULT_TXN_LIMIT, CardRow, QrRow
@@ -17,13 +18,7 @@ DEMO_ISSUER_MK = bytes.fromhex("0123456789ABCDEF0123456789ABCDEF")
 
 
 def _luhn_complete(body: str) -> str:
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch)
-        if i % 2 == 0:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return body + str((10 - total % 10) % 10)
+    return body + check_digit(body)
 
 
 def _tmk(tid: str) -> str:

@@ -13,6 +13,7 @@ from steadypos.host.session import rrn
 from steadypos.host.store import Store
 from steadypos.protocol import emv
 from steadypos.protocol.codec import Message
+from steadypos.protocol.codes import ORIGINAL_STANDS, ResponseCode
 from steadypos.protocol.crypto import decipher_pin
 from steadypos.protocol.fields import Field61, format_balance
 from steadypos.protocol.messages import REVERSIBLE_BY_60_1
@@ -41,16 +42,17 @@ def _track2_expiry(track2: str) -> str:
     return parts[1][:4] if len(parts) == 2 else ""
 
 
-def _card_problem(secrets: HostSecrets, msg: Message, card: CardRow, today: str) -> str | None:
+def _card_problem(secrets: HostSecrets, msg: Message, card: CardRow,
+                  today: str) -> ResponseCode | None:
     """54 when the card is expired or any expiry the request gives differs from the card's;
     14 when a swiped track 2 is not the card's (the issuer's check of the whole track)."""
     given = {e for e in (msg.get(14), _track2_expiry(msg.get(35))) if e}
     if card.status == "expired" or card.expiry < today or given - {card.expiry}:
-        return "54"
+        return ResponseCode.EXPIRED_CARD
     swiped = msg.get(22)[:2] == "02" and 35 in msg
     if swiped and card.track_verifier and \
             secrets.track_verifier(msg.get(35)) != card.track_verifier:
-        return "14"
+        return ResponseCode.INVALID_CARD
     return None
 
 
@@ -62,22 +64,23 @@ def _payer(store: Store, secrets: HostSecrets, req: Request) -> Payer | Outcome:
         ref = secrets.code_ref(pan)
         code = store.qr(ref)
         if code is None or code.used:
-            return Outcome("14")
+            return Outcome(ResponseCode.INVALID_CARD)
         return Payer(ref, code.account, qr_code=ref)
     if 35 in msg and _track2_pan(msg.get(35)) != pan:
-        return Outcome("14")
+        return Outcome(ResponseCode.INVALID_CARD)
     card = store.card(secrets.pan_ref(pan))
     if card is None or card.status == "blocked":
-        return Outcome("14")
+        return Outcome(ResponseCode.INVALID_CARD)
     if card.status == "locked":
-        return Outcome("75")
+        return Outcome(ResponseCode.PIN_TRIES_EXCEEDED)
     bad = _card_problem(secrets, msg, card, req.now.strftime("%y%m"))
     if bad:
         return Outcome(bad)
     return Payer(card.pan_ref, card.account, card=card)
 
 
-def _check_pin(store: Store, secrets: HostSecrets, req: Request, card: CardRow) -> str | None:
+def _check_pin(store: Store, secrets: HostSecrets, req: Request,
+               card: CardRow) -> ResponseCode | None:
     """None when no PIN was entered or it is right; else 55, 75 (third wrong in a row) or 99."""
     if req.msg.get(22)[2:3] != "1":
         return None
@@ -86,7 +89,7 @@ def _check_pin(store: Store, secrets: HostSecrets, req: Request, card: CardRow) 
     try:
         pin = decipher_pin(req.keys.pik, bytes.fromhex(req.msg.get(52)), pan)
     except ValueError:
-        return "99"
+        return ResponseCode.PIN_BLOCK_ERROR
     if secrets.pin_verifier(pan, pin) == card.pin_verifier:
         if card.pin_tries:
             store.set_pin_tries(card.id, 0, card.status)
@@ -94,19 +97,20 @@ def _check_pin(store: Store, secrets: HostSecrets, req: Request, card: CardRow) 
     tries = card.pin_tries + 1
     locked = tries >= MAX_PIN_TRIES
     store.set_pin_tries(card.id, tries, "locked" if locked else card.status)
-    return "75" if locked else "55"
+    return ResponseCode.PIN_TRIES_EXCEEDED if locked else ResponseCode.WRONG_PIN
 
 
-def _check_chip(secrets: HostSecrets, req: Request, card: CardRow) -> tuple[str | None, str]:
+def _check_chip(secrets: HostSecrets, req: Request,
+                card: CardRow) -> tuple[ResponseCode | None, str]:
     """(decline code or None, F55 of the response) for chip and contactless entry."""
     if 55 not in req.msg:
         return None, ""
     try:
         tags = emv.parse_icc(bytes.fromhex(req.msg.get(55)))
     except emv.EmvError:
-        return "30", ""
+        return ResponseCode.FORMAT_ERROR, ""
     good, arpc = emv.issuer_check(secrets.issuer_mk, req.msg.get(2), card.psn, tags, req.amount)
-    return (None if good else "05"), arpc.hex().upper()
+    return (None if good else ResponseCode.DO_NOT_HONOUR), arpc.hex().upper()
 
 
 def _approval(store: Store, req: Request) -> dict[int, str]:
@@ -128,15 +132,15 @@ def _ref(req: Request) -> str:
 def sale(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     amount = req.amount
     if amount <= 0:
-        return Outcome("13")
+        return Outcome(ResponseCode.INVALID_AMOUNT)
     payer = _payer(store, secrets, req)
     if isinstance(payer, Outcome):
         return payer
-    def decline(rc: str, fields: dict[int, str] | None = None) -> Outcome:
+    def decline(rc: ResponseCode, fields: dict[int, str] | None = None) -> Outcome:
         return Outcome(rc, fields or {}, pan_ref=payer.ref, account=payer.account)
 
     if amount > req.terminal.txn_limit:
-        return decline("61")
+        return decline(ResponseCode.OVER_LIMIT)
     icc = ""
     if payer.card is not None:
         bad_pin = _check_pin(store, secrets, req, payer.card)
@@ -146,7 +150,7 @@ def sale(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
         if bad_chip:
             return decline(bad_chip, {55: icc} if icc else None)
     if store.balance(payer.account) < amount:
-        return decline("51")
+        return decline(ResponseCode.INSUFFICIENT_FUNDS)
     if payer.qr_code is not None:
         store.use_qr(payer.qr_code)
     store.ensure_account(merchant_account(req.terminal.mid), "merchant")
@@ -154,7 +158,7 @@ def sale(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     fields = _approval(store, req)
     if icc:
         fields[55] = icc
-    return Outcome("00", fields, pan_ref=payer.ref, account=payer.account)
+    return Outcome(ResponseCode.APPROVED, fields, pan_ref=payer.ref, account=payer.account)
 
 
 def _original_sale(store: Store, req: Request, f61: Field61) -> TxnRow | None:
@@ -182,35 +186,35 @@ def void(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     f61 = Field61.parse(req.msg.get(61))
     orig = _original_sale(store, req, f61)
     if orig is None or orig.state != "approved" or f61.batch != req.terminal.batch:
-        return Outcome("25")
+        return Outcome(ResponseCode.ORIGINAL_NOT_FOUND)
     if (orig.pan_ref != _ref_of(secrets, req) or orig.amount != req.amount
             or not _names_original(orig, req, f61) or orig.refunded):
-        return Outcome("22")
+        return Outcome(ResponseCode.NOT_ORIGINAL)
     assert orig.account is not None
     transfer(store, "void", _ref(req), merchant_account(req.terminal.mid), orig.account,
              orig.amount)
     orig.state = "voided"
     store.update_txn(orig)
-    return Outcome("00", _approval(store, req), pan_ref=orig.pan_ref, account=orig.account,
-                   orig_id=orig.id)
+    return Outcome(ResponseCode.APPROVED, _approval(store, req), pan_ref=orig.pan_ref,
+                   account=orig.account, orig_id=orig.id)
 
 
 def refund(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     f61 = Field61.parse(req.msg.get(61))
     orig = _original_sale(store, req, f61)
     if orig is None or orig.state != "approved":
-        return Outcome("25")
+        return Outcome(ResponseCode.ORIGINAL_NOT_FOUND)
     if orig.pan_ref != _ref_of(secrets, req) or not _names_original(orig, req, f61):
-        return Outcome("22")
+        return Outcome(ResponseCode.NOT_ORIGINAL)
     if req.amount <= 0 or orig.refunded + req.amount > orig.amount:
-        return Outcome("13")
+        return Outcome(ResponseCode.INVALID_AMOUNT)
     assert orig.account is not None
     transfer(store, "refund", _ref(req), merchant_account(req.terminal.mid), orig.account,
              req.amount)
     orig.refunded += req.amount
     store.update_txn(orig)
-    return Outcome("00", _approval(store, req), pan_ref=orig.pan_ref, account=orig.account,
-                   orig_id=orig.id)
+    return Outcome(ResponseCode.APPROVED, _approval(store, req), pan_ref=orig.pan_ref,
+                   account=orig.account, orig_id=orig.id)
 
 
 def balance(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
@@ -218,11 +222,12 @@ def balance(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     if isinstance(payer, Outcome):
         return payer
     if payer.card is None:
-        return Outcome("12")
+        return Outcome(ResponseCode.INVALID_TRANSACTION)
     bad_pin = _check_pin(store, secrets, req, payer.card)
     if bad_pin:
         return Outcome(bad_pin)
-    return Outcome("00", {37: rrn(store), 54: format_balance(store.balance(payer.account))})
+    return Outcome(ResponseCode.APPROVED,
+                   {37: rrn(store), 54: format_balance(store.balance(payer.account))})
 
 
 # The fields of its original that a reversal must repeat exactly (§7, 1.1); F22 compared whole.
@@ -259,15 +264,15 @@ def reversal(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     if orig is None:
         store.insert_txn(TxnRow(tid=tid, batch=batch, stan=stan, mti="0200", kind="tombstone",
                                 content_hash=None, amount=req.amount, rc="", state="tombstone"))
-        return Outcome("00", {37: rrn(store)})
+        return Outcome(ResponseCode.APPROVED, {37: rrn(store)})
     if orig.kind == "tombstone":
-        return Outcome("00", {37: rrn(store)})
+        return Outcome(ResponseCode.APPROVED, {37: rrn(store)})
     if orig.amount != req.amount or not _repeats_original(secrets, req, orig):
-        return Outcome("22")
+        return Outcome(ResponseCode.NOT_ORIGINAL)
     if orig.state == "approved" and (store.settled(tid, batch) or orig.refunded):
         # Its batch is closed, or refunds (counted in their own batches) were made against it:
         # undoing it would break the totals. The original's RRN lets the terminal refund it.
-        return Outcome("12", {37: orig.rrn})
+        return Outcome(ORIGINAL_STANDS, {37: orig.rrn})
     fields = {37: orig.rrn or rrn(store)}
     if orig.state == "approved" and orig.account is not None:
         merchant = merchant_account(req.terminal.mid)
@@ -285,4 +290,5 @@ def reversal(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     elif orig.state == "voided":
         orig.state = "reversed"  # the void already gave the money back
         store.update_txn(orig)
-    return Outcome("00", fields, pan_ref=orig.pan_ref, account=orig.account, orig_id=orig.id)
+    return Outcome(ResponseCode.APPROVED, fields, pan_ref=orig.pan_ref, account=orig.account,
+                   orig_id=orig.id)

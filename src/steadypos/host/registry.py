@@ -13,7 +13,7 @@ from steadypos.host.store import Store
 from steadypos.protocol.mac import MacAlgorithm
 
 __all__ = ["MacAlgorithm", "RegistryError", "TerminalInfo", "TerminalStatus", "register_terminal",
-           "set_status", "terminal_info", "terminals"]
+           "set_params_waiting", "set_status", "terminal_info", "terminals"]
 
 MAX_TXN_LIMIT = 10**12 - 1  # what F4 (n12) can carry
 
@@ -112,6 +112,14 @@ def set_status(store: Store, tid: str, status: TerminalStatus) -> None:
     store.set_status(tid, new.value)
     if new == TerminalStatus.RETIRED:
         _drop_keys(store, row)
+
+
+def set_params_waiting(store: Store, tid: str, waiting: bool) -> None:
+    """Whether the TMS holds newer parameters for the terminal: while it does, every answer
+    carries processing requirement 6 (pos-link-v1 §1). Unknown TIDs are refused."""
+    if store.terminal(tid) is None:
+        raise RegistryError(f"no terminal {tid} in the registry")
+    store.set_params_waiting(tid, waiting)
 
 
 def _info(store: Store, row: TerminalRow) -> TerminalInfo:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from steadypos.host.service import HostService, Withheld
 from steadypos.host.writer import Action, GroupWriter
 from steadypos.protocol.codec import Message, decode_payload, encode_frame
+from steadypos.protocol.codes import ResponseCode
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.frame import read_payload
 from steadypos.protocol.tls import HANDSHAKE_TIMEOUT, peer_tid
@@ -21,7 +22,8 @@ log = logging.getLogger("steadypos.host")
 
 IDLE_TIMEOUT = 120.0
 STOP_GRACE = 5.0  # how long a stop waits for requests already handed to the writer
-TID_MISMATCH = "03"  # §8: F41 is not the TID of the certificate the terminal presented
+# §8: F41 is not the TID of the certificate the terminal presented.
+TID_MISMATCH = ResponseCode.INVALID_MERCHANT
 
 
 def refuse_tid(cert_tid: str) -> Action:

@@ -19,47 +19,49 @@ from steadypos.host.store import Store
 from steadypos.masking import mask_pan
 from steadypos.protocol import mac, strict
 from steadypos.protocol.codec import Message
-from steadypos.protocol.codes import BATCH_MISMATCH, SIGN_IN_AGAIN
+from steadypos.protocol.codes import SIGN_IN_AGAIN, ResponseCode
 from steadypos.protocol.crypto import WorkingKeys
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.fields import Field60
-from steadypos.protocol.frame import PROC_NONE, PROC_SIGN_IN
+from steadypos.protocol.frame import PROC_NEW_PARAMS, PROC_NONE, PROC_SIGN_IN
 from steadypos.protocol.mac import MacAlgorithm
-from steadypos.protocol.messages import MessageType, classify, missing_or_extra
+from steadypos.protocol.messages import MessageName, MessageType, classify, missing_or_extra
+from steadypos.protocol.mti import Mti, is_request, response_mti
 
 log = logging.getLogger("steadypos.host")
 
 Handler = Callable[[Store, HostSecrets, Request], Outcome]
 
-HANDLERS: dict[str, Handler] = {
-    "sign_in": session.sign_in,
-    "sign_out": session.sign_out,
-    "echo": session.echo,
-    "balance": financial.balance,
-    "sale": financial.sale,
-    "void": financial.void,
-    "refund": financial.refund,
-    "reversal": financial.reversal,
-    "settle": settlement.settle,
-    "batch_upload": settlement.batch_upload,
-    "batch_upload_end": settlement.batch_upload_end,
+_N = MessageName
+HANDLERS: dict[MessageName, Handler] = {
+    _N.SIGN_IN: session.sign_in,
+    _N.SIGN_OUT: session.sign_out,
+    _N.ECHO: session.echo,
+    _N.BALANCE: financial.balance,
+    _N.SALE: financial.sale,
+    _N.VOID: financial.void,
+    _N.REFUND: financial.refund,
+    _N.REVERSAL: financial.reversal,
+    _N.SETTLE: settlement.settle,
+    _N.BATCH_UPLOAD: settlement.batch_upload,
+    _N.BATCH_UPLOAD_END: settlement.batch_upload_end,
 }
 # Answered fresh every time: sign-in must issue new keys, echo carries no state.
-NOT_IDEMPOTENT = frozenset({"sign_in", "echo"})
-NO_SIGN_IN_NEEDED = frozenset({"sign_in", "echo"})
+NOT_IDEMPOTENT = frozenset({_N.SIGN_IN, _N.ECHO})
+NO_SIGN_IN_NEEDED = frozenset({_N.SIGN_IN, _N.ECHO})
 # Stamped with the open batch or answered 77, moving nothing (§7, 1.1).
-OPEN_BATCH_ONLY = frozenset({"sale", "void", "refund"})
+OPEN_BATCH_ONLY = frozenset({_N.SALE, _N.VOID, _N.REFUND})
 # Left out of the content that decides "same request": they legitimately change when a terminal
 # signs in again between two transmissions.
 VOLATILE_FIELDS = frozenset({52, 64})
 # A reversal's reason and the auth code it carries tell what the terminal knew, not what is
 # undone: a second reversal of the same original answers 00 again whatever they say (§7).
-VOLATILE_BY_MTI = {"0400": frozenset({38, 39})}
+VOLATILE_BY_MTI: dict[str, frozenset[int]] = {Mti.REVERSAL: frozenset({38, 39})}
 
 
 def _is_request(msg: Message, mt: MessageType | None) -> bool:
     """A message of the profile, or at least shaped as a request (MTI x0x0 or x2x0)."""
-    return mt is not None or (msg.mti[2] in "02" and msg.mti[3] == "0")
+    return mt is not None or is_request(msg.mti)
 
 
 class Withheld:
@@ -120,32 +122,34 @@ class HostService:
             return None
         term = self.store.terminal(msg.get(41))
         if term is None or term.mid != msg.get(42) or term.status != TerminalStatus.ACTIVE:
-            return self._refuse(msg, mt, "03", None, "unknown, locked or retired terminal, "
-                                                     "or TID/MID mismatch")
+            return self._refuse(msg, mt, ResponseCode.INVALID_MERCHANT, None,
+                                "unknown, locked or retired terminal, or TID/MID mismatch")
         alg = MacAlgorithm(term.mac)
         if (mt is None or mt.name not in NO_SIGN_IN_NEEDED) and not self.keyring.has_keys(term):
-            return self._refuse(msg, mt, "97", None, "not signed in")
+            return self._refuse(msg, mt, ResponseCode.NOT_SIGNED_IN, None, "not signed in")
         keys = None
         if mac.needs_mac(msg):
             keys = self.keyring.verify(term, msg)
             if keys is None:
-                return self._refuse(msg, mt, "A0", None, f"MAC missing or wrong ({alg.value})")
+                return self._refuse(msg, mt, ResponseCode.MAC_ERROR, None,
+                                    f"MAC missing or wrong ({alg.value})")
         if mt is None:
-            return self._refuse(msg, None, "30", keys, "no such message in the profile", alg)
+            return self._refuse(msg, None, ResponseCode.FORMAT_ERROR, keys,
+                                "no such message in the profile", alg)
         problem = self._format_problem(msg, mt)
         try:
             f60 = Field60.parse(msg.get(60))
         except ProtocolError as exc:
             problem = problem or str(exc)
         if problem:
-            return self._refuse(msg, mt, "30", keys, problem, alg)
+            return self._refuse(msg, mt, ResponseCode.FORMAT_ERROR, keys, problem, alg)
         req = Request(msg, mt, term, keys, f60, self.clock(), self.keyring)
         if mt.name not in NOT_IDEMPOTENT:
             seen = self.store.txn(term.tid, f60.batch, req.stan, msg.mti)
             if seen is not None:
                 return self._repeat(req, seen)
         if mt.name in OPEN_BATCH_ONLY and f60.batch != term.batch:
-            return self._refuse(msg, mt, BATCH_MISMATCH, keys,
+            return self._refuse(msg, mt, ResponseCode.BATCH_MISMATCH, keys,
                                 f"batch {f60.batch:06d} is not the open batch {term.batch:06d}",
                                 alg)
         out = HANDLERS[mt.name](self.store, self.secrets, req)
@@ -183,8 +187,10 @@ class HostService:
         fields.update(extra)
         fields[39] = rc
         fields = {n: v for n, v in fields.items() if n in allowed}
-        mti = mt.response_mti if mt else req.mti[:2] + str(int(req.mti[2]) + 1) + req.mti[3]
+        mti = response_mti(req.mti)
         proc = PROC_SIGN_IN if rc in SIGN_IN_AGAIN else PROC_NONE
+        if proc == PROC_NONE and self.store.params_waiting(req.get(41) or ""):
+            proc = PROC_NEW_PARAMS  # the TMS has newer parameters for this terminal
         resp = Message(mti, fields, req.tpdu.swapped(), req.header.with_proc(proc))
         if mac.needs_mac(resp):
             if keys is None:
@@ -196,11 +202,13 @@ class HostService:
         alg = MacAlgorithm(req.terminal.mac)
         if seen.state == "tombstone":
             # The original arrives after its reversal: decline and move nothing (§7).
-            self._log(req, "25", "late original after reversal")
-            return self._answer(req.msg, req.mt, "25", {}, req.keys, alg, req.now)
+            rc = ResponseCode.ORIGINAL_NOT_FOUND
+            self._log(req, rc, "late original after reversal")
+            return self._answer(req.msg, req.mt, rc, {}, req.keys, alg, req.now)
         if not same_content(self.secrets, seen.content_hash, req.msg):
-            self._log(req, "94", "same key, other content")
-            return self._answer(req.msg, req.mt, "94", {}, req.keys, alg, req.now)
+            self._log(req, ResponseCode.DUPLICATE, "same key, other content")
+            return self._answer(req.msg, req.mt, ResponseCode.DUPLICATE, {}, req.keys, alg,
+                                req.now)
         # The stored part is what the host added; the rest is copied again from the request,
         # which has the same content: the answer is rebuilt, never kept whole (1.1, at rest).
         stored = {int(k): v for k, v in seen.response.items()}
@@ -214,7 +222,7 @@ class HostService:
             tid=req.terminal.tid, batch=req.f60.batch, stan=req.stan, mti=req.msg.mti,
             kind=req.mt.name, content_hash=self.secrets.content_ref(stable_content(req.msg)),
             amount=req.amount, rc=out.rc, rrn=resp.get(37), auth_code=resp.get(38),
-            response=added, state="approved" if out.rc == "00" else "declined",
+            response=added, state="approved" if out.rc == ResponseCode.APPROVED else "declined",
             pan_ref=out.pan_ref, account=out.account, orig_id=out.orig_id,
             fingerprint=financial.fingerprint(self.secrets, req.msg) if req.mt.reversible else "",
         )
@@ -233,10 +241,28 @@ class HostService:
         mt = classify(msg)
         return self._refuse(msg, mt, rc, None, why) if _is_request(msg, mt) else None
 
+    def handle_alone(self, msg: Message, commit: bool = True) -> Message | None:
+        """handle() in a transaction of its own, as the group writer runs a group of one: a
+        request whose processing fails is rolled back and answered 96. `commit=False` rolls
+        back what it did and answers nothing (a host killed before its commit)."""
+        self.store.begin()
+        try:
+            resp = self.handle(msg)
+        except Exception:
+            log.exception("request failed; answered 96, nothing kept")
+            self.store.rollback()
+            return self.system_error(msg)
+        if not commit:
+            self.store.rollback()
+            return None
+        self.store.commit()
+        return resp
+
     def system_error(self, msg: Message) -> Message:
         """96 for a request whose processing failed; nothing of it was kept."""
         mt = classify(msg)
         term = self.store.terminal(msg.get(41)) if msg.get(41) else None
         found = self.keyring.matching(term, msg) if term is not None else None
         alg = MacAlgorithm(term.mac) if term is not None else mac.DEFAULT_MAC
-        return self._answer(msg, mt, "96", {}, found[1] if found else None, alg)
+        return self._answer(msg, mt, ResponseCode.SYSTEM_ERROR, {}, found[1] if found else None,
+                            alg)

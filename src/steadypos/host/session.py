@@ -8,6 +8,7 @@ import logging
 from steadypos.host.context import Outcome, Request
 from steadypos.host.secrets import HostSecrets
 from steadypos.host.store import Store
+from steadypos.protocol.codes import ResponseCode
 from steadypos.protocol.crypto import pack_key_block
 from steadypos.protocol.fields import Field60
 from steadypos.protocol.mac import WEAK_MAC_NOTE, MacAlgorithm
@@ -29,10 +30,10 @@ def sign_in(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     if MacAlgorithm(term.mac).weak:
         log.warning("%s signed in with the legacy pos_ecb MAC: %s", term.tid, WEAK_MAC_NOTE)
     block = pack_key_block(secrets.unseal(term.tmk), keys)
-    return Outcome("00", {
+    return Outcome(ResponseCode.APPROVED, {
         32: ACQUIRER_ID,
         37: rrn(store),
-        60: Field60("00", term.batch, "003").format(),
+        60: Field60(req.f60.type, term.batch, req.f60.network).format(),  # the batch to use
         62: block.hex().upper(),
     })
 
@@ -40,8 +41,8 @@ def sign_in(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
 def sign_out(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     """MAC'd (1.1): only the terminal itself can sign itself out."""
     req.keyring.drop(req.terminal)
-    return Outcome("00")
+    return Outcome(ResponseCode.APPROVED)
 
 
 def echo(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
-    return Outcome("00")
+    return Outcome(ResponseCode.APPROVED)

@@ -9,7 +9,7 @@ from steadypos.host.records import TxnRow
 from steadypos.host.secrets import HostSecrets
 from steadypos.host.session import rrn
 from steadypos.host.store import Store
-from steadypos.protocol.codes import BATCH_MISMATCH
+from steadypos.protocol.codes import ResponseCode
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.fields import (
     SETTLE_BALANCED,
@@ -42,10 +42,11 @@ def settle(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     try:
         theirs, _ = Totals.parse(req.msg.get(48))
     except ProtocolError:
-        return Outcome("30")
+        return Outcome(ResponseCode.FORMAT_ERROR)
     term, batch = req.terminal, req.f60.batch
     if batch != term.batch and not store.settled(term.tid, batch):
-        return Outcome(BATCH_MISMATCH)  # neither the open batch nor one the host has closed
+        # Neither the open batch nor one the host has closed.
+        return Outcome(ResponseCode.BATCH_MISMATCH)
     ours = host_totals(store, term.tid, batch)
     result = SETTLE_BALANCED if ours == theirs else SETTLE_UNBALANCED
     store.record_settlement(term.tid, batch, result)
@@ -53,11 +54,11 @@ def settle(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
         store.set_batch(term.tid, batch + 1)
     if result != SETTLE_BALANCED:
         log.info("%s batch %06d not balanced: terminal %s, host %s", term.tid, batch, theirs, ours)
-    return Outcome("00", {
+    return Outcome(ResponseCode.APPROVED, {
         15: req.now.strftime("%m%d"),
         37: rrn(store),
         48: theirs.format(result),
-        60: Field60("00", batch, "201").format(),
+        60: Field60(req.f60.type, batch, req.f60.network).format(),
     })
 
 
@@ -65,7 +66,7 @@ def batch_upload(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     try:
         records = parse_batch_records(req.msg.get(48))
     except ProtocolError:
-        return Outcome("30")
+        return Outcome(ResponseCode.FORMAT_ERROR)
     tid, batch = req.terminal.tid, req.f60.batch
     for rec in records:
         ours = [t for t in (store.txn(tid, batch, rec.stan, "0200"),
@@ -83,16 +84,16 @@ def batch_upload(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
             continue
         store.add_upload_diff(tid, batch, rec.stan, problem)
         log.info("%s batch %06d stan %06d upload differs: %s", tid, batch, rec.stan, problem)
-    return Outcome("00")
+    return Outcome(ResponseCode.APPROVED)
 
 
 def batch_upload_end(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     raw = req.msg.get(48)
     if len(raw) < 4 or not raw[:4].isdigit():
-        return Outcome("30")
+        return Outcome(ResponseCode.FORMAT_ERROR)
     tid, batch = req.terminal.tid, req.f60.batch
     debits, credits = counted(store.batch_txns(tid, batch))
     theirs, ours = int(raw[:4]), len(debits) + len(credits)
     if theirs != ours:
         store.add_upload_diff(tid, batch, 0, f"count: terminal {theirs}, host {ours}")
-    return Outcome("00")
+    return Outcome(ResponseCode.APPROVED)

@@ -51,6 +51,10 @@ CREATE INDEX IF NOT EXISTS settlements_batch ON settlements(tid, batch);
 CREATE TABLE IF NOT EXISTS upload_diffs (
     id INTEGER PRIMARY KEY, tid TEXT NOT NULL, batch INTEGER NOT NULL, stan INTEGER NOT NULL,
     problem TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS host_audit (
+    id INTEGER PRIMARY KEY, at TEXT NOT NULL, operator TEXT NOT NULL, action TEXT NOT NULL,
+    subject TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS params_waiting (tid TEXT PRIMARY KEY);
 """
 
 
@@ -95,3 +99,7 @@ class SqliteStore(Store):
 
     def close(self) -> None:
         self.conn.close()
+
+    def _has_table(self, name: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                 (name,)).fetchone() is not None

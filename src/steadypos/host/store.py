@@ -47,6 +47,10 @@ class Store:
     def close(self) -> None:
         raise NotImplementedError
 
+    def _has_table(self, name: str) -> bool:
+        """Whether the database has this table (another component's, e.g. the TMS's)."""
+        raise NotImplementedError
+
     # -- helpers -------------------------------------------------------------------------
     def _q(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         if self.placeholder != "?":
@@ -220,6 +224,14 @@ class Store:
         self._q("UPDATE txns SET state = ?, refunded = ?, response = ?, rc = ? WHERE id = ?",
                 (t.state, t.refunded, json.dumps(t.response, sort_keys=True), t.rc, t.id))
 
+    def params_waiting(self, tid: str) -> bool:
+        return self._q("SELECT 1 FROM params_waiting WHERE tid = ?", (tid,)).fetchone() is not None
+
+    def set_params_waiting(self, tid: str, waiting: bool) -> None:
+        self._q("DELETE FROM params_waiting WHERE tid = ?", (tid,))
+        if waiting:
+            self._q("INSERT INTO params_waiting (tid) VALUES (?)", (tid,))
+
     def next_value(self, counter: str) -> int:
         row = self._q("SELECT value FROM counters WHERE name = ?", (counter,)).fetchone()
         value = (row[0] if row else 0) + 1
@@ -254,3 +266,54 @@ class Store:
             sql += " WHERE tid = ?"
             params = (tid,)
         return [tuple(r) for r in self._q(sql + " ORDER BY id", params)]  # type: ignore[misc]
+
+    # -- operator queries (host/ops.py: `steadypos host terminals|txn|batch|card|audit`) ----------
+    # Read-only but for the audit trail; every backend answers them with this portable SQL.
+    def last_request_times(self) -> dict[str, str]:
+        """{tid: when the host last kept a request of the terminal (ISO, host clock)}."""
+        return {r[0]: r[1] for r in self._q("SELECT tid, MAX(created_at) FROM txns GROUP BY tid")}
+
+    def find_txns(self, tid: str, stan: int | None = None, rrn: str | None = None,
+                  since: str | None = None, until: str | None = None, last: int | None = None
+                  ) -> list[tuple[TxnRow, str]]:
+        """(row, created_at) of the terminal's requests, oldest first; since <= created_at <
+        until (ISO) when given; only the `last` newest when given."""
+        sql = f"SELECT {_TXN_COLS}, created_at FROM txns WHERE tid = ?"
+        params: list[Any] = [tid]
+        for clause, value in (("stan = ?", stan), ("rrn = ?", rrn), ("created_at >= ?", since),
+                              ("created_at < ?", until)):
+            if value is not None:
+                sql += f" AND {clause}"
+                params.append(value)
+        sql += " ORDER BY id DESC" + (" LIMIT ?" if last is not None else "")
+        rows = self._q(sql, (*params, last) if last is not None else tuple(params)).fetchall()
+        return [(t, r[-1]) for r in reversed(rows) if (t := self._txn(r[:-1])) is not None]
+
+    def settlements(self, tid: str, batch: int) -> list[tuple[str, str]]:
+        """(result, created_at) of each settlement of the terminal's batch, oldest first."""
+        return [(r[0], r[1]) for r in self._q(
+            "SELECT result, created_at FROM settlements WHERE tid = ? AND batch = ? "
+            "ORDER BY created_at", (tid, batch))]
+
+    def cards_used_at(self, tid: str, last4: str) -> list[CardRow]:
+        """Cards whose PAN ends in last4 that made a request at the terminal (by masked PAN:
+        the full one is never stored)."""
+        cols = ", ".join(f"c.{c.strip()}" for c in _CARD_COLS.split(","))
+        return [CardRow(*r) for r in self._q(
+            f"SELECT DISTINCT {cols} FROM cards c JOIN txns t ON t.pan_ref = c.pan_ref "
+            "WHERE t.tid = ? AND c.pan_masked LIKE ? ORDER BY c.id", (tid, f"%{last4}"))]
+
+    def add_audit(self, operator: str, action: str, subject: str, detail: str) -> None:
+        self._q("INSERT INTO host_audit (at, operator, action, subject, detail) "
+                "VALUES (?,?,?,?,?)", (now_iso(), operator, action, subject, detail))
+
+    def audit_entries(self) -> list[tuple[str, str, str, str, str]]:
+        """(at, operator, action, subject, detail), oldest first."""
+        return [tuple(r) for r in self._q(  # type: ignore[misc]
+            "SELECT at, operator, action, subject, detail FROM host_audit ORDER BY id")]
+
+    def merchant_names(self) -> dict[str, str]:
+        """{mid: legal name} from the TMS's merchants when the TMS shares this database."""
+        if not self._has_table("tms_merchants"):
+            return {}
+        return {r[0]: r[1] for r in self._q("SELECT mid, legal_name FROM tms_merchants")}

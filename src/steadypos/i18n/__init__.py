@@ -1,5 +1,6 @@
-"""One message catalogue for everything a person reads (pages, later the counter screen): a JSON
-file per language, looked up by key; English is the fallback."""
+"""One message catalogue for everything a person reads (pages, counter screen, emergency cards):
+JSON files per language (`zh.json`, plus `<part>.zh.json` for each part), looked up by key;
+English is the fallback."""
 
 from __future__ import annotations
 
@@ -17,8 +18,16 @@ def catalogue(lang: str) -> dict[str, str]:
     """Every message of one language (keys are dotted names, e.g. `nav.terminals`)."""
     if lang not in LANGUAGES:
         raise KeyError(f"no catalogue for language {lang!r}")
-    text = resources.files(__package__).joinpath(f"{lang}.json").read_text(encoding="utf-8")
-    data: dict[str, str] = json.loads(text)
+    data: dict[str, str] = {}
+    files = sorted((f for f in resources.files(__package__).iterdir()
+                    if f.name == f"{lang}.json" or f.name.endswith(f".{lang}.json")),
+                   key=lambda f: (f.name != f"{lang}.json", f.name))
+    for file in files:
+        part: dict[str, str] = json.loads(file.read_text(encoding="utf-8"))
+        twice = sorted(set(part) & set(data))
+        if twice:
+            raise ValueError(f"{file.name}: keys already in the catalogue: {', '.join(twice)}")
+        data.update(part)
     return data
 
 

@@ -9,7 +9,7 @@ from steadypos.protocol.codec import Message
 from steadypos.protocol.crypto import encipher_pin
 from steadypos.protocol.fields import Field60, Field61, Totals
 from steadypos.protocol.frame import Header, Tpdu
-from steadypos.protocol.messages import BY_NAME, REVERSAL_FORBIDDEN
+from steadypos.protocol.messages import BY_NAME, REVERSAL_FORBIDDEN, MessageName
 
 SECURITY_CONTROL = "2600000000000000"
 PIN_CAPTURE = "12"
@@ -72,42 +72,50 @@ def _card_fields(card: Card, pin: str | None, pik: bytes | None) -> dict[int, st
     return fields
 
 
+def _request(st: Station, name: MessageName, stan: int, batch: int,
+             fields: dict[int, str] | None = None, network: str | None = None) -> Message:
+    """The request `name` of the catalogue (§3): its MTI, F3, STAN and F60 (60.1, the batch and
+    60.3, or `network` where one message type has two) on top of `fields`."""
+    mt = BY_NAME[name]
+    head = {11: f"{stan:06d}",
+            60: Field60(mt.f60_1 or "", batch, network or mt.f60_3 or "").format()}
+    if mt.f3 is not None:
+        head[3] = mt.f3
+    return st.message(mt.mti, {**(fields or {}), **head})
+
+
 def sign_in(st: Station, stan: int, batch: int) -> Message:
-    return st.message("0800", {11: f"{stan:06d}", 60: Field60("00", batch, "003").format(),
-                               63: st.operator})
+    return _request(st, MessageName.SIGN_IN, stan, batch, {63: st.operator})
 
 
 def sign_out(st: Station, stan: int, batch: int) -> Message:
-    return st.message("0820", {11: f"{stan:06d}", 60: Field60("00", batch, "002").format()})
+    return _request(st, MessageName.SIGN_OUT, stan, batch)
 
 
 def echo(st: Station, stan: int, batch: int) -> Message:
-    return st.message("0820", {11: f"{stan:06d}", 60: Field60("00", batch, "301").format()})
+    return _request(st, MessageName.ECHO, stan, batch)
 
 
 def sale(st: Station, stan: int, batch: int, amount: int, card: Card, pin: str | None = None,
          pik: bytes | None = None) -> Message:
     fields = _card_fields(card, pin, pik)
-    fields.update({3: "000000", 4: f"{amount:012d}", 11: f"{stan:06d}", 49: CURRENCY,
-                   60: Field60("22", batch).format()})
-    return st.message("0200", fields)
+    fields.update({4: f"{amount:012d}", 49: CURRENCY})
+    return _request(st, MessageName.SALE, stan, batch, fields)
 
 
 def balance(st: Station, stan: int, batch: int, card: Card, pin: str, pik: bytes) -> Message:
     fields = _card_fields(card, pin, pik)
-    fields.update({3: "310000", 11: f"{stan:06d}", 49: CURRENCY,
-                   60: Field60("01", batch).format()})
-    return st.message("0200", fields)
+    fields[49] = CURRENCY
+    return _request(st, MessageName.BALANCE, stan, batch, fields)
 
 
 def void(st: Station, stan: int, batch: int, amount: int, card: Card, orig_stan: int,
          orig_batch: int, orig_rrn: str, orig_auth: str, pin: str | None = None,
          pik: bytes | None = None) -> Message:
     fields = _card_fields(card, pin, pik)
-    fields.update({3: "200000", 4: f"{amount:012d}", 11: f"{stan:06d}", 37: orig_rrn,
-                   38: orig_auth, 49: CURRENCY, 60: Field60("23", batch).format(),
+    fields.update({4: f"{amount:012d}", 37: orig_rrn, 38: orig_auth, 49: CURRENCY,
                    61: Field61(orig_batch, orig_stan).format()})
-    return st.message("0200", fields)
+    return _request(st, MessageName.VOID, stan, batch, fields)
 
 
 def refund(st: Station, stan: int, batch: int, amount: int, card: Card, orig_stan: int,
@@ -115,29 +123,30 @@ def refund(st: Station, stan: int, batch: int, amount: int, card: Card, orig_sta
     fields = _card_fields(card, None, None)
     fields.pop(55, None)
     fields.pop(23, None)
-    fields.update({3: "200000", 4: f"{amount:012d}", 11: f"{stan:06d}", 37: orig_rrn,
-                   49: CURRENCY, 60: Field60("25", batch).format(),
+    fields.update({4: f"{amount:012d}", 37: orig_rrn, 49: CURRENCY,
                    61: Field61(orig_batch, orig_stan, orig_date).format()})
-    return st.message("0220", fields)
+    return _request(st, MessageName.REFUND, stan, batch, fields)
 
 
 def reversal(original: Message, reason: str, auth_code: str = "") -> Message:
-    """The 0400 for a reversible request: its fields less the forbidden ones, plus the reason."""
-    keep = BY_NAME["reversal"].required | BY_NAME["reversal"].optional
+    """The 0400 for a reversible request: its fields less the forbidden ones, plus the reason (a
+    ReversalReason)."""
+    mt = BY_NAME[MessageName.REVERSAL]
+    keep = mt.required | mt.optional
     fields = {n: v for n, v in original.fields.items()
               if n in keep and n not in REVERSAL_FORBIDDEN and n != 64}
     fields[22] = fields[22][:2] + "2"  # no PIN travels in a reversal
     fields[39] = reason
     if auth_code:
         fields[38] = auth_code
-    return Message("0400", fields, original.tpdu, original.header)
+    return Message(mt.mti, fields, original.tpdu, original.header)
 
 
 def settle(st: Station, stan: int, batch: int, totals: Totals) -> Message:
-    return st.message("0500", {11: f"{stan:06d}", 48: totals.format(), 49: CURRENCY,
-                               60: Field60("00", batch, "201").format(), 63: st.operator})
+    return _request(st, MessageName.SETTLE, stan, batch,
+                    {48: totals.format(), 49: CURRENCY, 63: st.operator})
 
 
 def batch_upload(st: Station, stan: int, batch: int, records_f48: str, end: bool) -> Message:
-    return st.message("0320", {11: f"{stan:06d}", 48: records_f48,
-                               60: Field60("00", batch, "202" if end else "201").format()})
+    name = MessageName.BATCH_UPLOAD_END if end else MessageName.BATCH_UPLOAD
+    return _request(st, name, stan, batch, {48: records_f48})

@@ -75,7 +75,7 @@ def _issue(make: Callable[[], T]) -> T:
 @certs_app.command("ca")
 def ca(out: Path = OUT,
        name: str = typer.Option("steadypos test CA", "--name", help="the CA's common name"),
-       days: int = typer.Option(certs.CA_DAYS, "--days")) -> None:
+       days: int = typer.Option(certs.CA_DAYS, "--days", help="validity in days")) -> None:
     """A test CA: ca.pem (give it to hosts and terminals) and ca.key (keep it)."""
     made = _issue(lambda: certs.make_ca(name, days))
     _write({out / CA_CERT: made.cert_pem, out / CA_KEY: made.key_pem})
@@ -85,7 +85,7 @@ def ca(out: Path = OUT,
 def host(ca_dir: Path = CA_DIR, out: Path = OUT,
          name: list[str] = typer.Option([], "--name", help="a name or IP terminals dial "
                                         "(repeatable); 127.0.0.1 and localhost always"),
-         days: int = typer.Option(certs.HOST_DAYS, "--days")) -> None:
+         days: int = typer.Option(certs.HOST_DAYS, "--days", help="validity in days")) -> None:
     """The host's server certificate (host.pem, host.key) for `host --tls-cert/--tls-key`."""
     ca_cert, ca_key = _read_ca(ca_dir)
     made = _issue(lambda: certs.issue_host_cert(ca_cert, ca_key, name, days))
@@ -96,9 +96,10 @@ def host(ca_dir: Path = CA_DIR, out: Path = OUT,
 def terminal(ca_dir: Path = CA_DIR,
              tid: str = typer.Option(..., "--tid", help="the terminal's TID: the cert's CN"),
              out: Path = OUT,
-             csr: Path = typer.Option(None, "--csr", help="sign this CSR (PEM) instead of "
+             csr: Path = typer.Option(None, "--csr", help="path of a CSR (PEM) to sign instead of "
                                       "making a key; its CN is replaced by --tid"),
-             days: int = typer.Option(certs.TERMINAL_DAYS, "--days")) -> None:
+             days: int = typer.Option(certs.TERMINAL_DAYS, "--days",
+                                      help="validity in days")) -> None:
     """A terminal's client certificate, TID.pem (and TID.key unless --csr)."""
     try:
         certs.check_tid(tid)

@@ -10,6 +10,7 @@ from enum import StrEnum
 from steadypos.protocol.codec import Message, encode_body
 from steadypos.protocol.codes import UNMACED_CODES
 from steadypos.protocol.crypto import pos_ecb_mac, x919_mac
+from steadypos.protocol.mti import Mti, is_response
 
 
 class MacAlgorithm(StrEnum):
@@ -32,10 +33,11 @@ ALGORITHMS: dict[MacAlgorithm, Callable[[bytes, bytes], bytes]] = {
 WEAK_MAC_NOTE = ("pos_ecb is weak: it XORs all blocks before any cipher, so edits that cancel "
                  "out keep the MAC and a frame can be forged without the key")
 
-MACED_MTIS = frozenset({"0200", "0210", "0220", "0230", "0400", "0410",
-                        "0500", "0510", "0320", "0330"})
+MACED_MTIS = frozenset(m for request in (Mti.FINANCIAL, Mti.FINANCIAL_ADVICE, Mti.REVERSAL,
+                                          Mti.SETTLEMENT, Mti.BATCH_UPLOAD)
+                        for m in (request, request.response))
 # 0820/0830 carry a MAC only as sign-out (60.3 = 002), never as echo test (§3, 1.1).
-SIGN_OUT_MTIS = frozenset({"0820", "0830"})
+SIGN_OUT_MTIS = frozenset({Mti.NETWORK_ADVICE, Mti.NETWORK_ADVICE.response})
 SIGN_OUT_NETWORK_CODE = "002"
 _PLACEHOLDER = "00" * 8
 
@@ -45,7 +47,7 @@ def needs_mac(msg: Message) -> bool:
         maced = msg.get(60)[8:11] == SIGN_OUT_NETWORK_CODE
     else:
         maced = msg.mti in MACED_MTIS
-    return maced and not (msg.mti[2] in "13" and msg.get(39) in UNMACED_CODES)
+    return maced and not (is_response(msg.mti) and msg.get(39) in UNMACED_CODES)
 
 
 def mac_input(msg: Message) -> bytes:

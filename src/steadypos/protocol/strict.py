@@ -10,13 +10,13 @@ from datetime import date
 
 from steadypos.protocol.builders import CURRENCY, SECURITY_CONTROL
 from steadypos.protocol.codec import Message
+from steadypos.protocol.codes import REVERSAL_REASONS, ReversalReason
 from steadypos.protocol.fields import ENTRY_METHODS, MAX_RECORDS_PER_UPLOAD, entry_mode_problem
-from steadypos.protocol.messages import MessageType
+from steadypos.protocol.messages import MessageName, MessageType
 
-REVERSAL_REASONS = frozenset({"98", "A0", "96", "06"})
 # Requests whose F22 says how the card was read but that carry no card-read data (§3: a refund
 # has no 23/55): the entry mode's needed fields are not asked for, what it forbids still is.
-NO_ICC_DATA = frozenset({"refund"})
+NO_ICC_DATA = frozenset({MessageName.REFUND})
 
 
 def _digits(v: str, n: int) -> bool:
@@ -83,16 +83,17 @@ def _upload_records(v: str) -> bool:
             and all(r[:2] == "00" and r[2:8] != "000000" for r in records))
 
 
-F48_RULES: dict[str, tuple[Callable[[str], bool], str]] = {
-    "settle": (_settle_totals, "F48 must be 62 digits: totals, result 0, foreign block zeros"),
-    "batch_upload": (_upload_records, "F48 must be a count 01..08 and that many records"),
-    "batch_upload_end": (lambda v: _digits(v, 4), "F48 must be a 4-digit total count"),
+F48_RULES: dict[MessageName, tuple[Callable[[str], bool], str]] = {
+    MessageName.SETTLE: (_settle_totals,
+                         "F48 must be 62 digits: totals, result 0, foreign block zeros"),
+    MessageName.BATCH_UPLOAD: (_upload_records, "F48 must be a count 01..08 and that many records"),
+    MessageName.BATCH_UPLOAD_END: (lambda v: _digits(v, 4), "F48 must be a 4-digit total count"),
 }
 
 
 def _entry_mode(msg: Message, mt: MessageType) -> str | None:
     f22 = msg.get(22)
-    if mt.name == "reversal":
+    if mt.name == MessageName.REVERSAL:
         # A reversal carries no card data (§3): only the entry mode itself is checked here;
         # that it repeats the original's is the host's check.
         known = f22[:2] in ENTRY_METHODS and f22[2:3] in ("1", "2")
@@ -119,6 +120,7 @@ def problem(msg: Message, mt: MessageType) -> str | None:
         bad = _entry_mode(msg, mt)
         if bad:
             return bad
-    if mt.name == "reversal" and msg.get(39) not in REVERSAL_REASONS:
-        return f"reversal reason {msg.get(39)!r} is not 98, A0, 96 or 06"
+    if mt.name == MessageName.REVERSAL and msg.get(39) not in REVERSAL_REASONS:
+        *first, last = ReversalReason
+        return f"reversal reason {msg.get(39)!r} is not {', '.join(first)} or {last}"
     return None

@@ -24,10 +24,12 @@ from steadypos.protocol import certs
 from steadypos.protocol.mac import MacAlgorithm
 from steadypos.protocol.tls import TlsError
 from steadypos.terminal import transport
-from steadypos.terminal.engine import Terminal, TerminalError
-from steadypos.terminal.outcome import EXIT_USAGE, Outcome
+from steadypos.terminal.flows import Terminal
+from steadypos.terminal.journal import Journal
+from steadypos.terminal.lifecycle import TerminalError
+from steadypos.terminal.outcome import Exit, Outcome
 from steadypos.terminal.screen import show_outcome
-from steadypos.tms.client import TmsCallError, TmsClient
+from steadypos.terminal.tmsclient import TmsCallError, TmsClient
 
 RSA_BITS = 2048
 
@@ -129,17 +131,22 @@ def activate(journal: Path, tms: str, serial: str, code: str,
                          cert: answer["certificate"].encode(), tls_key: _tls_key(files.work)})
         tls = transport.tls_config(ca, cert, tls_key, tid)
         port = answer["tls_port"]
-    _write_private(files.tms, json.dumps({"tms": tms, "terminal_token": answer["terminal_token"],
-                                          "params_version": answer["params_version"]}).encode())
+    _write_private(files.tms, json.dumps({
+        "tms": tms, "terminal_token": answer["terminal_token"],
+        "release_public_key": answer.get("release_public_key", "")}).encode())
     Terminal.init(journal, answer["host"], port, tid, answer["mid"], tmk, answer["tpdu"],
                   mac_alg=MacAlgorithm(answer["mac_algorithm"]), tls=tls)
+    opened = Journal(journal)
+    opened.set_config({"params_version": str(answer["params_version"])})
+    opened.close()
     shutil.rmtree(files.work)
     return {k: answer[k] for k in ("tid", "mid", "mac_algorithm", "host", "port", "tls_port",
                                    "tpdu", "params_version")}
 
 
 def command(
-    journal: Path = typer.Option(..., "--journal", help="the terminal's journal (made here)"),
+    journal: Path = typer.Option(..., "--journal",
+                                 help="path of the terminal's journal (made here)"),
     tms: str = typer.Option(..., "--tms", help="the TMS's URL, e.g. http://127.0.0.1:8000"),
     serial: str = typer.Option(..., "--serial", help="this device's serial number"),
     code: str = typer.Option(..., "--code", help="the one-time activation code"),
@@ -156,7 +163,7 @@ def command(
             print(json.dumps({**out.to_json(), "error": "usage" if usage else "activation"}))
         else:
             show_outcome(out)
-        raise typer.Exit(EXIT_USAGE if usage else 1) from None
+        raise typer.Exit(Exit.USAGE if usage else Exit.DECLINED) from None
     over = " over TLS" if done["tls_port"] else ""
     out = Outcome("done", f"terminal {done['tid']} of merchant {done['mid']} activated{over}; "
                           f"sign in next")

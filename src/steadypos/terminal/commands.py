@@ -1,59 +1,128 @@
-"""CLI: `steadypos terminal ...`, the contract through which tests and tools drive a terminal."""
+"""CLI: `steadypos terminal ...`, the contract through which tests and tools drive a terminal.
+The group's options (device faults, crash point, disk fault, broken behaviour, ...) are read here
+once into TerminalSettings and passed down; nothing below reads the environment for them."""
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
 
+from steadypos import cards
 from steadypos.money import AmountError, parse_yuan
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
 from steadypos.protocol.tls import TlsError
-from steadypos.terminal import activate, transport
-from steadypos.terminal.engine import CardInput, Terminal, TerminalError
-from steadypos.terminal.journal import JournalError
-from steadypos.terminal.outcome import EXIT_USAGE, Outcome
+from steadypos.terminal import activate, fleet, fleet_commands, releases, transport
+from steadypos.terminal.devices import FAULT_KINDS
+from steadypos.terminal.flows import CardInput, Terminal
+from steadypos.terminal.journal import JOURNAL_SYNC_MODES, JournalError
+from steadypos.terminal.lifecycle import TerminalError
+from steadypos.terminal.observer import CliObserver, Observer, Quiet
+from steadypos.terminal.outcome import Exit, Outcome, Result
 from steadypos.terminal.screen import show_journal, show_outcome
+from steadypos.terminal.settings import SettingsError, TerminalSettings
+from steadypos.terminal.steps import STEPS
 
 terminal_app = typer.Typer(help="The payment terminal (journaled, crash-safe).",
                            no_args_is_help=True)
+BENCH = "Test bench"  # the help panel of the options that make a terminal misbehave on purpose
 
-JOURNAL = typer.Option(..., "--journal", help="the terminal's journal (state file)")
+# Deliberately broken terminals a higher floor offers (chaos registers its own): --behave NAME.
+BEHAVIOURS: dict[str, type[Terminal]] = {}
+
+
+def offer_behaviours(behaviours: Mapping[str, type[Terminal]]) -> None:
+    """Let `--behave NAME` run these terminal classes (called by the floor that has them)."""
+    BEHAVIOURS.update(behaviours)
+
+
+@dataclass(frozen=True)
+class Run:
+    """What the group's options decided, for the command that follows."""
+
+    settings: TerminalSettings = field(default_factory=TerminalSettings)
+    terminal: type[Terminal] = Terminal
+    screen: bool = False
+
+    def observer(self, as_json: bool) -> Observer:
+        if self.screen:
+            return CliObserver(Console(stderr=as_json), everything=True)
+        return Quiet() if as_json else CliObserver()
+
+
+@terminal_app.callback()
+def _options(
+    ctx: typer.Context,
+    fault: list[str] = typer.Option(
+        [], "--fault", metavar="DEVICE=FAULT", rich_help_panel=BENCH,
+        help="a simulated device fails: " + "; ".join(
+            f"{d}: {', '.join(f)}" for d, f in FAULT_KINDS.items()) + " (repeatable)"),
+    crash_at: str = typer.Option(
+        None, "--crash-at", metavar="STEP", rich_help_panel=BENCH,
+        help="SIGKILL the terminal right after this journal step is on disk: "
+             f"{', '.join(STEPS)} (or its number 1-{len(STEPS)})"),
+    disk_fault: str = typer.Option(
+        None, "--disk-fault", metavar="KIND:N", rich_help_panel=BENCH,
+        help="the Nth journal write from start-up fails: full:N (disk full) or refused:N"),
+    journal_sync: str = typer.Option(
+        "FULL", "--journal-sync", rich_help_panel=BENCH,
+        help=f"the journal's SQLite sync mode ({', '.join(JOURNAL_SYNC_MODES)}); anything but "
+             "FULL only to measure what durability costs"),
+    behave: str = typer.Option(
+        None, "--behave", metavar="NAME", rich_help_panel=BENCH,
+        help="run a deliberately broken terminal, to show conformance tooling catches it "
+             "(README: broken terminals)"),
+    screen: bool = typer.Option(
+        False, "--screen", help="print each screen, prompt, progress step, receipt and result "
+                                "as the terminal goes (to stderr with --json)"),
+) -> None:
+    """The payment terminal (journaled, crash-safe)."""
+    try:
+        settings = TerminalSettings.parse(fault, crash_at, disk_fault, journal_sync)
+    except SettingsError as exc:
+        _fail_usage(str(exc), False)
+    terminal = Terminal
+    if behave is not None:
+        if behave not in BEHAVIOURS:
+            _fail_usage(f"--behave {behave!r}: one of {', '.join(sorted(BEHAVIOURS))}", False)
+        terminal = BEHAVIOURS[behave]
+    ctx.obj = Run(settings, terminal, screen)
+
+
+def _decided(ctx: typer.Context) -> Run:
+    return ctx.obj if isinstance(ctx.obj, Run) else Run()
+
+JOURNAL = typer.Option(..., "--journal", help="path of the terminal's journal (its SQLite "
+                       "state file)")
 AS_JSON = typer.Option(False, "--json", help="print one JSON object")
+STAN = typer.Option(..., "--stan", help="STAN of the original sale (1..999999)")
+PIN = typer.Option(None, "--pin", help="the cardholder's PIN, 4 to 12 digits (never stored)")
 
 
-def _fail_usage(message: str, as_json: bool) -> None:
+def _fail_usage(message: str, as_json: bool) -> NoReturn:
     if as_json:
         print(json.dumps({"result": "failed", "rc": "", "stan": None, "batch": None, "rrn": "",
                           "auth_code": "", "message": message, "error": "usage"}))
     else:
-        Console(stderr=True).print(f"error: {message}", markup=False, highlight=False)
-    raise typer.Exit(EXIT_USAGE)
+        Console(stderr=True, soft_wrap=True).print(f"error: {message}", markup=False,
+                                                   highlight=False)
+    raise typer.Exit(Exit.USAGE)
 
 
-def _terminal_cls() -> type[Terminal]:
-    """The terminal to run: ours, unless a test asked for a deliberately broken one."""
-    # Test only: STEADYPOS_TEST_BROKEN=<name> (chaos.broken.BROKEN_ENV) runs that broken terminal,
-    # so that the chaos campaign with real processes can show it catches it. Imported only then.
-    name = os.environ.get("STEADYPOS_TEST_BROKEN", "").strip()
-    if not name:
-        return Terminal
-    from steadypos.chaos.broken import BROKEN
-
-    return BROKEN.get(name, Terminal)
-
-
-def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) -> None:
+def _run(ctx: typer.Context, journal: Path, as_json: bool,
+         action: Callable[[Terminal], Outcome]) -> None:
     """Open the terminal (which recovers), run one command, report, exit with its status."""
-    lines: list[str] = []
-    say = lines.append if as_json else (lambda s: Console().print(f"[yellow]{s}[/yellow]"))
+    run = _decided(ctx)
     try:
-        term = _terminal_cls().open(journal, say=say)
+        # A running release with a fault may crash this session (terminal/releases.py).
+        term = run.terminal.open(journal, run.observer(as_json), run.settings,
+                                 on_step=releases.fault_hook(journal))
     except TerminalError as exc:
         _fail_usage(str(exc), as_json)
         return
@@ -66,7 +135,7 @@ def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) ->
         return
     except JournalError as exc:
         pending = bool(term.journal.reversals())
-        outcome = Outcome("failed", f"{exc}; the terminal stopped this payment",
+        outcome = Outcome(Result.FAILED, f"{exc}; the terminal stopped this payment",
                           reversal_pending=pending)
         reason, crash = "crash", exc
     except Exception as exc:
@@ -74,9 +143,10 @@ def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) ->
         term.close("crash", exc)
         raise
     term.close(reason, crash)
+    fleet.after_command(journal, (lambda s: None) if as_json else print)  # between payments
     if as_json:
         data = outcome.to_json()
-        data["recovered"] = lines
+        data["recovered"] = term.recovered
         print(json.dumps(data))
     else:
         show_outcome(outcome)
@@ -86,20 +156,22 @@ def _run(journal: Path, as_json: bool, action: Callable[[Terminal], Outcome]) ->
 @terminal_app.command("init")
 def init(
     journal: Path = JOURNAL,
-    host: str = typer.Option(..., "--host"),
-    port: int = typer.Option(..., "--port", help="the host's port (its TLS port with --tls-*)"),
-    tid: str = typer.Option(..., "--tid"),
-    mid: str = typer.Option(..., "--mid"),
+    host: str = typer.Option(..., "--host", help="the host's name or IP address"),
+    port: int = typer.Option(..., "--port", help="the host's TCP port (its TLS port with "
+                                                   "--tls-*)"),
+    tid: str = typer.Option(..., "--tid", help="terminal ID (TID), 8 characters"),
+    mid: str = typer.Option(..., "--mid", help="merchant ID (MID), 15 characters"),
     tmk: str = typer.Option(..., "--tmk", help="terminal master key, 32 hex digits"),
-    tpdu: str = typer.Option("6000030000", "--tpdu"),
+    tpdu: str = typer.Option("6000030000", "--tpdu", help="TPDU header, 10 hex digits"),
     timeout: float = typer.Option(30.0, "--timeout", help="seconds to wait for an answer"),
     mac_alg: MacAlgorithm = typer.Option(DEFAULT_MAC.value, "--mac",
                                          help="the MAC algorithm the host registered this "
                                               "terminal with (pos_ecb: legacy, weak)"),
-    tls_ca: Path = typer.Option(None, "--tls-ca", help="TLS: the CA of the host's certificate"),
-    tls_cert: Path = typer.Option(None, "--tls-cert", help="TLS: this terminal's certificate "
-                                  "(CN = its TID)"),
-    tls_key: Path = typer.Option(None, "--tls-key", help="TLS: its private key"),
+    tls_ca: Path = typer.Option(None, "--tls-ca", help="TLS: path of the CA (PEM) of the host's "
+                                  "certificate"),
+    tls_cert: Path = typer.Option(None, "--tls-cert", help="TLS: path of this terminal's "
+                                  "certificate (PEM, CN = its TID)"),
+    tls_key: Path = typer.Option(None, "--tls-key", help="TLS: path of its private key (PEM)"),
     as_json: bool = AS_JSON,
 ) -> None:
     """Create the terminal's state file; with --tls-ca/--tls-cert/--tls-key it talks TLS."""
@@ -119,7 +191,7 @@ def init(
     except (TerminalError, ProtocolError) as exc:
         _fail_usage(str(exc), as_json)
     over = " over TLS" if tls else ""
-    out = Outcome("done", f"terminal {tid} ready at {journal}{over} (MAC {mac_alg.value})")
+    out = Outcome(Result.DONE, f"terminal {tid} ready at {journal}{over} (MAC {mac_alg.value})")
     print(json.dumps(out.to_json())) if as_json else show_outcome(out)
 
 
@@ -139,9 +211,9 @@ def _tls(ca: Path | None, cert: Path | None, key: Path | None, tid: str,
 
 
 @terminal_app.command("sign-in")
-def sign_in(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
+def sign_in(ctx: typer.Context, journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
     """Sign in: fetch fresh working keys and the batch number."""
-    _run(journal, as_json, lambda t: t.recover() or t.sign_in())
+    _run(ctx, journal, as_json, lambda t: t.recover() or t.sign_in())
 
 
 def _amount(text: str, as_json: bool) -> int:
@@ -152,68 +224,91 @@ def _amount(text: str, as_json: bool) -> int:
         raise
 
 
+def _card_input(track2: str | None, card_file: Path | None, qr: str | None,
+                as_json: bool) -> CardInput:
+    """What was given; a magstripe card file is swiped (its track 2), a chip card inserted."""
+    if card_file is None or track2 is not None or qr is not None:
+        return CardInput(track2, card_file, qr)
+    try:
+        card = cards.load(card_file)
+    except cards.CardFileError as exc:
+        _fail_usage(str(exc), as_json)
+        raise
+    if card.kind is cards.CardKind.MAGSTRIPE:
+        return CardInput(track2=card.track2)
+    return CardInput(card_file=card_file)
+
+
 @terminal_app.command("sale")
 def sale(
+    ctx: typer.Context,
     journal: Path = JOURNAL,
-    amount: str = typer.Option(..., "--amount", help="yuan, e.g. 12.34"),
-    track2: str = typer.Option(None, "--track2", help="magstripe track 2 (PAN=YYMM...)"),
-    card_file: Path = typer.Option(None, "--card-file", help="chip card file (JSON)"),
+    amount: str = typer.Option(..., "--amount", help="amount in yuan, e.g. 12.34"),
+    track2: str = typer.Option(None, "--track2", help="magstripe track 2 (PAN=YYMM...), never "
+                                "printed"),
+    card_file: Path = typer.Option(None, "--card-file", help="path of a card file (JSON, "
+                                 "docs/cards.md; `demo-data card` writes one)"),
     qr: str = typer.Option(None, "--qr", help="one-time QR payment code"),
-    pin: str = typer.Option(None, "--pin"),
+    pin: str = PIN,
     as_json: bool = AS_JSON,
 ) -> None:
     """A sale by swipe, chip or QR code."""
     fen = _amount(amount, as_json)
-    card = CardInput(track2, card_file, qr)
-    _run(journal, as_json, lambda t: t.sale(fen, card, pin))
+    card = _card_input(track2, card_file, qr, as_json)
+    _run(ctx, journal, as_json, lambda t: t.sale(fen, card, pin))
 
 
 @terminal_app.command("void")
-def void(journal: Path = JOURNAL, stan: int = typer.Option(..., "--stan"),
+def void(ctx: typer.Context, journal: Path = JOURNAL, stan: int = STAN,
          as_json: bool = AS_JSON) -> None:
     """Void an approved sale of the open batch."""
-    _run(journal, as_json, lambda t: t.void(stan))
+    _run(ctx, journal, as_json, lambda t: t.void(stan))
 
 
 @terminal_app.command("refund")
-def refund(journal: Path = JOURNAL, stan: int = typer.Option(..., "--stan"),
-           amount: str = typer.Option(..., "--amount"), as_json: bool = AS_JSON) -> None:
+def refund(ctx: typer.Context, journal: Path = JOURNAL, stan: int = STAN,
+           amount: str = typer.Option(..., "--amount", help="amount to refund in yuan, "
+                                                  "e.g. 5.00"),
+           as_json: bool = AS_JSON) -> None:
     """Refund part or all of an approved sale."""
     fen = _amount(amount, as_json)
-    _run(journal, as_json, lambda t: t.refund(stan, fen))
+    _run(ctx, journal, as_json, lambda t: t.refund(stan, fen))
 
 
 @terminal_app.command("balance")
-def balance(journal: Path = JOURNAL, track2: str = typer.Option(..., "--track2"),
-            pin: str = typer.Option(..., "--pin"), as_json: bool = AS_JSON) -> None:
+def balance(ctx: typer.Context, journal: Path = JOURNAL,
+            track2: str = typer.Option(..., "--track2", help="magstripe track 2, never printed"),
+            pin: str = typer.Option(..., "--pin", help="the cardholder's PIN, 4 to 12 digits "
+                                    "(never stored)"),
+            as_json: bool = AS_JSON) -> None:
     """Balance inquiry."""
-    _run(journal, as_json, lambda t: t.balance(track2, pin))
+    _run(ctx, journal, as_json, lambda t: t.balance(track2, pin))
 
 
 @terminal_app.command("settle")
-def settle(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
+def settle(ctx: typer.Context, journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
     """Settle the batch; upload it when the totals do not agree."""
-    _run(journal, as_json, lambda t: t.settle())
+    _run(ctx, journal, as_json, lambda t: t.settle())
 
 
 @terminal_app.command("recover")
-def recover(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
+def recover(ctx: typer.Context, journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
     """Send what is pending (reversals, unanswered refunds)."""
 
     def act(t: Terminal) -> Outcome:
         blocked = t.recover(explicit=True)
         if blocked is not None:
             return blocked
-        return Outcome("done", "nothing pending" if not t.recovered else "recovered")
+        return Outcome(Result.DONE, "nothing pending" if not t.recovered else "recovered")
 
-    _run(journal, as_json, act)
+    _run(ctx, journal, as_json, act)
 
 
 @terminal_app.command("journal")
 def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
-    """Every transaction: STAN, batch, kind, amount (fen), state, rc, RRN, auth code."""
+    """Every transaction: STAN, batch, kind, amount (yuan; fen with --json), state, rc, RRN."""
     try:
-        term = Terminal.open(journal, say=lambda s: None)
+        term = Terminal.open(journal)
     except TerminalError as exc:
         _fail_usage(str(exc), as_json)
         return
@@ -229,6 +324,7 @@ def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
 
 
 terminal_app.command("activate")(activate.command)
+fleet_commands.register(terminal_app)
 
 
 def register(app: typer.Typer) -> None:

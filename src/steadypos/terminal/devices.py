@@ -1,5 +1,5 @@
 """Simulated devices behind small interfaces: card reader, PIN pad, receipt printer. Each has fault
-switches, set from code or from STEADYPOS_FAULTS (e.g. `reader=bad_read,printer=jam`)."""
+switches, set from code or with `steadypos terminal --fault reader=bad_read` (settings.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from steadypos import cards
 from steadypos.files import make_private
 from steadypos.masking import mask_pan
 from steadypos.money import format_fen
 from steadypos.protocol import emv
 from steadypos.protocol.builders import Card
-
-FAULTS_ENV = "STEADYPOS_FAULTS"
 
 # Device -> the faults it knows.
 FAULT_KINDS: dict[str, tuple[str, ...]] = {
@@ -38,19 +37,11 @@ class UsageError(ValueError):
     """Input the operator typed that cannot be a card, PIN or amount."""
 
 
-def faults_from_env() -> dict[str, str]:
-    out: dict[str, str] = {}
-    for part in os.environ.get(FAULTS_ENV, "").split(","):
-        if "=" in part:
-            dev, fault = (x.strip() for x in part.split("=", 1))
-            if fault in FAULT_KINDS.get(dev, ()):
-                out[dev] = fault
-    return out
-
-
 @dataclass
 class Faults:
-    switches: dict[str, str] = field(default_factory=faults_from_env)
+    """The fault switches in force, device -> fault (FAULT_KINDS); a test bench may flip them."""
+
+    switches: dict[str, str] = field(default_factory=dict)
 
     def check(self, device: str) -> None:
         fault = self.switches.get(device)
@@ -91,7 +82,7 @@ class CardReader:
 
 @dataclass
 class ChipCard:
-    """A chip card as a JSON file: pan, expiry, psn, icc_mk (the card's own key), atc."""
+    """A chip card file (docs/cards.md): pan, expiry, psn, icc_mk (the card's own key), atc."""
 
     path: Path
     pan: str
@@ -103,15 +94,13 @@ class ChipCard:
     @classmethod
     def load(cls, path: Path) -> ChipCard:
         try:
-            data = json.loads(Path(path).read_text())
-            card = cls(Path(path), str(data["pan"]), str(data["expiry"]),
-                       str(data.get("psn", "01")), bytes.fromhex(data["icc_mk"]),
-                       int(data.get("atc", 1)))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise UsageError(f"card file {path}: {exc}") from exc
-        if not (card.pan.isdigit() and 12 <= len(card.pan) <= 19 and len(card.icc_mk) == 16):
-            raise UsageError(f"card file {path}: needs pan, expiry, icc_mk (32 hex digits)")
-        return card
+            card = cards.load(path)
+        except cards.CardFileError as exc:
+            raise UsageError(str(exc)) from None
+        if card.kind is not cards.CardKind.CHIP:
+            raise UsageError(f"card file {path}: a magstripe card is swiped, not inserted")
+        return cls(Path(path), card.pan, card.expiry, card.psn, bytes.fromhex(card.icc_mk),
+                   card.atc)
 
     def generate(self, amount: int) -> Card:
         self.atc += 1
@@ -122,7 +111,7 @@ class ChipCard:
         os.replace(tmp, self.path)
         icc = emv.card_generate_arqc(self.icc_mk, self.atc, emv.ChipTxn(
             amount, datetime.now().strftime("%y%m%d"), secrets.token_bytes(4)))
-        t2 = f"{self.pan}D{self.expiry}2010000000"
+        t2 = cards.track2_of(self.pan, self.expiry)
         return Card(pan=self.pan, expiry=self.expiry, track2=t2, method="05", psn=self.psn,
                     icc=icc)
 

@@ -72,9 +72,10 @@ def unclosed_session(tail: bytes, whole: bool) -> tuple[str, str] | None:
 
 
 class EventLog:
-    def __init__(self, path: Path, tid: str) -> None:
+    def __init__(self, path: Path, tid: str, app_version: str = __version__) -> None:
         self.path = path
         self.tid = tid
+        self.app_version = app_version  # the running release (terminal/releases.py)
         tail, whole = _tail(path)
         self._unclosed = unclosed_session(tail, whole)
         make_private(path)
@@ -106,10 +107,11 @@ class EventLog:
             ts, version = self._unclosed
             self.emit("app", at=ts, event="exit", app_version=version, reason="killed")
             self._unclosed = None
-        self.emit("app", event="start", app_version=__version__)
+        self.emit("app", event="start", app_version=self.app_version)
 
     def app_exit(self, reason: str, exc: BaseException | None = None) -> None:
-        keys: dict[str, Any] = {"event": "exit", "app_version": __version__, "reason": reason}
+        keys: dict[str, Any] = {"event": "exit", "app_version": self.app_version,
+                                "reason": reason}
         if exc is not None:
             keys["exception"] = f"{type(exc).__module__}.{type(exc).__qualname__}"
             keys["frames"] = _frames(exc)
@@ -131,5 +133,5 @@ class EventLog:
         """What the terminal is, once a session: the firmware is the kernel it runs on, and it
         keeps no maintenance record (null: none on record)."""
         self.emit("inventory", brand="steadypos", model="sim", firmware=os.uname().release,
-                  app_version=__version__, params_version=params_version, mid=mid,
+                  app_version=self.app_version, params_version=params_version, mid=mid,
                   last_maintenance=None)

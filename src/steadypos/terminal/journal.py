@@ -1,15 +1,16 @@
 """The terminal's journal: SQLite (WAL, synchronous=FULL) holding config, counters, transactions,
-the step log and reversal records. It is the only thing recovery reads."""
+the step log and reversal records. It is the only thing recovery reads, and it owns all its SQL:
+the engine says what it means (`drop_reversal`, `mark_voided`, `close_batch`, ...)."""
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from steadypos.files import make_private_db
 
@@ -33,9 +34,43 @@ CREATE TABLE IF NOT EXISTS reversals (
     attempts INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
 """
 
-# Internal state of a flow that has not reached its outcome yet; `step` says how far it got.
-IN_PROGRESS = "in_progress"
-OUTCOMES = ("approved", "declined", "reversed", "voided", "refunded", "pending_reversal", "failed")
+
+
+class State(StrEnum):
+    """A transaction's state in the journal (README, "Journal states")."""
+
+    IN_PROGRESS = "in_progress"  # not at its outcome yet; `step` says how far it got
+    APPROVED = "approved"
+    DECLINED = "declined"
+    REVERSED = "reversed"
+    VOIDED = "voided"
+    REFUNDED = "refunded"  # a sale refunded in full
+    PENDING_REVERSAL = "pending_reversal"
+    FAILED = "failed"
+
+
+class Kind(StrEnum):
+    """What a journaled flow is (`txns.kind`)."""
+
+    SALE = "sale"
+    VOID = "void"
+    REFUND = "refund"
+    BALANCE = "balance"
+    SETTLE = "settle"
+
+
+REVERSIBLE = frozenset({Kind.SALE, Kind.VOID})  # a reversal record goes before the request
+PRINTED = frozenset({Kind.SALE, Kind.VOID, Kind.REFUND})  # they end with a receipt
+IN_PROGRESS = State.IN_PROGRESS
+OUTCOMES = tuple(s.value for s in State if s is not State.IN_PROGRESS)
+MAX_STAN = 999_999
+PARAMS_WAITING = "params_waiting"  # counter: the host said newer parameters wait in the TMS
+JOURNAL_SYNC_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")  # SQLite's; a terminal uses FULL
+
+
+def following_stan(stan: int) -> int:
+    """The STAN after `stan`: 1 to 999999, then 1 again (the one rule for the next STAN)."""
+    return stan % MAX_STAN + 1
 
 
 def now_iso() -> str:
@@ -74,6 +109,13 @@ class Txn:
 _TXN_COLS = ", ".join(f.name for f in fields(Txn))
 
 
+class Change(NamedTuple):
+    """A write the journal makes together with a step, in its transaction (see `step`)."""
+
+    sql: str
+    params: tuple[Any, ...]
+
+
 @dataclass
 class ReversalRecord:
     txn_id: int
@@ -82,22 +124,21 @@ class ReversalRecord:
     attempts: int
 
 
-# Test only: `STEADYPOS_TEST_DISK_FAULT=full:3` makes the 3rd journal write from start-up fail as
-# a full disk would (`refused:N` as a refused write), to prove a terminal survives it.
-DISK_FAULT_ENV = "STEADYPOS_TEST_DISK_FAULT"
+# A simulated disk fault: ("full" or "refused", the journal write from start-up that fails), to
+# prove a terminal survives a full disk or a refused write (tests, chaos, `--disk-fault`).
 DISK_FAULTS = {"full": "database or disk is full", "refused": "disk I/O error (write refused)"}
-
-
-def _disk_fault_from_env() -> tuple[str, int] | None:
-    kind, _, n = os.environ.get(DISK_FAULT_ENV, "").partition(":")
-    return (kind, int(n)) if kind in DISK_FAULTS and n.isdigit() else None
+DiskFault = tuple[str, int]
 
 
 class Journal:
-    def __init__(self, path: str | Path, synchronous: str = "FULL") -> None:
+    """One terminal's journal file. Each write is one durable SQLite transaction."""
+
+    def __init__(self, path: str | Path, synchronous: str = "FULL",
+                 disk_fault: DiskFault | None = None) -> None:
+        if synchronous not in JOURNAL_SYNC_MODES:
+            raise ValueError(f"journal sync must be one of {', '.join(JOURNAL_SYNC_MODES)}")
         self.path = Path(path)
-        # (kind, writes until it fails): a disk fault armed by a test or the simulator.
-        self.disk_fault = _disk_fault_from_env()
+        self.disk_fault = disk_fault  # (kind, writes until it fails), armed by a test bench
         make_private_db(self.path)
         self.conn = sqlite3.connect(str(self.path), isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=WAL")
@@ -117,7 +158,7 @@ class Journal:
             raise JournalError(f"journal write failed: {DISK_FAULTS[kind]}")
         self.disk_fault = (kind, left - 1)
 
-    def _write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+    def _write(self, statements: list[tuple[str, tuple[Any, ...]]] | list[Change]) -> None:
         """Run statements as one durable transaction, or none of them."""
         self._check_disk()
         try:
@@ -143,20 +184,35 @@ class Journal:
         return int(row[0]) if row else default
 
     def set_counter(self, name: str, value: int) -> None:
-        self._write([("INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)",
-                      (name, value))])
+        self._write([self._set_counter(name, value)])
+
+    def batch(self) -> int:
+        """The batch the terminal trades in (the host names it at sign-in)."""
+        return self.counter("batch", 1)
+
+    def set_batch(self, batch: int) -> None:
+        self._write([self._set_counter("batch", batch)])
+
+    def next_stan(self) -> int:
+        """Allocate the next STAN for a message that is not a journaled flow (sign-in, upload)."""
+        stan = following_stan(self.counter("stan", 0))
+        self._write([self._set_counter("stan", stan)])
+        return stan
+
+    @staticmethod
+    def _set_counter(name: str, value: int) -> Change:
+        return Change("INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)", (name, value))
 
     # -- transactions --------------------------------------------------------------------
     def start(self, kind: str, amount: int, batch: int, orig_stan: int | None = None,
               orig_batch: int | None = None) -> Txn:
         """Allocate the next STAN and write `flow_started`, in one transaction."""
-        stan = self.counter("stan", 0) % 999_999 + 1
+        stan = following_stan(self.counter("stan", 0))
         at = now_iso()
         self._check_disk()
         try:
             self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute("INSERT OR REPLACE INTO counters (name, value) VALUES ('stan', ?)",
-                              (stan,))
+            self.conn.execute(*self._set_counter("stan", stan))
             cur = self.conn.execute(
                 "INSERT INTO txns (stan, batch, kind, amount, state, step, orig_stan, orig_batch, "
                 "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -175,8 +231,9 @@ class Journal:
         return txn
 
     def step(self, txn: Txn, step: str, detail: str = "", *,
-             extra: list[tuple[str, tuple[Any, ...]]] | None = None, **changes: Any) -> None:
-        """Record a step (and any column changes and extra statements) durably, all or nothing."""
+             also: list[Change] | None = None, **changes: Any) -> None:
+        """Record a step (and any column changes, and the `also` writes the intent methods
+        below make) durably, all or nothing."""
         at = now_iso()
         changes = {**changes, "step": step, "updated_at": at}
         sets = ", ".join(f"{k} = ?" for k in changes)
@@ -184,7 +241,7 @@ class Journal:
             (f"UPDATE txns SET {sets} WHERE id = ?", (*changes.values(), txn.id)),
             ("INSERT INTO steps (txn_id, step, detail, at) VALUES (?,?,?,?)",
              (txn.id, step, detail, at)),
-            *(extra or []),
+            *(also or []),
         ]
         self._write(statements)
         for k, v in changes.items():
@@ -223,21 +280,45 @@ class Journal:
         return [r[0] for r in self.conn.execute(
             "SELECT step FROM steps WHERE txn_id = ? ORDER BY id", (txn_id,))]
 
+    # -- writes that go with a step (`step(..., also=[...])`) ---------------------------
+    @staticmethod
+    def keep_reversal(txn: Txn, fields_: dict[int, str], reason: str) -> Change:
+        """Store the reversal record of `txn` (its 0400's fields, card number sealed)."""
+        return Change("INSERT OR REPLACE INTO reversals (txn_id, fields, reason, attempts, "
+                      "created_at) VALUES (?, ?, ?, 0, ?)",
+                      (txn.id, json.dumps({str(k): v for k, v in fields_.items()}), reason,
+                       now_iso()))
+
+    @staticmethod
+    def drop_reversal(txn: Txn) -> Change:
+        return Change("DELETE FROM reversals WHERE txn_id = ?", (txn.id,))
+
+    @staticmethod
+    def set_reversal_reason(txn: Txn, reason: str) -> Change:
+        return Change("UPDATE reversals SET reason = ? WHERE txn_id = ?", (reason, txn.id))
+
+    @staticmethod
+    def mark_voided(sale: Txn) -> Change:
+        return Change("UPDATE txns SET state = ? WHERE id = ?", (State.VOIDED.value, sale.id))
+
+    @staticmethod
+    def mark_unvoided(sale: Txn) -> Change:
+        """A void that was reversed: its sale stands again."""
+        return Change("UPDATE txns SET state = ? WHERE id = ?", (State.APPROVED.value, sale.id))
+
+    @staticmethod
+    def add_refund(sale: Txn, amount: int) -> Change:
+        """`amount` more of `sale` refunded; refunded in full, it is `refunded`."""
+        state = State.REFUNDED if sale.refunded + amount >= sale.amount else State(sale.state)
+        return Change("UPDATE txns SET refunded = refunded + ?, state = ? WHERE id = ?",
+                      (amount, state.value, sale.id))
+
+    @classmethod
+    def close_batch(cls, batch: int) -> Change:
+        """The batch is settled: the terminal trades in the next one."""
+        return cls._set_counter("batch", batch + 1)
+
     # -- reversal records ----------------------------------------------------------------
-    @staticmethod
-    def store_reversal_sql(txn_id: int, fields_: dict[int, str],
-                           reason: str) -> tuple[str, tuple[Any, ...]]:
-        return ("INSERT OR REPLACE INTO reversals (txn_id, fields, reason, attempts, created_at) "
-                "VALUES (?, ?, ?, 0, ?)",
-                (txn_id, json.dumps({str(k): v for k, v in fields_.items()}), reason, now_iso()))
-
-    @staticmethod
-    def delete_reversal_sql(txn_id: int) -> tuple[str, tuple[Any, ...]]:
-        return ("DELETE FROM reversals WHERE txn_id = ?", (txn_id,))
-
-    @staticmethod
-    def reversal_reason_sql(txn_id: int, reason: str) -> tuple[str, tuple[Any, ...]]:
-        return ("UPDATE reversals SET reason = ? WHERE txn_id = ?", (reason, txn_id))
 
     def reversals(self) -> list[ReversalRecord]:
         rows = self.conn.execute(

@@ -1,16 +1,43 @@
-"""What a terminal command ends with: the result the operator sees, and its exit status."""
+"""What a terminal command ends with: the result the operator sees, whether the customer was
+charged, and its exit status."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import IntEnum, StrEnum
 from typing import Any
 
-EXIT_OK, EXIT_DECLINED, EXIT_USAGE, EXIT_PENDING, EXIT_BLOCKED = 0, 1, 2, 3, 4
+
+class Exit(IntEnum):
+    """Exit status of a terminal command (README, "Exit status")."""
+
+    OK = 0
+    DECLINED = 1  # declined, or failed with nothing pending: not charged
+    USAGE = 2  # bad usage or input: nothing written
+    PENDING = 3  # failed with a reversal pending
+    BLOCKED = 4  # a pending reversal cannot be sent: no new sale
+
+
+class Result(StrEnum):
+    APPROVED = "approved"
+    DECLINED = "declined"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    DONE = "done"  # a command that is not a payment went through (sign-in, settlement, ...)
+
+
+class Charged(StrEnum):
+    """What a flow did to the customer's money, as the operator must say it."""
+
+    YES = "charged"  # the money moved (for a void or refund: it went back)
+    NO = "not_charged"  # nothing moved
+    REVERSING = "being_reversed"  # it may have moved; a stored reversal undoes it
+    UNKNOWN = "unknown"  # sent, no answer, not reversible: `recover` learns the outcome
 
 
 @dataclass
 class Outcome:
-    result: str  # approved, declined, failed, blocked, done
+    result: str  # a Result
     message: str
     rc: str = ""
     stan: int | None = None
@@ -19,21 +46,31 @@ class Outcome:
     auth_code: str = ""
     reversal_pending: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    unknown: bool = False  # sent and unanswered, nothing to reverse: the outcome is not known
+
+    @property
+    def charged(self) -> Charged:
+        if self.result == Result.APPROVED:
+            return Charged.YES
+        if self.reversal_pending:
+            return Charged.REVERSING
+        return Charged.UNKNOWN if self.unknown else Charged.NO
 
     @property
     def exit_code(self) -> int:
-        if self.result in ("approved", "done"):
-            return EXIT_OK
-        if self.result == "blocked":
-            return EXIT_BLOCKED
-        if self.result == "failed" and self.reversal_pending:
-            return EXIT_PENDING
-        return EXIT_DECLINED
+        if self.result in (Result.APPROVED, Result.DONE):
+            return Exit.OK
+        if self.result == Result.BLOCKED:
+            return Exit.BLOCKED
+        if self.result == Result.FAILED and self.reversal_pending:
+            return Exit.PENDING
+        return Exit.DECLINED
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         extra = out.pop("extra")
         out.pop("reversal_pending")
+        out.pop("unknown")
         out["stan"] = f"{self.stan:06d}" if self.stan is not None else None
         out["batch"] = f"{self.batch:06d}" if self.batch is not None else None
         out["reversal_pending"] = self.reversal_pending

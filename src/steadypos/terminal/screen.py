@@ -6,8 +6,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
-from rich.table import Table
 
+from steadypos.cli_tables import show_table
 from steadypos.money import format_fen
 from steadypos.terminal.outcome import Outcome
 
@@ -29,10 +29,9 @@ def show_outcome(out: Outcome, console: Console | None = None) -> None:
 
 
 def show_journal(rows: list[dict[str, Any]], console: Console | None = None) -> None:
-    table = Table(title="journal")
-    for col in ("stan", "batch", "kind", "amount", "state", "rc", "rrn", "auth_code", "pan"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r["stan"], r["batch"], r["kind"], format_fen(r["amount"]), r["state"],
-                      r["rc"], r["rrn"], r["auth_code"], r["pan"])
-    (console or Console()).print(table)
+    """The journal as a table on a terminal, compact lines when piped (nothing cut)."""
+    show_table("journal", ("stan", "batch", "kind", "amount (yuan)", "state", "rc", "rrn",
+                           "auth_code", "pan"),
+               [(r["stan"], r["batch"], r["kind"], format_fen(r["amount"]), r["state"], r["rc"],
+                 r["rrn"], r["auth_code"], r["pan"]) for r in rows],
+               console, right=("amount (yuan)",))

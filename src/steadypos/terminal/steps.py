@@ -1,37 +1,40 @@
-"""The journal steps of a payment flow, in order, and the test hook that kills the process."""
+"""The journal steps of a payment flow, in order, and the steps that end one early."""
 
 from __future__ import annotations
 
-import os
-import signal
+from enum import StrEnum
 
-STEPS: tuple[str, ...] = (
-    "flow_started",
-    "card_read",
-    "pin_captured",
-    "request_packed",
-    "reversal_stored",
-    "request_sent",
-    "response_received",
-    "journal_written",
-    "reversal_cleared",
-    "receipt_printed",
+
+class Step(StrEnum):
+    """A step as the journal records it (`txns.step`, the `steps` table)."""
+
+    FLOW_STARTED = "flow_started"
+    CARD_READ = "card_read"
+    PIN_CAPTURED = "pin_captured"
+    REQUEST_PACKED = "request_packed"
+    REVERSAL_STORED = "reversal_stored"
+    REQUEST_SENT = "request_sent"
+    RESPONSE_RECEIVED = "response_received"
+    JOURNAL_WRITTEN = "journal_written"
+    REVERSAL_CLEARED = "reversal_cleared"
+    RECEIPT_PRINTED = "receipt_printed"
+    # Ends other than the receipt:
+    FLOW_ABORTED = "flow_aborted"  # stopped before anything was charged
+    REVERSED = "reversed"  # its reversal was answered
+    REVERSAL_REFUSED = "reversal_refused"  # 12: the original is in a settled batch and stands
+    REVERSAL_DROPPED = "reversal_dropped"  # only a deliberately broken terminal does this
+
+
+# The steps a payment goes through, in order (a flow skips those it has no use for).
+STEPS: tuple[Step, ...] = (
+    Step.FLOW_STARTED,
+    Step.CARD_READ,
+    Step.PIN_CAPTURED,
+    Step.REQUEST_PACKED,
+    Step.REVERSAL_STORED,
+    Step.REQUEST_SENT,
+    Step.RESPONSE_RECEIVED,
+    Step.JOURNAL_WRITTEN,
+    Step.REVERSAL_CLEARED,
+    Step.RECEIPT_PRINTED,
 )
-
-# Test only: `STEADYPOS_TEST_KILL_AT=request_sent` (or its 1-based number) makes the terminal
-# SIGKILL itself right after that step is on disk, before the action that follows it.
-KILL_ENV = "STEADYPOS_TEST_KILL_AT"
-
-
-def kill_point() -> str | None:
-    raw = os.environ.get(KILL_ENV, "").strip()
-    if not raw:
-        return None
-    if raw.isdigit() and 1 <= int(raw) <= len(STEPS):
-        return STEPS[int(raw) - 1]
-    return raw if raw in STEPS else None
-
-
-def after_step(step: str) -> None:
-    if kill_point() == step:
-        os.kill(os.getpid(), signal.SIGKILL)

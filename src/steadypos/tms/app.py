@@ -16,11 +16,25 @@ from steadypos.tms.context import TmsContext
 from steadypos.tms.hostlink import HostLink
 from steadypos.tms.pages import views as pages
 from steadypos.tms.pages import web
-from steadypos.tms.routers import activation, applications, audit, auth, merchants, terminals, users
+from steadypos.tms.routers import (
+    activation,
+    applications,
+    audit,
+    auth,
+    merchants,
+    parameters,
+    releases,
+    rollouts,
+    telemetry,
+    terminals,
+    users,
+)
 from steadypos.tms.settings import Settings
+from steadypos.tms.signing import ReleaseKey
 
 API = "/api/v1"
-ROUTERS = (auth, users, applications, merchants, terminals, activation, audit)
+ROUTERS = (auth, users, applications, merchants, terminals, activation, audit, parameters,
+           releases, rollouts, telemetry)
 # (method, path) anyone may call without logging in. Every other route answers 401 to an
 # anonymous caller: tests/tms/test_access.py walks app.routes to hold every new route to it.
 PUBLIC = frozenset({
@@ -38,7 +52,8 @@ def open_context(settings: Settings) -> TmsContext:
     tms_db.migrate(engine)
     return TmsContext(settings=settings, engine=engine, sessions=tms_db.sessions(engine),
                       ca=TmsCa.load_or_create(settings.ca_dir),
-                      host=HostLink(settings.db, settings.txn_limit_fen))
+                      host=HostLink(settings.db, settings.txn_limit_fen),
+                      release_key=ReleaseKey.load_or_create(settings.ca_dir))
 
 
 def create_app(ctx: TmsContext) -> FastAPI:

@@ -24,15 +24,19 @@ def _fail(message: str) -> None:
 def serve(
     db: str = DB,
     port: int = typer.Option(..., "--port", help="HTTP port; 0 picks a free one"),
-    bind: str = typer.Option("127.0.0.1", "--bind"),
+    bind: str = typer.Option("127.0.0.1", "--bind", help="address to listen on"),
     link: str = typer.Option("127.0.0.1:5000", "--link",
                              help="the host's HOST:PORT handed to terminals at activation"),
     tls_link: str = typer.Option(None, "--tls-link", help="the host's TLS HOST:PORT"),
     ca_dir: Path = typer.Option(None, "--ca-dir", help="the TMS CA's folder (default: beside a "
                                 "SQLite database, DB.tms-ca; ./tms-ca for PostgreSQL)"),
-    write_ca_cert: Path = typer.Option(None, "--write-ca-cert", help="write the CA certificate "
-                                       "here, for the host's --client-ca"),
-    log_file: str = typer.Option(None, "--log-file"),
+    write_ca_cert: Path = typer.Option(None, "--write-ca-cert", help="path to write the CA "
+                                       "certificate to (PEM), for the host's --client-ca"),
+    log_file: str = typer.Option(None, "--log-file", help="path to write the log to "
+                                 "(default: stderr)"),
+    bus: str = typer.Option(None, "--bus", help="NATS JetStream URL (nats://127.0.0.1:4222): "
+                            "hand heartbeats and log uploads to `tms worker`s"),
+    bus_prefix: str = typer.Option("tms", "--bus-prefix", help="names of stream and consumers"),
 ) -> None:
     """Run the TMS (API under /api/v1, pages under /ui) until SIGINT/SIGTERM."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -55,6 +59,16 @@ def serve(
         return
     if write_ca_cert is not None:
         ctx.ca.write_cert(write_ca_cert)
+    if bus:
+        from steadypos.tms.bus import Names, Publisher
+
+        try:
+            ctx.bus = Publisher(bus, Names(bus_prefix))
+        except Exception as exc:  # noqa: BLE001 - any failure to reach the bus stops the start
+            _fail(f"cannot reach the bus at {bus}: {exc}")
+    from steadypos.tms.sweeper import start_sweeper
+
+    start_sweeper(ctx)
     try:
         sock = listen(bind, port)
     except OSError as exc:
@@ -67,14 +81,59 @@ def serve(
     run(create_app(ctx), sock, ready)
 
 
+@tms_app.command("worker")
+def worker(
+    db: str = DB,
+    bus: str = typer.Option("nats://127.0.0.1:4222", "--bus", help="NATS JetStream URL"),
+    bus_prefix: str = typer.Option("tms", "--bus-prefix", help="as given to serve"),
+    batch: int = typer.Option(200, "--batch", help="heartbeats stored per transaction"),
+    ack_wait: float = typer.Option(10.0, "--ack-wait", help="seconds before a message a dead "
+                                   "worker held goes to another"),
+    log_file: str = typer.Option(None, "--log-file", help="path to write the log to "
+                                 "(default: stderr)"),
+) -> None:
+    """Store and diagnose heartbeats and log uploads from the bus (run several: they share one
+    durable consumer) until SIGINT/SIGTERM."""
+    import asyncio
+    import signal
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from steadypos import logs
+    from steadypos.tms.app import open_context
+    from steadypos.tms.bus import Names, worker_for
+    from steadypos.tms.settings import Settings
+
+    logs.setup(path=log_file)
+    try:
+        ctx = open_context(Settings.for_db(db))
+    except (ValueError, OSError, SQLAlchemyError) as exc:
+        _fail(f"cannot open {db}: {exc}")
+        return
+    work = worker_for(ctx, bus, Names(bus_prefix), batch, ack_wait)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, work.stopping.set)
+        await work.run(lambda: print(f"worker ready on {bus}", flush=True))
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        _fail(f"cannot reach the bus at {bus}: {exc}")
+    print(f"worker stopped; {work.stored} heartbeats stored", flush=True)
+
+
 @tms_app.command("host-cert")
 def host_cert(
     db: str = DB,
-    cert: Path = typer.Option(..., "--cert", help="write the host's certificate here"),
-    key: Path = typer.Option(..., "--key", help="write its private key here (mode 0600)"),
+    cert: Path = typer.Option(..., "--cert", help="path to write the host's certificate to (PEM)"),
+    key: Path = typer.Option(..., "--key", help="path to write its private key to "
+                                     "(PEM, mode 0600)"),
     name: list[str] = typer.Option([], "--name", help="a host name or IP for the certificate "
                                    "(127.0.0.1 and localhost are always in)"),
-    ca_dir: Path = typer.Option(None, "--ca-dir", help="as for serve"),
+    ca_dir: Path = typer.Option(None, "--ca-dir", help="the TMS CA's folder (as for serve)"),
 ) -> None:
     """Issue the host's TLS certificate from the TMS's CA (for `steadypos host --tls-cert`)."""
     from steadypos.protocol.certs import CertError, write_all
@@ -95,10 +154,11 @@ def host_cert(
 @tms_app.command("create-user")
 def create_user(
     db: str = DB,
-    username: str = typer.Option(..., "--username"),
+    username: str = typer.Option(..., "--username", help="the new user's login name"),
     role: str = typer.Option(..., "--role", help="admin, ops or merchant"),
     password_file: Path = typer.Option(..., "--password-file",
-                                       help="a file whose first line is the password"),
+                                       help="path of a file whose first line is "
+                                       "the password"),
     mid: str = typer.Option(None, "--mid", help="the merchant's MID (role merchant)"),
 ) -> None:
     """Make a user (the first admin: no default password exists anywhere)."""

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from rich.console import Console
 
 from steadypos.host import process
-from steadypos.tms.client import TmsCallError, TmsClient
+from steadypos.terminal.tmsclient import TmsCallError, TmsClient
 
 SERIAL = "PAX-A920-DEMO-0001"
 APPLICATION = {"legal_name": "杭州西湖茶馆有限公司", "licence_no": "91330100799655058B",
@@ -28,11 +28,11 @@ class DemoDay(Protocol):
     host: Any
     data: dict[str, Any]
 
-    def terminal(self, n: int, *args: str, env: dict[str, str] | None = None
+    def terminal(self, n: int, *args: str, bench: tuple[str, ...] = ()
                  ) -> tuple[int, dict[str, Any]]: ...
 
     def swipe(self, n: int, amount: str, card: dict[str, Any], pin: str | None = None,
-              env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]: ...
+              bench: tuple[str, ...] = ()) -> tuple[int, dict[str, Any]]: ...
 
     def balance(self, account: str) -> int: ...
 

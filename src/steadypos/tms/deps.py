@@ -67,3 +67,25 @@ def admin(actor: Annotated[Actor, Depends(user)]) -> Actor:
 User = Annotated[Actor, Depends(user)]
 Staff = Annotated[Actor, Depends(staff)]
 Admin = Annotated[Actor, Depends(admin)]
+
+
+def device_or_staff(actor: Actor, tid: str) -> Actor:
+    """The terminal `tid` itself, or ops: another terminal's token is refused (403)."""
+    if actor.role == TERMINAL:
+        if actor.tid != tid:
+            raise Forbidden(f"this is the token of terminal {actor.tid}, not of {tid}")
+        return actor
+    return actor.require(Role.OPS)
+
+
+Caller = Annotated[Actor, Depends(caller)]
+
+
+def device(actor: Caller) -> Actor:
+    """A terminal's own token (people get 403 before their body is even read)."""
+    if actor.role != TERMINAL:
+        raise Forbidden("only a terminal's own token may send this")
+    return actor
+
+
+Device = Annotated[Actor, Depends(device)]

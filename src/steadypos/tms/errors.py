@@ -65,7 +65,7 @@ class ErrorOut(BaseModel):
 
 # Every route documents these; the walk over the routes and schemathesis rely on it.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 422, 429, 503)
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
 }
 
 

@@ -77,6 +77,22 @@ class HostLink:
         with self._store() as store:
             return registry.terminal_info(store, tid)
 
+    def infos(self, tids: list[str]) -> dict[str, Any]:
+        """What the registry says of each of `tids` it knows."""
+        wanted = set(tids)
+        with self._store() as store:
+            return {i.tid: i for i in registry.terminals(store) if i.tid in wanted}
+
+    def set_params_waiting(self, tids: list[str], waiting: bool) -> None:
+        """Processing requirement 6 on (or off) for each of `tids`, in one host transaction."""
+
+        def act(store: Store) -> None:
+            for tid in tids:
+                registry.set_params_waiting(store, tid, waiting)
+
+        if tids:
+            self._write(act)
+
     def register(self, tid: str, mid: str, tmk: bytes, mac_algorithm: str) -> None:
         secrets = self.secrets
 

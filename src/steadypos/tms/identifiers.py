@@ -45,7 +45,8 @@ def mobile_problem(phone: str) -> str | None:
     return None
 
 
-def _next(db: Session, name: str) -> int:
+def next_value(db: Session, name: str) -> int:
+    """The next number of counter `name` (1, 2, ...), in the caller's transaction."""
     seq = db.get(Sequence, name, with_for_update=True)
     if seq is None:
         seq = Sequence(name=name, value=0)
@@ -56,8 +57,8 @@ def _next(db: Session, name: str) -> int:
 
 
 def next_mid(db: Session) -> str:
-    return f"{MID_PREFIX}{_next(db, 'mid'):011d}"
+    return f"{MID_PREFIX}{next_value(db, 'mid'):011d}"
 
 
 def next_tid(db: Session) -> str:
-    return f"{TID_FIRST - 1 + _next(db, 'tid'):08d}"
+    return f"{TID_FIRST - 1 + next_value(db, 'tid'):08d}"

@@ -57,7 +57,8 @@ class TokenKind(StrEnum):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON}
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON, list[str]: JSON,
+                           list[int]: JSON, list[dict[str, str]]: JSON}
 
 
 class User(Base):
@@ -145,6 +146,22 @@ class Terminal(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     shipped_at: Mapped[datetime | None] = mapped_column(default=None)
     activated_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Parameters: the template and version assigned; what the terminal last reported running;
+    # whether the host was told a newer version waits (processing requirement 6), and whether
+    # ops pushed the assigned version again (drift repair).
+    template_id: Mapped[int | None] = mapped_column(default=None, index=True)
+    assigned_version: Mapped[int] = mapped_column(default=0)
+    params_version: Mapped[int | None] = mapped_column(default=None)
+    reported_params: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    params_flag: Mapped[bool] = mapped_column(default=False)
+    params_push: Mapped[bool] = mapped_column(default=False)
+    # Telemetry: the last heartbeat's readings (the history is in tms_heartbeats).
+    app_version: Mapped[str | None] = mapped_column(String(32), default=None)
+    last_heartbeat: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    health: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    pending_reversals: Mapped[int] = mapped_column(default=0)
+    open_batch: Mapped[int | None] = mapped_column(default=None)
+    release_report: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
 
 class AuditEntry(Base):

@@ -24,6 +24,8 @@ class Settings:
     # Login throttle: after this many failures in a row a username waits `lockout` (per client).
     max_failures: int = 5
     lockout: timedelta = timedelta(minutes=5)
+    # A running rollout is evaluated after heartbeats at most this often (and at every read).
+    evaluate_every_s: float = 1.0
 
     @classmethod
     def for_db(cls, db: str, ca_dir: Path | None = None, **kw: object) -> Settings:

@@ -18,7 +18,7 @@ from steadypos.tms.schemas.terminals import (
     TerminalIn,
     TerminalOut,
 )
-from steadypos.tms.services import terminals
+from steadypos.tms.services import telemetry, terminals
 from steadypos.tms.services.terminals import TerminalFilter
 
 router = APIRouter(prefix="/terminals", tags=["terminals"])
@@ -52,7 +52,10 @@ def listing(db: Db, actor: User, paging: Annotated[Paging, Depends()],
 
 @router.get("/{tid}", response_model=TerminalOut)
 def one(tid: TidPath, db: Db, actor: User) -> TerminalOut:
-    return out(terminals.get(db, actor, tid))
+    """The terminal, its last readings and their 7-day history (an hour a point)."""
+    term = out(terminals.get(db, actor, tid))
+    term.history = telemetry.history(db, tid)
+    return term
 
 
 @router.post("/{tid}/ship", response_model=Shipped)

@@ -27,3 +27,5 @@ class Activated(Model):
     ca_certificate: str
     terminal_token: str
     params_version: int
+    release_public_key: str = Field(description="PEM: the key every release is signed with "
+                                    "(Ed25519)")

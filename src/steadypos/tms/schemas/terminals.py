@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from steadypos.tms.schemas.common import Mid, Model, Text64, Time
+from steadypos.tms.schemas.telemetry import Reading
 
 
 class TerminalIn(Model):
@@ -60,4 +61,9 @@ class TerminalOut(Model):
     params_version: int | None = None
     last_heartbeat: Time | None = None
     health: dict[str, object] | None = None
+    pending_reversals: int = 0
+    open_batch: int | None = None
+    release_report: dict[str, object] | None = None
     open_incidents: int = 0
+    history: list[Reading] | None = Field(None, description="GET /terminals/{tid} only: the last "
+                                          "7 days of readings, an hour a point")

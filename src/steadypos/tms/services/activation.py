@@ -102,6 +102,7 @@ def activate(db: Session, ctx: TmsContext, data: ActivateIn) -> Activated:
     answer = Activated(tid=tid, mid=term.mid, mac_algorithm=term.mac_algorithm,
                        host=s.link_host, port=s.link_port, tls_port=s.tls_port, tpdu=s.tpdu,
                        tmk_wrapped=base64.b64encode(wrapped).decode(), certificate=certificate,
-                       ca_certificate=ctx.ca.cert_pem, terminal_token=token, params_version=0)
+                       ca_certificate=ctx.ca.cert_pem, terminal_token=token, params_version=0,
+                       release_public_key=ctx.release_key.public_pem)
     db.commit()  # write 3
     return answer

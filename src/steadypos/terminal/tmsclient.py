@@ -1,5 +1,6 @@
 """A small client of the TMS API over the standard library (no HTTP package needed on a device):
-JSON or form bodies, a bearer token, `{"detail": ...}` errors as exceptions."""
+JSON, form or raw bodies, a bearer token, `{"detail": ...}` errors as exceptions. The terminal
+talks to the TMS only through it: it never imports the TMS."""
 
 from __future__ import annotations
 
@@ -27,21 +28,32 @@ class TmsClient:
     def call(self, method: str, path: str, body: dict[str, Any] | None = None,
              form: dict[str, str] | None = None) -> Any:
         """`path` under /api/v1; the decoded JSON answer (None for 204)."""
-        headers = {"Accept": "application/json"}
-        data = None
+        data, kind = None, None
         if body is not None:
-            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+            data, kind = json.dumps(body).encode(), "application/json"
         elif form is not None:
             data = urllib.parse.urlencode(form).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            kind = "application/x-www-form-urlencoded"
+        raw = self.request(method, path, data, kind)
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            raise TmsCallError(f"{method} {path}: the TMS's answer is not JSON") from None
+
+    def request(self, method: str, path: str, data: bytes | None = None,
+                content_type: str | None = None) -> bytes:
+        """`path` under /api/v1 with a raw body; the answer's raw bytes."""
+        headers = {"Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         request = urllib.request.Request(f"{self.url}/api/v1{path}", data=data, method=method,
                                          headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                raw = response.read()
-                return json.loads(raw) if raw else None
+                answer: bytes = response.read()
+                return answer
         except urllib.error.HTTPError as exc:
             try:
                 detail = json.loads(exc.read()).get("detail", exc.reason)

@@ -1,0 +1,59 @@
+"""Alerts: one open alert per `dedup_key` (a second raise adds to its evidence), cleared when
+its condition ends. Part 3 groups them into incidents."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from steadypos.tms.actors import Actor
+from steadypos.tms.fleet_models import Alert
+from steadypos.tms.models import utcnow
+
+MAX_EVIDENCE = 20
+
+
+class Cause(StrEnum):
+    MISSING_HEARTBEAT = "missing_heartbeat"
+    ROLLOUT_HALTED = "rollout_halted"
+    RELEASE_REFUSED = "release_refused"
+
+
+def open_alert(db: Session, dedup_key: str) -> Alert | None:
+    return db.scalar(select(Alert).where(Alert.dedup_key == dedup_key,
+                                         Alert.cleared_at.is_(None)))
+
+
+def raise_alert(db: Session, dedup_key: str, scope: str, subject: str, cause: str,
+                severity: str, evidence: list[str], mid: str | None = None) -> Alert:
+    alert = open_alert(db, dedup_key)
+    if alert is not None:
+        alert.evidence = (alert.evidence + [e for e in evidence
+                                            if e not in alert.evidence])[-MAX_EVIDENCE:]
+        return alert
+    alert = Alert(dedup_key=dedup_key, scope=scope, subject=subject, cause=cause,
+                  severity=severity, evidence=evidence[-MAX_EVIDENCE:], mid=mid)
+    db.add(alert)
+    db.flush()
+    return alert
+
+
+def clear(db: Session, dedup_key: str) -> None:
+    alert = open_alert(db, dedup_key)
+    if alert is not None:
+        alert.cleared_at = utcnow()
+
+
+def listing(db: Session, actor: Actor, include_cleared: bool, tid: str | None, limit: int,
+            offset: int) -> tuple[list[Alert], int]:
+    query = select(Alert)
+    if not include_cleared:
+        query = query.where(Alert.cleared_at.is_(None))
+    if actor.scope_mid is not None:
+        query = query.where(Alert.mid == actor.scope_mid)
+    if tid is not None:
+        query = query.where(Alert.scope == "tid", Alert.subject == tid)
+    rows = list(db.scalars(query.order_by(Alert.id.desc())))
+    return rows[offset:offset + limit], len(rows)
