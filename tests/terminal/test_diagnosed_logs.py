@@ -14,8 +14,7 @@ from typing import Any
 from rig import CARD, CARD2, KILLED, TID, HostRig, Proxy, TerminalRig
 
 from steadypos.diagnose.engine import diagnose
-from steadypos.diagnose.episodes import Episode
-from steadypos.diagnose.scoring import TerminalResult
+from steadypos.diagnose.verdicts import EpisodeVerdict, TerminalVerdict
 from steadypos.host.process import steadypos_argv
 from steadypos.terminal.events import events_path
 
@@ -29,14 +28,14 @@ def _clean_day(rig: TerminalRig) -> None:
         assert ran.code == 0, ran.output
 
 
-def _diagnosed(rig: TerminalRig) -> tuple[TerminalResult, list[Episode]]:
+def _diagnosed(rig: TerminalRig) -> tuple[TerminalVerdict, list[EpisodeVerdict]]:
     d = diagnose([str(events_path(rig.journal))])
     assert d.stats.malformed == d.stats.bad_values == 0
     assert [r.tid for r in d.results] == [TID]
     return d.results[0], d.episodes
 
 
-def _evidence(ep: Episode) -> str:
+def _evidence(ep: EpisodeVerdict) -> str:
     return "; ".join(ep.evidence)
 
 
@@ -132,6 +131,6 @@ def test_process_kills_are_software_defect(signed: TerminalRig) -> None:
     _report(res)
 
 
-def _report(res: TerminalResult) -> None:
+def _report(res: TerminalVerdict) -> None:
     print(f"{res.tid}: {res.cause} ({res.confidence:.2f}) episodes={res.episodes}",
           *res.evidence, sep="\n  ")
