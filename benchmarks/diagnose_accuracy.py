@@ -26,7 +26,7 @@ GOAL = 0.90
 
 def one_fleet(job: tuple[int, int, int, bool]) -> tuple[int, bool, dict, dict, float, int]:
     from steadypos.diagnose.engine import diagnose
-    from steadypos.diagnose.simulator import open_out, write_fleet
+    from steadypos.fleetsim.writer import open_out, write_fleet
 
     seed, terminals, days, messy = job
     folder = tempfile.mkdtemp(prefix="diag-acc-")

@@ -50,7 +50,7 @@ def run(mode: str, path: str) -> dict:
 
 MAKE = r"""
 import itertools, json, sys
-from steadypos.diagnose.simulator import simulate
+from steadypos.fleetsim.writer import simulate
 path, events, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 terminals = max(10, events // 3800 + 1)  # a terminal-week is 4,000-4,500 events
 _, stream = simulate(terminals, 7, seed)

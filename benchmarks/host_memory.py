@@ -23,6 +23,7 @@ from pathlib import Path
 from steadypos.host import process
 from steadypos.host.demo_data import demo_data
 from steadypos.host.process import steadypos_argv
+from steadypos.progress import Meter, progress
 from steadypos.protocol import builders
 from steadypos.protocol.builders import Station
 from steadypos.protocol.codec import decode_payload, encode_frame
@@ -39,7 +40,7 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-async def _client(port: int, frames: list[bytes], codes: dict[str, int]) -> None:
+async def _client(port: int, frames: list[bytes], codes: dict[str, int], meter: Meter) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         for frame in frames:
@@ -48,14 +49,15 @@ async def _client(port: int, frames: list[bytes], codes: dict[str, int]) -> None
             body = await reader.readexactly(int.from_bytes(head, "big"))
             rc = decode_payload(body).get(39)
             codes[rc] = codes.get(rc, 0) + 1
+            meter.advance()
     finally:
         writer.close()
 
 
-async def burst(port: int, frames: list[bytes], clients: int) -> dict[str, int]:
+async def burst(port: int, frames: list[bytes], clients: int, meter: Meter) -> dict[str, int]:
     codes: dict[str, int] = {}
     share = [frames[i::clients] for i in range(clients)]
-    await asyncio.gather(*(_client(port, part, codes) for part in share if part))
+    await asyncio.gather(*(_client(port, part, codes, meter) for part in share if part))
     return codes
 
 
@@ -79,11 +81,13 @@ def main() -> None:
                                                      "--seed-demo", "--log-file", f"{db}.log"))
         try:
             started = time.perf_counter()
-            codes = asyncio.run(burst(port, known[:BASELINE_AFTER], args.clients))
-            base = rss_mb(proc.pid)
-            codes_known = asyncio.run(burst(port, known[BASELINE_AFTER:], args.clients))
-            after_known = rss_mb(proc.pid)
-            codes_strangers = asyncio.run(burst(port, strangers, args.clients))
+            with progress("sign-ins", 2 * args.sign_ins, "sign-ins") as meter:
+                codes = asyncio.run(burst(port, known[:BASELINE_AFTER], args.clients, meter))
+                base = rss_mb(proc.pid)
+                codes_known = asyncio.run(burst(port, known[BASELINE_AFTER:], args.clients,
+                                                meter))
+                after_known = rss_mb(proc.pid)
+                codes_strangers = asyncio.run(burst(port, strangers, args.clients, meter))
             after_strangers = rss_mb(proc.pid)
             seconds = time.perf_counter() - started
         finally:

@@ -89,3 +89,34 @@ def test_run_passes_exit_codes_through(capsys: pytest.CaptureFixture[str]) -> No
     assert run(app, ["--version"]) == 0
     assert run(app, ["decode", "00"]) == 2
     assert capsys.readouterr().out == f"steadypos {__version__}\n"
+
+
+UNITS = {  # what an option's help must name, by what the option holds
+    "path": ("path", "folder", "file"),
+    "amount": ("yuan", "fen"),
+    "timeout": ("second",),
+    "port": ("port",),
+    "days": ("day",),
+}
+
+
+def _holds(param: Any) -> str | None:
+    name = (param.opts[0] if param.opts else param.name or "").lstrip("-")
+    if getattr(param, "is_flag", False):
+        return None
+    if param.type_descriptor.is_path or name in ("out", "log-file", "labels", "json", "html"):
+        return "path"
+    for unit in ("amount", "timeout", "port", "days"):
+        if unit in name:
+            return unit
+    return None
+
+
+@pytest.mark.parametrize(("path", "cmd"), COMMANDS, ids=IDS)
+def test_option_help_names_the_unit(path: list[str], cmd: Any) -> None:
+    vague = []
+    for p in cmd.params:
+        unit = _holds(p)
+        if unit and not any(w in (p.help or "").lower() for w in UNITS[unit]):
+            vague.append(f"{p.opts[0]}: {p.help!r} (say the {unit}'s unit)")
+    assert not vague, f"steadypos {' '.join(path)}: {vague}"

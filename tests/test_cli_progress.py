@@ -28,8 +28,8 @@ def test_a_terminal_sees_count_rate_and_time_left() -> None:
         shown = buf.getvalue()
     assert "chaos" in shown
     assert "3/4" in shown
-    assert "schedules/" in shown
-    assert "left" in shown
+    assert "schedules" in shown and "/s" in shown
+    assert "elapsed," in shown and "left" in shown
 
 
 def test_bytes_show_sizes() -> None:
@@ -68,5 +68,19 @@ def test_slow_items_still_show_a_rate_and_time_left(monkeypatch: pytest.MonkeyPa
         monkeypatch.setattr(type(task), "elapsed", property(lambda _t: 120.0))
         monkeypatch.setattr(type(task), "speed", property(lambda _t: None))
         assert module._rate(task) == 2 / 120
-        assert module.RateColumn("schedules").render(task).plain == "1.0 schedules/min"
-        assert module.TimeLeftColumn().render(task).plain == "0:08:00"
+        assert module.RateColumn().render(task).plain == "1.0/min"
+        assert module.TimesColumn().render(task).plain == "02:00 elapsed, 08:00 left"
+
+
+def test_a_line_fits_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.progress import Task
+
+    monkeypatch.setattr(Task, "speed", property(lambda _t: 2931.5))
+    console, buf = _console(tty=True)
+    console.width = 80
+    with progress("sign-ins", 60_000, "sign-ins", console=console) as meter:
+        meter.advance(30_000)
+        meter._bar.refresh()
+    last = buf.getvalue().replace("\x1b[2K", "").replace("\x1b[1A", "").split("\r")[-2]
+    assert "…" not in last and "30000/60000 sign-ins 2,932/s" in last
+    assert last.split("\n")[0].endswith("elapsed, 00:10 left")

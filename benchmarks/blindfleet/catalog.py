@@ -5,6 +5,8 @@ Everything a terminal can be is listed here as data; the simulation only picks f
 
 from __future__ import annotations
 
+import functools
+
 # The window starts on a Tuesday; the fleet pushes a regulation-driven parameter set mid-window.
 WINDOW_START = "2026-11-17"
 
@@ -162,3 +164,9 @@ SIGNATURES = {
 
 # Ordinary issuer declines and how often a normal card meets them.
 DECLINES = [("51", 0.012), ("05", 0.004), ("61", 0.003), ("54", 0.002), ("14", 0.001)]
+
+
+@functools.cache
+def vtuple(version: str) -> tuple[int, ...]:
+    """'4.2.1' -> (4, 2, 1), to compare releases."""
+    return tuple(int(x) for x in version.split("."))

@@ -6,26 +6,15 @@ ordinary noise of flows.py. Each cause overrides the few hooks through which it 
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING
-
 from . import catalog as C
 from .model import Break, Flow, Window
-
-if TYPE_CHECKING:
-    from .sim import Sim
-
-
-@functools.cache
-def vtuple(version: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in version.split("."))
 
 
 class Cause:
     label = "none"
     swipe_share = 0.05  # customers who still carry a magnetic-stripe-only card
 
-    def __init__(self, sim: Sim):
+    def __init__(self, sim):  # the terminal's Sim (sim.py), which builds its cause
         self.sim = sim
         self.k = sim.k
         self.rng = sim.rng
@@ -80,12 +69,3 @@ def signature(name: str, brand: str) -> tuple[str, list[str]]:
     exc, frames = C.SIGNATURES[name]
     sdk = C.VENDOR_SDK[brand]
     return exc, [f.replace("{sdk}", sdk) for f in frames]
-
-
-def make_cause(sim: Sim) -> Cause:
-    from .causes_app import APP_CAUSES
-    from .causes_device import DEVICE_CAUSES
-    from .causes_people import PEOPLE_CAUSES
-
-    table: dict[str, type[Cause]] = {**APP_CAUSES, **DEVICE_CAUSES, **PEOPLE_CAUSES}
-    return table.get(sim.spec.label, Cause)(sim)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 
 from . import catalog as C
-from .causes import Cause, vtuple
+from .catalog import vtuple
+from .causes import Cause
 from .model import Flow
 
 

@@ -12,7 +12,6 @@ import math
 from typing import TYPE_CHECKING
 
 from . import catalog as C
-from .causes import vtuple
 from .model import Break, Broken, Customer, Flow
 from .online import exchange
 
@@ -32,7 +31,7 @@ def new_customer(sim: Sim) -> Customer:
     if spec.kind == "fuel" and rng.random() < 0.5:
         step = 5000
     amount = max(step, amount // step * step)
-    qr = vtuple(sim.app_version) >= vtuple(C.QR_SINCE)
+    qr = C.vtuple(sim.app_version) >= C.vtuple(C.QR_SINCE)
     u = rng.random()
     if u < sim.cause.swipe_share:
         card = "magstripe"

@@ -10,12 +10,16 @@ import datetime as dt
 import random
 
 from . import catalog as C
-from .causes import make_cause
+from .causes import Cause
+from .causes_app import APP_CAUSES
+from .causes_device import DEVICE_CAUSES
+from .causes_people import PEOPLE_CAUSES
 from .device import LOCAL_MS, Device
 from .model import Break, Window
 from .people import Operator
 
 HOUR = 3_600_000
+CAUSES: dict[str, type[Cause]] = {**APP_CAUSES, **DEVICE_CAUSES, **PEOPLE_CAUSES}
 EPOCH0 = int(dt.datetime.fromisoformat(C.WINDOW_START + "T00:00:00+00:00").timestamp() * 1000)
 
 
@@ -44,7 +48,7 @@ class Sim:
         self.windows: list[Window] = []
         self.roster_synced = False
         self.day = 0
-        self.cause = make_cause(self)
+        self.cause = CAUSES.get(spec.label, Cause)(self)
 
     # -- clock and log ------------------------------------------------------------------------
     def at(self, hour: float) -> int:

@@ -12,6 +12,7 @@ from steadypos.chaos import commands as chaos_commands
 from steadypos.chaos import conformance
 from steadypos.cli_help import VERSION, flags_read_as_flags, run
 from steadypos.diagnose import commands as diagnose_commands
+from steadypos.fleetsim import commands as fleetsim_commands
 from steadypos.host import commands as host_commands
 from steadypos.host import demo_commands as host_demo_commands
 from steadypos.protocol import cert_commands
@@ -40,6 +41,7 @@ host_demo_commands.register(app)
 terminal_commands.register(app)
 chaos_commands.register(app)
 diagnose_commands.register(app)
+fleetsim_commands.register(app)
 tms_commands.register(app)
 demo.register(app)
 

@@ -16,7 +16,6 @@ from rich.progress import (
     ProgressColumn,
     Task,
     TextColumn,
-    TimeElapsedColumn,
     TransferSpeedColumn,
 )
 from rich.text import Text
@@ -34,37 +33,38 @@ def _rate(task: Task) -> float | None:
 
 
 class RateColumn(ProgressColumn):
-    """Items per second (or per minute when slower than one a second)."""
-
-    def __init__(self, unit: str) -> None:
-        super().__init__()
-        self.unit = unit
+    """Items per second (per minute when slower than one a second), whole above 100."""
 
     def render(self, task: Task) -> Text:
         speed = _rate(task)
         if not speed:
-            return Text(f"- {self.unit}/s", style="progress.data.speed")
-        if speed < 1:
-            return Text(f"{speed * 60:.1f} {self.unit}/min", style="progress.data.speed")
-        return Text(f"{speed:,.1f} {self.unit}/s", style="progress.data.speed")
+            shown = "-/s"
+        elif speed < 1:
+            shown = f"{speed * 60:.1f}/min"
+        else:
+            shown = f"{speed:,.0f}/s" if speed >= 100 else f"{speed:.1f}/s"
+        return Text(shown, style="progress.data.speed", no_wrap=True)
 
 
-class TimeLeftColumn(ProgressColumn):
-    """Time left at the rate so far ("-:--:--" until there is one)."""
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds + 0.5), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+class TimesColumn(ProgressColumn):
+    """Time elapsed and time left at the rate so far ("--:--" until there is a rate)."""
 
     def render(self, task: Task) -> Text:
         speed = _rate(task)
         if task.finished:
-            left: float | None = 0.0
+            left = "00:00"
         elif speed and task.total is not None:
-            left = max(task.total - task.completed, 0) / speed
+            left = _clock(max(task.total - task.completed, 0) / speed)
         else:
-            left = None
-        if left is None:
-            return Text("-:--:--", style="progress.remaining")
-        minutes, seconds = divmod(int(left + 0.5), 60)
-        hours, minutes = divmod(minutes, 60)
-        return Text(f"{hours}:{minutes:02d}:{seconds:02d}", style="progress.remaining")
+            left = "--:--"
+        return Text(f"{_clock(task.elapsed or 0)} elapsed, {left} left",
+                    style="progress.remaining", no_wrap=True)
 
 
 class Meter:
@@ -94,9 +94,8 @@ def progress(label: str, total: float | None, unit: str = "", *, quiet: bool = F
     console = console or Console(stderr=True)
     amount: list[ProgressColumn] = (
         [DownloadColumn(), TransferSpeedColumn()] if as_bytes
-        else [MofNCompleteColumn(), RateColumn(unit)])
-    bar = Progress(TextColumn(label), BarColumn(), *amount, TimeElapsedColumn(),
-                   TextColumn("elapsed,"), TimeLeftColumn(), TextColumn("left"),
+        else [MofNCompleteColumn(), TextColumn(unit), RateColumn()])
+    bar = Progress(TextColumn(label), BarColumn(bar_width=14), *amount, TimesColumn(),
                    console=console, transient=True, disable=not shown(quiet, console))
     with bar:
         yield Meter(bar, total)

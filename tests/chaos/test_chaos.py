@@ -62,7 +62,7 @@ def test_each_broken_terminal_is_caught_and_replays_from_its_seed(name: str) -> 
     flat = " ".join(text.split())
     for v in caught.violations:
         assert f"{v.invariant}: {' '.join(v.detail.split())}" in flat
-    shown = set(re.findall(r"^\s+([a-g]_\w+): ", text, re.M))
+    shown = set(re.findall(r"^\s+([a-i]_\w+): ", text, re.M))
     assert shown == {v.invariant for v in caught.violations}
     code, text = chaos("--replay", seed, "--sim")
     assert code == 0, text

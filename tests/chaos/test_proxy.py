@@ -11,7 +11,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,17 +25,14 @@ from steadypos.chaos.proxy import FaultProxy, Toxic, ToxicExists
 from steadypos.chaos.toxics import KINDS
 from steadypos.host import app as host_app
 from steadypos.host.demo_data import demo_data
+from steadypos.host.process import steadypos_argv
 from steadypos.protocol import builders, mac
 from steadypos.protocol.builders import Card, Station
 from steadypos.protocol.crypto import unpack_key_block
+from steadypos.protocol.frame import LEN_BYTES, declared_length, split_payloads, with_length
 from steadypos.protocol.link import Connection, LinkTimeout
 
-STEADYPOS = Path(sys.executable).with_name("steadypos")
 QUIET = 0.4  # how long a client waits before it calls an answer lost
-
-
-def frame(payload: bytes) -> bytes:
-    return len(payload).to_bytes(2, "big") + payload
 
 
 def answer_of(n: int, payload: bytes) -> bytes:
@@ -106,14 +102,13 @@ class Upstream:
                 seen.raw += data
                 seen.chunks.append((time.monotonic(), len(data)))
                 buf += data
-                while len(buf) >= 2 and len(buf) >= 2 + int.from_bytes(buf[:2], "big"):
-                    n = 2 + int.from_bytes(buf[:2], "big")
-                    payload, buf = buf[2:n], buf[n:]
+                payloads, buf = split_payloads(buf)
+                for payload in payloads:
                     with self.lock:
                         self.frames.append(payload)
                         count = len(self.frames)
                     with contextlib.suppress(OSError):
-                        conn.sendall(frame(answer_of(count, payload)))
+                        conn.sendall(with_length(answer_of(count, payload)))
 
     def close(self) -> None:
         self.sock.close()
@@ -132,7 +127,7 @@ class Client:
         self.chunks: list[tuple[float, int]] = []
 
     def send(self, payload: bytes) -> None:
-        self.sock.sendall(frame(payload))
+        self.sock.sendall(with_length(payload))
 
     def _exact(self, n: int) -> bytes:
         buf = b""
@@ -146,7 +141,7 @@ class Client:
 
     def recv(self, timeout: float = 5.0) -> bytes:
         self.sock.settimeout(timeout)
-        return self._exact(int.from_bytes(self._exact(2), "big"))
+        return self._exact(declared_length(self._exact(LEN_BYTES)))
 
     def ask(self, payload: bytes, timeout: float = 5.0) -> bytes:
         self.send(payload)
@@ -208,9 +203,9 @@ def test_frames_pass_unchanged(make_proxy, client_of, upstream: Upstream) -> Non
 def test_a_peer_leaving_mid_frame_is_passed_on(make_proxy, upstream: Upstream) -> None:
     p = make_proxy()
     with socket.create_connection(("127.0.0.1", p.port)) as s:
-        s.sendall(frame(b"x" * 20)[:7])
+        s.sendall(with_length(b"x" * 20)[:7])
     assert wait_until(lambda: bool(upstream.conns) and upstream.conns[0].end != "")
-    assert bytes(upstream.conns[0].raw) == frame(b"x" * 20)[:7]
+    assert bytes(upstream.conns[0].raw) == with_length(b"x" * 20)[:7]
     assert upstream.conns[0].end == "eof" and upstream.frames == []
 
 
@@ -306,7 +301,7 @@ def test_reset_upstream_mid_frame(make_proxy, client_of, upstream: Upstream) -> 
     with pytest.raises(ConnectionResetError):
         c.recv()
     assert wait_until(lambda: bool(upstream.conns) and upstream.conns[0].end == "reset")
-    assert bytes(upstream.conns[0].raw) == frame(b"0123456789")[:5]
+    assert bytes(upstream.conns[0].raw) == with_length(b"0123456789")[:5]
     assert upstream.frames == []
 
 
@@ -565,16 +560,11 @@ def test_real_host_processes_a_sale_whose_answer_is_dropped(host_port: int,
 
 
 # -- the command -----------------------------------------------------------------------------------
-def _cli(*args: str) -> list[str]:
-    if STEADYPOS.exists():
-        return [str(STEADYPOS), *args]
-    return [sys.executable, "-c", "from steadypos.cli import main; main()", *args]
-
-
 def test_cli_proxies_switches_and_stops(upstream: Upstream) -> None:
     proc = subprocess.Popen(
-        _cli("proxy", "--listen", "0", "--upstream", f"127.0.0.1:{upstream.port}", "--seed", "5",
-             "--toxic", '{"kind": "corrupt_byte", "offset": 0, "xor": 255, "count": 1}'),
+        steadypos_argv("proxy", "--listen", "0", "--upstream", f"127.0.0.1:{upstream.port}",
+                       "--seed", "5", "--toxic",
+                       '{"kind": "corrupt_byte", "offset": 0, "xor": 255, "count": 1}'),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -605,7 +595,7 @@ def test_cli_proxies_switches_and_stops(upstream: Upstream) -> None:
 
 
 def test_cli_stops_on_sigint(upstream: Upstream) -> None:
-    proc = subprocess.Popen(_cli("proxy", "--listen", "0", "--upstream",
+    proc = subprocess.Popen(steadypos_argv("proxy", "--listen", "0", "--upstream",
                                  f"localhost:{upstream.port}", "--control", "0"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -631,8 +621,8 @@ def test_cli_stops_on_sigint(upstream: Upstream) -> None:
 @pytest.mark.parametrize("args", [["--upstream", "nohost"], ["--upstream", "h:99999"],
                                   ["--upstream", "127.0.0.1:1", "--toxic", '{"kind": "x"}']])
 def test_cli_bad_arguments(args: list[str]) -> None:
-    r = subprocess.run(_cli("proxy", "--listen", "0", *args), capture_output=True, text=True,
-                       timeout=30)
+    r = subprocess.run(steadypos_argv("proxy", "--listen", "0", *args), capture_output=True,
+                       text=True, timeout=30)
     assert r.returncode == 2
     assert r.stdout == ""
     assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error: ")

@@ -10,7 +10,7 @@ import pytest
 
 from steadypos.diagnose.engine import diagnose
 from steadypos.diagnose.metrics import score
-from steadypos.diagnose.simulator import write_fleet
+from steadypos.fleetsim.writer import write_fleet
 
 
 @pytest.mark.parametrize(("seed", "messy"), [(9001, False), (9002, True)])

@@ -82,15 +82,15 @@ def test_episode_times_evidence_fields_and_interleaved_terminals(tmp_path: Path)
     lines_b = [x for x in log.lines if '"tid": "B"' in x]
     log.lines = lines_b + lines_a
     d = diagnose([str(log.write(tmp_path / "i.jsonl"))])
-    eps = {ep.tid: ep for ep in d.episodes}
-    assert set(eps) == {"A", "B"}
-    ea = eps["A"]
+    verdicts = {v.tid: v for v in d.episodes}
+    assert set(verdicts) == {"A", "B"}
+    ea = verdicts["A"].episode
     assert (ea.screen, ea.end_kind, ea.exception, ea.frames) == (
         "card", "crash", "java.lang.OutOfMemoryError", ("a.b.C.d",)
     )  # fmt: skip
     assert ea.start in start_a
-    assert (ea.temp_max, ea.mem_min) == (83.5, 20)
-    assert ea.cause == "hardware_memory"
-    eb = eps["B"]
+    assert (ea.around.temp_max, ea.around.mem_min) == (83.5, 20)
+    assert verdicts["A"].cause == "hardware_memory"
+    eb = verdicts["B"].episode
     assert (eb.screen, eb.end_kind, eb.phases) == ("online", "idle", ("conn_fail",))
-    assert eb.cause == "network"
+    assert verdicts["B"].cause == "network"

@@ -12,20 +12,23 @@ from hypothesis import strategies as st
 
 from steadypos.diagnose.reader import (
     InputError,
+    NotAnEventLog,
     ReadStats,
+    Source,
     TimestampError,
     expand_paths,
-    format_ts,
     parse_ts,
     read_events,
 )
+from steadypos.eventlog import format_ts
 
 GOOD = {"ts": "2026-11-20T10:15:03.120Z", "tid": "T1", "type": "screen", "screen": "idle"}
 
 
-def _read(paths: list[str]) -> tuple[list[dict], ReadStats]:
+def _read(paths: list[str] | list[Source]) -> tuple[list[dict], ReadStats]:
     stats = ReadStats()
-    events = [ev for _, ev in read_events(paths, stats)]
+    sources = [p if isinstance(p, Source) else Source(p, True) for p in paths]
+    events = [ev for _, ev in read_events(sources, stats)]
     return events, stats
 
 
@@ -52,12 +55,13 @@ def test_malformed_lines_are_counted_with_line_numbers_and_skipped(tmp_path: Pat
         json.dumps({**GOOD, "type": "weather", "rain": True}),
         json.dumps({**GOOD, "extra_key": {"deep": 1}}),
         json.dumps({"tid": "T1", "ts": GOOD["ts"]}),
+        *[json.dumps(GOOD)] * 3,  # most lines are events: an event log with damage
     ]
     path = tmp_path / "a.jsonl"
     path.write_text("\n".join(lines) + "\n")
     events, stats = _read([str(path)])
-    assert [e["type"] for e in events] == ["screen", "weather", "screen"]
-    assert stats.lines == 9
+    assert [e["type"] for e in events] == ["screen", "weather", "screen", *["screen"] * 3]
+    assert stats.lines == 12
     assert stats.blank == 1
     assert stats.malformed == 5
     assert [(m.line, m.reason) for m in stats.samples] == [
@@ -81,7 +85,8 @@ def test_gz_and_folders(tmp_path: Path) -> None:
     raw = gzip.compress((json.dumps({**GOOD, "tid": "T4"}) + "\n").encode())
     (tmp_path / "c.log").write_bytes(raw)
     sources = expand_paths([str(tmp_path)])
-    assert [Path(s).name for s in sources] == ["a.jsonl", "c.log", "b.jsonl.gz", "x.events.jsonl"]
+    assert [Path(s.path).name for s in sources] == [
+        "a.jsonl", "c.log", "b.jsonl.gz", "x.events.jsonl"]  # fmt: skip
     events, stats = _read(sources)
     assert sorted(e["tid"] for e in events) == ["T1", "T2", "T3", "T4"]
     assert stats.malformed == 0
@@ -107,6 +112,7 @@ def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.one_of(st.just(None), st.text(max_size=30)), max_size=40))
 def test_any_garbage_is_counted_never_fatal(tmp_path_factory, rows: list[str | None]) -> None:
+    """Mostly events: the garbage is counted and skipped; mostly garbage: not an event log."""
     path = tmp_path_factory.mktemp("h") / "g.jsonl"
     text = []
     for row in rows:
@@ -115,6 +121,11 @@ def test_any_garbage_is_counted_never_fatal(tmp_path_factory, rows: list[str | N
         else:
             text.append("{" + row.replace("\n", " ").replace("\r", " "))
     path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    good = rows.count(None)
+    if not good or good < len(rows) - good:
+        with pytest.raises(NotAnEventLog, match="g.jsonl"):
+            _read([str(path)])
+        return
     events, stats = _read([str(path)])
-    assert len(events) == rows.count(None)
-    assert stats.malformed == len(rows) - rows.count(None)
+    assert len(events) == good
+    assert stats.malformed == len(rows) - good

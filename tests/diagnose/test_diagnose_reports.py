@@ -12,8 +12,8 @@ import pytest
 from steadypos.diagnose.engine import Diagnosis, diagnose
 from steadypos.diagnose.report_html import render
 from steadypos.diagnose.report_json import to_dict, write_json
-from steadypos.diagnose.simulator import write_fleet
 from steadypos.diagnose.taxonomy import ALL_LABELS, LABELS
+from steadypos.fleetsim.writer import write_fleet
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,12 @@ def test_json_shape_is_exactly_the_documents(small: Diagnosis) -> None:
     assert set(doc) == {"terminals", "episodes", "fleet"}
     assert len(doc["terminals"]) == 30
     for t in doc["terminals"]:
-        assert set(t) == {"tid", "episodes", "cause", "confidence", "evidence", "actions"}
+        assert set(t) - {"runner_up"} == {
+            "tid", "episodes", "cause", "confidence", "evidence", "actions"}  # fmt: skip
+        if "runner_up" in t:  # only when close: a cause of its own, at most as sure
+            assert t["runner_up"]["cause"] in ALL_LABELS
+            assert t["runner_up"]["cause"] != t["cause"]
+            assert 0 < t["runner_up"]["confidence"] <= t["confidence"] or t["cause"] == "none"
         assert t["cause"] in ALL_LABELS
         assert 0 <= t["confidence"] <= 1
         assert isinstance(t["episodes"], int)
@@ -59,6 +64,8 @@ def test_json_shape_is_exactly_the_documents(small: Diagnosis) -> None:
     for g in fleet["crash_groups"]:
         assert g["fingerprint"].startswith(g["exception"])
         assert g["cause"] in LABELS
+    assert {u["tid"] for u in fleet["undecided"]} == {
+        t["tid"] for t in doc["terminals"] if t["episodes"] and t["confidence"] < 0.5}
     assert fleet["input"]["malformed"] == 1
     assert fleet["input"]["malformed_lines"][0]["line"] == fleet["input"]["lines"]
 
@@ -72,8 +79,8 @@ def test_html_opens_offline_and_has_the_plots(small: Diagnosis) -> None:
         "Episodes per hour",
         "Terminals by cause",
         "Episodes by cause",
-        "Crash-free session rate by app version",
-        "Crash-free session rate by brand/model",
+        "Crashed sessions by app version",
+        "Crashed sessions by brand/model",
     ):
         assert f"<title>{title}</title>" in html
     worst = max(small.results, key=lambda r: r.episodes)

@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from support.world import DEMO, demo_cards, rich_cards, swipe
+
 from steadypos.host import demo_data
 from steadypos.host.ledger import merchant_account
 from steadypos.host.secrets import HostSecrets, load_or_create
@@ -23,26 +25,16 @@ from steadypos.protocol.codec import Message, decode_frame, encode_frame
 from steadypos.protocol.crypto import WorkingKeys, unpack_key_block
 from steadypos.protocol.fields import BatchRecord, Field60, Totals, format_batch_records
 
-DEMO: dict[str, list[dict[str, Any]]] = demo_data.demo_data()
 MID_A = DEMO["terminals"][0]["mid"]
-
-
-def demo_cards(kind: str = "magstripe", status: str = "active") -> list[dict[str, Any]]:
-    return [c for c in DEMO["cards"] if c["kind"] == kind and c["status"] == status]
 
 
 def rich_card(i: int = 0) -> dict[str, Any]:
     """The i-th active magstripe card with at least 1000 yuan."""
-    return [c for c in demo_cards() if c["balance"] >= 100_000][i]
+    return rich_cards()[i]
 
 
 def low_card() -> dict[str, Any]:
     return next(c for c in demo_cards() if c["balance"] < 1000)
-
-
-def swipe(card: dict[str, Any]) -> Card:
-    """What the reader gives for a swiped demo card."""
-    return Card.from_track2(card["track2"])
 
 
 def terminal_data(tid: str) -> dict[str, Any]:

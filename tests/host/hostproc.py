@@ -1,128 +1,27 @@
-"""Helpers of the host's process-level tests: a `steadypos host` subprocess, a blocking demo
-terminal that signs in and sells, and reads of the ledger straight from the database file."""
+"""Helpers of the host's process-level tests (the host process itself is support.processes'): a
+blocking demo terminal that signs in and sells, scrubbed logs, and reads of the ledger straight
+from the database file."""
 
 from __future__ import annotations
 
 import itertools
 import logging
-import os
-import select
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
-from steadypos.host.demo_data import demo_data
+from support.world import DEMO, swipe
+
 from steadypos.host.secrets import load_or_create
 from steadypos.host.sqlite_store import read_only
 from steadypos.masking import ScrubFilter
 from steadypos.protocol import builders, mac
-from steadypos.protocol.builders import Card, Station
+from steadypos.protocol.builders import Station
 from steadypos.protocol.codec import Message
 from steadypos.protocol.crypto import WorkingKeys, unpack_key_block
 from steadypos.protocol.fields import Field60
 from steadypos.protocol.link import Connection
-
-DEMO: dict[str, list[dict[str, Any]]] = demo_data()
-STEADYPOS = Path(sys.executable).with_name("steadypos")
-START_TIMEOUT = 20.0
-
-
-def rich_cards() -> list[dict[str, Any]]:
-    """Active magstripe demo cards with at least 1000 yuan, each with its PIN."""
-    return [c for c in DEMO["cards"]
-            if c["kind"] == "magstripe" and c["status"] == "active" and c["balance"] >= 100_000]
-
-
-def swipe(card: dict[str, Any]) -> Card:
-    return Card.from_track2(card["track2"])
-
-
-def cli(*args: str) -> list[str]:
-    """argv for the `steadypos` command of this venv."""
-    if STEADYPOS.exists():
-        return [str(STEADYPOS), *args]
-    return [sys.executable, "-c", "from steadypos.cli import main; main()", *args]
-
-
-def ledger_check(db: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run(cli("ledger", "check", "--db", str(db)), capture_output=True,
-                          text=True, timeout=60, env=env)
-
-
-# -- the host ---------------------------------------------------------------------------------
-class HostProcess:
-    """`steadypos host` in a subprocess; `start()` returns once it printed its one ready line."""
-
-    def __init__(self, db: Path, seed_demo: bool = True, log_file: Path | None = None,
-                 extra: tuple[str, ...] = ()) -> None:
-        self.db = db
-        args = ["host", "--db", str(db), "--port", "0", *extra]
-        if seed_demo:
-            args.append("--seed-demo")
-        if log_file is not None:
-            args += ["--log-file", str(log_file)]
-        self.argv = cli(*args)
-        self.stderr_path = db.with_name(db.name + f".stderr.{os.getpid()}.{time.monotonic_ns()}")
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.ready_line = ""
-        self.host, self.port = "127.0.0.1", 0
-
-    def start(self) -> HostProcess:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        with open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=err,
-                                         stdin=subprocess.DEVNULL, env=env)
-        assert self.proc.stdout is not None
-        line = b""
-        deadline = time.monotonic() + START_TIMEOUT
-        while not line.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            ready, _, _ = select.select([self.proc.stdout], [], [], max(left, 0))
-            if not ready:
-                self.kill()
-                raise AssertionError(f"host not ready in {START_TIMEOUT}s: {self.stderr()}")
-            chunk = os.read(self.proc.stdout.fileno(), 1)
-            if not chunk:
-                raise AssertionError(f"host exited before it was ready: {self.stderr()}")
-            line += chunk
-        self.ready_line = line.decode()
-        addr = self.ready_line.removeprefix("listening on ").strip()
-        self.host, _, port = addr.rpartition(":")
-        self.port = int(port)
-        return self
-
-    def stderr(self) -> str:
-        try:
-            return self.stderr_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def signal(self, sig: int, timeout: float = 20.0) -> tuple[int, str]:
-        """Send `sig`, wait for the exit: (return code, whatever stdout printed after ready)."""
-        assert self.proc is not None and self.proc.stdout is not None
-        self.proc.send_signal(sig)
-        rc = self.proc.wait(timeout)
-        rest = self.proc.stdout.read().decode()
-        self.proc.stdout.close()
-        return rc, rest
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        if self.proc is not None and self.proc.stdout is not None:
-            self.proc.stdout.close()
-
-    def __enter__(self) -> HostProcess:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.kill()
 
 
 @contextmanager

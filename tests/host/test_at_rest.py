@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostproc import DEMO, DemoTerminal, HostProcess, rich_cards
+from hostproc import DemoTerminal
+from support.processes import host_process
+from support.world import DEMO, rich_cards
 
 from steadypos.protocol import builders
 from steadypos.protocol.codec import Message
@@ -150,7 +152,7 @@ def test_no_secret_in_any_file_and_every_file_owner_only(tmp_path: Path, umask_0
     host_dir, term_dir = tmp_path / "host", tmp_path / "terminal"
     host_dir.mkdir()
     term_dir.mkdir()
-    host = HostProcess(host_dir / "host.db", log_file=host_dir / "host.log").start()
+    host = host_process(host_dir / "host.db", log_file=host_dir / "host.log").start()
     wire, blocks = Wire(), []
     try:
         journal = term_dir / "t1.db"
@@ -182,7 +184,7 @@ def test_no_secret_in_any_file_and_every_file_owner_only(tmp_path: Path, umask_0
         assert _scan(files, needles) == []  # while both WALs still hold the day
         term.close()
     finally:
-        host.signal(signal.SIGTERM)
+        host.stop(signal.SIGTERM)
     files = [p for p in _written(host_dir, term_dir) if ".stderr." not in p.name]
     assert _scan(files, needles) == []
     assert any(p.parent.name.endswith(".receipts") for p in files)

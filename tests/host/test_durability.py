@@ -12,15 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hostproc import (
-    DEMO,
-    DemoTerminal,
-    HostProcess,
-    balances,
-    card_accounts,
-    ledger_check,
-    rich_cards,
-)
+from hostproc import DemoTerminal, balances, card_accounts
+from support.processes import host_process, ledger_check
+from support.world import DEMO, rich_cards
 
 from steadypos.host.ledger import merchant_account
 from steadypos.host.sqlite_store import read_only
@@ -83,7 +77,7 @@ def test_sigkill_mid_stream_loses_nothing_approved_and_reversals_settle_the_rest
     db = tmp_path / "host.db"
     cards = rich_cards()
     streams = [Stream(i % TERMINALS) for i in range(2 * TERMINALS)]
-    with HostProcess(db) as h:
+    with host_process(db) as h:
         opening = balances(db)
         terms = [DemoTerminal(h.host, h.port, i, timeout=5) for i in range(TERMINALS)]
         for t in terms:
@@ -122,7 +116,7 @@ def test_sigkill_mid_stream_loses_nothing_approved_and_reversals_settle_the_rest
             for s in st.unanswered():
                 s.rrn = processed.get(s.stan, "")
 
-    with HostProcess(db, seed_demo=False) as h:
+    with host_process(db, seed_demo=False) as h:
         for st in streams:
             with DemoTerminal(h.host, h.port, st.index) as term:
                 term.sign_in()  # after a restart, and to show old keys need not survive it

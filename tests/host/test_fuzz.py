@@ -16,16 +16,19 @@ from typing import Any
 
 import iso8583
 import pytest
-from hostproc import DEMO, DemoTerminal, balances, ledger_check, rich_cards, scrubbed_logs
+from hostproc import DemoTerminal, balances, scrubbed_logs
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from support.processes import ledger_check
+from support.world import DEMO, rich_cards
 
 from steadypos.host.embedded import EmbeddedHost
 from steadypos.protocol import builders, mac
 from steadypos.protocol.builders import Station
 from steadypos.protocol.codec import Message, decode_payload, encode_frame
 from steadypos.protocol.codes import ResponseCode
-from steadypos.protocol.frame import PREFIX_LEN
+from steadypos.protocol.frame import PREFIX_LEN, split_payloads, with_length
+from steadypos.protocol.mti import is_response
 from steadypos.protocol.spec import BY_NUMBER, SPEC
 
 FUZZ_CARDS = rich_cards()[:5]  # the sixth stays clean for the final sale
@@ -86,17 +89,13 @@ def send_raw(port: int, data: bytes) -> list[Message]:
             buf += chunk
     finally:
         sock.close()
-    answers = []
-    while buf:
-        n = int.from_bytes(buf[:2], "big")
-        assert len(buf) >= 2 + n, f"the host sent a cut frame: {buf.hex()}"
-        answers.append(decode_payload(buf[2:2 + n]))
-        buf = buf[2 + n:]
-    return answers
+    payloads, cut = split_payloads(buf)
+    assert not cut, f"the host sent a cut frame: {cut.hex()}"
+    return [decode_payload(p) for p in payloads]
 
 
 def check_answer(resp: Message, mak: bytes) -> None:
-    assert resp.mti[2] in "13" and resp.mti[3] == "0", resp.mti
+    assert is_response(resp.mti) and resp.mti[3] == "0", resp.mti
     assert resp.get(39) in frozenset(ResponseCode), resp.get(39)
     if 64 in resp:
         assert mac.verify(resp, mak), "the host's own MAC must verify"
@@ -147,10 +146,6 @@ def remac(frame: bytes, mak: bytes) -> bytes:
     return frame[:-8] + mac.compute(mak, frame[PREFIX_LEN:-8])
 
 
-def relen(payload: bytes) -> bytes:
-    return len(payload).to_bytes(2, "big") + payload
-
-
 def flip(frame: bytes, at: int, bit: int) -> bytes:
     b = bytearray(frame)
     b[at] ^= 1 << bit
@@ -188,7 +183,7 @@ def wrong_length(t: Target, draw: Any) -> bytes:
 
 def trailing_bytes(t: Target, draw: Any) -> bytes:
     frame = t.valid_sale(draw(st.booleans()))
-    return relen(frame[2:] + draw(st.binary(min_size=1, max_size=20)))
+    return with_length(frame[2:] + draw(st.binary(min_size=1, max_size=20)))
 
 
 def bit_flips(t: Target, draw: Any) -> bytes:

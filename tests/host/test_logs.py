@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostproc import DEMO, DemoTerminal, HostProcess, rich_cards, scrubbed_logs, swipe
+from hostproc import DemoTerminal, scrubbed_logs
+from support.processes import host_process
+from support.world import DEMO, rich_cards, swipe
 
 from steadypos.host.embedded import EmbeddedHost
 from steadypos.host.secrets import secrets_path
@@ -149,11 +151,11 @@ def leaks(text: str, t: Recorder, db: Path) -> list[str]:
 
 def test_log_file_after_a_full_exchange_holds_no_card_data_pin_or_key(tmp_path: Path) -> None:
     db, log = tmp_path / "host.db", tmp_path / "host.log"
-    with HostProcess(db, log_file=log) as h:
+    with host_process(db, log_file=log) as h:
         t = Recorder(h.host, h.port)
         with t:
             full_day(t, h.port)
-        rc, _ = h.signal(signal.SIGTERM)
+        rc, _ = h.stop(signal.SIGTERM)
     assert rc == 0
     text = log.read_text()
     # The log is there and speaks of what happened, with PANs masked.

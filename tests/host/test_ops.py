@@ -71,6 +71,9 @@ def test_txn_by_stan_rrn_and_date(host: Host, term: TestTerminal) -> None:
     today = datetime.now(UTC).date().isoformat()
     assert len(ops.find_txns(host.store, "T0000001", day=today)) == 5
     assert ops.find_txns(host.store, "T0000001", day="2001-01-01") == []
+    newest = ops.find_txns(host.store, "T0000001", last=2)
+    assert [(v.mti, v.kind) for v in newest] == [("0400", "reversal"), ("0200", "sale")]
+    assert newest[1].rc == "51"
     ran = host_cli(host.db, "txn", "--tid", "T0000001", "--stan", str(stan))
     assert ran.exit_code == 0
     row = next(line for line in ran.output.splitlines() if f"{stan:06d}" in line)
@@ -121,6 +124,7 @@ BAD = {
                     "give one of --stan, --rrn, --date"),
     "stan": (["txn", "--tid", "T0000001", "--stan", "0"], "--stan must be 1 to 999999"),
     "rrn": (["txn", "--tid", "T0000001", "--rrn", "12"], "--rrn must be 12"),
+    "last": (["txn", "--tid", "T0000001", "--last", "0"], "--last must be 1 or more"),
     "date": (["txn", "--tid", "T0000001", "--date", "02/12/2026"], "--date must be YYYY-MM-DD"),
     "batch": (["batch", "--tid", "T0000001", "--batch", "9"], "batch 000009 is not open yet"),
     "last4": (["card", "unlock", "--pan-last4", "12a4", "--tid", "T0000001", "--reason", "x"],
@@ -167,3 +171,9 @@ def test_ledger_check_names_accounts(host: Host, term: TestTerminal) -> None:
     row = next(line for line in table.splitlines()
                if line.startswith(f"card {mask_pan(CARD['pan'])}"))
     assert card_account in row and "ledger balanced" in table
+
+
+def test_options_before_the_command_are_one_line(host: Host) -> None:
+    ran = runner.invoke(app, ["host", "--db", str(host.db), "terminals"])
+    assert (ran.exit_code, ran.output) == (
+        2, "error: the options go after the command: steadypos host terminals --db ...\n")

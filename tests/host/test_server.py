@@ -16,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostproc import DemoTerminal, HostProcess, cli, ledger_check, rich_cards
+from hostproc import DemoTerminal
+from support.processes import host_process, ledger_check
+from support.world import rich_cards
 
+from steadypos.host.process import HostProcess, steadypos_argv
 from steadypos.host.server import HostServer
 from steadypos.host.sqlite_store import read_only
 from steadypos.host.writer import GroupWriter
@@ -57,7 +60,7 @@ class Streamer(threading.Thread):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_host_prints_one_line_serves_and_stops_cleanly(tmp_path: Path, sig: int) -> None:
     db = tmp_path / "host.db"
-    with HostProcess(db) as h:
+    with host_process(db) as h:
         assert re.fullmatch(r"listening on 127\.0\.0\.1:[1-9]\d*\n", h.ready_line)
         with DemoTerminal(h.host, h.port, 0) as t:
             t.sign_in()
@@ -72,7 +75,7 @@ def test_host_prints_one_line_serves_and_stops_cleanly(tmp_path: Path, sig: int)
         while min(len(s.approved) for s in streamers) < 20 and time.monotonic() < deadline:
             time.sleep(0.02)
         t0 = time.monotonic()
-        rc, rest = h.signal(sig)
+        rc, rest = h.stop(sig)
         took = time.monotonic() - t0
         for s in streamers:
             s.stop.set()
@@ -109,7 +112,8 @@ def test_host_says_why_it_cannot_start(tmp_path: Path) -> None:
         for args in (["--db", str(tmp_path / "h.db"), "--port", str(port)],
                      ["--db", str(tmp_path / "missing" / "h.db"), "--port", "0"],
                      ["--db", str(garbage), "--port", "0"]):
-            run = subprocess.run(cli("host", *args), capture_output=True, text=True, timeout=60)
+            run = subprocess.run(steadypos_argv("host", *args), capture_output=True, text=True,
+                                 timeout=60)
             assert run.returncode == 2, run.stderr
             assert run.stdout == ""
             assert run.stderr.startswith("error: ") and "Traceback" not in run.stderr, run.stderr

@@ -4,9 +4,7 @@ request whose F41 is not the certificate's TID answered 03 and closed, with noth
 
 from __future__ import annotations
 
-import os
 import re
-import select
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -15,20 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hostproc import (
-    DEMO,
-    DemoTerminal,
-    HostProcess,
-    balances,
-    card_accounts,
-    cli,
-    rich_cards,
-)
+from hostproc import DemoTerminal, balances, card_accounts
+from support.processes import host_process
+from support.world import DEMO, rich_cards
 from typer.testing import CliRunner
 
 from steadypos.cli import app
 from steadypos.host import process
 from steadypos.host.ledger import merchant_account
+from steadypos.host.process import HostProcess, steadypos_argv
 from steadypos.host.sqlite_store import read_only
 from steadypos.protocol import builders, certs, tls
 from steadypos.protocol.link import Connection, LinkError
@@ -61,14 +54,9 @@ def _tls_args(pki: certs.Pki) -> tuple[str, ...]:
 
 
 def _next_line(h: HostProcess) -> str:
-    assert h.proc is not None and h.proc.stdout is not None
-    line = b""
-    while not line.endswith(b"\n"):
-        ready, _, _ = select.select([h.proc.stdout], [], [], 20)
-        chunk = os.read(h.proc.stdout.fileno(), 1) if ready else b""
-        assert chunk, f"no second ready line: {h.stderr()}"
-        line += chunk
-    return line.decode()
+    line = h.next_line()
+    assert line, f"no second ready line: {h.stderr()}"
+    return line
 
 
 @dataclass
@@ -90,7 +78,7 @@ class Both:
 @pytest.fixture(scope="module")
 def both(tmp_path_factory: pytest.TempPathFactory, pki: certs.Pki) -> Iterator[Both]:
     db = tmp_path_factory.mktemp("host") / "host.db"
-    with HostProcess(db, extra=("--tls-port", "0", *_tls_args(pki))) as h:
+    with host_process(db, extra=("--tls-port", "0", *_tls_args(pki))) as h:
         yield Both(h, _next_line(h))
 
 
@@ -198,7 +186,7 @@ def test_a_broken_tls_record_closes_quietly_and_the_host_serves_on(
 
 
 def test_tls_only_host(tmp_path: Path, pki: certs.Pki) -> None:
-    argv = cli("host", "--db", str(tmp_path / "h.db"), "--seed-demo", "--tls-port", "0",
+    argv = steadypos_argv("host", "--db", str(tmp_path / "h.db"), "--seed-demo", "--tls-port", "0",
                *_tls_args(pki))
     proc, host, port = process.start(argv, stderr=subprocess.DEVNULL)
     try:

@@ -1,54 +1,33 @@
-"""Helpers of the crash tests: a `steadypos host` subprocess that can be SIGKILLed and restarted on
-the same database and port, a `steadypos terminal` driven through its CLI (and killed), and the
-money invariant that must hold between the terminal's journal and the host's ledger."""
+"""Helpers of the crash tests: a `steadypos host` subprocess (support.processes) that can be
+SIGKILLed and restarted on the same database and port, a `steadypos terminal` driven through its
+CLI (and killed), and the money invariant that must hold between the terminal's journal and the
+host's ledger."""
 
 from __future__ import annotations
 
 import json
-import os
-import select
-import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
-from contextlib import closing, suppress
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from steadypos.host.demo_data import demo_data
+from support.processes import child_env, host_process
+from support.world import DEMO
+
+from steadypos.host.process import HostProcess, steadypos_argv
 from steadypos.host.sqlite_store import read_only
 from steadypos.masking import mask_pan
 from steadypos.terminal.flows import CardInput, Terminal
 from steadypos.terminal.outcome import Outcome
 
-DEMO: dict[str, list[dict[str, Any]]] = demo_data()
-STEADYPOS = Path(sys.executable).with_name("steadypos")
-START_TIMEOUT = 20.0
 RUN_TIMEOUT = 60.0
 
 # What a journal row means for its card, by kind and final state (-: charged, +: given back).
 CHARGED_SALE = ("approved", "refunded", "voided")
-
-
-def cli(*args: str) -> list[str]:
-    if STEADYPOS.exists():
-        return [str(STEADYPOS), *args]
-    return [sys.executable, "-c", "from steadypos.cli import main; main()", *args]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The environment of a child (its kill point or faults come as options, never from here;
-    the journal is always on full sync)."""
-    return {**os.environ, "PYTHONUNBUFFERED": "1", **extra}
-
-
-def rich_cards() -> list[dict[str, Any]]:
-    """Active magstripe demo cards with at least 1000 yuan: they never decline for funds here."""
-    return [c for c in DEMO["cards"]
-            if c["kind"] == "magstripe" and c["status"] == "active" and c["balance"] >= 100_000]
 
 
 def yuan(fen: int) -> str:
@@ -56,90 +35,32 @@ def yuan(fen: int) -> str:
 
 
 # -- the host -----------------------------------------------------------------------------------
-class Host:
-    """`steadypos host` on a file; kill() is SIGKILL, restart() reopens the same db and port."""
+def crash_host(db: Path) -> HostProcess:
+    """`steadypos host` on a file, logging to DB.log; kill() is SIGKILL, restart() reopens the
+    same database and port."""
+    return host_process(db, log_file=log_of(db))
 
-    def __init__(self, db: Path) -> None:
-        self.db = db
-        self.log = db.with_name(db.name + ".log")
-        self.stderr_path = db.with_name(db.name + ".stderr")
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.host, self.port = "127.0.0.1", 0
-        self.starts = 0
 
-    def start(self) -> Host:
-        args = ["host", "--db", str(self.db), "--port", str(self.port), "--seed-demo",
-                "--log-file", str(self.log)]
-        with open(self.stderr_path, "ab") as err:
-            self.proc = subprocess.Popen(cli(*args), stdout=subprocess.PIPE, stderr=err,
-                                         stdin=subprocess.DEVNULL, env=clean_env())
-        assert self.proc.stdout is not None
-        line = b""
-        deadline = time.monotonic() + START_TIMEOUT
-        while not line.endswith(b"\n"):
-            ready, _, _ = select.select([self.proc.stdout], [], [],
-                                        max(deadline - time.monotonic(), 0))
-            chunk = os.read(self.proc.stdout.fileno(), 1) if ready else b""
-            if not chunk:
-                self.kill()
-                raise AssertionError(f"host did not start: {self.stderr()[-2000:]}")
-            line += chunk
-        addr = line.decode().removeprefix("listening on ").strip()
-        host, _, port = addr.rpartition(":")
-        self.host, self.port = host, int(port)
-        self.starts += 1
-        return self
+def log_of(db: str | Path) -> Path:
+    db = Path(db)
+    return db.with_name(db.name + ".log")
 
-    def stderr(self) -> str:
-        try:
-            return self.stderr_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
 
-    def log_size(self) -> int:
-        try:
-            return self.log.stat().st_size
-        except FileNotFoundError:
-            return 0
+def size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
-    def log_since(self, offset: int) -> str:
-        try:
-            with open(self.log, "rb") as fh:
-                fh.seek(offset)
-                return fh.read().decode(errors="replace")
-        except FileNotFoundError:
-            return ""
 
-    def kill(self) -> None:
-        """SIGKILL (no goodbye, no flush beyond what is already durable) and reap."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-        self.proc = None
-
-    def restart(self) -> Host:
-        """Kill if needed, then start again on the same database and the same port."""
-        self.kill()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                return self.start()
-            except AssertionError:
-                # The port may take a moment to be free again.
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            with suppress(subprocess.TimeoutExpired):
-                self.proc.wait(20)
-        self.kill()
+def text_since(path: Path, offset: int) -> str:
+    """What was appended to a file (a log, an event log) since it was `offset` bytes long."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            return fh.read().decode(errors="replace")
+    except FileNotFoundError:
+        return ""
 
 
 # -- the terminal -------------------------------------------------------------------------------
@@ -173,9 +94,10 @@ class TerminalCli:
 
     def argv(self, command: str, *args: str, kill_at: str | None = None) -> list[str]:
         bench = ["--crash-at", kill_at] if kill_at else []
-        return cli("terminal", *bench, command, "--journal", str(self.journal), *args, "--json")
+        return steadypos_argv("terminal", *bench, command, "--journal", str(self.journal),
+                              *args, "--json")
 
-    def init(self, host: Host, timeout: float = 30.0) -> Run:
+    def init(self, host: HostProcess, timeout: float = 30.0) -> Run:
         t = self.demo
         return self.run("init", "--host", host.host, "--port", str(host.port), "--tid", t["tid"],
                         "--mid", t["mid"], "--tmk", t["tmk"], "--mac", t["mac"],
@@ -184,7 +106,7 @@ class TerminalCli:
     def run(self, command: str, *args: str, kill_at: str | None = None) -> Run:
         self.calls += 1
         proc = subprocess.run(self.argv(command, *args, kill_at=kill_at), capture_output=True,
-                              text=True, env=clean_env(), timeout=RUN_TIMEOUT,
+                              text=True, env=child_env(), timeout=RUN_TIMEOUT,
                               stdin=subprocess.DEVNULL)
         out = None
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -195,7 +117,7 @@ class TerminalCli:
     def spawn(self, command: str, *args: str) -> subprocess.Popen[str]:
         self.calls += 1
         return subprocess.Popen(self.argv(command, *args), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=clean_env(),
+                                stderr=subprocess.PIPE, text=True, env=child_env(),
                                 stdin=subprocess.DEVNULL)
 
     def recover(self) -> Run:
@@ -209,20 +131,11 @@ class TerminalCli:
         return list(run.out["transactions"])
 
     def events_size(self) -> int:
-        try:
-            return self.events.stat().st_size
-        except FileNotFoundError:
-            return 0
+        return size_of(self.events)
 
     def events_since(self, offset: int) -> list[dict[str, Any]]:
-        try:
-            with open(self.events, "rb") as fh:
-                fh.seek(offset)
-                data = fh.read().decode(errors="replace")
-        except FileNotFoundError:
-            return []
         out = []
-        for line in data.splitlines():
+        for line in text_since(self.events, offset).splitlines():
             try:
                 out.append(json.loads(line))
             except ValueError:
@@ -286,11 +199,6 @@ def host_postings(db: Path) -> list[tuple[str, str, int]]:
             "SELECT p.kind, p.ref, l.amount FROM postings p "
             "JOIN posting_lines l ON l.posting_id = p.id "
             "WHERE l.account LIKE 'card:%' AND p.kind != 'opening' ORDER BY p.id")]
-
-
-def ledger_check(db: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cli("ledger", "check", "--db", str(db)), capture_output=True, text=True,
-                          timeout=RUN_TIMEOUT, env=clean_env(COLUMNS="200"))
 
 
 def expected_card_effect(row: dict[str, Any]) -> int:

@@ -11,12 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import closing
@@ -24,14 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from support.processes import child_env
 from typer.testing import CliRunner
 
 from steadypos.host import app as host_app
 from steadypos.host.demo_data import demo_data
+from steadypos.host.process import steadypos_argv
 from steadypos.host.secrets import load_or_create
 from steadypos.host.server import HostServer
 from steadypos.host.sqlite_store import read_only
 from steadypos.protocol.codec import Message, decode_payload
+from steadypos.protocol.frame import recv_payload, with_length
+from steadypos.protocol.mti import response_mti
 from steadypos.terminal.commands import terminal_app
 from steadypos.terminal.events import events_path
 from steadypos.terminal.flows import Terminal
@@ -42,7 +44,6 @@ from steadypos.terminal.settings import TerminalSettings
 DEMO: dict[str, list[dict[str, Any]]] = demo_data()
 TERM = DEMO["terminals"][0]
 TID, MID = TERM["tid"], TERM["mid"]
-STEADYPOS = Path(sys.executable).with_name("steadypos")
 START_TIMEOUT = 20.0
 
 
@@ -151,24 +152,6 @@ class HostRig:
 
 
 # -- the wire ---------------------------------------------------------------------------------
-def _read_frame(sock: socket.socket) -> bytes | None:
-    """One length-prefixed payload, or None when the peer closed (or left mid-frame)."""
-    buf = b""
-    want = 2
-    while len(buf) < want:
-        chunk = sock.recv(want - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-        if want == 2 and len(buf) == 2:
-            want = 2 + int.from_bytes(buf, "big")
-    return buf[2:]
-
-
-def _frame(payload: bytes) -> bytes:
-    return len(payload).to_bytes(2, "big") + payload
-
-
 class Proxy:
     """Sits between terminal and host, records each request the terminal sends (`seen`) and
     each answer it passes back (`answers`), and does to a request what `mode` says (for the
@@ -244,7 +227,7 @@ class Proxy:
         upstream: socket.socket | None = None
         try:
             while True:
-                payload = _read_frame(conn)
+                payload = recv_payload(conn)
                 if payload is None:
                     return
                 msg = decode_payload(payload)
@@ -256,19 +239,18 @@ class Proxy:
                 if upstream is None:
                     upstream = self._track(socket.create_connection(
                         ("127.0.0.1", self.upstream_port), timeout=10))
-                upstream.sendall(_frame(payload))
-                answer = _read_frame(upstream)
+                upstream.sendall(with_length(payload))
+                answer = recv_payload(upstream)
                 if answer is None or mode == "drop":
                     return
                 if mode == "swallow":
                     continue
-                flipped = {"0210"} if self.only is None else {f"{m[:2]}{int(m[2]) + 1}{m[3]}"
-                                                              for m in self.only}
+                flipped = {"0210"} if self.only is None else {response_mti(m) for m in self.only}
                 if mode == "flip_mac" and decode_payload(answer).mti in flipped:
                     answer = answer[:-1] + bytes([answer[-1] ^ 0x01])
                 with self._lock:
                     self.answers.append(decode_payload(answer))
-                conn.sendall(_frame(answer))
+                conn.sendall(with_length(answer))
         except OSError:
             return
         finally:
@@ -422,13 +404,6 @@ def _last_json(text: str) -> dict[str, Any]:
     return {}
 
 
-def cli_argv(*args: str) -> list[str]:
-    """argv for the `steadypos` command of this venv."""
-    if STEADYPOS.exists():
-        return [str(STEADYPOS), *args]
-    return [sys.executable, "-c", "from steadypos.cli import main; main()", *args]
-
-
 class TerminalRig:
     """One terminal (T0000001) with its journal in `folder`, talking to the host through the
     proxy. `cli` runs a command in-process, `spawn` runs it as a subprocess (which may be
@@ -476,10 +451,11 @@ class TerminalRig:
               timeout: float = 60.0) -> Ran:
         """The same command as a `steadypos` subprocess; code -9 when it was killed."""
         cmd, *rest = args
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+        env = child_env()
         bench = [*(["--crash-at", kill_at] if kill_at else []),
                  *(["--fault", faults] if faults else [])]
-        argv = cli_argv("terminal", *bench, cmd, "--journal", str(self.journal), "--json", *rest)
+        argv = steadypos_argv("terminal", *bench, cmd, "--journal", str(self.journal), "--json",
+                              *rest)
         proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
         return Ran(proc.returncode, _last_json(proc.stdout), proc.stdout + proc.stderr)
 

@@ -18,17 +18,21 @@ from typing import Any
 
 import pytest
 from crashrig import (
-    Host,
     TerminalCli,
     check_books,
+    crash_host,
     journal_txn,
     journal_txns,
-    ledger_check,
-    rich_cards,
+    log_of,
+    size_of,
+    text_since,
     wait_for_event,
     yuan,
 )
+from support.processes import ledger_check
+from support.world import rich_cards
 
+from steadypos.host.process import HostProcess
 from steadypos.terminal.steps import STEPS
 
 SEED = 20240611
@@ -59,24 +63,24 @@ def final_state(kind: str, killed_at: str) -> str:
 
 
 @pytest.fixture()
-def live_host(tmp_path: Path) -> Iterator[Host]:
+def live_host(tmp_path: Path) -> Iterator[HostProcess]:
     """A host subprocess of its own (not conftest's in-process `host`): these tests kill it."""
-    h = Host(tmp_path / "host.db").start()
+    h = crash_host(tmp_path / "host.db").start()
     try:
         yield h
     finally:
         h.stop()
 
 
-def assert_books(host: Host, *terms: TerminalCli) -> None:
+def assert_books(host: HostProcess, *terms: TerminalCli) -> None:
     journals = {t.tid: t.journal_rows() for t in terms}
-    problems = check_books(host.db, journals)
+    problems = check_books(Path(host.db), journals)
     assert not problems, "books disagree:\n" + "\n".join(problems)
-    check = ledger_check(host.db)
+    check = ledger_check(Path(host.db))
     assert check.returncode == 0, check.stdout + check.stderr
 
 
-def test_kill_at_every_step_then_recover(live_host: Host, tmp_path: Path) -> None:
+def test_kill_at_every_step_then_recover(live_host: HostProcess, tmp_path: Path) -> None:
     host = live_host
     cards = rich_cards()
     term = TerminalCli(tmp_path / "t1.journal", index=0)
@@ -141,7 +145,7 @@ def _kill_after_start(term: TerminalCli, proc: subprocess.Popen[str], offset: in
         os.kill(proc.pid, signal.SIGKILL)
 
 
-def test_kill_at_random_moments_then_recover(live_host: Host, tmp_path: Path) -> None:
+def test_kill_at_random_moments_then_recover(live_host: HostProcess, tmp_path: Path) -> None:
     host = live_host
     rng = random.Random(SEED)
     cards = rich_cards()
@@ -196,15 +200,17 @@ def _op_args(term: TerminalCli, kind: str, card: dict[str, Any], fen: int,
     return args
 
 
-def _trigger(mode: str, kind: str, term: TerminalCli, host: Host, proc: subprocess.Popen[str],
-             ev_offset: int, log_offset: int, rng: random.Random) -> None:
+def _trigger(mode: str, kind: str, term: TerminalCli, host: HostProcess,
+             proc: subprocess.Popen[str], ev_offset: int, log_offset: int,
+             rng: random.Random) -> None:
     """Wait for the moment to kill the host at."""
     if mode == "sent":  # the terminal is sending (or has sent) the request
         wait_for_event(term, ev_offset, proc, {"type": "txn", "kind": kind, "phase": "sent"})
         time.sleep(rng.uniform(0, 0.004))
     elif mode == "handled":  # the host has worked out its answer, maybe not yet committed it
         deadline = time.monotonic() + 20
-        while (f" {kind} stan=" not in host.log_since(log_offset) and proc.poll() is None
+        log = log_of(host.db)
+        while (f" {kind} stan=" not in text_since(log, log_offset) and proc.poll() is None
                and time.monotonic() < deadline):
             time.sleep(0.0005)
     else:  # any moment of the terminal's work
@@ -212,7 +218,8 @@ def _trigger(mode: str, kind: str, term: TerminalCli, host: Host, proc: subproce
         time.sleep(rng.uniform(0, HOST_KILL_WINDOW))
 
 
-def test_host_killed_mid_sale_restarted_then_recover(live_host: Host, tmp_path: Path) -> None:
+def test_host_killed_mid_sale_restarted_then_recover(live_host: HostProcess,
+                                                     tmp_path: Path) -> None:
     host = live_host
     rng = random.Random(SEED + 1)
     cards = rich_cards()
@@ -225,7 +232,7 @@ def test_host_killed_mid_sale_restarted_then_recover(live_host: Host, tmp_path: 
     for n, kind in enumerate(plan):
         args = _op_args(term, kind, cards[n % len(cards)], rng.randrange(100, 50_000), 3)
         mode = modes[n % len(modes)]
-        ev_offset, log_offset = term.events_size(), host.log_size()
+        ev_offset, log_offset = term.events_size(), size_of(log_of(host.db))
         proc = term.spawn(kind, *args)
         _trigger(mode, kind, term, host, proc, ev_offset, log_offset, rng)
         host.kill()

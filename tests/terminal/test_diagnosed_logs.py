@@ -11,11 +11,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from rig import CARD, CARD2, KILLED, TID, HostRig, Proxy, TerminalRig, cli_argv
+from rig import CARD, CARD2, KILLED, TID, HostRig, Proxy, TerminalRig
 
 from steadypos.diagnose.engine import diagnose
-from steadypos.diagnose.episodes import Episode
-from steadypos.diagnose.scoring import TerminalResult
+from steadypos.diagnose.verdicts import EpisodeVerdict, TerminalVerdict
+from steadypos.host.process import steadypos_argv
 from steadypos.terminal.events import events_path
 
 CLEAN_SALES = 6  # with the faulted flows, over the 10 flows that make a terminal "busy"
@@ -28,14 +28,14 @@ def _clean_day(rig: TerminalRig) -> None:
         assert ran.code == 0, ran.output
 
 
-def _diagnosed(rig: TerminalRig) -> tuple[TerminalResult, list[Episode]]:
+def _diagnosed(rig: TerminalRig) -> tuple[TerminalVerdict, list[EpisodeVerdict]]:
     d = diagnose([str(events_path(rig.journal))])
     assert d.stats.malformed == d.stats.bad_values == 0
     assert [r.tid for r in d.results] == [TID]
     return d.results[0], d.episodes
 
 
-def _evidence(ep: Episode) -> str:
+def _evidence(ep: EpisodeVerdict) -> str:
     return "; ".join(ep.evidence)
 
 
@@ -123,14 +123,14 @@ def test_process_kills_are_software_defect(signed: TerminalRig) -> None:
     assert all(ep.end_kind == "killed" and "killed mid-flow" in _evidence(ep) for ep in eps)
     assert any("app killed mid-flow" in e for e in res.evidence)
     # The operator's tool says the same from the log file.
-    out = subprocess.run(cli_argv("diagnose", str(events_path(signed.journal)), "--json", "-"),
-                         capture_output=True, text=True, timeout=60)
+    argv = steadypos_argv("diagnose", str(events_path(signed.journal)), "--json", "-")
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     doc: dict[str, Any] = json.loads(out.stdout)
     assert [(t["tid"], t["cause"]) for t in doc["terminals"]] == [(TID, "software_defect")]
     assert [e["screen"] for e in doc["episodes"]] == list(KILLS.values())
     _report(res)
 
 
-def _report(res: TerminalResult) -> None:
+def _report(res: TerminalVerdict) -> None:
     print(f"{res.tid}: {res.cause} ({res.confidence:.2f}) episodes={res.episodes}",
           *res.evidence, sep="\n  ")

@@ -9,12 +9,9 @@ import http.client
 import json
 import logging
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from steadypos.chaos.toxics import KINDS, Toxic
-
-if TYPE_CHECKING:
-    from steadypos.chaos.proxy import FaultProxy
 
 log = logging.getLogger("steadypos.chaos")
 
@@ -33,13 +30,35 @@ GET    /kinds         the kinds of toxic and their parameters
 GET    /status        addresses, seed, frames, injected, toxics"""
 
 
+class Controlled(Protocol):
+    """What the control interface drives: the fault proxy (which serves it, so this module names
+    no proxy and imports nothing of it)."""
+
+    listen: tuple[str, int]
+    upstream: tuple[str, int]
+    port: int
+    seed: int
+
+    def add(self, toxic: Toxic) -> Toxic: ...
+    def remove(self, name: str) -> bool: ...
+    def clear(self) -> None: ...
+    def toxics(self) -> list[Toxic]: ...
+    def status(self) -> list[dict[str, Any]]: ...
+
+    @property
+    def injected(self) -> dict[str, int]: ...
+
+    @property
+    def frames(self) -> dict[str, int]: ...
+
+
 class _HttpError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
 
 
-def handle(proxy: FaultProxy, method: str, path: str, body: bytes) -> tuple[int, Any]:
+def handle(proxy: Controlled, method: str, path: str, body: bytes) -> tuple[int, Any]:
     """One request: (HTTP status, JSON-ready body or None)."""
     path = path.split("?", 1)[0].rstrip("/") or "/"
     parts = path.strip("/").split("/")
@@ -82,7 +101,7 @@ def handle(proxy: FaultProxy, method: str, path: str, body: bytes) -> tuple[int,
     raise _HttpError(HTTPStatus.NOT_FOUND, f"no route {path}")
 
 
-def _add(proxy: FaultProxy, body: bytes) -> tuple[int, Any]:
+def _add(proxy: Controlled, body: bytes) -> tuple[int, Any]:
     try:
         data = json.loads(body or b"null")
     except ValueError as exc:
@@ -101,7 +120,7 @@ def _add(proxy: FaultProxy, body: bytes) -> tuple[int, Any]:
     return HTTPStatus.CREATED, added if many else added[0]
 
 
-async def _serve(proxy: FaultProxy, reader: asyncio.StreamReader,
+async def _serve(proxy: Controlled, reader: asyncio.StreamReader,
                  writer: asyncio.StreamWriter) -> None:
     try:
         try:
@@ -125,7 +144,7 @@ async def _serve(proxy: FaultProxy, reader: asyncio.StreamReader,
             await writer.wait_closed()
 
 
-async def _request(proxy: FaultProxy, reader: asyncio.StreamReader) -> tuple[int, Any]:
+async def _request(proxy: Controlled, reader: asyncio.StreamReader) -> tuple[int, Any]:
     head = await reader.readuntil(b"\r\n\r\n")  # LimitOverrunError past MAX_HEAD
     lines = head.decode("latin-1").split("\r\n")
     method, path, _version = lines[0].split(" ", 2)
@@ -142,7 +161,7 @@ async def _request(proxy: FaultProxy, reader: asyncio.StreamReader) -> tuple[int
     return handle(proxy, method.upper(), path, body)
 
 
-async def start_control(proxy: FaultProxy, host: str = "127.0.0.1",
+async def start_control(proxy: Controlled, host: str = "127.0.0.1",
                         port: int = 0) -> asyncio.Server:
     """Serve the control interface of `proxy` on the running loop."""
 

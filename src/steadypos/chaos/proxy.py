@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from steadypos.chaos.control import start_control
 from steadypos.chaos.toxics import DOWNSTREAM, KINDS, MAC_LEN, UPSTREAM, Toxic
 
 __all__ = ["FaultProxy", "Injection", "Toxic", "ToxicExists"]
@@ -297,8 +298,6 @@ class FaultProxy:
         self._server = await asyncio.start_server(self._serve, *self.listen)
         self.port = self._server.sockets[0].getsockname()[1]
         if self.control is not None:
-            from steadypos.chaos.control import start_control
-
             try:
                 self._control_server = await start_control(self, *self.control)
             except OSError:

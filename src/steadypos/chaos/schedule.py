@@ -25,7 +25,12 @@ FAULTS: dict[str, str] = {
     "card_read_error": "the card reader fails to read",
     "printer_jam": "the printer jams after an approval",
     "host_restart": "the host restarts and loses the connections in flight",
+    "forged_frame": "an outsider sends XOR-compensated forgeries of the terminal's MAC'd request "
+                    "(new STAN, another amount, batch or card)",
+    "stranger_admin": "a stranger sends sign-ins, a sign-out, a settlement or a batch upload in "
+                      "the terminal's name, without a good MAC",
 }
+ATTACK_FAULTS = frozenset({"forged_frame", "stranger_admin"})
 NETWORK_FAULTS = frozenset({"latency", "black_hole", "drop_response", "reset", "slice",
                             "duplicate_request", "corrupt_byte", "mac_corrupt", "kill_host",
                             "host_restart"})

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from steadypos.chaos import ops
+from steadypos.chaos import attacks, ops
 from steadypos.chaos.conformance import Observer, corrupt_mac
 from steadypos.chaos.invariants import (
     TerminalView,
@@ -21,7 +21,7 @@ from steadypos.chaos.invariants import (
     episode_violations,
     wire_violations,
 )
-from steadypos.chaos.schedule import NETWORK_FAULTS, Op, Schedule
+from steadypos.chaos.schedule import ATTACK_FAULTS, NETWORK_FAULTS, Op, Schedule
 from steadypos.host import demo_data
 from steadypos.host.secrets import HostSecrets
 from steadypos.host.service import HostService
@@ -117,6 +117,9 @@ class SimNet:
         self.trace = trace
         self.fault: str | None = None
         self.left = 0  # exchanges the armed fault still hits; it may outlast its operation
+        self.forge_for: dict[str, int] = {}  # TID -> roll: forge its next MAC'd request
+        self.watch: dict[str, str] = {}  # TID -> the attack its next answer is judged after
+        self.attack_found: list[Violation] = []
 
     def connection(self, tid: str) -> Callable[..., SimConnection]:
         def factory(host: str, port: int, connect_timeout: float = 5.0,
@@ -149,6 +152,7 @@ class SimNet:
                 self.host.down = True
             return LinkError("connection reset", sent=True)  # before the host got it
         answer = self.host.handle(frame, commit=fault != "kill_host" or self.rng.random() < 0.5)
+        self._after_attack(tid, frame, answer)
         if fault == "duplicate_request":
             self.host.handle(frame)
         if answer is None:
@@ -172,6 +176,30 @@ class SimNet:
             answer = _flip(answer, self.rng)
         self.trace.add(tid, "<", answer)
         return answer
+
+    def stranger(self, tid: str, mid: str, batch: int, roll: int) -> None:
+        """A stranger's admin messages in `tid`'s name, straight to the host."""
+        for frame in attacks.stranger(tid, mid, batch, roll):
+            self._attack(tid, "stranger_admin", frame)
+        self.watch[tid] = "stranger_admin"
+
+    def _attack(self, tid: str, fault: str, frame: bytes) -> None:
+        answer = self.host.handle(frame)
+        self.trace.add(tid, ">", frame, f"[{fault}]")
+        self.trace.add(tid, "<", answer, f"[{fault}]")
+        self.attack_found += attacks.judge_answer(tid, fault, frame, answer)
+
+    def _after_attack(self, tid: str, frame: bytes, answer: bytes | None) -> None:
+        """Judge the terminal's first answer after an attack; forge a captured MAC'd request."""
+        if tid in self.watch:
+            self.attack_found += attacks.judge_next(tid, self.watch.pop(tid), answer)
+        if tid in self.forge_for:
+            forged = attacks.forgeries(frame, self.forge_for[tid])
+            if forged:
+                del self.forge_for[tid]
+                for f in forged:
+                    self._attack(tid, "forged_frame", f)
+                self.watch[tid] = "forged_frame"
 
     def observer_owes(self, msg: Message, reason: ReversalReason) -> None:
         self.host.observer.owe(msg, reason)
@@ -294,6 +322,16 @@ class Simulation:
             def undo() -> None:
                 if self.terms[op.term] is not None:
                     self.terms[op.term].journal.disk_fault = None  # type: ignore[union-attr]
+        elif fault in ATTACK_FAULTS:
+            self.net.fault, self.net.left = None, 0  # the outsider alone, with nothing else
+            tid = self.tids[op.term]
+            if fault == "stranger_admin":
+                self.net.stranger(tid, term.cfg["mid"], term.batch, roll)
+            else:
+                self.net.forge_for[tid] = roll
+
+            def undo() -> None:
+                self.net.forge_for.pop(tid, None)  # no MAC'd request in this operation
         elif fault == "clock_midnight":
             self.clock.now_at = self.clock.now_at.replace(hour=23, minute=59, second=59)
         elif fault == "param_mismatch":
@@ -388,7 +426,7 @@ class Simulation:
             self.terms[i] = None
             found += episode_violations(self.tids[i], events_path(self.paths[i]),
                                         self.abandoned[i])
-        return found + wire_violations(self.observer.report())
+        return found + wire_violations(self.observer.report()) + self.net.attack_found
 
 
 def _last_txn_id(term: Terminal) -> int:

@@ -1,21 +1,22 @@
-"""CLI: `steadypos diagnose PATH...` and `steadypos simulate-fleet`."""
+"""CLI: `steadypos diagnose PATH...`."""
 
 from __future__ import annotations
 
-import json
+import os
 import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from steadypos.diagnose.engine import Diagnosis
 from steadypos.diagnose.engine import diagnose as run_diagnosis
-from steadypos.diagnose.reader import InputError, expand_paths, total_bytes
+from steadypos.diagnose.reader import InputError, Source, expand_paths, total_bytes
 from steadypos.diagnose.report_html import write_html
 from steadypos.diagnose.report_json import write_json
-from steadypos.diagnose.simulator import open_out, write_fleet
 from steadypos.diagnose.summary import print_summary
-from steadypos.progress import progress
+from steadypos.diagnose.workers import diagnose_parallel
 
 PROGRESS_MIN_BYTES = 4 << 20  # show a progress bar for inputs over 4 MiB
 
@@ -25,92 +26,92 @@ def _fail(err: Console, message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def diagnose(
-    paths: list[str] = typer.Argument(
-        ..., metavar="PATH...", help="event log v1 files, folders of them, .gz, or - for stdin"
-    ),
-    json_out: str = typer.Option(
-        None, "--json", metavar="OUT", help="path to write the JSON report to (- = stdout)"
-    ),
-    html_out: str = typer.Option(
-        None, "--html", metavar="OUT", help="path to write the HTML report to"
-    ),
-) -> None:
-    """Find flash-exit episodes in event logs and diagnose their causes per terminal and fleet."""
-    err = Console(stderr=True)
+def _check_usage(err: Console, paths: list[str], json_out: str | None,
+                 html_out: str | None) -> list[Source]:  # fmt: skip
     try:
         sources = expand_paths(paths)
     except InputError as exc:
         raise _fail(err, str(exc)) from None
     if not sources:
         raise _fail(err, "no log files found (looked for " + ", ".join(paths) + ")")
-    if sources.count("-") > 1:
+    if sum(1 for s in sources if s.path == "-") > 1:
         raise _fail(err, "stdin (-) given more than once")
     for target in (json_out, html_out):
         if target and target != "-" and not Path(target).parent.exists():
             raise _fail(err, f"{target}: folder does not exist")
     if html_out == "-":
         raise _fail(err, "--html needs a file name")
+    return sources
+
+
+def _run(err: Console, sources: list[Source], workers: int) -> Diagnosis:
     size = total_bytes(sources)
-    small = size is not None and size < PROGRESS_MIN_BYTES
-    with progress("reading", size, as_bytes=True, quiet=small or json_out == "-",
-                  console=err) as meter:
-        result = run_diagnosis(sources, meter.update)
-    out = err if json_out == "-" else Console()
-    print_summary(result, out)
+    show = err.is_terminal and (size is None or size >= PROGRESS_MIN_BYTES)
+    with Progress(
+        TextColumn("reading"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+        console=err, transient=True, disable=not show or workers > 1,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("read", total=size)
+        try:
+            if workers > 1:
+                return diagnose_parallel(sources, workers)
+            return run_diagnosis(sources, lambda done: progress.update(task, completed=done))
+        except InputError as exc:
+            raise _fail(err, str(exc)) from None
+
+
+def _write(err: Console, result: Diagnosis, json_out: str | None, html_out: str | None) -> None:
+    """The report files first: a summary cut short by a closed pipe loses none of them."""
     try:
-        if json_out == "-":
-            write_json(result, sys.stdout)
-        elif json_out:
+        if json_out and json_out != "-":
             with open(json_out, "w", encoding="utf-8") as fh:
                 write_json(result, fh)
-            out.print(f"JSON written to {json_out}", highlight=False)
         if html_out:
             with open(html_out, "w", encoding="utf-8") as fh:
                 write_html(result, fh)
-            out.print(f"HTML report written to {html_out}", highlight=False)
     except OSError as exc:
         raise _fail(err, f"cannot write: {exc.strerror or exc}") from None
 
 
-def simulate_fleet(
-    terminals: int = typer.Option(
-        ..., "--terminals", min=1, max=100_000, help="number of terminals"
+def diagnose(
+    paths: list[str] = typer.Argument(
+        ..., metavar="PATH...", help="event log v1 files, folders of them, .gz, or - for stdin"
     ),
-    days: int = typer.Option(..., "--days", min=1, max=366, help="number of days simulated"),
-    seed: int = typer.Option(1, "--seed", help="random seed (same seed, same fleet)"),
-    out: str = typer.Option(
-        ..., "--out", metavar="EVENTS.jsonl", help="path of the event log to write (.gz: gzipped)"
+    json_out: str = typer.Option(
+        None, "--json", metavar="OUT", help="write the JSON here (- = stdout)"
     ),
-    labels: str = typer.Option(
-        ..., "--labels", metavar="LABELS.json", help="path to write the ground truth to (JSON)"
-    ),
-    untidy: bool = typer.Option(
-        False, "--messy", help="interleave terminals, drop inventory, add unknown keys/types"
+    html_out: str = typer.Option(None, "--html", metavar="OUT", help="write the HTML report here"),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=64, help="processes; the fleet is split by terminal"
     ),
 ) -> None:
-    """Simulate a fleet's event log v1 with causes from the whole taxonomy, and its ground truth."""
+    """Find flash-exit episodes in event logs and diagnose their causes per terminal and fleet.
+
+    A file named here that is not an event log is an error (exit 2, no report); files in a
+    folder that are not event logs are skipped, each one reported once."""
     err = Console(stderr=True)
-    for target in (out, labels):
-        if not Path(target).parent.exists():
-            raise _fail(err, f"{target}: folder does not exist")
+    sources = _check_usage(err, paths, json_out, html_out)
+    result = _run(err, sources, workers)
+    if not result.stats.sources:
+        raise _fail(err, "no event log among " + ", ".join(paths) + _skipped(result))
+    _write(err, result, json_out, html_out)
+    out = err if json_out == "-" else Console()
     try:
-        with open_out(out) as fh, progress("simulating", days, "days") as meter:
-            truth = write_fleet(terminals, days, seed, fh, untidy=untidy,
-                                progress=meter.update)
-        with open(labels, "w", encoding="utf-8") as fh:
-            json.dump(truth, fh, indent=1, sort_keys=True)
-            fh.write("\n")
-    except OSError as exc:
-        raise _fail(err, f"cannot write: {exc.strerror or exc}") from None
-    faulty = sum(1 for v in truth.values() if v != "none")
-    Console(soft_wrap=True).print(
-        f"{len(truth)} terminals ({faulty} with a cause) over {days} days -> {out}; "
-        f"ground truth -> {labels}",
-        highlight=False,
-    )
+        print_summary(result, out)
+        for target, what in ((json_out, "JSON"), (html_out, "HTML report")):
+            if target and target != "-":
+                out.print(f"{what} written to {target}", highlight=False)
+        if json_out == "-":
+            write_json(result, sys.stdout)
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader (`| head`) has what it wanted: stop quietly, the files are written
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _skipped(result: Diagnosis) -> str:
+    return "".join(f"; {s}" for s in result.stats.skipped)
 
 
 def register(app: typer.Typer) -> None:
     app.command("diagnose")(diagnose)
-    app.command("simulate-fleet")(simulate_fleet)

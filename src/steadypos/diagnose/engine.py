@@ -6,43 +6,55 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from steadypos.diagnose.episodes import Episode, Terminal, Tracker
 from steadypos.diagnose.fleet import FleetContext, build_context
-from steadypos.diagnose.reader import ReadStats, read_events
-from steadypos.diagnose.scoring import (
-    TerminalResult,
-    diagnose_terminals,
-    label_noise_episodes,
-    relabel_groups,
-)
+from steadypos.diagnose.reader import Keep, ReadStats, Source, read_events
+from steadypos.diagnose.software import GroupCause
+from steadypos.diagnose.tracker import TerminalRecord, Tracker
+from steadypos.diagnose.verdicts import EpisodeVerdict, TerminalVerdict, judge
 
 
 @dataclass
 class Diagnosis:
     stats: ReadStats
-    terminals: list[Terminal]
-    results: list[TerminalResult]
+    terminals: list[TerminalRecord]
+    results: list[TerminalVerdict]
+    episodes: list[EpisodeVerdict]
+    groups: dict[str, GroupCause]  # crash group fingerprint -> its cause
     ctx: FleetContext
-
-    @property
-    def episodes(self) -> list[Episode]:
-        return [ep for term in self.terminals for ep in term.episodes]
 
     def labels(self) -> dict[str, str]:
         return {r.tid: r.cause for r in self.results}
 
+    @property
+    def undecided(self) -> list[TerminalVerdict]:
+        """Terminals whose verdict is unsure (low confidence): listed in the fleet summary."""
+        return [r for r in self.results if r.undecided]
 
-def diagnose(sources: Iterable[str], progress: Callable[[int], None] | None = None) -> Diagnosis:
-    """Read every source (already expanded: files or '-') and diagnose the fleet."""
+
+def track(sources: Iterable[Source | str], progress: Callable[[int], None] | None = None,
+          keep: Keep | None = None) -> tuple[ReadStats, list[TerminalRecord]]:  # fmt: skip
+    """Stream the sources through the terminals' state machines."""
     stats = ReadStats()
     tracker = Tracker()
     feed = tracker.feed
-    for t, ev in read_events(sources, stats, progress):
+    named = [s if isinstance(s, Source) else Source(s, True) for s in sources]
+    for t, ev in read_events(named, stats, progress, tracker.damaged, keep):
         feed(t, ev)
-    stats.bad_values = tracker.bad_values
     terms = tracker.finish()
+    stats.bad_values = tracker.bad_values
+    stats.duplicates = tracker.duplicates
+    return stats, terms
+
+
+def judge_fleet(stats: ReadStats, terms: list[TerminalRecord]) -> Diagnosis:
+    """Judge each terminal against the fleet they make up."""
     ctx = build_context(terms)
-    results = diagnose_terminals(terms, ctx)
-    label_noise_episodes(terms, results, ctx)
-    relabel_groups(terms, ctx)
-    return Diagnosis(stats, terms, results, ctx)
+    v = judge(terms, ctx)
+    return Diagnosis(stats, terms, v.terminals, v.episodes, v.groups, ctx)
+
+
+def diagnose(sources: Iterable[Source | str],
+             progress: Callable[[int], None] | None = None) -> Diagnosis:  # fmt: skip
+    """Read every source (from expand_paths, or paths of files: each one must be an event log)
+    and diagnose the fleet."""
+    return judge_fleet(*track(sources, progress))

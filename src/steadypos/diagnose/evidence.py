@@ -5,27 +5,44 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
-from steadypos.diagnose.episodes import Episode, _low_mem
+from steadypos.diagnose.episodes import Episode
+from steadypos.diagnose.records import FlowCard
 from steadypos.diagnose.taxonomy import (
     HOT_C,
     RC_FORMAT,
     RC_PARAMETER,
     RC_WRONG_PIN,
     WEAK_SIGNAL_DBM,
+    Cause,
 )
+from steadypos.diagnose.tracker import low_memory
+from steadypos.eventlog import PRINTER_FAULTS, READ_ERRORS, CardError, TxnPhase
 
-# Families: a cause or a group of causes that one episode's signals cannot tell apart; the
-# terminal- and fleet-level evidence splits them (scoring.py).
-FAMILY_LABEL = {
-    "memory": "hardware_memory",
-    "overheat": "hardware_overheat",
-    "power": "hardware_power",
-    "network": "network",
-    "parameter": "parameter_mismatch",
+
+class Family(StrEnum):
+    """A cause, or a group of causes that one episode's signals cannot tell apart (the
+    terminal- and fleet-level evidence splits those: splits.py)."""
+
+    MEMORY = "memory"
+    OVERHEAT = "overheat"
+    POWER = "power"
+    NETWORK = "network"
+    PARAMETER = "parameter"
+    SOFTWARE = "software"
+    WEAR = "wear"
+    OPERATOR = "operator"
+
+
+FAMILY_LABEL: dict[str, Cause] = {
+    Family.MEMORY: Cause.HARDWARE_MEMORY,
+    Family.OVERHEAT: Cause.HARDWARE_OVERHEAT,
+    Family.POWER: Cause.HARDWARE_POWER,
+    Family.NETWORK: Cause.NETWORK,
+    Family.PARAMETER: Cause.PARAMETER_MISMATCH,
 }
-SPLIT_FAMILIES = ("software", "wear", "operator")
-FAMILIES = (*FAMILY_LABEL, *SPLIT_FAMILIES)
+FAMILIES: tuple[Family, ...] = tuple(Family)
 
 _EXITS = {
     "crash": "crash",
@@ -57,14 +74,14 @@ def _hard_exit(ep: Episode) -> bool:
 
 
 def _mem_low(ep: Episode) -> bool:
-    return ep.mem_min is not None and ep.mem_min <= _low_mem(ep.mem_total)
+    return ep.around.mem_min is not None and ep.around.mem_min <= low_memory(ep.around.mem_total)
 
 
 def _mem_short(ep: Episode) -> bool:
     """Free memory down to a tenth of the total (or 100 MB when the total is unknown)."""
-    if ep.mem_min is None:
+    if ep.around.mem_min is None:
         return False
-    return ep.mem_min <= (0.1 * ep.mem_total if ep.mem_total else 100.0)
+    return ep.around.mem_min <= (0.1 * ep.around.mem_total if ep.around.mem_total else 100.0)
 
 
 def _oom(ep: Episode) -> bool:
@@ -73,8 +90,8 @@ def _oom(ep: Episode) -> bool:
 
 
 def _normal_readings(ep: Episode) -> bool:
-    temp_ok = ep.temp_max is None or ep.temp_max < HOT_C - 3
-    return temp_ok and not _mem_low(ep) and not ep.power_unstable and not _battery_low(ep)
+    temp_ok = ep.around.temp_max is None or ep.around.temp_max < HOT_C - 3
+    return temp_ok and not _mem_low(ep) and not ep.around.power_unstable and not _battery_low(ep)
 
 
 def _unexplained_kill(ep: Episode) -> bool:
@@ -83,11 +100,11 @@ def _unexplained_kill(ep: Episode) -> bool:
 
 
 def _battery_low(ep: Episode) -> bool:
-    return ep.battery_min is not None and ep.battery_min <= 5
+    return ep.around.battery_min is not None and ep.around.battery_min <= 5
 
 
-def _read_errors(ep: Episode) -> list[tuple[str, str]]:
-    return [c for c in ep.card_errors if c[1] in ("bad_read", "lrc", "chip_mute", "no_code")]
+def _read_errors(ep: Episode) -> list[FlowCard]:
+    return [c for c in ep.card_errors if c.error in READ_ERRORS]
 
 
 def _param_rcs(ep: Episode) -> list[str]:
@@ -99,10 +116,10 @@ def _no_signal_of_trouble(ep: Episode) -> bool:
 
 
 def _hot(ep: Episode) -> float:
-    if ep.temp_max is None or ep.temp_max <= HOT_C:
+    if ep.around.temp_max is None or ep.around.temp_max <= HOT_C:
         return 0.0
     if _hard_exit(ep):
-        return 1.0 + min(0.5, (ep.temp_max - HOT_C) / 20)
+        return 1.0 + min(0.5, (ep.around.temp_max - HOT_C) / 20)
     return 0.25
 
 
@@ -110,112 +127,133 @@ def _fmt(x: float | None) -> str:
     return "?" if x is None else f"{x:.0f}"
 
 
+# Weights: 3 = the document's own sign of that cause (decisive alone), 2 = a strong sign, 1 = a
+# supporting one, under 1 = a hint. A strength (test) of 1 is the sign as the document states it.
 RULES: tuple[Rule, ...] = (
     # memory
-    Rule("memory", "", 3.0, lambda e: float(_oom(e)), lambda e: f"{e.exception} at exit"),
+    Rule(Family.MEMORY, "", 3.0, lambda e: float(_oom(e)), lambda e: f"{e.exception} at exit"),
     Rule(
-        "memory", "", 2.5,
+        Family.MEMORY, "", 2.5,
         lambda e: float(_mem_low(e) and e.is_exit) or 0.4 * _mem_low(e),
-        lambda e: f"mem_free_mb {_fmt(e.mem_min)} before the {_exit_name(e)}",
+        lambda e: f"mem_free_mb {_fmt(e.around.mem_min)} before the {_exit_name(e)}",
     ),
     Rule(
-        "memory", "", 1.5,
+        Family.MEMORY, "", 1.5,
         lambda e: float(e.is_exit and not _mem_low(e) and _mem_short(e)),
-        lambda e: f"mem_free_mb {_fmt(e.mem_min)} of {_fmt(e.mem_total)} before the"
+        lambda e: f"mem_free_mb {_fmt(e.around.mem_min)} of {_fmt(e.around.mem_total)} before the"
         f" {_exit_name(e)}",
     ),
-    Rule("memory", "", 0.8, lambda e: float(e.end_kind == "killed" and _mem_short(e)),
+    Rule(Family.MEMORY, "", 0.8, lambda e: float(e.end_kind == "killed" and _mem_short(e)),
          lambda e: "killed by the system (low-memory killer)"),
     # overheat
-    Rule("overheat", "", 2.0, lambda e: _hot(e),
-         lambda e: f"cpu_temp_c {_fmt(e.temp_max)} before the {_exit_name(e)}"),
+    Rule(Family.OVERHEAT, "", 2.0, lambda e: _hot(e),
+         lambda e: f"cpu_temp_c {_fmt(e.around.temp_max)} before the {_exit_name(e)}"),
     # power
-    Rule("power", "", 2.0, lambda e: float(e.end_kind == "power_loss"),
+    Rule(Family.POWER, "", 2.0, lambda e: float(e.end_kind == "power_loss"),
          lambda e: "exit reason=power_loss"),
-    Rule("power", "", 1.5, lambda e: float(e.power_unstable), lambda e: "power=unstable"),
-    Rule("power", "", 1.5, lambda e: float(_battery_low(e)),
-         lambda e: f"battery {_fmt(e.battery_min)}%"),
-    Rule("power", "", 0.7, lambda e: float(e.end_kind == "restart"),
+    Rule(Family.POWER, "", 1.5, lambda e: float(e.around.power_unstable),
+         lambda e: "power=unstable"),
+    Rule(Family.POWER, "", 1.5, lambda e: float(_battery_low(e)),
+         lambda e: f"battery {_fmt(e.around.battery_min)}%"),
+    Rule(Family.POWER, "", 0.7, lambda e: float(e.end_kind == "restart"),
          lambda e: "app restarted with no exit logged"),
     # printer / reader / environment (wear family)
     Rule(
-        "wear", "printer", 2.0,
-        lambda e: float(e.printer in ("jam", "head_fault"))
+        Family.WEAR, "printer", 2.0,
+        lambda e: float(e.printer in PRINTER_FAULTS)
         * (1.0 if e.screen == "receipt" else 0.3),
         lambda e: f"printer {e.printer}",
     ),
-    Rule("wear", "printer", 1.0, lambda e: float(e.screen == "receipt"),
+    Rule(Family.WEAR, "printer", 1.0, lambda e: float(e.screen == "receipt"),
          lambda e: "broke at the receipt screen"),
     Rule(
-        "wear", "reader", 1.5,
+        Family.WEAR, "reader", 1.5,
         lambda e: min(1.7, 0.8 + 0.3 * len(_read_errors(e))) if _read_errors(e) else 0.0,
         lambda e: f"{len(_read_errors(e))} card read error(s): "
         + ", ".join(sorted({f"{m} {x}" for m, x in _read_errors(e)})),
     ),
     Rule(
-        "wear", "environment", 3.0,
+        Family.WEAR, "environment", 3.0,
         lambda e: float(e.end_kind == "watchdog" and _normal_readings(e)),
-        lambda e: f"watchdog reset with normal readings (cpu_temp_c {_fmt(e.temp_max)})",
+        lambda e: f"watchdog reset with normal readings (cpu_temp_c {_fmt(e.around.temp_max)})",
     ),
-    Rule("wear", "environment", 1.0, lambda e: float(e.swipe_burst >= 2),
-         lambda e: f"{e.swipe_burst} swipe read errors in other flows of the 10 minutes before"),
+    Rule(Family.WEAR, "environment", 1.0, lambda e: float(e.around.swipe_burst >= 2),
+         lambda e: f"{e.around.swipe_burst} swipe read errors in other flows of the 10 minutes"
+         " before"),
     # network
     Rule(
-        "network", "", 2.0,
+        Family.NETWORK, "", 2.0,
         lambda e: float(any(p in ("timeout", "conn_fail") for p in e.phases)),
         lambda e: "txn " + "/".join(sorted({p for p in e.phases if p != "mac_fail"})),
     ),
-    Rule("network", "", 1.0, lambda e: float(e.net_trouble > 0),
-         lambda e: f"{e.net_trouble} net down/reset/connect_fail"),
+    Rule(Family.NETWORK, "", 1.0, lambda e: float(e.around.net_trouble > 0),
+         lambda e: f"{e.around.net_trouble} net down/reset/connect_fail"),
     Rule(
-        "network", "", 0.7,
-        lambda e: float(e.signal_min is not None and e.signal_min < WEAK_SIGNAL_DBM
-                        and (e.screen == "online" or e.net_trouble > 0)),
-        lambda e: f"signal_dbm {_fmt(e.signal_min)}",
+        Family.NETWORK, "", 0.7,
+        lambda e: float(e.around.signal_min is not None and e.around.signal_min < WEAK_SIGNAL_DBM
+                        and (e.screen == "online" or e.around.net_trouble > 0)),
+        lambda e: f"signal_dbm {_fmt(e.around.signal_min)}",
     ),
-    Rule("network", "", 0.3,
+    Rule(Family.NETWORK, "", 0.3,
          lambda e: float(e.screen == "online" and not e.rcs and not e.phases and not e.is_exit),
          lambda e: "left from online with no response"),
     # parameters
-    Rule("parameter", "", 2.5, lambda e: float(bool(_param_rcs(e))),
+    Rule(Family.PARAMETER, "", 2.5, lambda e: float(bool(_param_rcs(e))),
          lambda e: "response code 39=" + "/".join(sorted(set(_param_rcs(e))))),
-    Rule("parameter", "", 2.0, lambda e: float("mac_fail" in e.phases), lambda e: "MAC failure"),
-    Rule("parameter", "", 1.5, lambda e: float(e.params_recent),
+    Rule(Family.PARAMETER, "", 2.0, lambda e: float(TxnPhase.MAC_FAIL in e.phases),
+         lambda e: "MAC failure"),
+    Rule(Family.PARAMETER, "", 1.5, lambda e: float(e.around.params_recent),
          lambda e: "params mismatch in the hours before"),
     # software (crashes; format errors of old versions)
     Rule(
-        "software", "crash", 2.0,
+        Family.SOFTWARE, "crash", 2.0,
         lambda e: float(e.end_kind in ("crash", "anr") and bool(e.exception) and not _oom(e)),
         lambda e: f"{_exit_name(e)}: {e.exception}" + (f" at {e.frames[0]}" if e.frames else ""),
     ),
-    Rule("software", "crash", 1.0,
+    Rule(Family.SOFTWARE, "crash", 1.0,
          lambda e: float(e.end_kind in ("crash", "anr") and not e.exception),
          lambda e: f"{_exit_name(e)} without exception"),
     # an app killed mid-flow with normal (or no) readings: the seed's "unstable system"
-    Rule("software", "kill", 1.0, lambda e: float(_unexplained_kill(e)),
+    Rule(Family.SOFTWARE, "kill", 1.0, lambda e: float(_unexplained_kill(e)),
          lambda e: "killed mid-flow with no crash report and no low memory, heat or power"
          " reading"),
-    Rule("software", "format", 2.5, lambda e: float(RC_FORMAT in e.rcs),
+    Rule(Family.SOFTWARE, "format", 2.5, lambda e: float(RC_FORMAT in e.rcs),
          lambda e: "response code 39=30 (format error)"),
     # operator
-    Rule("operator", "", 1.5, lambda e: float(RC_WRONG_PIN in e.rcs),
+    Rule(Family.OPERATOR, "", 1.5, lambda e: float(RC_WRONG_PIN in e.rcs),
          lambda e: "wrong PIN (39=55) then abandoned"),
-    Rule("operator", "", 1.5, lambda e: float("timeout" in e.pins),
+    Rule(Family.OPERATOR, "", 1.5, lambda e: float("timeout" in e.pins),
          lambda e: "PIN entry timed out"),
-    Rule("operator", "", 1.5, lambda e: float(any(c[1] == "wrong_method" for c in e.card_errors)),
+    Rule(Family.OPERATOR, "", 1.5,
+         lambda e: float(any(c.error == CardError.WRONG_METHOD for c in e.card_errors)),
          lambda e: "wrong payment method tried first"),
-    Rule("operator", "", 1.2,
+    Rule(Family.OPERATOR, "", 1.2,
          lambda e: float(e.screen == "amount" and e.end_kind == "idle"),
          lambda e: "abandoned at the amount screen"),
-    Rule("operator", "", 0.8,
+    Rule(Family.OPERATOR, "", 0.8,
          lambda e: float(e.screen in ("card", "pin") and e.end_kind == "idle"
                          and _no_signal_of_trouble(e)),
          lambda e: f"abandoned at the {e.screen} screen with no error"),
 )  # fmt: skip
 
 
-def score_episode(ep: Episode) -> tuple[str, str, float, list[str]]:
-    """(family, kind, score, evidence) of the family with the most evidence; ('', '', 0, [])."""
+@dataclass(frozen=True)
+class EpisodeEvidence:
+    """What the rules found in one episode: the family it weighs most for, the kind inside it,
+    that family's total weight, the words of the rules that fired, and every family's total."""
+
+    family: str
+    kind: str
+    score: float
+    said: tuple[str, ...]
+    totals: dict[str, float]
+
+
+NO_EVIDENCE = EpisodeEvidence("", "", 0.0, (), {})
+
+
+def score_episode(ep: Episode) -> EpisodeEvidence:
+    """Apply every rule to one episode (the episode is not changed)."""
     totals: dict[str, float] = {}
     kinds: dict[str, dict[str, float]] = {}
     said: dict[str, list[str]] = {}
@@ -230,11 +268,29 @@ def score_episode(ep: Episode) -> tuple[str, str, float, list[str]]:
             k[rule.kind] = k.get(rule.kind, 0.0) + w
         if strength >= 0.5:
             said.setdefault(rule.family, []).append(rule.say(ep))
-    ep.scores = totals
     if not totals:
-        return "", "", 0.0, []
+        return NO_EVIDENCE
     family = max(totals, key=lambda f: (totals[f], -FAMILIES.index(f)))
     kind = ""
     if family in kinds:
         kind = max(kinds[family], key=kinds[family].__getitem__)
-    return family, kind, totals[family], said.get(family, [])
+    return EpisodeEvidence(family, kind, totals[family], tuple(said.get(family, ())), totals)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """An episode with its evidence and how much it counts for its terminal (1 = fully; less
+    when the fleet explains it: a host-side outage, a sporadic crash group)."""
+
+    episode: Episode
+    evidence: EpisodeEvidence
+    weight: float
+    note: str = ""  # why it counts less, in words
+
+    @property
+    def family(self) -> str:
+        return self.evidence.family
+
+    @property
+    def kind(self) -> str:
+        return self.evidence.kind

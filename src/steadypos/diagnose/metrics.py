@@ -46,8 +46,11 @@ class Score:
 
 def score(truth: dict[str, str], predicted: dict[str, str]) -> Score:
     confusion: Counter = Counter((truth[t], predicted.get(t, "none")) for t in truth)
-    precision, recall, f1, support = {}, {}, {}, {}
-    for k in ALL_LABELS:
+    precision: dict[str, float] = {}
+    recall: dict[str, float] = {}
+    f1: dict[str, float] = {}
+    support: dict[str, int] = {}
+    for k in map(str, ALL_LABELS):
         tp = confusion.get((k, k), 0)
         fp = sum(v for (t, p), v in confusion.items() if p == k and t != k)
         fn = sum(v for (t, p), v in confusion.items() if t == k and p != k)
@@ -56,5 +59,5 @@ def score(truth: dict[str, str], predicted: dict[str, str]) -> Score:
         pr = precision[k] + recall[k]
         f1[k] = 2 * precision[k] * recall[k] / pr if pr else 0.0
         support[k] = tp + fn
-    present = [k for k in ALL_LABELS if support[k]]
+    present = [str(k) for k in ALL_LABELS if support[k]]
     return Score(confusion, precision, recall, f1, support, present)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from steadypos.diagnose.taxonomy import COLOURS
+from steadypos.diagnose.text import FONT_STACK
 
-FONT = 'font-family="sans-serif" font-size="11"'
+FONT = f"font-family='{FONT_STACK}' font-size=\"11\""
 
 
 def _svg(width: int, height: int, body: list[str], title: str) -> str:
@@ -18,7 +21,7 @@ def _svg(width: int, height: int, body: list[str], title: str) -> str:
 
 
 def stacked_bars(
-    x_labels: list[str], series: dict[str, list[int]], title: str, width: int = 860,
+    x_labels: list[str], series: Mapping[str, list[int]], title: str, width: int = 860,
     height: int = 260,
 ) -> str:  # fmt: skip
     """Bars per x, stacked by series (label -> counts per x), with a legend."""
@@ -95,14 +98,16 @@ def rate_bars(
     rows: list[tuple[str, float, str, bool]], title: str, threshold: float | None = None,
     width: int = 860,
 ) -> str:  # fmt: skip
-    """Horizontal bars of a rate in 0..1 (name, rate, note, flagged), with a threshold line."""
+    """Horizontal bars of a share in 0..1 (name, share, note, flagged) on an axis from 0, with a
+    threshold line; the axis ends a little past the largest bar or the threshold."""
     row_h = 20
     left, top = 210, 24
     plot_w = width - left - 170
     height = top + row_h * max(1, len(rows)) + 24
-    lo = min([r[1] for r in rows] + [threshold if threshold is not None else 1.0, 1.0])
-    lo = max(0.0, min(lo, 0.9) - 0.02)
-    span = 1.0 - lo or 1.0
+    lo = 0.0
+    peak = max([r[1] for r in rows] + [threshold or 0.0])
+    hi = min(1.0, _nice(peak * 1.15)) or 1.0
+    span = hi - lo
     body = [f'<text x="4" y="14" {FONT} font-weight="bold">{escape(title)}</text>']
     for i, (name, rate, note, flagged) in enumerate(rows):
         y = top + i * row_h
@@ -124,14 +129,23 @@ def rate_bars(
             f'text-anchor="end">{100 * threshold:.2f}% line</text>'
         )
     body.append(
-        f'<text x="{left}" y="{height - 4}" {FONT}>{100 * lo:.0f}%</text>'
-        f'<text x="{left + plot_w}" y="{height - 4}" {FONT} text-anchor="end">100%</text>'
+        f'<text x="{left}" y="{height - 4}" {FONT}>0%</text>'
+        f'<text x="{left + plot_w}" y="{height - 4}" {FONT} text-anchor="end">'
+        f"{100 * hi:g}%</text>"
     )
     return _svg(width, height, body, title)
 
 
+def _nice(x: float) -> float:
+    """The next round number at or above x (1, 2, 5 x 10^k)."""
+    if x <= 0:
+        return 0.0
+    step = 10 ** math.floor(math.log10(x))
+    return next(m * step for m in (1, 2, 5, 10) if m * step >= x)
+
+
 def timeline(
-    points: list[tuple[float, str, str]], t0: float, t1: float, title: str, width: int = 860,
+    points: Sequence[tuple[float, str, str]], t0: float, t1: float, title: str, width: int = 860,
 ) -> str:  # fmt: skip
     """One terminal's episodes on a time axis: (epoch, cause, tooltip) as coloured ticks."""
     left, right, height = 10, 10, 46

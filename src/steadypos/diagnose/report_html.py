@@ -9,7 +9,6 @@ from typing import IO
 from steadypos.diagnose import plots
 from steadypos.diagnose.engine import Diagnosis
 from steadypos.diagnose.fleet import flagged_model, flagged_version, version_key
-from steadypos.diagnose.reader import format_ts
 from steadypos.diagnose.report_json import episode_evidence
 from steadypos.diagnose.taxonomy import (
     ACTIONS,
@@ -20,12 +19,17 @@ from steadypos.diagnose.taxonomy import (
     VITALS_OVERALL,
     VITALS_PER_MODEL,
 )
+from steadypos.diagnose.text import FONT_STACK, plural
+from steadypos.diagnose.tracker import TerminalRecord
+from steadypos.diagnose.verdicts import TerminalVerdict
+from steadypos.eventlog import format_ts
 
 MAX_TERMINAL_SECTIONS = 300
 MAX_EPISODE_ROWS = 40
 
-CSS = """
-body{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}
+CSS = (
+    "body{font-family:" + FONT_STACK + ";margin:24px;color:#222;max-width:1100px}"
+    + """
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;font-size:12px;margin:6px 0}
 td,th{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
@@ -33,6 +37,7 @@ th{background:#f3f3f3}.n{text-align:right}.sw{display:inline-block;width:10px;he
 details{margin:6px 0;border:1px solid #eee;padding:4px 8px}summary{cursor:pointer}
 .muted{color:#777}.bad{color:#b00}
 """
+)
 
 
 def _e(x: object) -> str:
@@ -53,8 +58,9 @@ def render(d: Diagnosis) -> str:
         "<title>Flash-exit diagnosis</title>",
         f"<style>{CSS}</style></head><body>",
         "<h1>Flash-exit diagnosis (闪退诊断)</h1>",
-        f"<p>{len(d.results)} terminals, {len(eps)} episodes, {d.stats.events} events from "
-        f"{len(d.stats.sources)} source(s); log from {_e(format_ts(ctx.start_t))} to "
+        f"<p>{plural(len(d.results), 'terminal')}, {plural(len(eps), 'episode')}, "
+        f"{plural(d.stats.events, 'event')} from {plural(len(d.stats.sources), 'source')}; "
+        f"log from {_e(format_ts(ctx.start_t))} to "
         f"{_e(format_ts(ctx.end_t))}. Fleet app_version {_e(ctx.current_version)}, params "
         f"{_e(ctx.current_params)}; crash-free sessions {100 * ctx.overall.crash_free:.2f}%.</p>",
     ]
@@ -63,7 +69,8 @@ def render(d: Diagnosis) -> str:
             f"<li>{_e(m.source)} line {m.line}: {_e(m.reason)}</li>" for m in d.stats.samples
         )
         parts.append(
-            f"<p class='bad'>{d.stats.malformed} malformed line(s) skipped:</p><ul>{items}</ul>"
+            f"<p class='bad'>{plural(d.stats.malformed, 'malformed line')} skipped:</p>"
+            f"<ul>{items}</ul>"
         )
     # episodes over time
     parts.append("<h2>Episodes over time</h2>")
@@ -88,37 +95,16 @@ def render(d: Diagnosis) -> str:
         "<table><tr><th>cause</th><th>seed's cause</th><th>terminals</th><th>episodes</th>"
         "<th>actions</th></tr>" + "".join(rows) + "</table>"
     )
-    # crash-free rates
-    parts.append("<h2>Crash-free sessions</h2>")
-    vrows = [
-        (f"app {v}", r.crash_free, f"{r.crashes}/{r.sessions} ({r.terminals} terminals)",
-         flagged_version(ctx, v))
-        for v, r in sorted(ctx.by_version.items(), key=lambda kv: version_key(kv[0]))
-    ]  # fmt: skip
-    parts.append(
-        plots.rate_bars(vrows, "Crash-free session rate by app version", 1 - VITALS_OVERALL)
-    )
-    mrows = [
-        (m, r.crash_free, f"{r.crashes}/{r.sessions} ({r.terminals} terminals)",
-         flagged_model(ctx, m))
-        for m, r in sorted(ctx.by_model.items())
-    ]  # fmt: skip
-    parts.append(
-        plots.rate_bars(mrows, "Crash-free session rate by brand/model", 1 - VITALS_PER_MODEL)
-    )
-    parts.append(
-        "<p class='muted'>Red: a version over 1.09% crashes and twice the rest of the fleet, or "
-        "a brand/model over 8% (Android vitals' lines). A session runs from app start to exit; "
-        "a crash is exit reason crash or anr.</p>"
-    )
+    parts.append(_undecided(d))
+    parts.append(_crash_rates(d))
     # crash groups
     parts.append("<h2>Crash groups</h2>")
     groups = sorted(ctx.groups.values(), key=lambda g: (-g.count, g.fingerprint))[:20]
     rows = [
         f"<tr><td>{_e(g.fingerprint)}</td><td class='n'>{g.count}</td>"
         f"<td class='n'>{len(g.terminals)}</td><td>{_e(', '.join(g.versions))}</td>"
-        f"<td>{_e(', '.join(g.models))}</td><td>{_swatch(g.cause)}<br>"
-        f"<span class='muted'>{_e('; '.join(g.why))}</span></td></tr>"
+        f"<td>{_e(', '.join(g.models))}</td><td>{_swatch(d.groups[g.fingerprint].cause)}<br>"
+        f"<span class='muted'>{_e('; '.join(d.groups[g.fingerprint].why))}</span></td></tr>"
         for g in groups
     ]
     parts.append(
@@ -134,7 +120,7 @@ def render(d: Diagnosis) -> str:
         key=lambda r: (r.cause == NONE, -r.episodes, r.tid),
     )
     parts.append(
-        f"<p class='muted'>{len(worst)} terminals with episodes (the first "
+        f"<p class='muted'>{plural(len(worst), 'terminal')} with episodes (the first "
         f"{min(len(worst), MAX_TERMINAL_SECTIONS)} shown, those with a cause first).</p>"
     )
     terms = {t.tid: t for t in d.terminals}
@@ -157,36 +143,38 @@ def _over_time(d: Diagnosis) -> str:
         for i in range(n)
     ]
     series: dict[str, list[int]] = {}
-    for ep in eps:
-        i = min(n - 1, max(0, int((ep.t1 - start) // step)))
-        series.setdefault(ep.cause, [0] * n)[i] += 1
-    ordered = {k: series[k] for k in ALL_LABELS if k in series}
+    for v in eps:
+        i = min(n - 1, max(0, int((v.episode.t1 - start) // step)))
+        series.setdefault(v.cause, [0] * n)[i] += 1
+    ordered = {str(k): series[k] for k in ALL_LABELS if k in series}
     return plots.stacked_bars(labels, ordered, "Episodes per " + ("hour" if hourly else "day"))
 
 
-def _terminal_section(d: Diagnosis, r, term) -> str:  # noqa: ANN001
+def _terminal_section(d: Diagnosis, r: TerminalVerdict, term: TerminalRecord) -> str:
     t0, t1 = d.ctx.start_t, d.ctx.end_t
-    points = [(ep.t1, ep.cause, f"{ep.end} {ep.cause} at {ep.screen}") for ep in term.episodes]
+    mine = [v for v in d.episodes if v.tid == r.tid]
+    points = [(v.episode.t1, v.cause, f"{v.end} {v.cause} at {v.screen}") for v in mine]
+    inv_ = term.inv
     inv = ", ".join(
         f"{k} {v}"
         for k, v in (
-            ("brand", term.brand), ("model", term.model), ("firmware", term.firmware),
-            ("app", term.app_version), ("params", term.params_version), ("mid", term.mid),
-            ("last maintenance", term.last_maintenance),
+            ("brand", inv_.brand), ("model", inv_.model), ("firmware", inv_.firmware),
+            ("app", term.app_version), ("params", inv_.params_version), ("mid", inv_.mid),
+            ("last maintenance", inv_.last_maintenance),
         )
         if v
     )  # fmt: skip
     rows = "".join(
         f"<tr><td>{_e(ep.start)}</td><td>{_e(ep.end)}</td><td>{_e(ep.screen)}</td>"
         f"<td>{_swatch(ep.cause)}</td><td>{_e('; '.join(episode_evidence(ep)))}</td></tr>"
-        for ep in term.episodes[:MAX_EPISODE_ROWS]
+        for ep in mine[:MAX_EPISODE_ROWS]
     )
-    more = len(term.episodes) - MAX_EPISODE_ROWS
+    more = len(mine) - MAX_EPISODE_ROWS
     evidence = "".join(f"<li>{_e(x)}</li>" for x in r.evidence)
     actions = "".join(f"<li>{_e(x)}</li>" for x in r.actions)
     return (
         f"<details id='t-{_e(r.tid)}'><summary><b>{_e(r.tid)}</b> — {_swatch(r.cause)} "
-        f"({r.confidence:.2f}), {r.episodes} episodes</summary>"
+        f"({r.confidence:.2f}){_runner_up(r)}, {plural(r.episodes, 'episode')}</summary>"
         f"<p class='muted'>{_e(inv)}</p>"
         + plots.timeline(points, t0, t1, f"{r.tid}: episodes over the log")
         + f"<p>Evidence:</p><ul>{evidence}</ul>"
@@ -195,6 +183,54 @@ def _terminal_section(d: Diagnosis, r, term) -> str:  # noqa: ANN001
         f"</tr>{rows}</table>"
         + (f"<p class='muted'>and {more} more</p>" if more > 0 else "")
         + "</details>"
+    )
+
+
+def _runner_up(r: TerminalVerdict) -> str:
+    if r.runner_up is None:
+        return ""
+    return f"; runner-up {_e(r.runner_up)} ({r.runner_up_confidence:.2f})"
+
+
+def _undecided(d: Diagnosis) -> str:
+    rows = "".join(
+        f"<tr><td><a href='#t-{_e(r.tid)}'>{_e(r.tid)}</a></td><td>{_swatch(r.cause)}</td>"
+        f"<td class='n'>{r.confidence:.2f}</td><td>{_e(r.runner_up or '')}</td>"
+        f"<td class='n'>{r.episodes}</td></tr>"
+        for r in d.undecided
+    )
+    head = f"<h2>Could not decide ({len(d.undecided)})</h2>"
+    if not rows:
+        return head + "<p class='muted'>Every verdict is at least 0.50 sure.</p>"
+    return (
+        head + "<p class='muted'>Confidence under 0.50: the best guess is shown; look at the log."
+        "</p><table><tr><th>tid</th><th>best guess</th><th>confidence</th><th>runner-up</th>"
+        "<th>episodes</th></tr>" + rows + "</table>"
+    )
+
+
+def _crash_rates(d: Diagnosis) -> str:
+    ctx = d.ctx
+    vrows = [
+        (f"app {v}", r.crash_rate, f"crash-free {100 * r.crash_free:.2f}%: {r.crashes}/"
+         f"{plural(r.sessions, 'session')}, {plural(r.terminals, 'terminal')}",
+         flagged_version(ctx, v))
+        for v, r in sorted(ctx.by_version.items(), key=lambda kv: version_key(kv[0]))
+    ]  # fmt: skip
+    mrows = [
+        (m, r.crash_rate, f"crash-free {100 * r.crash_free:.2f}%: {r.crashes}/"
+         f"{plural(r.sessions, 'session')}, {plural(r.terminals, 'terminal')}",
+         flagged_model(ctx, m))
+        for m, r in sorted(ctx.by_model.items())
+    ]  # fmt: skip
+    return (
+        "<h2>Crash-free sessions</h2>"
+        + plots.rate_bars(vrows, "Crashed sessions by app version", VITALS_OVERALL)
+        + plots.rate_bars(mrows, "Crashed sessions by brand/model", VITALS_PER_MODEL)
+        + "<p class='muted'>Bars: the share of sessions that crashed, on an axis from 0 (the "
+        "crash-free rate is 100% minus it). Red: a version over 1.09% crashes and twice the rest "
+        "of the fleet, or a brand/model over 8% (Android vitals' lines). A session runs from app "
+        "start to exit; a crash is exit reason crash or anr.</p>"
     )
 
 

@@ -7,36 +7,43 @@ from collections import Counter
 from typing import IO, Any
 
 from steadypos.diagnose.engine import Diagnosis
-from steadypos.diagnose.episodes import Episode
+from steadypos.diagnose.episodes import END_IDLE, END_RESTART
 from steadypos.diagnose.fleet import flagged_model, flagged_version, version_key
-from steadypos.diagnose.reader import format_ts
 from steadypos.diagnose.taxonomy import ALL_LABELS, VITALS_OVERALL, VITALS_PER_MODEL
+from steadypos.diagnose.verdicts import EpisodeVerdict, TerminalVerdict
+from steadypos.eventlog import format_ts
 
 TOP_CRASH_GROUPS = 20
 
 _ENDS = {
-    "idle": "returned to idle without a result",
-    "restart": "app restarted with no exit logged",
+    END_IDLE: "returned to idle without a result",
+    END_RESTART: "app restarted with no exit logged",
 }
 
 
-def episode_evidence(ep: Episode) -> list[str]:
+def episode_evidence(v: EpisodeVerdict) -> list[str]:
+    ep = v.episode
     head = _ENDS.get(ep.end_kind, f"app exit reason={ep.end_kind}")
-    return [f"{head} (at the {ep.screen} screen)", *ep.evidence]
+    return [f"{head} (at the {ep.screen} screen)", *v.evidence]
+
+
+def terminal_dict(r: TerminalVerdict) -> dict[str, Any]:
+    """The document's terminal object; `runner_up` only when the runner-up cause is close."""
+    out: dict[str, Any] = {
+        "tid": r.tid,
+        "episodes": r.episodes,
+        "cause": r.cause,
+        "confidence": r.confidence,
+        "evidence": r.evidence,
+        "actions": r.actions,
+    }
+    if r.runner_up is not None:
+        out["runner_up"] = {"cause": r.runner_up, "confidence": r.runner_up_confidence}
+    return out
 
 
 def to_dict(d: Diagnosis) -> dict[str, Any]:
-    terminals = [
-        {
-            "tid": r.tid,
-            "episodes": r.episodes,
-            "cause": r.cause,
-            "confidence": r.confidence,
-            "evidence": r.evidence,
-            "actions": r.actions,
-        }
-        for r in d.results
-    ]
+    terminals = [terminal_dict(r) for r in d.results]
     episodes = [
         {
             "tid": ep.tid,
@@ -90,8 +97,8 @@ def fleet_dict(d: Diagnosis) -> dict[str, Any]:
             "firmwares": dict(g.combos.most_common(5)),
             "first": format_ts(g.first_t),
             "last": format_ts(g.last_t),
-            "cause": g.cause,
-            "why": g.why,
+            "cause": d.groups[g.fingerprint].cause,
+            "why": list(d.groups[g.fingerprint].why),
         }
         for g in groups[:TOP_CRASH_GROUPS]
     ]
@@ -105,6 +112,11 @@ def fleet_dict(d: Diagnosis) -> dict[str, Any]:
         "crash_free_by_version": versions,
         "crash_free_by_model": models,
         "crash_groups": crash_groups,
+        "undecided": [
+            {"tid": r.tid, "cause": r.cause, "confidence": r.confidence,
+             "runner_up": r.runner_up}
+            for r in d.undecided
+        ],  # fmt: skip
         "current_app_version": ctx.current_version,
         "current_params_version": ctx.current_params,
         "thresholds": {

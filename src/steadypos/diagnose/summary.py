@@ -10,6 +10,8 @@ from rich.table import Table
 from steadypos.diagnose.engine import Diagnosis
 from steadypos.diagnose.fleet import flagged_model, flagged_version, version_key
 from steadypos.diagnose.taxonomy import ACTIONS, ALL_LABELS, NONE
+from steadypos.diagnose.text import plural
+from steadypos.diagnose.verdicts import TerminalVerdict
 
 WORST = 10
 
@@ -19,19 +21,26 @@ def print_summary(d: Diagnosis, console: Console) -> None:
     ctx = d.ctx
     eps = d.episodes
     console.print(
-        f"[bold]Flash-exit diagnosis[/bold]: {len(d.results)} terminals, {len(eps)} episodes, "
-        f"{st.events} events in {st.lines} lines from {len(st.sources)} source(s)",
+        f"[bold]Flash-exit diagnosis[/bold]: {plural(len(d.results), 'terminal')}, "
+        f"{plural(len(eps), 'episode')}, {plural(st.events, 'event')} in "
+        f"{plural(st.lines, 'line')} from {plural(len(st.sources), 'source')}",
         highlight=False,
     )
     if st.malformed:
         where = ", ".join(f"{m.source}:{m.line} ({m.reason})" for m in st.samples[:5])
         more = f" and {st.malformed - 5} more" if st.malformed > 5 else ""
         console.print(
-            f"[yellow]{st.malformed} malformed line(s) skipped[/yellow]: {where}{more}",
+            f"[yellow]{plural(st.malformed, 'malformed line')} skipped[/yellow]: {where}{more}",
             highlight=False,
         )
     if st.bad_values:
-        console.print(f"[yellow]{st.bad_values} event(s) with unusable values ignored[/yellow]")
+        console.print(f"[yellow]{plural(st.bad_values, 'event')} with unusable values"
+                      " ignored[/yellow]")
+    for skipped in st.skipped:
+        console.print(f"[yellow]skipped[/yellow]: {skipped}", highlight=False)
+    if st.duplicates:
+        console.print(f"{plural(st.duplicates, 'line')} given twice in a row, used once",
+                      highlight=False)
     for bad in st.unreadable:
         console.print(f"[yellow]unreadable[/yellow]: {bad}", highlight=False)
 
@@ -49,14 +58,16 @@ def print_summary(d: Diagnosis, console: Console) -> None:
         :WORST
     ]
     if worst:
-        table = Table(title=f"Worst {len(worst)} terminals")
-        for col in ("tid", "episodes", "cause", "conf", "evidence"):
+        table = Table(title=f"Worst {plural(len(worst), 'terminal')}")
+        for col in ("tid", "episodes", "cause", "conf", "runner-up", "evidence"):
             table.add_column(col, overflow="fold")
         for r in worst:
             table.add_row(
-                r.tid, str(r.episodes), r.cause, f"{r.confidence:.2f}", "; ".join(r.evidence[:3])
-            )
+                r.tid, str(r.episodes), r.cause, f"{r.confidence:.2f}", _runner_up(r),
+                "; ".join(r.evidence[:3]),
+            )  # fmt: skip
         console.print(table)
+    _print_undecided(d, console)
 
     groups = sorted(ctx.groups.values(), key=lambda g: (-g.count, g.fingerprint))[:5]
     if groups:
@@ -66,7 +77,7 @@ def print_summary(d: Diagnosis, console: Console) -> None:
         for g in groups:
             table.add_row(
                 g.fingerprint, str(g.count), str(len(g.terminals)),
-                ", ".join(g.versions), g.cause,
+                ", ".join(g.versions), d.groups[g.fingerprint].cause,
             )  # fmt: skip
         console.print(table)
 
@@ -94,3 +105,20 @@ def print_summary(d: Diagnosis, console: Console) -> None:
             table.add_row(label, str(n), "; ".join(ACTIONS[label]))
     if table.row_count:
         console.print(table)
+
+
+def _runner_up(r: TerminalVerdict) -> str:
+    return f"{r.runner_up} ({r.runner_up_confidence:.2f})" if r.runner_up else ""
+
+
+def _print_undecided(d: Diagnosis, console: Console) -> None:
+    """The terminals the diagnosis could not decide (confidence under 0.50), all of them."""
+    unsure = d.undecided
+    if not unsure:
+        return
+    table = Table(title=f"Could not decide: {plural(len(unsure), 'terminal')} (confidence < 0.50)")
+    for col in ("tid", "episodes", "best guess", "conf", "runner-up"):
+        table.add_column(col, overflow="fold")
+    for r in unsure:
+        table.add_row(r.tid, str(r.episodes), r.cause, f"{r.confidence:.2f}", _runner_up(r))
+    console.print(table)

@@ -1,24 +1,36 @@
-"""The seed's 13 flash-exit causes plus `none`, their remedies (actions) and colours, as data."""
+"""The seed's 13 flash-exit causes plus `none`, their remedies (actions) and colours, as data;
+the thresholds the document gives."""
 
 from __future__ import annotations
 
-LABELS: tuple[str, ...] = (
-    "software_defect",
-    "compatibility",
-    "outdated_software",
-    "hardware_memory",
-    "hardware_overheat",
-    "hardware_power",
-    "hardware_printer",
-    "network",
-    "parameter_mismatch",
-    "environment_interference",
-    "operator_error",
-    "training_gap",
-    "maintenance_overdue",
-)
-NONE = "none"
-ALL_LABELS: tuple[str, ...] = (*LABELS, NONE)
+from enum import StrEnum
+
+from steadypos.eventlog import ExitReason
+
+
+class Cause(StrEnum):
+    """A diagnosis label (docs/flash-exit-diagnosis.md, "Causes")."""
+
+    SOFTWARE_DEFECT = "software_defect"
+    COMPATIBILITY = "compatibility"
+    OUTDATED_SOFTWARE = "outdated_software"
+    HARDWARE_MEMORY = "hardware_memory"
+    HARDWARE_OVERHEAT = "hardware_overheat"
+    HARDWARE_POWER = "hardware_power"
+    HARDWARE_PRINTER = "hardware_printer"
+    NETWORK = "network"
+    PARAMETER_MISMATCH = "parameter_mismatch"
+    ENVIRONMENT_INTERFERENCE = "environment_interference"
+    OPERATOR_ERROR = "operator_error"
+    TRAINING_GAP = "training_gap"
+    MAINTENANCE_OVERDUE = "maintenance_overdue"
+    NONE = "none"
+
+
+NONE = Cause.NONE
+LABELS: tuple[Cause, ...] = tuple(c for c in Cause if c is not Cause.NONE)
+ALL_LABELS: tuple[Cause, ...] = tuple(Cause)
+SOFTWARE_CAUSES = (Cause.SOFTWARE_DEFECT, Cause.COMPATIBILITY, Cause.OUTDATED_SOFTWARE)
 
 # What the seed calls each cause (for people reading the report).
 SEED_CAUSE: dict[str, str] = {
@@ -116,22 +128,9 @@ COLOURS: dict[str, str] = {
     NONE: "#dddddd",
 }
 
-# Screens of a payment flow (the ones an episode can break at) and the others.
-FLOW_SCREENS: frozenset[str] = frozenset({"amount", "card", "pin", "online", "receipt"})
-SCREENS: tuple[str, ...] = (
-    "idle",
-    "amount",
-    "card",
-    "pin",
-    "online",
-    "receipt",
-    "result",
-    "settings",
-)
-
 # Exit reasons that end an episode (every reason but `normal`) and those that count as a crash
 # for the crash-free session rate (Sentry / Android vitals style: crash and ANR).
-CRASH_REASONS: frozenset[str] = frozenset({"crash", "anr"})
+CRASH_REASONS: frozenset[str] = frozenset({ExitReason.CRASH, ExitReason.ANR})
 
 # Response codes (F39) the document names as evidence.
 RC_PARAMETER: frozenset[str] = frozenset({"03", "58", "A0", "97"})

@@ -67,10 +67,10 @@ def host(
     conformance_report: Path = typer.Option(
         None, "--conformance-report", help="conformance mode: provoke hard cases, check each "
         "terminal's rules, write the report here (JSON, and FILE.txt) on exit and on SIGUSR1"),
-    withhold_rate: float = typer.Option(0.0, "--withhold-rate", min=0.0, max=1.0,
+    withhold_rate: float = typer.Option(0.0, "--withhold-rate",
                                         help="share (0..1) of reversible requests processed "
                                              "but not answered (conformance mode)"),
-    corrupt_mac_rate: float = typer.Option(0.0, "--corrupt-mac-rate", min=0.0, max=1.0,
+    corrupt_mac_rate: float = typer.Option(0.0, "--corrupt-mac-rate",
                                            help="share (0..1) of answers sent with a bad "
                                                 "MAC (conformance mode)"),
     seed: int = typer.Option(0, "--seed", help="seed of the conformance mode's dice"),
@@ -80,9 +80,13 @@ def host(
 ) -> None:
     """Run the acquirer host: pos-link-v1 over TCP and/or TLS until SIGINT/SIGTERM; or, with a
     command, look into a host's database (terminals, transactions, batches, cards)."""
-    if ctx.invoked_subcommand is not None:
-        return
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if ctx.invoked_subcommand is not None:
+        if db is not None or port is not None or tls_port is not None:
+            err.print(f"error: the options go after the command: steadypos host "
+                      f"{ctx.invoked_subcommand} --db ...")
+            raise typer.Exit(2)
+        return
     if db is None:
         err.print("error: give --db (the host's database), or a command (see --help)")
         raise typer.Exit(2)
@@ -140,6 +144,11 @@ def _service(err: Console, mode: ConformanceMode | None, report: Path | None,
              seed: int) -> tuple[ServiceFactory, Callable[[], None] | None]:
     """The plain service, or with --conformance-report the conformance mode's; exits 2 on bad
     options."""
+    # Ranges checked here, not by Typer: its "<float range> [0.0<=x<=1.0]" column squeezed the
+    # whole help of `host` until the longest words were cut.
+    if not (0 <= withhold_rate <= 1 and 0 <= corrupt_mac_rate <= 1):
+        err.print("error: --withhold-rate and --corrupt-mac-rate are shares from 0 to 1")
+        raise typer.Exit(2)
     if report is None:
         if withhold_rate or corrupt_mac_rate:
             err.print("error: --withhold-rate and --corrupt-mac-rate need --conformance-report")

@@ -9,9 +9,9 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from steadypos import cards
+from steadypos.cli_tables import show_table
 from steadypos.host.demo_data import DEMO_ISSUER_MK, demo_data
 from steadypos.masking import mask_pan
 from steadypos.money import format_fen
@@ -38,20 +38,12 @@ def show(ctx: typer.Context,
     if as_json:
         print(json.dumps(data, indent=2))
         return
-    console = Console()
-    table = Table(title="demo terminals")
-    for col in ("tid", "mid", "mac"):
-        table.add_column(col)
-    for t in data["terminals"]:
-        table.add_row(t["tid"], t["mid"], t["mac"])
-    console.print(table)
-    table = Table(title="demo cards (test PANs; --json for the full data, `demo-data card` for "
-                        "a card file)")
-    for col in ("pan", "kind", "status", "balance (yuan)"):
-        table.add_column(col, justify="right" if col.startswith("balance") else "left")
-    for c in data["cards"]:
-        table.add_row(mask_pan(c["pan"]), c["kind"], c["status"], format_fen(c["balance"]))
-    console.print(table)
+    show_table("demo terminals", ("tid", "mid", "mac"),
+               [(t["tid"], t["mid"], t["mac"]) for t in data["terminals"]])
+    show_table("demo cards (test PANs; --json for the full data, `demo-data card` for a card "
+               "file)", ("pan", "kind", "status", "balance (yuan)"),
+               [(mask_pan(c["pan"]), c["kind"], c["status"], format_fen(c["balance"]))
+                for c in data["cards"]], right=("balance (yuan)",))
 
 
 def _demo_card(pan: str) -> dict[str, Any] | None:

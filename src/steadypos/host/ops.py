@@ -147,8 +147,8 @@ def day_range(day: str) -> tuple[str, str]:
 
 
 def find_txns(store: Store, tid: str, stan: int | None = None, rrn: str | None = None,
-              day: str | None = None) -> list[TxnView]:
-    """The terminal's requests by STAN, RRN or day (UTC); all of them without a filter."""
+              day: str | None = None, last: int | None = None) -> list[TxnView]:
+    """The terminal's requests by STAN, RRN or day (UTC), oldest first; the `last` newest."""
     term = _terminal(store, tid)
     if sum(x is not None for x in (stan, rrn, day)) > 1:
         raise OpsError("give one of --stan, --rrn, --date")
@@ -156,8 +156,10 @@ def find_txns(store: Store, tid: str, stan: int | None = None, rrn: str | None =
         raise OpsError("--stan must be 1 to 999999")
     if rrn is not None and not (len(rrn) == 12 and rrn.isalnum()):
         raise OpsError("--rrn must be 12 letters or digits")
+    if last is not None and last < 1:
+        raise OpsError("--last must be 1 or more")
     since, until = day_range(day) if day is not None else (None, None)
-    found = store.find_txns(term.tid, stan=stan, rrn=rrn, since=since, until=until)
+    found = store.find_txns(term.tid, stan=stan, rrn=rrn, since=since, until=until, last=last)
     cards: dict[str, str] = {}
     return [TxnView(r.tid, r.batch, r.stan, r.mti, r.kind, r.amount, _payer(store, r, cards),
                     r.rc, r.state, _reversal(r), r.refunded, r.rrn, r.auth_code, at)

@@ -69,9 +69,10 @@ def txn(db: str = DB, tid: str = TID,
         stan: int = typer.Option(None, "--stan", help="STAN, 1..999999"),
         rrn: str = typer.Option(None, "--rrn", help="retrieval reference number, 12 digits"),
         day: str = typer.Option(None, "--date", help="day the host kept it, YYYY-MM-DD (UTC)"),
+        last: int = typer.Option(50, "--last", help="show only the newest N that match"),
         as_json: bool = AS_JSON) -> None:
     """A terminal's transactions by STAN, RRN or day: masked card, yuan, code, state, reversal."""
-    views = _query(db, lambda s: ops.find_txns(s, tid, stan, rrn, day))
+    views = _query(db, lambda s: ops.find_txns(s, tid, stan, rrn, day, last))
     if as_json:
         _print_json({"transactions": [ops.as_json(v) for v in views]})
         return
@@ -84,6 +85,8 @@ def txn(db: str = DB, tid: str = TID,
                right=("amount (yuan)", "refunded (yuan)"))
     if not views:
         print("no transaction matches")
+    elif len(views) == last:
+        print(f"the newest {last} shown: --last N for more, --stan/--rrn/--date to narrow")
 
 
 def batch(db: str = DB, tid: str = TID,

@@ -274,10 +274,10 @@ class Store:
         return {r[0]: r[1] for r in self._q("SELECT tid, MAX(created_at) FROM txns GROUP BY tid")}
 
     def find_txns(self, tid: str, stan: int | None = None, rrn: str | None = None,
-                  since: str | None = None, until: str | None = None
+                  since: str | None = None, until: str | None = None, last: int | None = None
                   ) -> list[tuple[TxnRow, str]]:
         """(row, created_at) of the terminal's requests, oldest first; since <= created_at <
-        until (ISO) when given."""
+        until (ISO) when given; only the `last` newest when given."""
         sql = f"SELECT {_TXN_COLS}, created_at FROM txns WHERE tid = ?"
         params: list[Any] = [tid]
         for clause, value in (("stan = ?", stan), ("rrn = ?", rrn), ("created_at >= ?", since),
@@ -285,8 +285,9 @@ class Store:
             if value is not None:
                 sql += f" AND {clause}"
                 params.append(value)
-        rows = self._q(sql + " ORDER BY id", tuple(params)).fetchall()
-        return [(t, r[-1]) for r in rows if (t := self._txn(r[:-1])) is not None]
+        sql += " ORDER BY id DESC" + (" LIMIT ?" if last is not None else "")
+        rows = self._q(sql, (*params, last) if last is not None else tuple(params)).fetchall()
+        return [(t, r[-1]) for r in reversed(rows) if (t := self._txn(r[:-1])) is not None]
 
     def settlements(self, tid: str, batch: int) -> list[tuple[str, str]]:
         """(result, created_at) of each settlement of the terminal's batch, oldest first."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from dataclasses import dataclass
 
 from steadypos.protocol.errors import ProtocolError
 
-PREFIX_LEN = 2 + 5 + 6  # LEN + TPDU + HEADER: where the MTI starts
+LEN_BYTES = 2  # the length prefix: big-endian count of the bytes that follow
+PREFIX_LEN = LEN_BYTES + 5 + 6  # LEN + TPDU + HEADER: where the MTI starts
 MAX_FRAME = 4096  # far above the largest legal message; anything longer is garbage
 
 TERMINAL_STATE_LIVE = 0
@@ -74,17 +76,16 @@ class Frame:
     body: bytes  # MTI onwards
 
     def to_bytes(self) -> bytes:
-        payload = self.tpdu.to_bytes() + self.header.to_bytes() + self.body
-        return len(payload).to_bytes(2, "big") + payload
+        return with_length(self.tpdu.to_bytes() + self.header.to_bytes() + self.body)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Frame:
-        if len(raw) < 2:
+        if len(raw) < LEN_BYTES:
             raise ProtocolError("frame shorter than its 2-byte length", "LEN", 0)
-        declared = int.from_bytes(raw[:2], "big")
-        if declared != len(raw) - 2:
-            raise ProtocolError(f"length says {declared} bytes, {len(raw) - 2} follow", "LEN", 0)
-        return cls.from_payload(raw[2:])
+        declared, rest = declared_length(raw), len(raw) - LEN_BYTES
+        if declared != rest:
+            raise ProtocolError(f"length says {declared} bytes, {rest} follow", "LEN", 0)
+        return cls.from_payload(raw[LEN_BYTES:])
 
     @classmethod
     def from_payload(cls, payload: bytes) -> Frame:
@@ -94,18 +95,55 @@ class Frame:
         return cls(Tpdu.from_bytes(payload[:5]), Header.from_bytes(payload[5:11]), payload[11:])
 
 
+def with_length(payload: bytes) -> bytes:
+    """The frame that carries `payload`: its 2-byte length, then the payload."""
+    return len(payload).to_bytes(LEN_BYTES, "big") + payload
+
+
+def declared_length(head: bytes) -> int:
+    """The payload length a frame's first two bytes declare."""
+    return int.from_bytes(head[:LEN_BYTES], "big")
+
+
+def split_payloads(buf: bytes) -> tuple[list[bytes], bytes]:
+    """The whole frames at the start of a byte stream, as payloads, and the bytes left over."""
+    payloads = []
+    while len(buf) >= LEN_BYTES and len(buf) >= LEN_BYTES + declared_length(buf):
+        end = LEN_BYTES + declared_length(buf)
+        payloads.append(buf[LEN_BYTES:end])
+        buf = buf[end:]
+    return payloads, buf
+
+
+def recv_payload(sock: socket.socket) -> bytes | None:
+    """One payload from a blocking socket; None when the peer closed, between frames or in the
+    middle of one. Timeouts and socket errors propagate."""
+    head = _recv_exactly(sock, LEN_BYTES)
+    return None if head is None else _recv_exactly(sock, declared_length(head))
+
+
+def _recv_exactly(sock: socket.socket, n: int) -> bytes | None:
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
 async def read_payload(reader: asyncio.StreamReader) -> bytes | None:
     """One length-prefixed payload from a stream; None on a clean end of stream between frames.
 
     Raises asyncio.IncompleteReadError when the peer leaves mid-frame, ProtocolError on a length
     that no legal message has.
     """
-    head = await reader.read(2)
+    head = await reader.read(LEN_BYTES)
     if not head:
         return None
-    if len(head) == 1:
-        head += await reader.readexactly(1)
-    n = int.from_bytes(head, "big")
+    if len(head) < LEN_BYTES:
+        head += await reader.readexactly(LEN_BYTES - len(head))
+    n = declared_length(head)
     if n < 13 or n > MAX_FRAME:
         raise ProtocolError(f"length {n} is outside 13..{MAX_FRAME}", "LEN", 0)
     return await reader.readexactly(n)

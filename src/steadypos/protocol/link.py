@@ -8,7 +8,7 @@ import ssl
 from typing import Protocol
 
 from steadypos.protocol.codec import Message, decode_payload, encode_frame
-from steadypos.protocol.frame import MAX_FRAME
+from steadypos.protocol.frame import LEN_BYTES, MAX_FRAME, declared_length
 from steadypos.protocol.tls import client_handshake
 
 
@@ -82,7 +82,7 @@ class Connection:
 
     def receive_payload(self) -> bytes:
         self.sock.settimeout(self.read_timeout)
-        n = int.from_bytes(self._read(2), "big")
+        n = declared_length(self._read(LEN_BYTES))
         if n > MAX_FRAME:
             raise LinkError(f"host sent a {n}-byte frame", sent=True)
         return self._read(n)

@@ -3,7 +3,9 @@ by `steadypos diagnose`. Appended and flushed, never synced: it is evidence, not
 
 A session runs from `app start` to `app exit`. A session that ended without its exit (SIGKILL,
 power cut) is closed at the next start with `app exit reason=killed`, stamped with that session's
-last event, so that the crash reads as an exit and not only as a restart."""
+last event, so that the crash reads as an exit and not only as a restart; and when the journal
+shows a flow the dead session was in but its log shows none open, the flow's screen is written
+first, so that the flow the operator saw vanish reads as the episode it was."""
 
 from __future__ import annotations
 
@@ -11,12 +13,19 @@ import json
 import os
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from steadypos import __version__
 from steadypos.files import make_private
+from steadypos.terminal.steps import FLOW_SCREENS
+
+# The screens of a flow in progress (the doc's `amount`, `card`, `pin`, `online`, `receipt`).
+IN_FLOW = frozenset(screen for seq in FLOW_SCREENS.values() for _, screen in seq)
 
 TAIL_BYTES = 16 << 10  # how much of the log's end is read at start: the last session's end
 MAX_FRAMES = 8
@@ -48,13 +57,21 @@ def _tail(path: Path) -> tuple[bytes, bool]:
         return b"", True
 
 
-def unclosed_session(tail: bytes, whole: bool) -> tuple[str, str] | None:
-    """(ts of its last event, its app_version) when the log's last session has no `app exit`;
-    None when it closed or there is none."""
+@dataclass(frozen=True)
+class Unclosed:
+    """The end of a session that never logged its exit."""
+
+    ts: str  # of its last event
+    app_version: str
+    flow_open: bool  # its last screen is a flow's: the flow that broke shows in the log
+
+
+def unclosed_session(tail: bytes, whole: bool) -> Unclosed | None:
+    """The log's last session when it has no `app exit`; None when it closed or there is none."""
     lines = tail.splitlines()
     if not whole:
         lines = lines[1:]  # the first line may be cut by the seek
-    last_ts = None
+    last_ts, last_screen = None, None
     for raw in reversed(lines):
         try:
             rec = json.loads(raw)
@@ -64,17 +81,21 @@ def unclosed_session(tail: bytes, whole: bool) -> tuple[str, str] | None:
             continue
         if last_ts is None and isinstance(rec.get("ts"), str):
             last_ts = rec["ts"]
+        if last_screen is None and rec.get("type") == "screen":
+            last_screen = rec.get("screen")
         if rec.get("type") == "app" and rec.get("event") == "exit":
             return None
         if rec.get("type") == "app" and rec.get("event") == "start":
-            return last_ts or _ts(), str(rec.get("app_version") or __version__)
-    return (last_ts, __version__) if last_ts else None
+            return Unclosed(last_ts or _ts(), str(rec.get("app_version") or __version__),
+                            last_screen in IN_FLOW)
+    return Unclosed(last_ts, __version__, last_screen in IN_FLOW) if last_ts else None
 
 
 class EventLog:
     def __init__(self, path: Path, tid: str, app_version: str = __version__) -> None:
         self.path = path
         self.tid = tid
+        self._back: str | None = None  # where screens shown inside a flow go back to
         self.app_version = app_version  # the running release (terminal/releases.py)
         tail, whole = _tail(path)
         self._unclosed = unclosed_session(tail, whole)
@@ -99,13 +120,21 @@ class EventLog:
         self._fh.close()
 
     # Shorthands for the event types the terminal writes.
-    def app_start(self) -> None:
+    def app_start(self, broke_at: str | None = None) -> None:
         """Start a session, first closing the previous one if it never logged its exit. The
         terminal cannot tell a SIGKILL from a power cut: `killed` says only that the app was
-        stopped from outside, with no chance to log it."""
+        stopped from outside, with no chance to log it. `broke_at`: the screen the journal's
+        interrupted flow was on (`steps.screen_at`). A run can die with that flow on disk and
+        none open in its log: killed right after the flow's journal row, before its next screen,
+        when the flow had not shown one yet (a balance inquiry) or when a recovery in its gate
+        had shown its own result and idle. The log then catches up with that screen, at the
+        session's last event, before the exit."""
         if self._unclosed is not None:
-            ts, version = self._unclosed
-            self.emit("app", at=ts, event="exit", app_version=version, reason="killed")
+            end = self._unclosed
+            if broke_at is not None and not end.flow_open:
+                self.emit("screen", at=end.ts, screen=broke_at)
+            self.emit("app", at=end.ts, event="exit", app_version=end.app_version,
+                      reason="killed")
             self._unclosed = None
         self.emit("app", event="start", app_version=self.app_version)
 
@@ -118,7 +147,18 @@ class EventLog:
         self.emit("app", **keys)
 
     def screen(self, name: str) -> None:
-        self.emit("screen", screen=name)
+        self.emit("screen", screen=self._back if name == "idle" and self._back else name)
+
+    @contextmanager
+    def inside(self, screen: str) -> Iterator[None]:
+        """Screens shown inside a flow that is on `screen` (a recovery in a sale's gate, with its
+        own receipt and result) go back to that screen, not to idle: the flow goes on, and a
+        result of theirs must not close it in the log, or a crash after it would leave none."""
+        outer, self._back = self._back, screen
+        try:
+            yield
+        finally:
+            self._back = outer
 
     def txn(self, kind: str, stan: int, phase: str, started: float | None = None,
             **keys: Any) -> None:

@@ -109,7 +109,8 @@ class Terminal(Recovery):
         # The amount is keyed before the terminal goes online: a sale the gate stops (refused
         # sign-in, a reversal it cannot send) is a flow that vanished without a result.
         self._amount(Kind.SALE, amount)
-        gate = self.gate()
+        with self.events.inside(Screen.AMOUNT.value):
+            gate = self.gate()
         if gate is not None:
             self.show(Screen.IDLE)
             return gate

@@ -23,10 +23,10 @@ from steadypos.protocol.fields import Field60
 from steadypos.protocol.frame import PROC_NEW_PARAMS, Tpdu
 from steadypos.protocol.link import Connection, Link, LinkError, LinkTimeout
 from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
-from steadypos.terminal import transport
+from steadypos.terminal import steps, transport
 from steadypos.terminal.devices import Faults
 from steadypos.terminal.events import EventLog, events_path
-from steadypos.terminal.journal import PARAMS_WAITING, Journal, Txn
+from steadypos.terminal.journal import IN_PROGRESS, PARAMS_WAITING, Journal, Txn
 from steadypos.terminal.keystore import KeyStore
 from steadypos.terminal.observer import (
     Banner,
@@ -109,7 +109,8 @@ class TerminalLifecycle:
         term = cls(journal, KeyStore.load(keys_path(journal_path)), events,
                    Faults(dict(settings.faults)), observer or Quiet(), settings,
                    link_factory=link_factory or transport.connector(cfg), on_step=on_step)
-        events.app_start()
+        events.app_start(steps.broke_at((t.kind, t.step)
+                                        for t in journal.txns(state=IN_PROGRESS)))
         events.inventory(cfg.get("mid"), cfg.get("params_version"))
         term.show(Screen.IDLE)
         term.recover_offline()

@@ -1,7 +1,9 @@
-"""The journal steps of a payment flow, in order, and the steps that end one early."""
+"""The journal steps of a payment flow, in order, the steps that end one early, and the screen
+each flow is on at each step."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -38,3 +40,32 @@ STEPS: tuple[Step, ...] = (
     Step.REVERSAL_CLEARED,
     Step.RECEIPT_PRINTED,
 )
+
+# Kind of operator flow -> (first step, the screen it is on from that step on), in step order
+# (docs/flash-exit-diagnosis.md): what an interrupted flow broke at, by its journal alone.
+FLOW_SCREENS: dict[str, tuple[tuple[str, str], ...]] = {
+    "sale": (("flow_started", "amount"), ("card_read", "card"), ("pin_captured", "pin"),
+             ("request_packed", "online"), ("receipt_printed", "receipt")),
+    "balance": (("flow_started", "card"), ("card_read", "pin"), ("request_packed", "online")),
+    "void": (("flow_started", "amount"), ("request_packed", "online"),
+             ("receipt_printed", "receipt")),
+    "refund": (("flow_started", "amount"), ("request_packed", "online"),
+               ("receipt_printed", "receipt")),
+}
+
+
+def screen_at(kind: str, step: str) -> str | None:
+    """The screen a `kind` flow was on once `step` was on disk; None when `kind` is no operator
+    flow (settlement, sign-in)."""
+    screens = FLOW_SCREENS.get(kind)
+    if screens is None:
+        return None
+    reached = STEPS.index(step) if step in STEPS else 0
+    return [screen for first, screen in screens if STEPS.index(first) <= reached][-1]
+
+
+def broke_at(interrupted: Iterable[tuple[str, str]]) -> str | None:
+    """The screen the last of the journal's interrupted flows (kind, step) broke at, if any."""
+    screens = [screen_at(kind, step) for kind, step in interrupted]
+    return next((s for s in reversed(screens) if s is not None), None)
+

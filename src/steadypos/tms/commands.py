@@ -89,7 +89,8 @@ def worker(
     batch: int = typer.Option(200, "--batch", help="heartbeats stored per transaction"),
     ack_wait: float = typer.Option(10.0, "--ack-wait", help="seconds before a message a dead "
                                    "worker held goes to another"),
-    log_file: str = typer.Option(None, "--log-file"),
+    log_file: str = typer.Option(None, "--log-file", help="path to write the log to "
+                                 "(default: stderr)"),
 ) -> None:
     """Store and diagnose heartbeats and log uploads from the bus (run several: they share one
     durable consumer) until SIGINT/SIGTERM."""

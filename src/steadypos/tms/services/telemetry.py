@@ -4,6 +4,7 @@ reading history, and the alert for a terminal that went quiet."""
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from steadypos.tms.actors import TERMINAL, Actor
 from steadypos.tms.context import TmsContext
-from steadypos.tms.errors import Forbidden, NotFound
+from steadypos.tms.errors import Forbidden, NotFound, TmsError
 from steadypos.tms.fleet_models import Heartbeat, ParamVersion, SessionCount
 from steadypos.tms.models import Terminal, TerminalState, utcnow
 from steadypos.tms.schemas.telemetry import (
@@ -28,6 +29,7 @@ from steadypos.tms.services import alerts, drift, parameters, rollouts
 from steadypos.tms.services.alerts import Cause
 from steadypos.tms.services.paramcheck import HOST_KNOWS
 
+log = logging.getLogger("steadypos.tms")
 DEFAULT_MISSING_MINUTES = 30
 HISTORY_DAYS = 7
 READINGS = ("battery_pct", "power", "cpu_temp_c", "mem_free_mb", "mem_total_mb",
@@ -111,7 +113,11 @@ def store(db: Session, ctx: TmsContext, beats: list[HeartbeatIn]) -> int:
     behind = [t for t in terms if t.status in HOST_KNOWS
               and parameters.behind(t) != t.params_flag]
     if behind:
-        parameters.deliver(db, ctx, behind)
+        try:
+            parameters.deliver(db, ctx, behind)
+        except TmsError as exc:  # the host's flag waits for the next heartbeat; stored anyway
+            db.rollback()
+            log.warning("processing requirement 6 not updated at the host: %s", exc.detail)
     versions = {v for hb in beats for v in hb.sessions}
     if versions and rollouts.evaluate_running(db, ctx, versions, now):
         db.commit()

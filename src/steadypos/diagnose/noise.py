@@ -1,0 +1,47 @@
+"""The fleet's noise floor: how many episodes of a family an ordinary terminal shows per flow,
+and how many a terminal needs before they are a cause and not noise (Poisson, one-sided)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+# The ordinary part of the fleet: terminals with at least MIN_FLOWS flows, the lower
+# ORDINARY_SHARE of them by rate. Its pooled rate (episodes over flows) is the noise floor: a few
+# unrelated terminals change it by their share of the flows at most.
+MIN_FLOWS = 10
+ORDINARY_SHARE = 0.8
+# Fewer busy terminals than this have no ordinary part to measure (one terminal's log diagnosed
+# alone would be its own yardstick): the noise is then taken as one episode of a family in 2000
+# flows (about one flash-exit in 250 flows over the 8 families), an assumption, not a measurement.
+MIN_TERMINALS = 20
+NOISE_PRIOR = 1 / 2000
+# Half an episode is added to the ordinary part's count (Jeffreys' prior for a Poisson rate): a
+# fleet that showed none is not taken to never show one; the more flows it has, the less it adds.
+PSEUDO_EPISODES = 0.5
+ALPHA = 0.002  # how unlikely under noise a count must be to count as a cause
+
+
+def typical_rate(rows: Iterable[tuple[float, int]]) -> float:
+    """Pooled episodes per flow of the fleet's ordinary part, from (episodes, flows) rows: every
+    busy terminal whose rate is at most the ORDINARY_SHARE quantile of the rates (ties all in, so
+    a terminal more or less at the common rate, often none at all, moves only the pool's size)."""
+    busy = [(c, f) for c, f in rows if f >= MIN_FLOWS]
+    if len(busy) < MIN_TERMINALS:
+        return NOISE_PRIOR
+    rates = sorted(c / f for c, f in busy)
+    cut = rates[max(0, int(len(rates) * ORDINARY_SHARE) - 1)]
+    low = [(c, f) for c, f in busy if c / f <= cut]
+    return (sum(c for c, _ in low) + PSEUDO_EPISODES) / sum(f for _, f in low)
+
+
+def threshold(expected: float) -> int:
+    """Fewest episodes that noise at mean `expected` reaches with probability < ALPHA (>= 1)."""
+    n = 1
+    term = math.exp(-expected)  # P(X = 0)
+    cdf = term
+    while 1.0 - cdf >= ALPHA and n < 10_000:
+        term *= expected / n
+        cdf += term  # P(X <= n)
+        n += 1
+    return n

@@ -1,0 +1,479 @@
+"""Per-terminal state machine over event log v1: one handler per event type, episodes and the
+counts around them. Memory per terminal is bounded (small rings of recent readings and counters);
+it does not grow with the number of events."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from steadypos.diagnose.episodes import END_IDLE, END_RESTART, Episode, OpenFlow, surroundings
+from steadypos.diagnose.records import (
+    CardFailure,
+    Crash,
+    DayCounts,
+    FlowCard,
+    Inventory,
+    NetSample,
+    OperatorCounts,
+    Reading,
+    SessionCounts,
+    Tallies,
+    VersionChange,
+)
+from steadypos.diagnose.taxonomy import CRASH_REASONS, HOT_C, WEAK_SIGNAL_DBM
+from steadypos.eventlog import (
+    FLOW_SCREENS,
+    NET_TROUBLE,
+    PRINTER_FAULTS,
+    READ_ERRORS,
+    AppEvent,
+    CardMethod,
+    EventType,
+    MaintenanceKind,
+    ParamsEvent,
+    PinOutcome,
+    Power,
+    PrinterState,
+    Screen,
+    TxnPhase,
+    format_ts,
+)
+
+MAX_TROUBLE = 2000  # network trouble times kept per terminal (for merchant clustering)
+MAX_CRASHES = 2000  # crash records kept per terminal
+MAX_KEPT = 64  # maintenance visits and parameter changes kept per terminal
+MAX_FRAMES = 8
+LOW_BATTERY_PCT = 5  # "battery near 0"
+SERVICE_KINDS = (MaintenanceKind.CLEANING, MaintenanceKind.INSPECTION,
+                 MaintenanceKind.PART_REPLACED)  # fmt: skip
+
+
+def number(value: object) -> float | None:
+    """A reading as float, or None when absent / not a number (tolerant of odd logs)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def low_memory(total: float | None) -> float:
+    """'Near zero' free memory: 3 % of the total, at least 32 MB."""
+    return max(32.0, 0.03 * total) if total else 32.0
+
+
+def _frames(value: object) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(str(f) for f in value[:MAX_FRAMES])
+    if isinstance(value, str) and value:
+        return (value,)
+    return ()
+
+
+def _ts(ev: dict, t: float) -> str:
+    ts = ev.get("ts")
+    return ts if isinstance(ts, str) else format_ts(t)
+
+
+class TerminalRecord:
+    """Everything remembered about one terminal: inventory, the open flow, rings and counts."""
+
+    __slots__ = (
+        "tid", "inv", "app_version", "first_t", "last_t", "out_of_order", "flow", "health",
+        "net", "cards", "mismatch_t", "operator", "session_open", "session_version", "n",
+        "sessions", "days", "ops", "trained", "maintenance", "versions", "params_applied",
+        "trouble", "crashes", "episodes", "first_maint", "held",
+    )  # fmt: skip
+
+    def __init__(self, tid: str, t: float) -> None:
+        self.tid = tid
+        self.inv = Inventory()
+        self.app_version: str | None = None
+        self.first_t = t
+        self.last_t = t
+        self.out_of_order = 0
+        self.flow: OpenFlow | None = None
+        self.health: deque[Reading] = deque(maxlen=16)
+        self.net: deque[NetSample] = deque(maxlen=16)
+        self.cards: deque[CardFailure] = deque(maxlen=32)
+        self.mismatch_t = -1e18
+        self.operator: str | None = None
+        self.session_open = False
+        self.session_version: str | None = None
+        self.n = Tallies()
+        self.sessions: dict[str, SessionCounts] = {}
+        self.days: dict[int, DayCounts] = {}  # epoch day -> counts
+        self.ops: dict[str, OperatorCounts] = {}
+        self.trained: set[str] = set()
+        self.maintenance: list[tuple[float, str]] = []
+        self.versions: list[VersionChange] = []
+        self.params_applied: list[tuple[float, str]] = []
+        self.trouble: list[float] = []  # times of network trouble (for merchant clustering)
+        self.crashes: list[Crash] = []
+        self.episodes: list[Episode] = []
+        self.first_maint: str | None = None  # the first last_maintenance date the log gave
+        self.held: tuple[float, dict, Handler] | None = None  # the last event, not yet applied
+
+    # ----------------------------------------------------------------- flow bookkeeping
+    def day(self, t: float) -> DayCounts:
+        key = int(t // 86400)
+        row = self.days.get(key)
+        if row is None:
+            row = self.days[key] = DayCounts()
+        return row
+
+    def _start_flow(self, t: float, ts: str) -> OpenFlow:
+        flow = self.flow = OpenFlow(t, ts, self.operator)
+        self.n.flows += 1
+        self.day(t).flows += 1
+        op = self.operator
+        if op is not None:
+            row = self.ops.get(op)
+            if row is None:
+                row = self.ops[op] = OperatorCounts()
+            row.flows += 1
+        return flow
+
+    def _end_flow(self, t: float, ts: str, kind: str, exception: str | None = None,
+                  frames: tuple[str, ...] = ()) -> None:  # fmt: skip
+        flow, self.flow = self.flow, None
+        if flow is None or flow.closed:
+            return
+        op = flow.operator
+        last = self.versions[-1].t if self.versions else None
+        ep = Episode(
+            self.tid, flow.t0, t, flow.ts0, ts, flow.screen or Screen.CARD, kind, exception,
+            frames, self.app_version, op, None if op is None else op in self.trained,
+            tuple(flow.phases), tuple(flow.rcs), tuple(flow.cards), tuple(flow.pins),
+            flow.printer, surroundings(t, flow.t0, self.health, self.net, self.cards,
+                                      self.mismatch_t),
+            self.inv.last_maintenance, None if last is None else t - last, flow.damaged,
+        )  # fmt: skip
+        self.episodes.append(ep)
+        if op is not None and op in self.ops:
+            self.ops[op].episodes += 1
+
+    # ----------------------------------------------------------------- event handlers
+    def on_screen(self, t: float, ev: dict) -> None:
+        screen = ev.get("screen")
+        flow = self.flow
+        if screen in FLOW_SCREENS:
+            if flow is None or (flow.closed and screen in (Screen.AMOUNT, Screen.CARD)):
+                flow = self._start_flow(t, _ts(ev, t))
+            flow.screen = screen  # type: ignore[assignment]
+            if screen == Screen.RECEIPT:
+                self.day(t).prints += 1
+        elif screen == Screen.RESULT:
+            if flow is not None:
+                flow.had_result = True
+                self.n.results += 1
+        elif screen == Screen.IDLE and flow is not None:
+            self._end_flow(t, _ts(ev, t), END_IDLE)
+
+    def on_card(self, t: float, ev: dict) -> None:
+        flow = self.flow
+        if flow is None or flow.closed:
+            flow = self._start_flow(t, _ts(ev, t))
+            flow.screen = Screen.CARD
+        method = str(ev.get("method") or "")
+        ok = ev.get("ok")
+        error = ev.get("error")
+        n = self.n
+        n.card_reads += 1
+        day = self.day(t)
+        day.reads += 1
+        if method == CardMethod.SWIPE:
+            n.swipe_reads += 1
+        if ok is False or (error and ok is not True):
+            error = str(error or "bad_read")
+            n.card_errors[error] = n.card_errors.get(error, 0) + 1
+            flow.cards.append(FlowCard(method, error))
+            self.cards.append(CardFailure(t, method, error))
+            if error in READ_ERRORS:
+                day.read_errors += 1
+                if method == CardMethod.SWIPE:
+                    n.swipe_errors += 1
+
+    def on_pin(self, t: float, ev: dict) -> None:
+        outcome = str(ev.get("outcome"))
+        outcomes = self.n.pin_outcomes
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if self.flow is not None:
+            if outcome == PinOutcome.CANCELLED:
+                self.flow.cancelled = True
+            self.flow.pins.append(outcome)
+
+    def on_txn(self, t: float, ev: dict) -> None:
+        phase = ev.get("phase")
+        n = self.n
+        if phase == TxnPhase.SENT:
+            n.txns += 1
+        elif phase == TxnPhase.RESPONSE:
+            rc = ev.get("rc")
+            if rc is not None:
+                rc = str(rc).upper()
+                n.rc[rc] = n.rc.get(rc, 0) + 1
+                if self.flow is not None:
+                    self.flow.rcs.append(rc)
+        elif phase in (TxnPhase.TIMEOUT, TxnPhase.CONN_FAIL, TxnPhase.MAC_FAIL):
+            if phase == TxnPhase.TIMEOUT:
+                n.timeouts += 1
+            elif phase == TxnPhase.CONN_FAIL:
+                n.conn_fails += 1
+            else:
+                n.mac_fails += 1
+            if phase != TxnPhase.MAC_FAIL and len(self.trouble) < MAX_TROUBLE:
+                self.trouble.append(t)
+            if self.flow is not None:
+                self.flow.phases.append(phase)  # type: ignore[arg-type]
+
+    def on_net(self, t: float, ev: dict) -> None:
+        event = str(ev.get("event"))
+        signal = number(ev.get("signal_dbm"))
+        self.net.append(NetSample(t, event, signal))
+        if event in NET_TROUBLE:
+            self.n.net_trouble += 1
+            if len(self.trouble) < MAX_TROUBLE:
+                self.trouble.append(t)
+        if signal is not None:
+            self._signal(signal)
+
+    def _signal(self, signal: float) -> None:
+        n = self.n
+        n.signal += 1
+        n.signal_sum += signal
+        if signal < WEAK_SIGNAL_DBM:
+            n.weak += 1
+
+    def on_health(self, t: float, ev: dict) -> None:
+        r = Reading(t, number(ev.get("cpu_temp_c")), number(ev.get("mem_free_mb")),
+                    number(ev.get("mem_total_mb")), number(ev.get("battery_pct")),
+                    ev.get("power"), ev.get("printer"), number(ev.get("signal_dbm")))
+        self.health.append(r)
+        n = self.n
+        n.health += 1
+        if r.temp is not None:
+            if n.temp_max is None or r.temp > n.temp_max:
+                n.temp_max = r.temp
+            if r.temp > HOT_C:
+                n.hot += 1
+        if r.mem_free is not None and r.mem_free <= low_memory(r.mem_total):
+            n.low_mem += 1
+        if r.power == Power.UNSTABLE:
+            n.unstable += 1
+        if r.battery is not None and r.battery <= LOW_BATTERY_PCT and r.power != Power.AC:
+            n.low_battery += 1
+        flow = self.flow
+        if r.printer in PRINTER_FAULTS:
+            n.printer_faults += 1
+            self.day(t).printer_faults += 1
+            if flow is not None:
+                flow.printer = r.printer
+        elif r.printer == PrinterState.PAPER_OUT:
+            n.paper_out += 1
+            if flow is not None and flow.printer is None:
+                flow.printer = r.printer
+        if r.signal is not None:
+            self._signal(r.signal)
+
+    def on_app(self, t: float, ev: dict) -> None:
+        event = ev.get("event")
+        version = ev.get("app_version")
+        version = str(version) if version is not None else None
+        if event == AppEvent.START:
+            self._start(t, ev, version)
+        elif event == AppEvent.EXIT:
+            self._exit(t, ev, version)
+
+    def _start(self, t: float, ev: dict, version: str | None) -> None:
+        self.n.starts += 1
+        if self.flow is not None:
+            self._end_flow(t, _ts(ev, t), END_RESTART)
+        if self.session_open:
+            self._close_session(False)  # no exit logged: counted, not as a crash
+        if version is not None and version != self.app_version:
+            if self.app_version is not None:
+                self.versions.append(VersionChange(t, self.app_version, version, self.n.flows))
+            self.app_version = version
+        self.session_open = True
+        self.session_version = self.app_version
+
+    def _exit(self, t: float, ev: dict, version: str | None) -> None:
+        reason = str(ev.get("reason") or "unknown")
+        exits = self.n.exits
+        exits[reason] = exits.get(reason, 0) + 1
+        if version is not None and self.app_version is None:
+            self.app_version = version
+        exception = ev.get("exception")
+        exception = str(exception) if exception else None
+        frames = _frames(ev.get("frames"))
+        crashed = reason in CRASH_REASONS
+        if crashed and len(self.crashes) < MAX_CRASHES:
+            self.crashes.append(Crash(t, reason, exception, frames, version or self.app_version,
+                                      self.flow is not None))  # fmt: skip
+        if reason != "normal" and self.flow is not None:
+            self._end_flow(t, _ts(ev, t), reason, exception, frames)
+        if self.session_open:
+            self.session_version = version or self.session_version
+            self._close_session(crashed)
+        elif crashed:
+            self.session_version = version or self.app_version
+            self._close_session(True)
+
+    def _close_session(self, crashed: bool) -> None:
+        key = self.session_version or self.app_version or "unknown"
+        row = self.sessions.get(key)
+        if row is None:
+            row = self.sessions[key] = SessionCounts()
+        row.sessions += 1
+        if crashed:
+            row.crashed += 1
+        self.session_open = False
+
+    def on_inventory(self, t: float, ev: dict) -> None:
+        inv = self.inv
+        inv.seen = True
+        for key in ("brand", "model", "firmware", "params_version", "mid"):
+            value = ev.get(key)
+            if value is not None:
+                setattr(inv, key, str(value))
+        if "last_maintenance" in ev:
+            value = ev.get("last_maintenance")
+            if isinstance(value, str) and len(value) >= 10:
+                self._maintained(value[:10])
+            elif value is None and inv.last_maintenance is None:
+                inv.maint_null = True
+        version = ev.get("app_version")
+        if version is not None and self.app_version is None:
+            self.app_version = str(version)
+
+    def _maintained(self, day: str) -> None:
+        if self.first_maint is None:
+            self.first_maint = day
+        if self.inv.last_maintenance is None or day > self.inv.last_maintenance:
+            self.inv.last_maintenance = day
+
+    def on_params(self, t: float, ev: dict) -> None:
+        event = ev.get("event")
+        version = ev.get("version")
+        if event == ParamsEvent.APPLIED and version is not None:
+            self.inv.params_version = str(version)
+            if len(self.params_applied) < MAX_KEPT:
+                self.params_applied.append((t, str(version)))
+        elif event == ParamsEvent.MISMATCH:
+            n = self.n
+            n.mismatches += 1
+            self.mismatch_t = t
+            fld = str(ev.get("field") or "?")
+            n.mismatch_fields[fld] = n.mismatch_fields.get(fld, 0) + 1
+
+    def on_operator(self, t: float, ev: dict) -> None:
+        if ev.get("event") == "logout":
+            self.operator = None
+            return
+        op = ev.get("operator")
+        self.operator = str(op) if op is not None else None
+
+    def on_training(self, t: float, ev: dict) -> None:
+        op = ev.get("operator")
+        if op is not None:
+            self.trained.add(str(op))
+
+    def on_maintenance(self, t: float, ev: dict) -> None:
+        kind = str(ev.get("kind") or "")
+        if len(self.maintenance) < MAX_KEPT:
+            self.maintenance.append((t, kind))
+        if kind in SERVICE_KINDS:
+            self._maintained(format_ts(t)[:10])
+
+    def finish(self) -> None:
+        """End of input: an unfinished flow is not an episode; an open session is counted;
+        episodes before the first maintenance date was logged take that date."""
+        self.flow = None
+        if self.session_open:
+            self._close_session(False)
+        for ep in self.episodes:
+            if ep.maint_date is None:
+                ep.maint_date = self.first_maint
+
+
+Handler = Callable[[TerminalRecord, float, dict], None]
+HANDLERS: dict[str, Handler] = {
+    EventType.HEALTH: TerminalRecord.on_health,
+    EventType.SCREEN: TerminalRecord.on_screen,
+    EventType.TXN: TerminalRecord.on_txn,
+    EventType.CARD: TerminalRecord.on_card,
+    EventType.PIN: TerminalRecord.on_pin,
+    EventType.NET: TerminalRecord.on_net,
+    EventType.APP: TerminalRecord.on_app,
+    EventType.INVENTORY: TerminalRecord.on_inventory,
+    EventType.PARAMS: TerminalRecord.on_params,
+    EventType.OPERATOR: TerminalRecord.on_operator,
+    EventType.TRAINING: TerminalRecord.on_training,
+    EventType.MAINTENANCE: TerminalRecord.on_maintenance,
+}
+# Plain-str keys: a dict lookup with the log's own strings hashes and compares as fast as it can.
+_HANDLERS: dict[str, Handler] = {str(k): v for k, v in HANDLERS.items()}
+
+
+class Tracker:
+    """Feeds events to their terminal's state machine (terminals may be interleaved freely).
+
+    Each terminal's last event is held back one step: a line that comes before it in time was
+    swapped with it on the way (it is applied first), and the same line twice is applied once.
+    """
+
+    def __init__(self) -> None:
+        self.terminals: dict[str, TerminalRecord] = {}
+        self.bad_values = 0
+        self.duplicates = 0
+
+    def feed(self, t: float, ev: dict) -> None:
+        """Take one event (unknown types are ignored)."""
+        handler = _HANDLERS.get(ev["type"])
+        if handler is None:
+            return
+        tid = ev["tid"]
+        term = self.terminals.get(tid)
+        if term is None:
+            term = self.terminals[tid] = TerminalRecord(tid, t)
+        held = term.held
+        if held is None:
+            term.held = (t, ev, handler)
+        elif t < held[0]:
+            term.out_of_order += 1
+            self._apply(term, t, ev, handler)  # swapped with the held one: it goes first
+        elif t == held[0] and ev == held[1]:
+            self.duplicates += 1
+        else:
+            term.held = (t, ev, handler)
+            self._apply(term, *held)
+
+    def damaged(self, tid: str, t: float | None) -> None:
+        """A torn line of this terminal: the flow it fell in may have lost its end."""
+        term = self.terminals.get(tid)
+        if term is not None and term.flow is not None:
+            term.flow.damaged = True
+
+    def _apply(self, term: TerminalRecord, t: float, ev: dict, handler: Handler) -> None:
+        """Apply one event; count it when a known type had values it could not use."""
+        if t < term.last_t:
+            term.out_of_order += 1
+        else:
+            term.last_t = t
+        try:
+            handler(term, t, ev)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            self.bad_values += 1
+
+    def finish(self) -> list[TerminalRecord]:
+        for term in self.terminals.values():
+            if term.held is not None:
+                self._apply(term, *term.held)
+                term.held = None
+            term.finish()
+        return [self.terminals[k] for k in sorted(self.terminals)]
