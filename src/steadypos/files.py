@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 OWNER_ONLY = 0o600
@@ -40,3 +41,21 @@ def make_private_db(path: str | Path) -> None:
     for suffix in SQLITE_SIDE_FILES:
         with contextlib.suppress(FileNotFoundError):
             os.chmod(f"{path}{suffix}", OWNER_ONLY)
+
+
+@contextlib.contextmanager
+def removed_on_failure(*paths: str | Path) -> Iterator[None]:
+    """Whatever of `paths` (and their SQLite side files) this block creates is removed again if
+    the block fails: an exception, or an exit with a status other than 0. A failed command
+    leaves no new file behind."""
+    candidates = [Path(f"{p}{suffix}") for p in paths for suffix in ("", *SQLITE_SIDE_FILES)]
+    new = [p for p in candidates if not p.exists()]
+    try:
+        yield
+    except BaseException as exc:
+        status = getattr(exc, "exit_code", getattr(exc, "code", 1))
+        if status not in (0, None):
+            for path in new:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        raise

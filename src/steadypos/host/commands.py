@@ -16,6 +16,7 @@ from rich.console import Console
 
 from steadypos import logs
 from steadypos.cli_tables import show_table
+from steadypos.files import removed_on_failure
 from steadypos.host import app as host_app
 from steadypos.host import ops_commands
 from steadypos.host.ledger import check
@@ -89,13 +90,20 @@ def host(
     if db is None:
         err.print("error: give --db (the host's database), or a command (see --help)")
         raise typer.Exit(2)
+    for name, value in (("--port", port), ("--tls-port", tls_port)):
+        if value is not None and not 0 <= value <= 65535:
+            err.print(f"error: {name} {value} is not a port: give 1..65535, or 0 for a free one")
+            raise typer.Exit(2)
     tls_context = _tls_context(err, port, tls_port, tls_cert, tls_key, client_ca)
     settings = _settings(err, clock_at)
     logs.setup(path=log_file)
     service, report = _service(err, ctx.obj, conformance_report, withhold_rate,
                                corrupt_mac_rate, seed)
     try:
-        server = host_app.build(db, bind, port, seed_demo, service=service, settings=settings)
+        # A database it cannot open leaves no keys file (nor anything else) behind.
+        with removed_on_failure(db, secrets_path(db)):
+            server = host_app.build(db, bind, port, seed_demo, service=service,
+                                    settings=settings)
     except (OSError, sqlite3.Error) as exc:
         err.print(f"error: cannot open the host database {db}: {exc}", markup=False)
         raise typer.Exit(2) from None
@@ -184,9 +192,15 @@ def ledger_check(db: Path = typer.Option(..., "--db", help="path of the host's S
     if not db.exists():
         Console(stderr=True).print(f"error: no database at {db}")
         raise typer.Exit(2)
-    store = host_app.open_store(db)
-    report = check(store)
-    names = account_names(store)
+    try:
+        store = host_app.open_store(db)
+        report = check(store)
+        names = account_names(store)
+    except sqlite3.Error as exc:
+        Console(stderr=True, soft_wrap=True).print(
+            f"error: {db} is not a host database SQLite can read ({exc}): restore it from a "
+            "backup", markup=False, highlight=False)
+        raise typer.Exit(2) from None
     store.close()
     if as_json:
         print(json.dumps({"ok": report.ok, "postings": report.postings,

@@ -8,6 +8,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import cast
 
 from steadypos.host import financial, session, settlement
 from steadypos.host.context import Outcome, Request
@@ -16,6 +17,7 @@ from steadypos.host.records import TxnRow
 from steadypos.host.registry import TerminalStatus
 from steadypos.host.secrets import CONTENT_REF_PREFIX, HostSecrets
 from steadypos.host.store import Store
+from steadypos.host.training import TrainingStore
 from steadypos.masking import mask_pan
 from steadypos.protocol import mac, strict
 from steadypos.protocol.codec import Message
@@ -23,7 +25,12 @@ from steadypos.protocol.codes import SIGN_IN_AGAIN, ResponseCode
 from steadypos.protocol.crypto import WorkingKeys
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.fields import Field60
-from steadypos.protocol.frame import PROC_NEW_PARAMS, PROC_NONE, PROC_SIGN_IN
+from steadypos.protocol.frame import (
+    PROC_NEW_PARAMS,
+    PROC_NONE,
+    PROC_SIGN_IN,
+    TERMINAL_STATE_TRAINING,
+)
 from steadypos.protocol.mac import MacAlgorithm
 from steadypos.protocol.messages import MessageName, MessageType, classify, missing_or_extra
 from steadypos.protocol.mti import Mti, is_request, response_mti
@@ -144,20 +151,27 @@ class HostService:
         if problem:
             return self._refuse(msg, mt, ResponseCode.FORMAT_ERROR, keys, problem, alg)
         req = Request(msg, mt, term, keys, f60, self.clock(), self.keyring)
+        store = self._store_for(msg)
         if mt.name not in NOT_IDEMPOTENT:
-            seen = self.store.txn(term.tid, f60.batch, req.stan, msg.mti)
+            seen = store.txn(term.tid, f60.batch, req.stan, msg.mti)
             if seen is not None:
                 return self._repeat(req, seen)
         if mt.name in OPEN_BATCH_ONLY and f60.batch != term.batch:
             return self._refuse(msg, mt, ResponseCode.BATCH_MISMATCH, keys,
                                 f"batch {f60.batch:06d} is not the open batch {term.batch:06d}",
                                 alg)
-        out = HANDLERS[mt.name](self.store, self.secrets, req)
+        out = HANDLERS[mt.name](store, self.secrets, req)
         resp = self._answer(msg, mt, out.rc, out.fields, keys, alg, req.now)
         if mt.name not in NOT_IDEMPOTENT:
-            self._remember(req, resp, out)
-        self._log(req, out.rc)
+            self._remember(store, req, resp, out)
+        self._log(req, out.rc, "training" if store is not self.store else "")
         return resp
+
+    def _store_for(self, msg: Message) -> Store:
+        """The store, or for a training request (header terminal state 1) its sandbox."""
+        if msg.header.state == TERMINAL_STATE_TRAINING:
+            return cast(Store, TrainingStore(self.store))
+        return self.store
 
     # -- checks and answers ---------------------------------------------------------------
     def _refuse(self, msg: Message, mt: MessageType | None, rc: str, keys: WorkingKeys | None,
@@ -215,7 +229,7 @@ class HostService:
         self._log(req, seen.rc, "repeat: stored response")
         return self._answer(req.msg, req.mt, seen.rc, stored, req.keys, alg, req.now)
 
-    def _remember(self, req: Request, resp: Message, out: Outcome) -> None:
+    def _remember(self, store: Store, req: Request, resp: Message, out: Outcome) -> None:
         added = {str(n): v for n, v in resp.fields.items()
                  if n != 64 and req.msg.fields.get(n) != v}
         row = TxnRow(
@@ -226,7 +240,7 @@ class HostService:
             pan_ref=out.pan_ref, account=out.account, orig_id=out.orig_id,
             fingerprint=financial.fingerprint(self.secrets, req.msg) if req.mt.reversible else "",
         )
-        self.store.insert_txn(row)
+        store.insert_txn(row)
 
     def _log(self, req: Request, rc: str, note: str = "") -> None:
         pan = req.msg.get(2)

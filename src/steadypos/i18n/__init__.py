@@ -5,6 +5,7 @@ English is the fallback."""
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
 from importlib import resources
 
@@ -38,6 +39,25 @@ def pick(lang: str | None) -> str:
         if code in LANGUAGES:
             return code
     return DEFAULT
+
+
+def from_locale() -> str:
+    """The language of the process's locale: zh for a zh_* locale, en for any other that is set,
+    the default where none is."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return DEFAULT
+
+
+def language(wish: str | None) -> str:
+    """The language for a command line: the one asked for (`--lang`), else the locale's."""
+    if wish is None:
+        return from_locale()
+    if wish not in LANGUAGES:
+        raise ValueError(f"unknown language {wish!r}: use one of {', '.join(LANGUAGES)}")
+    return wish
 
 
 def t(key: str, lang: str = DEFAULT, **values: object) -> str:

@@ -5,6 +5,7 @@ once into TerminalSettings and passed down; nothing below reads the environment 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,15 +15,26 @@ import typer
 from rich.console import Console
 
 from steadypos import cards
+from steadypos.files import removed_on_failure
 from steadypos.money import AmountError, parse_yuan
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.mac import DEFAULT_MAC, MacAlgorithm
 from steadypos.protocol.tls import TlsError
-from steadypos.terminal import activate, fleet, fleet_commands, releases, transport
+from steadypos.terminal import (
+    activate,
+    checks,
+    emergency,
+    fleet,
+    fleet_commands,
+    releases,
+    transport,
+)
+from steadypos.terminal.counter import cli as counter_cli
+from steadypos.terminal.counter import training as practice
 from steadypos.terminal.devices import FAULT_KINDS
 from steadypos.terminal.flows import CardInput, Terminal
 from steadypos.terminal.journal import JOURNAL_SYNC_MODES, JournalError
-from steadypos.terminal.lifecycle import TerminalError
+from steadypos.terminal.lifecycle import TerminalError, keys_path
 from steadypos.terminal.observer import CliObserver, Observer, Quiet
 from steadypos.terminal.outcome import Exit, Outcome, Result
 from steadypos.terminal.screen import show_journal, show_outcome
@@ -101,6 +113,8 @@ def _decided(ctx: typer.Context) -> Run:
 JOURNAL = typer.Option(..., "--journal", help="path of the terminal's journal (its SQLite "
                        "state file)")
 AS_JSON = typer.Option(False, "--json", help="print one JSON object")
+TRAINING = typer.Option(False, "--training", help="training mode: on the journal's training "
+                        "copy, header terminal state 1, the host's sandbox: no money moves")
 STAN = typer.Option(..., "--stan", help="STAN of the original sale (1..999999)")
 PIN = typer.Option(None, "--pin", help="the cardholder's PIN, 4 to 12 digits (never stored)")
 
@@ -116,13 +130,14 @@ def _fail_usage(message: str, as_json: bool) -> NoReturn:
 
 
 def _run(ctx: typer.Context, journal: Path, as_json: bool,
-         action: Callable[[Terminal], Outcome]) -> None:
+         action: Callable[[Terminal], Outcome], training: bool = False) -> None:
     """Open the terminal (which recovers), run one command, report, exit with its status."""
     run = _decided(ctx)
+    opener = practice.open_terminal if training else run.terminal.open
     try:
         # A running release with a fault may crash this session (terminal/releases.py).
-        term = run.terminal.open(journal, run.observer(as_json), run.settings,
-                                 on_step=releases.fault_hook(journal))
+        term = checks.open_checked(opener, journal, run.observer(as_json), run.settings,
+                                   on_step=releases.fault_hook(journal))
     except TerminalError as exc:
         _fail_usage(str(exc), as_json)
         return
@@ -133,6 +148,9 @@ def _run(ctx: typer.Context, journal: Path, as_json: bool,
         term.close()
         _fail_usage(str(exc), as_json)
         return
+    except sqlite3.DatabaseError as exc:  # found damaged on the way: stop, say so
+        term.close("crash", exc)
+        _fail_usage(checks.damaged(journal, exc), as_json)
     except JournalError as exc:
         pending = bool(term.journal.reversals())
         outcome = Outcome(Result.FAILED, f"{exc}; the terminal stopped this payment",
@@ -186,9 +204,14 @@ def init(
     if not 0 < port < 65536 or timeout <= 0:
         _fail_usage("--port must be 1..65535 and --timeout positive", as_json)
     tls = _tls(tls_ca, tls_cert, tls_key, tid, as_json)
+    problem = None if journal.exists() else checks.init_problem(journal)
+    if problem:
+        _fail_usage(problem, as_json)
     try:
-        Terminal.init(journal, host, port, tid, mid, key, tpdu, timeout, tls, mac_alg=mac_alg)
-    except (TerminalError, ProtocolError) as exc:
+        with removed_on_failure(journal, keys_path(journal)):
+            Terminal.init(journal, host, port, tid, mid, key, tpdu, timeout, tls,
+                          mac_alg=mac_alg)
+    except (TerminalError, ProtocolError, OSError, sqlite3.Error) as exc:
         _fail_usage(str(exc), as_json)
     over = " over TLS" if tls else ""
     out = Outcome(Result.DONE, f"terminal {tid} ready at {journal}{over} (MAC {mac_alg.value})")
@@ -211,9 +234,10 @@ def _tls(ca: Path | None, cert: Path | None, key: Path | None, tid: str,
 
 
 @terminal_app.command("sign-in")
-def sign_in(ctx: typer.Context, journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
+def sign_in(ctx: typer.Context, journal: Path = JOURNAL, as_json: bool = AS_JSON,
+            training: bool = TRAINING) -> None:
     """Sign in: fetch fresh working keys and the batch number."""
-    _run(ctx, journal, as_json, lambda t: t.recover() or t.sign_in())
+    _run(ctx, journal, as_json, lambda t: t.recover() or t.sign_in(), training)
 
 
 def _amount(text: str, as_json: bool) -> int:
@@ -251,28 +275,29 @@ def sale(
     qr: str = typer.Option(None, "--qr", help="one-time QR payment code"),
     pin: str = PIN,
     as_json: bool = AS_JSON,
+    training: bool = TRAINING,
 ) -> None:
     """A sale by swipe, chip or QR code."""
     fen = _amount(amount, as_json)
     card = _card_input(track2, card_file, qr, as_json)
-    _run(ctx, journal, as_json, lambda t: t.sale(fen, card, pin))
+    _run(ctx, journal, as_json, lambda t: t.sale(fen, card, pin), training)
 
 
 @terminal_app.command("void")
 def void(ctx: typer.Context, journal: Path = JOURNAL, stan: int = STAN,
-         as_json: bool = AS_JSON) -> None:
+         as_json: bool = AS_JSON, training: bool = TRAINING) -> None:
     """Void an approved sale of the open batch."""
-    _run(ctx, journal, as_json, lambda t: t.void(stan))
+    _run(ctx, journal, as_json, lambda t: t.void(stan), training)
 
 
 @terminal_app.command("refund")
 def refund(ctx: typer.Context, journal: Path = JOURNAL, stan: int = STAN,
            amount: str = typer.Option(..., "--amount", help="amount to refund in yuan, "
                                                   "e.g. 5.00"),
-           as_json: bool = AS_JSON) -> None:
+           as_json: bool = AS_JSON, training: bool = TRAINING) -> None:
     """Refund part or all of an approved sale."""
     fen = _amount(amount, as_json)
-    _run(ctx, journal, as_json, lambda t: t.refund(stan, fen))
+    _run(ctx, journal, as_json, lambda t: t.refund(stan, fen), training)
 
 
 @terminal_app.command("balance")
@@ -280,19 +305,21 @@ def balance(ctx: typer.Context, journal: Path = JOURNAL,
             track2: str = typer.Option(..., "--track2", help="magstripe track 2, never printed"),
             pin: str = typer.Option(..., "--pin", help="the cardholder's PIN, 4 to 12 digits "
                                     "(never stored)"),
-            as_json: bool = AS_JSON) -> None:
+            as_json: bool = AS_JSON, training: bool = TRAINING) -> None:
     """Balance inquiry."""
-    _run(ctx, journal, as_json, lambda t: t.balance(track2, pin))
+    _run(ctx, journal, as_json, lambda t: t.balance(track2, pin), training)
 
 
 @terminal_app.command("settle")
-def settle(ctx: typer.Context, journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
+def settle(ctx: typer.Context, journal: Path = JOURNAL, as_json: bool = AS_JSON,
+           training: bool = TRAINING) -> None:
     """Settle the batch; upload it when the totals do not agree."""
-    _run(ctx, journal, as_json, lambda t: t.settle())
+    _run(ctx, journal, as_json, lambda t: t.settle(), training)
 
 
 @terminal_app.command("recover")
-def recover(ctx: typer.Context, journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
+def recover(ctx: typer.Context, journal: Path = JOURNAL, as_json: bool = AS_JSON,
+            training: bool = TRAINING) -> None:
     """Send what is pending (reversals, unanswered refunds)."""
 
     def act(t: Terminal) -> Outcome:
@@ -301,14 +328,16 @@ def recover(ctx: typer.Context, journal: Path = JOURNAL, as_json: bool = AS_JSON
             return blocked
         return Outcome(Result.DONE, "nothing pending" if not t.recovered else "recovered")
 
-    _run(ctx, journal, as_json, act)
+    _run(ctx, journal, as_json, act, training)
 
 
 @terminal_app.command("journal")
-def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
+def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON,
+                training: bool = TRAINING) -> None:
     """Every transaction: STAN, batch, kind, amount (yuan; fen with --json), state, rc, RRN."""
     try:
-        term = Terminal.open(journal)
+        term = checks.open_checked(practice.open_terminal if training else Terminal.open,
+                                   journal)
     except TerminalError as exc:
         _fail_usage(str(exc), as_json)
         return
@@ -324,6 +353,10 @@ def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON) -> None:
 
 
 terminal_app.command("activate")(activate.command)
+terminal_app.command("help")(emergency.command)
+terminal_app.command("status")(counter_cli.status)
+terminal_app.command("reprint")(counter_cli.reprint)
+terminal_app.command("ui")(counter_cli.ui)
 fleet_commands.register(terminal_app)
 
 

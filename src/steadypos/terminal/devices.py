@@ -13,9 +13,9 @@ from pathlib import Path
 from steadypos import cards
 from steadypos.files import make_private
 from steadypos.masking import mask_pan
-from steadypos.money import format_fen
 from steadypos.protocol import emv
 from steadypos.protocol.builders import Card
+from steadypos.terminal.counter import receipt
 
 # Device -> the faults it knows.
 FAULT_KINDS: dict[str, tuple[str, ...]] = {
@@ -142,19 +142,13 @@ class Receipt:
     rrn: str
     auth_code: str
     reprint: bool = False
+    training: bool = False
 
     def text(self) -> str:
-        lines = [
-            "STEADYPOS RECEIPT" + (" (REPRINT)" if self.reprint else ""),
-            f"MERCHANT {self.mid}  TERMINAL {self.tid}",
-            f"CARD {self.pan_masked}",
-            f"TYPE {self.kind.upper()}",
-            f"BATCH {self.batch:06d}  TRACE {self.stan:06d}",
-            f"RRN {self.rrn}  AUTH {self.auth_code}",
-            f"AMOUNT RMB {format_fen(self.amount)}",
-            "CARDHOLDER SIGNATURE ____________",
-        ]
-        return "\n".join(lines) + "\n"
+        return receipt.text(tid=self.tid, mid=self.mid, kind=self.kind,
+                            pan_masked=self.pan_masked, amount=self.amount, stan=self.stan,
+                            batch=self.batch, rrn=self.rrn, auth_code=self.auth_code,
+                            reprint=self.reprint, training=self.training)
 
 
 @dataclass
@@ -165,7 +159,12 @@ class Printer:
     def print(self, receipt: Receipt) -> Path:
         self.faults.check("printer")
         self.out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = self.out_dir / f"{receipt.batch:06d}-{receipt.stan:06d}.txt"
+        name = f"{receipt.batch:06d}-{receipt.stan:06d}"
+        path = self.out_dir / f"{name}.txt"
+        copy = 0
+        while receipt.reprint and path.exists():  # a duplicate is a new slip, never the first
+            copy += 1
+            path = self.out_dir / f"{name}-dup{copy}.txt"
         make_private(path)
         path.write_text(receipt.text())
         return path

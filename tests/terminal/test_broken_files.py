@@ -1,0 +1,114 @@
+"""Bad input and broken files: a corrupt or truncated journal, a missing or damaged key store, a
+path that cannot be created, an unknown fault switch. Each is one line on stderr that says what
+to do, exit 2, no traceback, and no new file left behind; a hypothesis test corrupts journals at
+random offsets."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rig import MID, TERM, TID, TerminalRig
+from typer.testing import CliRunner
+
+from steadypos.terminal.commands import terminal_app
+
+RUNNER = CliRunner()
+INIT = ["--host", "127.0.0.1", "--port", "1", "--tid", TID, "--mid", MID, "--tmk", TERM["tmk"]]
+
+
+def _files(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()}
+
+
+def _refused(args: list[str]) -> str:
+    """Run a command that must be refused: exit 2, one line, no traceback; its line."""
+    ran = RUNNER.invoke(terminal_app, args)
+    assert ran.exception is None or isinstance(ran.exception, SystemExit), ran.exception
+    assert ran.exit_code == 2, ran.output
+    lines = ran.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), ran.stderr
+    assert "Traceback" not in ran.output
+    return lines[0]
+
+
+def test_init_where_no_file_can_be_created(tmp_path: Path) -> None:
+    line = _refused(["init", "--journal", "/nonexistent/x.db", *INIT])
+    assert "the folder /nonexistent does not exist" in line
+    assert not Path("/nonexistent").exists()
+    line = _refused(["init", "--journal", str(tmp_path / "t.db"), *INIT[:3], "70000", *INIT[4:]])
+    assert "--port must be 1..65535" in line and _files(tmp_path) == set()
+    bad_tpdu = _refused(["init", "--journal", str(tmp_path / "t.db"), *INIT, "--tpdu", "zz"])
+    assert "TPDU" in bad_tpdu and _files(tmp_path) == set()
+
+
+def test_a_journal_that_is_not_one(term: TerminalRig) -> None:
+    folder = term.journal.parent
+    term.journal.write_bytes(b"this is not a journal at all" * 40)
+    before = _files(folder)
+    line = _refused(["sale", "--journal", str(term.journal), "--amount", "1.00", "--qr",
+                     "1234567890123456"])
+    assert "is damaged (not an SQLite file)" in line and "restore it from a backup" in line
+    assert "run `steadypos terminal init`" not in line  # init would refuse: it is not the fix
+    assert _files(folder) == before
+
+
+def test_a_missing_or_damaged_key_store(term: TerminalRig) -> None:
+    keys = term.journal.with_name(term.journal.name + ".keys")
+    saved = keys.read_bytes()
+    keys.write_text("{not json")
+    assert "key store" in _refused(["status", "--journal", str(term.journal)])
+    keys.unlink()
+    line = _refused(["sign-in", "--journal", str(term.journal)])
+    assert "is missing, so the terminal's keys are gone" in line
+    keys.write_bytes(saved)
+
+
+def test_an_unknown_fault_switch(signed: TerminalRig) -> None:
+    line = _refused(["--fault", "printer=smoke", "sale", "--journal", str(signed.journal),
+                     "--amount", "1.00", "--qr", "1234567890123456"])
+    assert "--fault 'printer=smoke': printer faults are paper_out, jam" in line
+
+
+@pytest.fixture
+def pristine(tmp_path: Path, signed: TerminalRig) -> Path:
+    """A used journal (sales, a receipt, its event log) kept aside, closed."""
+    signed.sale("12.34")
+    signed.sale("1.00")
+    keep = tmp_path / "pristine"
+    keep.mkdir()
+    for p in signed.journal.parent.iterdir():
+        if p.name.startswith("term.db") and p.is_file():
+            shutil.copy2(p, keep / p.name)
+    return keep
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_journal_corrupted_anywhere_never_ends_in_a_traceback(pristine: Path, tmp_path: Path,
+                                                                data: st.DataObject) -> None:
+    work = tmp_path / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(pristine, work)
+    journal = work / "term.db"
+    raw = bytearray(journal.read_bytes())
+    if data.draw(st.booleans(), label="truncate"):
+        raw = raw[:data.draw(st.integers(0, len(raw) - 1), label="length")]
+    else:
+        at = data.draw(st.integers(0, len(raw) - 1), label="offset")
+        junk = data.draw(st.binary(min_size=1, max_size=64), label="junk")
+        raw[at:at + len(junk)] = junk
+    journal.write_bytes(bytes(raw))
+    before = _files(work)
+    for args in (["journal", "--json"], ["status"], ["reprint"]):
+        ran = RUNNER.invoke(terminal_app, [args[0], "--journal", str(journal), *args[1:]])
+        assert ran.exception is None or isinstance(ran.exception, SystemExit), \
+            f"{args}: {ran.exception!r}"
+        assert ran.exit_code in (0, 1, 2), (args, ran.exit_code, ran.output)
+        if ran.exit_code == 2:  # one line: on stderr, or the JSON object of --json
+            assert len((ran.stderr or ran.stdout).strip().splitlines()) == 1, ran.output
+        assert _files(work) <= before | {"term.db.receipts"}, args
