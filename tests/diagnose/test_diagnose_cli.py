@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from support.fleet import simulate
 from typer.testing import CliRunner
 
 from steadypos.cli import app
@@ -15,19 +16,8 @@ from steadypos.cli import app
 runner = CliRunner()
 
 
-def _simulate(tmp_path: Path, *extra: str) -> tuple[Path, Path]:
-    events, labels = tmp_path / "ev.jsonl.gz", tmp_path / "labels.json"
-    res = runner.invoke(
-        app,
-        ["simulate-fleet", "--terminals", "12", "--days", "1", "--seed", "3",
-         "--out", str(events), "--labels", str(labels), *extra],
-    )  # fmt: skip
-    assert res.exit_code == 0, res.output
-    return events, labels
-
-
 def test_simulate_then_diagnose_writes_json_and_html(tmp_path: Path) -> None:
-    events, labels = _simulate(tmp_path)
+    events, labels = simulate(tmp_path)
     truth = json.loads(labels.read_text())
     assert sorted(truth) == [f"T{n:05d}" for n in range(1, 13)]
     with gzip.open(events, "rt") as fh:
@@ -57,7 +47,7 @@ def test_bad_usage_exits_2_with_one_line(tmp_path: Path) -> None:
 
 
 def test_stdin_and_malformed_lines_reported(tmp_path: Path) -> None:
-    events, _ = _simulate(tmp_path)
+    events, _ = simulate(tmp_path)
     data = gzip.decompress(events.read_bytes()) + b"not json at all\n"
     n_lines = data.count(b"\n")
     proc = subprocess.run(

@@ -9,6 +9,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from support.fleet import simulate
 from typer.testing import CliRunner
 
 from steadypos.cli import app
@@ -19,22 +20,11 @@ from steadypos.fleetsim.writer import write_fleet
 runner = CliRunner()
 
 
-def _simulate(tmp_path: Path, *extra: str) -> tuple[Path, Path]:
-    events, labels = tmp_path / "ev.jsonl.gz", tmp_path / "labels.json"
-    res = runner.invoke(
-        app,
-        ["simulate-fleet", "--terminals", "12", "--days", "1", "--seed", "3",
-         "--out", str(events), "--labels", str(labels), *extra],
-    )  # fmt: skip
-    assert res.exit_code == 0, res.output
-    return events, labels
-
-
 def test_simulator_is_deterministic_per_seed(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    a, _ = _simulate(tmp_path / "a")
-    b, _ = _simulate(tmp_path / "b")
+    a, _ = simulate(tmp_path / "a")
+    b, _ = simulate(tmp_path / "b")
     assert gzip.decompress(a.read_bytes()) == gzip.decompress(b.read_bytes())
 
 
