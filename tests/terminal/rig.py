@@ -435,14 +435,16 @@ class TerminalRig:
         finally:
             term.close()
 
-    def cli(self, *args: str, bench: tuple[str, ...] = (), as_json: bool = True) -> Ran:
+    def cli(self, *args: str, bench: tuple[str, ...] = (), as_json: bool = True,
+            env: dict[str, str] | None = None) -> Ran:
         """`steadypos terminal [BENCH] CMD --journal J [--json] ARGS` in-process (`bench`: the
-        group's test-bench options, e.g. `--fault printer=jam`)."""
+        group's test-bench options, e.g. `--fault printer=jam`; `env`: the command's
+        environment, 200 columns unless given)."""
         cmd, *rest = args
         argv = [*bench, cmd, "--journal", str(self.journal), *(["--json"] if as_json else []),
                 *rest]
         assert "--crash-at" not in bench, "a kill in-process ends pytest"
-        result = self.runner.invoke(terminal_app, argv, env={"COLUMNS": "200"},
+        result = self.runner.invoke(terminal_app, argv, env=env or {"COLUMNS": "200"},
                                     catch_exceptions=False)
         out = result.stdout
         return Ran(result.exit_code, _last_json(out) if as_json else {}, out)
