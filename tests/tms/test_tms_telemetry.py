@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from steadypos.terminal.engine import Terminal
 from tmskit import DeviceApi, Tms, active
 
 from steadypos.terminal import fleet, releases
 from steadypos.terminal.events import EventLog, events_path
+from steadypos.terminal.flows import Terminal
 from steadypos.terminal.journal import Journal
 from steadypos.terminal.releases import Fault, ReleaseDefect
 from steadypos.tms.fleet_models import Heartbeat, LogUpload, SessionCount
