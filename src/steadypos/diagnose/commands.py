@@ -78,9 +78,10 @@ def diagnose(
         ..., metavar="PATH...", help="event log v1 files, folders of them, .gz, or - for stdin"
     ),
     json_out: str = typer.Option(
-        None, "--json", metavar="OUT", help="write the JSON here (- = stdout)"
+        None, "--json", metavar="OUT", help="path to write the JSON report to (- = stdout)"
     ),
-    html_out: str = typer.Option(None, "--html", metavar="OUT", help="write the HTML report here"),
+    html_out: str = typer.Option(None, "--html", metavar="OUT",
+                                help="path to write the HTML report to"),
     workers: int = typer.Option(
         1, "--workers", min=1, max=64, help="processes; the fleet is split by terminal"
     ),

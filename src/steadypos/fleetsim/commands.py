@@ -17,8 +17,10 @@ def simulate_fleet(
     ),
     days: int = typer.Option(..., "--days", min=1, max=366, help="how many days"),
     seed: int = typer.Option(1, "--seed", help="random seed (same seed, same fleet)"),
-    out: str = typer.Option(..., "--out", metavar="EVENTS.jsonl", help="event log (.gz ok)"),
-    labels: str = typer.Option(..., "--labels", metavar="LABELS.json", help="ground truth"),
+    out: str = typer.Option(..., "--out", metavar="EVENTS.jsonl",
+                            help="path of the event log to write (.gz compresses)"),
+    labels: str = typer.Option(..., "--labels", metavar="LABELS.json",
+                               help="path of the ground-truth labels to write (JSON)"),
     untidy: bool = typer.Option(
         False, "--messy", help="interleave terminals, drop inventory, add unknown keys/types"
     ),
