@@ -118,6 +118,9 @@ def test_filters_and_list_shape(tms: Tms) -> None:
     assert tms.ok("GET", "/terminals", params={"q": tids[2]})["items"][0]["model"] == "N86"
     assert tms.call("GET", "/terminals", params={"limit": 1001}).status_code == 422
     one = tms.ok("GET", f"/terminals/{tids[0]}")
+    # One terminal is its list entry plus its telemetry history (only GET /terminals/{tid} has it).
+    assert one.pop("history") == [] and next(
+        t for t in page["items"] if t["tid"] == tids[0]).pop("history") is None
     assert one == next(t for t in page["items"] if t["tid"] == tids[0])
 
 
