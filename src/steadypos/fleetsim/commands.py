@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from steadypos.fleetsim.writer import open_out, write_fleet
+from steadypos.progress import progress
 
 
 def simulate_fleet(
@@ -32,8 +33,8 @@ def simulate_fleet(
             err.print(f"error: {target}: folder does not exist", highlight=False)
             raise typer.Exit(2)
     try:
-        with open_out(out) as fh:
-            truth = write_fleet(terminals, days, seed, fh, untidy=untidy)
+        with open_out(out) as fh, progress("simulating", days, "days", console=err) as meter:
+            truth = write_fleet(terminals, days, seed, fh, untidy=untidy, progress=meter.update)
         with open(labels, "w", encoding="utf-8") as fh:
             json.dump(truth, fh, indent=1, sort_keys=True)
             fh.write("\n")
@@ -41,11 +42,9 @@ def simulate_fleet(
         err.print(f"error: cannot write: {exc.strerror or exc}", highlight=False)
         raise typer.Exit(2) from None
     faulty = sum(1 for v in truth.values() if v != "none")
-    Console().print(
-        f"{len(truth)} terminals ({faulty} with a cause) over {days} days -> {out}; "
-        f"ground truth -> {labels}",
-        highlight=False,
-    )
+    # One line, never wrapped: scripts read it.
+    print(f"{len(truth)} terminals ({faulty} with a cause) over {days} "
+          f"day{'s' if days != 1 else ''} -> {out}; ground truth -> {labels}")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,11 +7,13 @@ import gzip
 import heapq
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import IO
 
 from steadypos.diagnose.taxonomy import NONE
 from steadypos.eventlog import EventType
+from steadypos.fleetsim.catalog import START
 from steadypos.fleetsim.day import terminal_events
 from steadypos.fleetsim.plan import Fleet, plan_fleet
 
@@ -68,10 +70,14 @@ def _flush(pending: dict[str, list[str]], rng: random.Random) -> Iterator[str]:
 
 
 def write_fleet(
-    terminals: int, days: int, seed: int, out: IO[str], untidy: bool = False
+    terminals: int, days: int, seed: int, out: IO[str], untidy: bool = False,
+    progress: Callable[[float], None] | None = None,
 ) -> dict[str, str]:
-    """Write the fleet's event log to `out` (text) and return the ground truth."""
+    """Write the fleet's event log to `out` (text) and return the ground truth; `progress`
+    hears how many simulated days are written so far."""
     fleet, events = simulate(terminals, days, seed)
+    if progress is not None:
+        events = _reporting(events, progress)
     write = out.write
     dumps = json.JSONEncoder(separators=(",", ":")).encode
     lines = messy(events, seed) if untidy else (dumps(ev) for ev in events)
@@ -79,6 +85,15 @@ def write_fleet(
         write(line)
         write("\n")
     return ground_truth(fleet)
+
+
+def _reporting(events: Iterator[dict], report: Callable[[float], None]) -> Iterator[dict]:
+    """The events unchanged; every 4096th tells `report` how many days (from START) are done."""
+    for n, ev in enumerate(events, 1):
+        if n % 4096 == 0:
+            at = datetime.fromisoformat(ev["ts"].replace("Z", "+00:00"))
+            report((at - START).total_seconds() / 86400)
+        yield ev
 
 
 def open_out(path: str) -> IO[str]:
