@@ -160,9 +160,9 @@ RULES: tuple[Rule, ...] = (
     # printer / reader / environment (wear family)
     Rule(
         Family.WEAR, "printer", 2.0,
-        lambda e: float(e.printer in PRINTER_FAULTS)
+        lambda e: float(_printer(e) in PRINTER_FAULTS)
         * (1.0 if e.screen == "receipt" else 0.3),
-        lambda e: f"printer {e.printer}",
+        lambda e: f"printer {_printer(e)}",
     ),
     Rule(Family.WEAR, "printer", 1.0, lambda e: float(e.screen == "receipt"),
          lambda e: "broke at the receipt screen"),
@@ -250,6 +250,14 @@ class EpisodeEvidence:
 
 
 NO_EVIDENCE = EpisodeEvidence("", "", 0.0, (), {})
+
+
+def _printer(ep: Episode) -> str | None:
+    """The printer fault of a flow that broke at the receipt: read during the flow, or in the
+    readings just before it (a terminal may report the head fault when the app starts)."""
+    if ep.printer or ep.screen != "receipt":
+        return ep.printer
+    return ep.around.printer
 
 
 def score_episode(ep: Episode) -> EpisodeEvidence:
