@@ -12,22 +12,11 @@ from typing import Protocol, TypeVar
 
 from rich.console import Console
 
+from steadypos.eventlog import Screen
 from steadypos.terminal.outcome import Charged
 from steadypos.terminal.texts import Text
 
 PIN_TIMEOUT_S = 30.0  # how long the PIN pad waits for the customer
-
-
-class Screen(StrEnum):
-    """The terminal's screens (also the event log's `screen` events)."""
-
-    IDLE = "idle"
-    AMOUNT = "amount"
-    CARD = "card"
-    PIN = "pin"
-    ONLINE = "online"
-    RESULT = "result"
-    RECEIPT = "receipt"
 
 
 class Prompt(StrEnum):
