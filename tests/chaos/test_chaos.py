@@ -98,6 +98,27 @@ def test_unknown_fault_kind_is_a_usage_error() -> None:
     assert len(lines) == 1 and lines[0].startswith("error: unknown fault kind(s) bogus")
 
 
+def test_attacks_are_drawn_only_where_they_are_sent(tmp_path: Path) -> None:
+    """The real-process mode does not send forgeries or stranger messages: it refuses them when
+    named and leaves them out of its default, so a campaign never counts an attack it skipped."""
+    from steadypos.chaos.commands import _kinds
+
+    assert set(_kinds(None, sim=True)) == set(schedule.FAULTS)
+    assert set(_kinds(None, sim=False)) == set(schedule.FAULTS) - schedule.ATTACK_FAULTS
+    argv = steadypos_argv("chaos", "--runs", "1", "--faults", "latency,forged_frame")
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and not proc.stdout
+    assert proc.stderr.strip().splitlines() == [
+        "error: forged_frame: attacks run only with --sim (the real-process mode does not send "
+        "them yet)"]
+    out = tmp_path / "sim.json"
+    code, text = chaos("--sim", "--runs", "20", "--seed", "5", "--faults",
+                       "forged_frame,stranger_admin", "--json", str(out))
+    data = json.loads(out.read_text())
+    assert code == 0 and data["violations"] == [], text
+    assert set(data["faults"]) <= schedule.ATTACK_FAULTS and sum(data["faults"].values()) > 0
+
+
 def test_a_failing_real_run_leaves_no_process_thread_or_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, object] = {}
