@@ -20,6 +20,9 @@ from steadypos.terminal.journal import Txn
 # journal row and before the log had a screen of that flow open.
 BALANCE_KILLED = "a balance inquiry killed at flow_started: its first screen comes after its row"
 GATE_RESULT = "a sale stopped after a recovery in its gate showed its own result and idle"
+# d_reversal_resolved: a corrupted 0810 (no MAC) named batch 000000; the terminal took it, the host
+# refused every later request of that batch with 30, and a reversal stayed pending for ever.
+BATCH_ZERO = "a sign-in answer damaged to batch 000000 was taken as the new batch"
 # Issue 8's seeds (3000 at 91234567, and another campaign), then the 27 of the 20,000 at
 # 555000000.
 REGRESSIONS: dict[int, str] = {
@@ -29,6 +32,7 @@ REGRESSIONS: dict[int, str] = {
                      555016172, 555017684, 555017847, 555018865, 555019537), BALANCE_KILLED),
     **dict.fromkeys((91236225, 7061778, 555000803, 555002899, 555008979, 555011004, 555015064,
                      555018556), GATE_RESULT),
+    555008469: BATCH_ZERO,
 }
 
 

@@ -244,6 +244,9 @@ class TerminalLifecycle:
             self.events.emit("params", event="mismatch", field="keys",
                              version=self.cfg.get("params_version"))
             return Outcome(Result.FAILED, f"sign-in failed: {exc}", rc=rc, stan=stan)
+        if batch == 0:  # an 0810 carries no MAC: a damaged one must not move us to no batch
+            return Outcome(Result.FAILED, "sign-in failed: field 60 names batch 000000, which no "
+                           "host opens", rc=rc, stan=stan)
         self.keys.set_working(keys)
         self.journal.set_batch(batch)
         self.events.emit("params", event="applied", version=self.cfg.get("params_version"))
