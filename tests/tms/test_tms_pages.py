@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from tmskit import PASSWORD, Tms, application
+from tmskit import PASSWORD, Tms, active, application
 
 from steadypos.terminal.activate import activate
 from steadypos.tms.server import listen
@@ -55,6 +55,17 @@ def page(live: str) -> Iterator[Any]:
                                       locale="zh-CN", base_url=live)
         yield context.new_page()
         browser.close()
+
+
+def log_in(page: Any, path: str) -> None:
+    """Open `path`, logging in as admin first when the browser has no session yet (each test
+    stands alone: under xdist the tests of this module may run in different workers)."""
+    page.goto(path)
+    if page.locator("input[name=password]").count():
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("#login")
+        page.wait_for_url(f"**{path}")
 
 
 def shoot(page: Any, name: str, tmp: Path) -> None:
@@ -110,8 +121,9 @@ def test_approve_ship_and_see_the_device_activate(tms: Tms, page: Any, live: str
     shoot(page, "dashboard", tmp_path)
 
 
-def test_language_switch_and_the_other_pages(page: Any, tmp_path: Path) -> None:
-    page.goto("/ui/terminals")
+def test_language_switch_and_the_other_pages(tms: Tms, page: Any, tmp_path: Path) -> None:
+    active(tms, tms.merchant())  # the filter below must find one active terminal
+    log_in(page, "/ui/terminals")
     assert page.locator("nav a.on").inner_text() == "终端"
     page.click("#lang-switch")
     page.wait_for_url("**/ui/terminals")
