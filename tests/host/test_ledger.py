@@ -97,8 +97,9 @@ def test_ledger_check_passes_on_a_good_db(busy_db: Path, cli_env: dict[str, str]
 
 def test_ledger_check_names_a_corrupted_line(busy_db: Path, cli_env: dict[str, str]) -> None:
     with sqlite3.connect(busy_db) as conn:
-        conn.execute("UPDATE posting_lines SET amount = amount + 1 WHERE rowid = 1")
-        (pid,) = conn.execute("SELECT posting_id FROM posting_lines WHERE rowid = 1").fetchone()
+        (pid,) = conn.execute("SELECT MIN(posting_id) FROM posting_lines").fetchone()
+        conn.execute("UPDATE posting_lines SET amount = amount + 1 "
+                     "WHERE posting_id = ? AND line = 0", (pid,))
     out = _ledger_check(busy_db, cli_env)
     assert out.returncode != 0
     assert "ledger balanced" not in out.stdout

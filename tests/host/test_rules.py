@@ -31,6 +31,7 @@ from typer.testing import CliRunner
 from steadypos.cli import app
 from steadypos.host import app as host_app
 from steadypos.host.ledger import check
+from steadypos.host.store import open_store
 from steadypos.protocol import builders, emv, mac
 from steadypos.protocol.builders import Card
 from steadypos.protocol.codec import Message
@@ -571,7 +572,7 @@ class _ThreadedHost:
     """steadypos.host.app.build() served by an asyncio loop in a thread."""
 
     def __init__(self, db: Path) -> None:
-        self.server = host_app.build(db, port=0, seed_demo=True, synchronous="OFF")
+        self.server = host_app.build(db, f"{db}.keys", port=0, seed_demo=True, synchronous="OFF")
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -621,7 +622,7 @@ def test_tcp_sale_repeat_and_reversal(tcp_host: _ThreadedHost, tmp_path: Path) -
         resp = _exchange(conn, builders.sale(st, 3, 1, 100, swipe(card), card["pin"], stale.pik),
                          stale)
         assert resp.get(39) == "A0"
-    store = host_app.open_store(tmp_path / "tcp.db")
+    store = open_store(tmp_path / "tcp.db")
     try:
         report = check(store)
         assert report.ok, report.problems

@@ -21,8 +21,9 @@ from tmskit import PASSWORD, application
 from steadypos.host import process
 from steadypos.host.demo_data import demo_data
 from steadypos.host.embedded import EmbeddedHost
-from steadypos.host.secrets import load_or_create
-from steadypos.host.sqlite_store import SqliteStore
+from steadypos.host.secrets import open_keys
+from steadypos.host.settings import default_keys_path
+from steadypos.host.store import open_store
 from steadypos.protocol import certs, tls
 from steadypos.tms.ca import TmsCa
 from steadypos.tms.hostlink import NO_PG_HOST
@@ -95,9 +96,9 @@ def stack(request: pytest.FixtureRequest,
 
 
 def _card_balance(db: Path, pan: str) -> int:
-    store = SqliteStore(db)
+    store = open_store(db)
     try:
-        card = store.card(load_or_create(db).pan_ref(pan))
+        card = store.card(open_keys(default_keys_path(db) or "").pan_ref(pan))
         assert card is not None
         return store.balance(card.account)
     finally:

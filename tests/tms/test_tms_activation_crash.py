@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from tmskit import Tms
 
-from steadypos.host.sqlite_store import SqliteStore
+from steadypos.host.store import open_store
 from steadypos.protocol import certs
 from steadypos.tms.models import Terminal
 
@@ -35,7 +35,7 @@ def _device(serial: str, code: str) -> tuple[rsa.RSAPrivateKey, dict[str, str]]:
 
 
 def _host_tmk(tms: Tms, tid: str) -> bytes | None:
-    store = SqliteStore(str(tms.ctx.settings.db.sqlite_path))
+    store = open_store(str(tms.ctx.settings.db.sqlite_path))
     try:
         row = store.terminal(tid)
         return None if row is None else tms.ctx.host.unseal(row.tmk)

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from tmskit import DeviceApi, Tms, active
 
-from steadypos.host.app import open_secrets, open_store
+from steadypos.host.app import open_secrets
 from steadypos.host.service import HostService
+from steadypos.host.settings import default_keys_path
+from steadypos.host.store import open_store
 from steadypos.protocol import builders
 from steadypos.protocol.builders import Station
 from steadypos.protocol.frame import PROC_NEW_PARAMS, PROC_NONE, Tpdu
@@ -30,7 +32,7 @@ def proc_of_answer(tms: Tms, tid: str, mid: str) -> int:
     store = open_store(db)
     try:
         store.begin()
-        resp = HostService(store, open_secrets(db)).handle(
+        resp = HostService(store, open_secrets(default_keys_path(db) or "")).handle(
             builders.sign_in(Station(tid, mid, Tpdu()), 1, 1))
         store.rollback()
     finally:

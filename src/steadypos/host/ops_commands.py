@@ -6,20 +6,19 @@ from __future__ import annotations
 import getpass
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 
 from steadypos.cli_tables import show_table
-from steadypos.host import app as host_app
 from steadypos.host import ops
-from steadypos.host.store import Store
+from steadypos.host.store import Store, StoreError, StoreUrl, open_store
 from steadypos.money import format_fen
 
 T = TypeVar("T")
-DB = typer.Option(..., "--db", help="the host's database: path of its SQLite file")
+DB = typer.Option(..., "--db", help="the host's database: path of its SQLite file, or "
+                  "sqlite:///PATH")
 TID = typer.Option(..., "--tid", help="terminal ID (TID), 8 characters")
 AS_JSON = typer.Option(False, "--json", help="print JSON instead of a table")
 card_app = typer.Typer(help="Cards of the host (by the last 4 digits: never a full PAN).",
@@ -29,13 +28,22 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def _query(db: str, run: Callable[[Store], T]) -> T:
     """Run one query on the host database; a missing database or bad input: one line, exit 2."""
-    if not Path(db).is_file():  # opening a missing file would create an empty host
-        err.print(f"error: no host database at {db}", markup=False)
+    try:
+        url = StoreUrl.parse(db)
+    except ValueError as exc:
+        err.print(f"error: --db: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    if not url.exists():  # opening a missing file would create an empty host
+        err.print(f"error: no host database at {url}", markup=False)
         raise typer.Exit(2)
-    store = host_app.open_store(db)
+    try:
+        store = open_store(url)
+    except StoreError as exc:
+        err.print(f"error: cannot open the host database {url}: {exc}", markup=False)
+        raise typer.Exit(2) from None
     try:
         return run(store)
-    except ops.OpsError as exc:
+    except (ops.OpsError, StoreError) as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
     finally:

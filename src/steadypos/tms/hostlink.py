@@ -8,9 +8,10 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from steadypos.host import registry
-from steadypos.host.app import open_secrets, open_store
+from steadypos.host.app import open_secrets
 from steadypos.host.secrets import HostSecrets
-from steadypos.host.store import Store
+from steadypos.host.settings import default_keys_path
+from steadypos.host.store import Store, open_store
 from steadypos.tms.db import DatabaseUrl
 from steadypos.tms.errors import Conflict, Unavailable
 from steadypos.tms.models import TerminalState
@@ -41,7 +42,9 @@ class HostLink:
         # Opened at first need, not at start-up: the host usually creates `<db>.keys` itself
         # (with the demo's issuer key under --seed-demo), and we must not get there first.
         if self._secrets is None:
-            self._secrets = open_secrets(self._path())
+            keys = default_keys_path(self._path())
+            assert keys is not None
+            self._secrets = open_secrets(keys)
         return self._secrets
 
     @contextmanager
