@@ -1,4 +1,4 @@
-"""Helpers of the host tests: a Host over a fresh SQLite file seeded with the demo world, and
+"""Helpers of the host tests: a Host over a fresh store seeded with the demo world, and
 TestTerminals that sign in, keep their working keys, and pack + MAC requests as a terminal does.
 
 Every request goes through encode_frame/decode_frame on the way in and out, so the host sees
@@ -19,7 +19,7 @@ from steadypos.host.ledger import merchant_account
 from steadypos.host.secrets import HostSecrets, open_keys
 from steadypos.host.service import HostService
 from steadypos.host.settings import default_keys_path
-from steadypos.host.store import open_store
+from steadypos.host.store import StoreUrl, open_store
 from steadypos.protocol import builders, emv, mac
 from steadypos.protocol.builders import Card, Station
 from steadypos.protocol.codec import Message, decode_frame, encode_frame
@@ -43,14 +43,17 @@ def terminal_data(tid: str) -> dict[str, Any]:
 
 
 class Host:
-    """The host in-process: one HostService over one SQLite file, one transaction per request
-    (as the group writer runs it), plus read-only views of balances, postings and txns."""
+    """The host in-process: one HostService over one store (a SQLite file, or a PostgreSQL URL
+    with `keys`), one transaction per request (as the group writer runs it), plus read-only
+    views of balances, postings and txns."""
 
-    def __init__(self, db: Path, clock: Callable[[], datetime] = datetime.now) -> None:
+    def __init__(self, db: Path | str, clock: Callable[[], datetime] = datetime.now,
+                 keys: Path | None = None) -> None:
         self.db = db
-        keys = default_keys_path(db)
-        assert keys is not None
-        self.secrets: HostSecrets = open_keys(keys, demo_data.DEMO_ISSUER_MK)
+        self.backend = "sqlite" if StoreUrl.parse(db).is_sqlite else "postgresql"
+        self.keys = keys or default_keys_path(db)
+        assert self.keys is not None
+        self.secrets: HostSecrets = open_keys(self.keys, demo_data.DEMO_ISSUER_MK)
         self.store = open_store(db, synchronous="OFF")
         demo_data.seed(self.store, self.secrets)
         self.service = HostService(self.store, self.secrets, clock)

@@ -541,7 +541,9 @@ def test_qr_code_pays_once(host: Host, term: TestTerminal) -> None:
 
 def test_wallet_issue_code_pays_once(host: Host, term: TestTerminal) -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["wallet", "issue-code", "--db", str(host.db),
+    # Beside a SQLite file the key file needs no naming; a PostgreSQL host's does.
+    keys = [] if host.backend == "sqlite" else ["--keys", str(host.keys)]
+    result = runner.invoke(app, ["wallet", "issue-code", "--db", str(host.db), *keys,
                                  "--wallet", "W001"])
     assert result.exit_code == 0, result.output
     code = result.stdout.strip()
@@ -552,10 +554,11 @@ def test_wallet_issue_code_pays_once(host: Host, term: TestTerminal) -> None:
     assert host.wallet_balance("W001") == start - 1_234
     assert term.sale(1_234, Card.qr(code))[1].get(39) == "14"
     assert host.wallet_balance("W001") == start - 1_234
-    again = runner.invoke(app, ["wallet", "issue-code", "--db", str(host.db),
+    again = runner.invoke(app, ["wallet", "issue-code", "--db", str(host.db), *keys,
                                 "--wallet", "W001"])
     assert again.exit_code == 0 and again.stdout.strip() != code
-    bad = runner.invoke(app, ["wallet", "issue-code", "--db", str(host.db), "--wallet", "W999"])
+    bad = runner.invoke(app, ["wallet", "issue-code", "--db", str(host.db), *keys,
+                              "--wallet", "W999"])
     assert bad.exit_code != 0
 
 

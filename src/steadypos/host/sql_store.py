@@ -29,6 +29,11 @@ class StoreError(Exception):
     """The database cannot be opened, read or written (whatever the backend's driver said)."""
 
 
+class StoreConflict(StoreError):
+    """Another process changed the same rows first (a unique key taken, a deadlock): the same
+    request run again sees what it committed."""
+
+
 def store_error(exc: BaseException) -> StoreError:
     """The driver's error as a StoreError saying its first line."""
     said = str(exc).strip()
@@ -58,6 +63,9 @@ class SqlStore:
 
     dialect: ClassVar[Dialect]
     driver_error: ClassVar[type[Exception]]
+    # Appended to the reads of rows a request may change next (its terminal, its original):
+    # nothing for one writer (SQLite), a row lock where several processes write.
+    lock: ClassVar[str] = ""
     _compiled: ClassVar[dict[str, tuple[str, tuple[str, ...]]]]
 
     def __init_subclass__(cls, **kw: Any) -> None:
@@ -126,7 +134,7 @@ class SqlStore:
                   txn_limit=t.txn_limit, mac=t.mac, status=t.status)
 
     def terminal(self, tid: str) -> TerminalRow | None:
-        row = self._run(f"SELECT {_TERMINAL_COLS} FROM terminals WHERE tid = :tid",
+        row = self._run(f"SELECT {_TERMINAL_COLS} FROM terminals WHERE tid = :tid{self.lock}",
                         tid=tid).fetchone()
         return None if row is None else _terminal_row(row)
 
@@ -214,7 +222,8 @@ class SqlStore:
             self._run("INSERT INTO accounts (id, kind, balance) VALUES (:id, :kind, 0)",
                       id=account, kind=kind)
 
-    def balance(self, account: str) -> int:
+    def balance(self, account: str, for_update: bool = False) -> int:
+        """`for_update`: the account is about to pay (one writer: nothing to lock)."""
         row = self._run("SELECT balance FROM accounts WHERE id = :id", id=account).fetchone()
         return int(row[0]) if row else 0
 
@@ -260,12 +269,13 @@ class SqlStore:
     # -- transactions --------------------------------------------------------------------
     def txn(self, tid: str, batch: int, stan: int, mti: str) -> TxnRow | None:
         row = self._run(f"SELECT {_TXN_COLS} FROM txns WHERE tid = :tid AND batch = :batch "
-                        "AND stan = :stan AND mti = :mti", tid=tid, batch=batch, stan=stan,
-                        mti=mti).fetchone()
+                        f"AND stan = :stan AND mti = :mti{self.lock}", tid=tid, batch=batch,
+                        stan=stan, mti=mti).fetchone()
         return None if row is None else _txn_row(row)
 
     def txn_by_id(self, txn_id: int) -> TxnRow | None:
-        row = self._run(f"SELECT {_TXN_COLS} FROM txns WHERE id = :id", id=txn_id).fetchone()
+        row = self._run(f"SELECT {_TXN_COLS} FROM txns WHERE id = :id{self.lock}",
+                        id=txn_id).fetchone()
         return None if row is None else _txn_row(row)
 
     def batch_txns(self, tid: str, batch: int) -> list[TxnRow]:

@@ -1,5 +1,6 @@
 """What the host asks of its database (the `Store` protocol), and `open_store(url)`: `sqlite:///PATH`
-or a plain path (the embedded default). Every method raises StoreError when the database fails."""
+or a plain path (the embedded default), or `postgresql://...`. Every method raises StoreError when
+the database fails."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from steadypos.host.pg_store import PgStore, is_pg_url
 from steadypos.host.records import CardRow, KeySetRow, Posting, QrRow, TerminalRow, TxnRow
-from steadypos.host.sql_store import StoreError
+from steadypos.host.sql_store import StoreConflict, StoreError
 from steadypos.host.sqlite_store import SqliteStore
 
-__all__ = ["Store", "StoreError", "StoreUrl", "open_store"]
+__all__ = ["Store", "StoreConflict", "StoreError", "StoreUrl", "open_store"]
 
 SQLITE_SCHEME = "sqlite:///"
 
@@ -30,6 +32,7 @@ class Store(Protocol):
     def release(self, name: str) -> None: ...
     def rollback_to(self, name: str) -> None: ...
     def schema_version(self) -> int: ...
+    def ddl(self, sql: str) -> None: ...
 
     # -- terminals and their keys ----------------------------------------------------------
     def add_terminal(self, t: TerminalRow) -> None: ...
@@ -57,7 +60,7 @@ class Store(Protocol):
 
     # -- ledger ----------------------------------------------------------------------------
     def ensure_account(self, account: str, kind: str) -> None: ...
-    def balance(self, account: str) -> int: ...
+    def balance(self, account: str, for_update: bool = False) -> int: ...
     def post(self, p: Posting) -> int: ...
     def account_balances(self) -> list[tuple[str, str, int]]: ...
     def posting_sums(self) -> Iterator[tuple[int, str, str, int, int]]: ...
@@ -95,8 +98,8 @@ class Store(Protocol):
 
 @dataclass(frozen=True)
 class StoreUrl:
-    """Where a host's database is: `sqlite:///PATH`, or a plain path (SQLite, as `--db` has
-    always taken it)."""
+    """Where a host's database is: `sqlite:///PATH`, a plain path (SQLite, as `--db` has always
+    taken it), or `postgresql://...` (libpq's URI: host, port, database, options)."""
 
     text: str
     sqlite_path: Path | None
@@ -106,9 +109,11 @@ class StoreUrl:
         text = str(raw)
         if text.startswith(SQLITE_SCHEME):
             return cls(text, Path(text[len(SQLITE_SCHEME):]))
+        if is_pg_url(text):
+            return cls(text, None)
         if "://" in text:
-            raise ValueError(f"unsupported database URL {text!r}: give a SQLite path or "
-                             f"{SQLITE_SCHEME}PATH")
+            raise ValueError(f"unsupported database URL {text!r}: give a SQLite path, "
+                             f"{SQLITE_SCHEME}PATH or postgresql://...")
         return cls(f"{SQLITE_SCHEME}{text}", Path(text))
 
     def exists(self) -> bool:
@@ -119,9 +124,16 @@ class StoreUrl:
         return str(self.sqlite_path) if self.sqlite_path is not None else self.text
 
 
-def open_store(url: str | Path | StoreUrl, synchronous: str = "FULL") -> Store:
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlite_path is not None
+
+
+def open_store(url: str | Path | StoreUrl, synchronous: str = "FULL", worker: int = 0) -> Store:
     """The store at `url`, its schema migrated to the newest version. `synchronous`: SQLite's
-    (OFF only where losing the last commits on a power cut does not matter: tests, chaos)."""
+    (OFF only where losing the last commits on a power cut does not matter: tests, chaos).
+    `worker`: which of several host processes on one PostgreSQL opens it."""
     where = url if isinstance(url, StoreUrl) else StoreUrl.parse(url)
-    assert where.sqlite_path is not None
+    if where.sqlite_path is None:
+        return PgStore(where.text, shard=worker)
     return SqliteStore(where.sqlite_path, synchronous=synchronous)
