@@ -100,7 +100,9 @@ def judge_answer(tid: str, fault: str, frame: bytes, answer: bytes | None) -> li
 
 def judge_next(tid: str, fault: str, answer: bytes | None) -> list[Violation]:
     """(i) the real terminal was not disturbed: its next answer after the attack does not say
-    it was signed out, its keys stopped, or its batch moved."""
+    it was signed out, its keys stopped, or its batch moved. A suspect only: the attack is to
+    blame when the same schedule with the outsider silent gives that exchange another answer
+    (`Simulation._caused_by_attacks`), not when another fault of the run did it."""
     if answer is None:
         return []
     try:

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -46,7 +45,6 @@ from steadypos.terminal.keystore import KeyStore
 LOOPBACK = "127.0.0.1"
 TIMEOUT = 1.0  # the terminals' answer timeout (2 s in the simulation, where waiting is free)
 START_TIMEOUT = 20.0
-STOP_TIMEOUT = 20.0
 COMMAND_TIMEOUT = 60.0  # a terminal command that takes longer is hung
 POLL = 0.002
 # The host's test hook this process may carry in its environment: the host gets only its own.
@@ -56,63 +54,34 @@ CRASH_AT = "--crash-at"
 MIDNIGHT_MINUS_2 = clock_time(23, 59, 58)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return int(s.getsockname()[1])
+class ChaosHost(process.HostProcess):
+    """`steadypos host` on the run's database, in conformance mode without provoking anything
+    itself (for the wire rules), with one report per start so that a restart does not overwrite
+    what the last one saw; the demo seeded at the first start."""
 
-
-class HostProcess:
-    """`steadypos host` on a fixed port: started, killed and restarted on the same database."""
-
-    def __init__(self, root: Path, port: int, env: dict[str, str]) -> None:
-        self.root, self.port, self.env = root, port, env
-        self.db = root / "host.db"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
+    def __init__(self, root: Path, env: dict[str, str]) -> None:
+        super().__init__(root / "host.db", stderr=root / "host.stderr", timeout=START_TIMEOUT)
+        self.root, self.base_env = root, env
         self.reports: list[Path] = []
 
-    @property
-    def up(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def start(self, extra_env: dict[str, str]) -> None:
-        # In conformance mode, without provoking anything itself, for the wire rules; one report
-        # per host process, so that a restart does not overwrite what the last one saw.
-        self.starts += 1
-        report = self.root / f"conformance-{self.starts}.json"
+    def start_with(self, extra_env: dict[str, str]) -> None:
+        """Start (again, on the same port) with the test hooks `extra_env` for this start."""
+        report = self.root / f"conformance-{self.starts + 1}.json"
         self.reports.append(report)
-        args = ["host", "--db", str(self.db), "--port", str(self.port),
-                "--conformance-report", str(report), "--withhold-rate", "0",
-                "--corrupt-mac-rate", "0"]
-        if self.starts == 1:
-            args.append("--seed-demo")
+        opts = ["--conformance-report", str(report), "--withhold-rate", "0",
+                "--corrupt-mac-rate", "0", *(["--seed-demo"] if not self.starts else [])]
+        self.env = {**self.base_env, **extra_env}
         try:
-            with open(self.root / "host.stderr", "ab") as err:
-                self.proc, _, _ = process.start(steadypos_argv(*args),
-                                                {**self.env, **extra_env}, err, START_TIMEOUT)
+            self.start(opts)
         except process.HostStartError as exc:
-            tail = (self.root / "host.stderr").read_text(errors="replace")[-500:]
-            raise RuntimeError(f"the host did not start on port {self.port}: {tail}") from exc
+            raise RuntimeError(f"the host did not start on port {self.port}: "
+                               f"{self.stderr()[-500:]}") from exc
 
     def save_report(self) -> None:
         """Have the host write its conformance report now: a SIGKILL later loses only what it
         sees after this."""
         if self.up:
             self.proc.send_signal(signal.SIGUSR1)  # type: ignore[union-attr]
-
-    def kill(self) -> None:
-        """SIGKILL: whatever was not committed is gone."""
-        self._end(signal.SIGKILL)
-
-    def stop(self) -> None:
-        """SIGTERM: the host answers what it holds, writes its report and exits."""
-        self._end(signal.SIGTERM)
-
-    def _end(self, sig: int) -> None:
-        proc, self.proc = self.proc, None
-        if proc is not None:
-            process.stop(proc, sig, STOP_TIMEOUT)
 
 
 class RealRun:
@@ -135,7 +104,7 @@ class RealRun:
         self.paths = [self.root / f"t{i + 1}.db" for i in range(len(self.terminals))]
         self.abandoned = [0] * len(self.paths)  # crashes and abandoned flows each log must show
         self.last_rc = 0  # exit status of the last terminal command
-        self.host = HostProcess(self.root, _free_port(), self.env)
+        self.host = ChaosHost(self.root, self.env)
         self.proxy: FaultProxy | None = None
         self.clock: tuple[datetime, float] | None = None  # host time at a monotonic instant
         self.trace: list[str] = []
@@ -155,7 +124,7 @@ class RealRun:
         return RunResult(self.schedule.seed, self.schedule, violations, self.trace, sim=False)
 
     def _start(self) -> None:
-        self.host.start(self._host_env())
+        self.host.start_with(self._host_env())
         self.proxy = FaultProxy((LOOPBACK, self.host.port), (LOOPBACK, 0),
                                 seed=self.schedule.seed).start()
         for path, t in zip(self.paths, self.terminals, strict=True):
@@ -186,7 +155,7 @@ class RealRun:
 
     def _restart_host(self) -> None:
         self.host.stop()
-        self.host.start(self._host_env())
+        self.host.start_with(self._host_env())
         self._note("  host restarted (SIGTERM)")
 
     def _kill_host(self) -> None:
@@ -221,7 +190,7 @@ class RealRun:
             if self.host.up:
                 self.host.save_report()
             else:
-                self.host.start(self._host_env())
+                self.host.start_with(self._host_env())
                 self._note("  host restarted")
 
     def _arm(self, op: Op) -> tuple[dict[str, str], Callable[[], None] | None,
@@ -341,7 +310,7 @@ class RealRun:
         self._note("heal")
         self.proxy.clear()
         if not self.host.up:
-            self.host.start(self._host_env())
+            self.host.start_with(self._host_env())
         for _round in range(2):
             for path in self.paths:
                 self._command(path, ["recover"])

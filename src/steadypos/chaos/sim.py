@@ -120,6 +120,11 @@ class SimNet:
         self.forge_for: dict[str, int] = {}  # TID -> roll: forge its next MAC'd request
         self.watch: dict[str, str] = {}  # TID -> the attack its next answer is judged after
         self.attack_found: list[Violation] = []
+        # TID -> F39 of the host's answer to each of its exchanges (None: no answer), and the
+        # disturbances seen after an attack: (TID, exchange, code, violation), for invariant (i)
+        # to blame only those the attack caused.
+        self.codes: dict[str, list[str | None]] = {}
+        self.disturbed: list[tuple[str, int, str, Violation]] = []
 
     def connection(self, tid: str) -> Callable[..., SimConnection]:
         def factory(host: str, port: int, connect_timeout: float = 5.0,
@@ -140,6 +145,8 @@ class SimNet:
             # desynchronisation that says nothing about the terminal, so it is left out.
             fault = None
         self.clock.advance(0.2)
+        codes = self.codes.setdefault(tid, [])
+        codes.append(None)
         self.trace.add(tid, ">", frame, f"[{fault}]" if fault else "")
         msg = decode_frame(frame)
         self.host.observe(msg)  # the wire rules judge what the terminal sent, not the damage
@@ -152,6 +159,7 @@ class SimNet:
                 self.host.down = True
             return LinkError("connection reset", sent=True)  # before the host got it
         answer = self.host.handle(frame, commit=fault != "kill_host" or self.rng.random() < 0.5)
+        codes[-1] = _code(answer)
         self._after_attack(tid, frame, answer)
         if fault == "duplicate_request":
             self.host.handle(frame)
@@ -192,7 +200,9 @@ class SimNet:
     def _after_attack(self, tid: str, frame: bytes, answer: bytes | None) -> None:
         """Judge the terminal's first answer after an attack; forge a captured MAC'd request."""
         if tid in self.watch:
-            self.attack_found += attacks.judge_next(tid, self.watch.pop(tid), answer)
+            exchange = len(self.codes[tid]) - 1
+            for v in attacks.judge_next(tid, self.watch.pop(tid), answer):
+                self.disturbed.append((tid, exchange, self.codes[tid][exchange] or "", v))
         if tid in self.forge_for:
             forged = attacks.forgeries(frame, self.forge_for[tid])
             if forged:
@@ -203,6 +213,13 @@ class SimNet:
 
     def observer_owes(self, msg: Message, reason: ReversalReason) -> None:
         self.host.observer.owe(msg, reason)
+
+
+def _code(answer: bytes | None) -> str | None:
+    try:
+        return decode_frame(answer).get(39) if answer is not None else None
+    except ProtocolError:
+        return None
 
 
 def _flip(frame: bytes, rng: random.Random) -> bytes:
@@ -245,8 +262,9 @@ class Simulation:
     """One schedule, run from a clean world to a healed one, then checked."""
 
     def __init__(self, schedule: Schedule, terminal_cls: type[Terminal] = Terminal,
-                 root: Path | None = None) -> None:
+                 root: Path | None = None, attacks: bool = True) -> None:
         self.schedule = schedule
+        self.attacks = attacks  # False: the same run with the outsider silent
         self.terminal_cls = terminal_cls
         self.rng = random.Random(schedule.seed ^ 0x5EED)
         self.clock = SimClock()
@@ -303,7 +321,19 @@ class Simulation:
                 self._kill(i)
             self.host.service.store.close()
             shutil.rmtree(self.root, ignore_errors=True)
+        violations += self._caused_by_attacks()
         return RunResult(self.schedule.seed, self.schedule, violations, self.trace.lines)
+
+    def _caused_by_attacks(self) -> list[Violation]:
+        """(i) the disturbances an attack caused: those the same schedule with the outsider silent
+        does not show (another fault of the run, a corrupted byte or a reset, may have given that
+        exchange the same code anyway). Each draw of the run's dice is the same in both runs."""
+        if not self.net.disturbed:
+            return []
+        quiet = Simulation(self.schedule, self.terminal_cls, attacks=False)
+        quiet.run()
+        return [v for tid, n, code, v in self.net.disturbed
+                if quiet.net.codes.get(tid, [])[n:n + 1] != [code]]
 
     def _arm(self, op: Op, term: Terminal) -> Callable[[], None]:
         """Set the op's fault; return what undoes it afterwards."""
@@ -325,6 +355,8 @@ class Simulation:
         elif fault in ATTACK_FAULTS:
             self.net.fault, self.net.left = None, 0  # the outsider alone, with nothing else
             tid = self.tids[op.term]
+            if not self.attacks:
+                return undo
             if fault == "stranger_admin":
                 self.net.stranger(tid, term.cfg["mid"], term.batch, roll)
             else:
