@@ -17,7 +17,7 @@ from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
-from steadypos.chaos import ops
+from steadypos.chaos import attacks, ops
 from steadypos.chaos.broken import BROKEN
 from steadypos.chaos.invariants import (
     TerminalView,
@@ -26,8 +26,9 @@ from steadypos.chaos.invariants import (
     episode_violations,
     wire_violations,
 )
+from steadypos.chaos.outsider import Outsider
 from steadypos.chaos.proxy import FaultProxy
-from steadypos.chaos.schedule import NETWORK_FAULTS, Op, Schedule
+from steadypos.chaos.schedule import ATTACK_FAULTS, NETWORK_FAULTS, Op, Schedule
 from steadypos.chaos.sim import RunResult, tmp_root
 from steadypos.chaos.toxics import DOWNSTREAM, UPSTREAM, Toxic
 from steadypos.host import process
@@ -88,8 +89,10 @@ class RealRun:
     """One schedule, with real processes, from a clean world to a healed one, then checked."""
 
     def __init__(self, schedule: Schedule, terminal_cls: type[Terminal] = Terminal,
-                 root: Path | None = None) -> None:
+                 root: Path | None = None, attacks: bool = True) -> None:
         self.schedule = schedule
+        self.terminal_cls = terminal_cls
+        self.attacks = attacks  # False: the same run with the outsider silent
         self.env = {k: v for k, v in os.environ.items() if k not in HOOKS}
         self.term_opts: dict[str, str] = {}  # `steadypos terminal` options for every command
         broken = [name for name, cls in BROKEN.items() if cls is terminal_cls]
@@ -109,6 +112,7 @@ class RealRun:
         self.clock: tuple[datetime, float] | None = None  # host time at a monotonic instant
         self.trace: list[str] = []
         self.hung: list[Violation] = []
+        self.outsider = Outsider(lambda: (LOOPBACK, self.host.port), self._note)
         self.proc: subprocess.Popen[bytes] | None = None
 
     # -- running ----------------------------------------------------------------------------
@@ -121,12 +125,24 @@ class RealRun:
             violations = self._heal_and_check()
         finally:
             self._close()
+        violations += self._caused_by_attacks()
         return RunResult(self.schedule.seed, self.schedule, violations, self.trace, sim=False)
+
+    def _caused_by_attacks(self) -> list[Violation]:
+        """(i) the disturbances an attack caused (`attacks.Watch`). Real processes are not
+        deterministic: a disturbance the quiet run's timing happened to avoid is blamed too."""
+        if not self.outsider.watch.disturbed:
+            return []
+        quiet = RealRun(self.schedule, self.terminal_cls, attacks=False)
+        quiet.run()
+        return self.outsider.watch.caused(quiet.outsider.watch)
 
     def _start(self) -> None:
         self.host.start_with(self._host_env())
         self.proxy = FaultProxy((LOOPBACK, self.host.port), (LOOPBACK, 0),
-                                seed=self.schedule.seed).start()
+                                seed=self.schedule.seed)
+        self.proxy.tap = self.outsider.tap
+        self.proxy.start()
         for path, t in zip(self.paths, self.terminals, strict=True):
             self._command(path, ["init", "--host", LOOPBACK, "--port", str(self.proxy.port),
                                  "--tid", t["tid"], "--mid", t["mid"], "--tmk", t["tmk"],
@@ -211,6 +227,10 @@ class RealRun:
                 poll = self._on_frame(direction, 1, self._kill_host)
             elif fault == "host_restart":
                 poll = self._on_frame(UPSTREAM, ops.hits(roll), self._restart_host)
+        elif fault in ATTACK_FAULTS:
+            self.proxy.clear()  # the outsider alone, with nothing else, as in the simulation
+            if self.attacks:
+                undo = self._attack(op)
         elif fault == "kill_terminal":
             opts[CRASH_AT] = ops.kill_step(roll)
         elif fault in ops.DISK_FAULTS:
@@ -235,6 +255,18 @@ class RealRun:
                 with contextlib.closing(Journal(path)) as j:
                     j.set_config(good)
         return opts, poll, undo
+
+    def _attack(self, op: Op) -> Callable[[], None]:
+        """A stranger's messages now, or the forgeries of the terminal's next MAC'd request once
+        the operation is done (what undoes the fault)."""
+        tid = self.terminals[op.term]["tid"]
+        if op.fault == "forged_frame":
+            self.outsider.forge_next(tid, op.roll)
+            return self.outsider.forge
+        with contextlib.closing(Journal(self.paths[op.term])) as journal:
+            mid, batch = journal.config()["mid"], journal.batch()
+        self.outsider.stranger(tid, mid, batch, op.roll)
+        return lambda: None
 
     def _act(self, op: Op, opts: dict[str, str], poll: Callable[[], None] | None) -> None:
         path = self.paths[op.term]
@@ -329,10 +361,18 @@ class RealRun:
                 j.close()
         for report in self.host.reports:
             if report.exists():  # not if the host was SIGKILLed before it wrote one
-                found += wire_violations(json.loads(report.read_text()))
+                found += [v for v in wire_violations(json.loads(report.read_text()))
+                          if not _by_outsider(v)]
         for t, path, expected in zip(self.terminals, self.paths, self.abandoned, strict=True):
             found += episode_violations(t["tid"], events_path(path), expected)
-        return found + self.hung
+        return found + self.hung + self.outsider.found
+
+
+def _by_outsider(v: Violation) -> bool:
+    """A wire breach of the attacker's (numbered from ATTACK_STAN), not the terminal's: the host
+    in conformance mode sees every frame, the terminal's and the outsider's alike."""
+    stan = v.detail.partition(" STAN ")[2][:6]
+    return attacks.is_attack_stan(stan)
 
 
 def _rows(journal: Path) -> int:

@@ -118,13 +118,8 @@ class SimNet:
         self.fault: str | None = None
         self.left = 0  # exchanges the armed fault still hits; it may outlast its operation
         self.forge_for: dict[str, int] = {}  # TID -> roll: forge its next MAC'd request
-        self.watch: dict[str, str] = {}  # TID -> the attack its next answer is judged after
+        self.watch = attacks.Watch()
         self.attack_found: list[Violation] = []
-        # TID -> F39 of the host's answer to each of its exchanges (None: no answer), and the
-        # disturbances seen after an attack: (TID, exchange, code, violation), for invariant (i)
-        # to blame only those the attack caused.
-        self.codes: dict[str, list[str | None]] = {}
-        self.disturbed: list[tuple[str, int, str, Violation]] = []
 
     def connection(self, tid: str) -> Callable[..., SimConnection]:
         def factory(host: str, port: int, connect_timeout: float = 5.0,
@@ -145,8 +140,7 @@ class SimNet:
             # desynchronisation that says nothing about the terminal, so it is left out.
             fault = None
         self.clock.advance(0.2)
-        codes = self.codes.setdefault(tid, [])
-        codes.append(None)
+        self.watch.exchange(tid)
         self.trace.add(tid, ">", frame, f"[{fault}]" if fault else "")
         msg = decode_frame(frame)
         self.host.observe(msg)  # the wire rules judge what the terminal sent, not the damage
@@ -159,7 +153,6 @@ class SimNet:
                 self.host.down = True
             return LinkError("connection reset", sent=True)  # before the host got it
         answer = self.host.handle(frame, commit=fault != "kill_host" or self.rng.random() < 0.5)
-        codes[-1] = _code(answer)
         self._after_attack(tid, frame, answer)
         if fault == "duplicate_request":
             self.host.handle(frame)
@@ -189,7 +182,7 @@ class SimNet:
         """A stranger's admin messages in `tid`'s name, straight to the host."""
         for frame in attacks.stranger(tid, mid, batch, roll):
             self._attack(tid, "stranger_admin", frame)
-        self.watch[tid] = "stranger_admin"
+        self.watch.after[tid] = "stranger_admin"
 
     def _attack(self, tid: str, fault: str, frame: bytes) -> None:
         answer = self.host.handle(frame)
@@ -199,27 +192,17 @@ class SimNet:
 
     def _after_attack(self, tid: str, frame: bytes, answer: bytes | None) -> None:
         """Judge the terminal's first answer after an attack; forge a captured MAC'd request."""
-        if tid in self.watch:
-            exchange = len(self.codes[tid]) - 1
-            for v in attacks.judge_next(tid, self.watch.pop(tid), answer):
-                self.disturbed.append((tid, exchange, self.codes[tid][exchange] or "", v))
+        self.watch.answer(tid, answer)
         if tid in self.forge_for:
             forged = attacks.forgeries(frame, self.forge_for[tid])
             if forged:
                 del self.forge_for[tid]
                 for f in forged:
                     self._attack(tid, "forged_frame", f)
-                self.watch[tid] = "forged_frame"
+                self.watch.after[tid] = "forged_frame"
 
     def observer_owes(self, msg: Message, reason: ReversalReason) -> None:
         self.host.observer.owe(msg, reason)
-
-
-def _code(answer: bytes | None) -> str | None:
-    try:
-        return decode_frame(answer).get(39) if answer is not None else None
-    except ProtocolError:
-        return None
 
 
 def _flip(frame: bytes, rng: random.Random) -> bytes:
@@ -325,15 +308,13 @@ class Simulation:
         return RunResult(self.schedule.seed, self.schedule, violations, self.trace.lines)
 
     def _caused_by_attacks(self) -> list[Violation]:
-        """(i) the disturbances an attack caused: those the same schedule with the outsider silent
-        does not show (another fault of the run, a corrupted byte or a reset, may have given that
-        exchange the same code anyway). Each draw of the run's dice is the same in both runs."""
-        if not self.net.disturbed:
+        """(i) the disturbances an attack caused (`attacks.Watch`); each draw of the run's dice
+        is the same in the run with the outsider silent."""
+        if not self.net.watch.disturbed:
             return []
         quiet = Simulation(self.schedule, self.terminal_cls, attacks=False)
         quiet.run()
-        return [v for tid, n, code, v in self.net.disturbed
-                if quiet.net.codes.get(tid, [])[n:n + 1] != [code]]
+        return self.net.watch.caused(quiet.net.watch)
 
     def _arm(self, op: Op, term: Terminal) -> Callable[[], None]:
         """Set the op's fault; return what undoes it afterwards."""
