@@ -48,11 +48,12 @@ def test_a_seed_that_once_broke_an_invariant_holds_them_all(seed: int) -> None:
 
 
 # i_terminal_undisturbed blamed an attack for what another fault of the same run did: after a
-# forgery or a stranger's messages, the terminal's next request was corrupted on the way (A0) or
-# reset. Seeds of the 3000 at 91234567 with all 19 kinds, attacks included.
-OTHER_FAULT = "the terminal's A0 came from a corrupted byte or a reset, not from the attack"
-ATTACK_REGRESSIONS: dict[int, str] = dict.fromkeys((91235855, 91236183, 91236220, 91236963),
-                                                   OTHER_FAULT)
+# forgery, the terminal's next request was corrupted on the way (A0), or the answer to its own
+# settlement had been lost to a reset, so the host had moved its batch (77). 6 of the 8 seeds the
+# 3000 at 91234567 with all 19 kinds caught.
+OTHER_FAULT = "the terminal's A0 or 77 came from another fault of the run, not from the attack"
+ATTACK_REGRESSIONS: dict[int, str] = dict.fromkeys((91235855, 91236183, 91236220, 91236963,
+                                                    91237376, 91237529), OTHER_FAULT)
 
 
 @pytest.mark.parametrize("seed", sorted(ATTACK_REGRESSIONS))
