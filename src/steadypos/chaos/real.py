@@ -30,7 +30,7 @@ from steadypos.chaos.outsider import Outsider
 from steadypos.chaos.proxy import FaultProxy
 from steadypos.chaos.schedule import ATTACK_FAULTS, NETWORK_FAULTS, Op, Schedule
 from steadypos.chaos.sim import RunResult, tmp_root
-from steadypos.chaos.toxics import DOWNSTREAM, UPSTREAM, Toxic
+from steadypos.chaos.toxics import DOWNSTREAM, UPSTREAM
 from steadypos.host import process
 from steadypos.host.app import CLOCK_ENV
 from steadypos.host.process import steadypos_argv
@@ -220,10 +220,10 @@ class RealRun:
         undo: Callable[[], None] = lambda: None  # noqa: E731
         if fault in NETWORK_FAULTS:
             self.proxy.clear()  # an earlier fault may still be in force, as in the simulation
-            for toxic in network_toxics(fault, roll):
+            for toxic in ops.network_toxics(fault, roll, TIMEOUT):
                 self.proxy.add(toxic)
             if fault == "kill_host":
-                direction = DOWNSTREAM if _variant(roll, 3) == 2 else UPSTREAM
+                direction = DOWNSTREAM if ops.variant(roll, 3) == 2 else UPSTREAM
                 poll = self._on_frame(direction, 1, self._kill_host)
             elif fault == "host_restart":
                 poll = self._on_frame(UPSTREAM, ops.hits(roll), self._restart_host)
@@ -380,44 +380,6 @@ def _rows(journal: Path) -> int:
     with contextlib.closing(Journal(journal)) as j:
         txns = j.txns()
     return txns[-1].id if txns else 0
-
-
-def _variant(roll: int, n: int) -> int:
-    """A choice among n decided by the roll's bits above those `ops.hits` reads."""
-    return (roll >> 2) % n
-
-
-def network_toxics(fault: str, roll: int) -> list[Toxic]:
-    """The proxy's toxics for a network fault of the schedule."""
-    n = ops.hits(roll)
-    if fault == "latency":
-        late = _variant(roll, 10) < 3  # past the terminal's timeout, as often as in the sim
-        return [Toxic("latency", latency_ms=TIMEOUT * 1000 + 500 if late else 300, count=n)]
-    if fault == "black_hole":
-        return [Toxic("black_hole", count=n)]
-    if fault == "drop_response":
-        return [Toxic("drop_response", count=n)]
-    if fault == "reset":  # before or after the host got the request
-        return [Toxic("reset", direction=(UPSTREAM, DOWNSTREAM)[_variant(roll, 2)], count=n)]
-    if fault == "slice":
-        return [Toxic("slice", direction=(UPSTREAM, DOWNSTREAM)[_variant(roll, 2)],
-                      slice_bytes=1 + _variant(roll, 16), slice_delay_ms=2, count=n)]
-    if fault == "duplicate_request":
-        # The second answer: to a repeated request the host gives the first one's answer again,
-        # and of a repeated sign-in's two key sets the host keeps the second.
-        return [Toxic("duplicate_request", forward="second", count=n)]
-    if fault == "corrupt_byte":
-        # Answers only: the host's conformance observer judges the requests that reach it, and
-        # a request damaged on the way is no breach of the terminal's (the simulation judges
-        # before the damage; the host's fuzz tests cover damaged requests).
-        return [Toxic("corrupt_byte", count=n)]
-    if fault == "mac_corrupt":
-        return [Toxic("corrupt_byte", name="mac_corrupt", target="mac", count=n)]
-    if fault == "kill_host":
-        # The host dies before the request reaches it, while it has it, or once it answered.
-        return [[Toxic("black_hole", count=1)], [],
-                [Toxic("drop_response", close=True, count=1)]][_variant(roll, 3)]
-    return []  # host_restart: the restart itself, while the request is in flight
 
 
 def _last_json(text: str) -> dict[str, Any] | None:
