@@ -212,7 +212,8 @@ class OnlinePayment(TerminalLifecycle):
         printer failed (the payment stands: it is to be reprinted)."""
         cfg = self.cfg
         receipt = Receipt(cfg["tid"], cfg["mid"], txn.kind, txn.pan_masked, txn.amount, txn.stan,
-                          txn.batch, txn.rrn, txn.auth_code, reprint)
+                          txn.batch, txn.rrn, txn.auth_code, reprint,
+                          training=cfg.get("training") == "1")
         printer = Printer(self.faults, self.journal.path.with_name(
             self.journal.path.name + ".receipts"))
         self.show(Screen.RECEIPT)
