@@ -213,6 +213,8 @@ class Terminal(Recovery):
         if gate is not None:
             return self.report(Kind.SETTLE, 0, gate)
         totals, _ = self.totals(self.batch)
-        txn = self.journal.start(Kind.SETTLE, totals.debit_total, self.batch)
-        self.after(Step.FLOW_STARTED)
+        txn = self.waiting_settlement()  # one settlement per batch: the one waiting goes now
+        if txn is None:
+            txn = self.journal.start(Kind.SETTLE, totals.debit_total, self.batch)
+            self.after(Step.FLOW_STARTED)
         return self.report(Kind.SETTLE, totals.debit_total, self.settle_txn(txn))

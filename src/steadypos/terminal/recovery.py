@@ -146,7 +146,23 @@ class Recovery(Settlement):
             elif txn.kind == Kind.SETTLE:
                 self.tell(txn, text("terminal.recovery.settle_resent",
                                     message=self.settle_txn(txn).message), None)
+        if explicit:
+            self._send_waiting_settlements()
         return None
+
+    def _send_waiting_settlements(self) -> None:
+        """Settlements that could not go out (`send_pending`) are sent when the operator asks
+        `recover`, with the batch's totals as the journal has them now; one of a batch that has
+        closed since has nothing left to settle."""
+        for txn in self.journal.txns(state=State.FAILED):
+            if txn.kind != Kind.SETTLE or txn.step != Step.SEND_PENDING:
+                continue
+            if txn.batch != self.batch:
+                self.journal.step(txn, Step.FLOW_ABORTED, "batch closed since",
+                                  message="not needed: its batch closed since")
+                continue
+            self.tell(txn, text("terminal.recovery.settle_sent",
+                                message=self.settle_txn(txn).message), None)
 
     def _blocked(self, rec: ReversalRecord, why: str) -> Outcome:
         txn = self.journal.txn(rec.txn_id)

@@ -22,6 +22,7 @@ from steadypos.terminal.steps import Step
 from steadypos.terminal.texts import text
 
 RECORDS_PER_UPLOAD = 8
+SENT_STEPS = (Step.REQUEST_SENT, Step.RESPONSE_RECEIVED)  # it went out; its answer decides
 UNPARSEABLE_RESULT = "3"  # an 0510 whose totals cannot be read counts as not balanced
 
 
@@ -47,10 +48,7 @@ class Settlement(OnlinePayment):
         batch = txn.batch
         not_signed = self.ensure_signed_in()  # a resend may follow a dropped key set
         if not_signed is not None:
-            self.journal.update(txn, state=State.FAILED,
-                                message="not signed in: recover re-sends it")
-            return Outcome(Result.FAILED, f"settlement not sent ({not_signed.message}); "
-                                          "recover re-sends it", stan=txn.stan, batch=batch)
+            return self._settle_not_sent(txn, not_signed.message)
         totals, records = self.totals(batch)
 
         def sent() -> None:
@@ -62,6 +60,8 @@ class Settlement(OnlinePayment):
                                                            totals)),
                                  Kind.SETTLE, txn.stan, on_sent=sent)
         except LinkError as exc:
+            if not exc.sent:
+                return self._settle_not_sent(txn, str(exc))
             self.journal.update(txn, state=State.FAILED, message="no answer: recover re-sends it")
             return Outcome(Result.FAILED, f"settlement got no answer ({exc}); recover re-sends "
                                           "it", stan=txn.stan, batch=batch)
@@ -69,6 +69,23 @@ class Settlement(OnlinePayment):
         if refused is not None:
             return refused
         return self._settled(txn, resp, totals, records)
+
+    def _settle_not_sent(self, txn: Txn, why: str) -> Outcome:
+        """This copy did not go out. A settlement never sent is journaled as waiting to be sent
+        (`send_pending`): `recover` and the next `settle` send it. One sent before keeps its step:
+        its outcome is unknown, and the host's answer to it decides before anything else."""
+        note = text("terminal.result.settle_not_sent", why=why, batch=f"{txn.batch:06d}")
+        if txn.step in SENT_STEPS:
+            self.journal.update(txn, state=State.FAILED, message="no answer: recover re-sends it")
+        else:
+            self.journal.step(txn, Step.SEND_PENDING, why, state=State.FAILED,
+                              message=str(note))
+        return Outcome(Result.FAILED, str(note), stan=txn.stan, batch=txn.batch)
+
+    def waiting_settlement(self) -> Txn | None:
+        """The settlement of the open batch that could not go out, if one waits."""
+        return next((t for t in self.journal.txns(state=State.FAILED, batch=self.batch)
+                     if t.kind == Kind.SETTLE and t.step == Step.SEND_PENDING), None)
 
     def _refused(self, txn: Txn, resp: Message) -> Outcome | None:
         """The 0510 when it does not let the batch close: a bad MAC, or not approved."""

@@ -21,6 +21,7 @@ ENGLISH: dict[str, str] = {
     "terminal.recovery.reprinted": "approved: charged (receipt reprinted)",
     "terminal.recovery.resent": "re-sent, now {result}: {message}",
     "terminal.recovery.settle_resent": "settlement re-sent: {message}",
+    "terminal.recovery.settle_sent": "settlement sent: {message}",
     "terminal.recovery.void_stands": "reversal refused (12): batch {batch} is settled, so the "
                                      "void stands: the sale is voided and the money is back on "
                                      "the card",
@@ -47,6 +48,8 @@ ENGLISH: dict[str, str] = {
     "terminal.result.resynced": "; signed in again, now in batch {batch}: not charged, {then}",
     "terminal.result.resync_failed": "; signing in again failed ({why}): not charged, {then} "
                                      "once it works",
+    "terminal.result.settle_not_sent": "settlement not sent ({why}): batch {batch} stays "
+                                       "open; run recover when the link is back to send it",
     # progress while online
     "terminal.progress.connecting": "connecting to the host",
     "terminal.progress.sent": "sent, waiting for the host",
