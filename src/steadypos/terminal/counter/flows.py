@@ -205,7 +205,7 @@ async def login(app: CounterApp) -> None:
     if number:
         app.operator = number
         await app.engine(lambda t: t.events.emit("operator", event="login", operator=number))
-        app.notice(app.t("counter.login.done", operator=number))
+        app.notice("counter.login.done", operator=number)
         app.refresh_texts()
 
 
@@ -215,7 +215,7 @@ async def logout(app: CounterApp) -> None:
         return
     app.operator = None
     await app.engine(lambda t: t.events.emit("operator", event="logout", operator=who))
-    app.notice(app.t("counter.logout.done", operator=who))
+    app.notice("counter.logout.done", operator=who)
     app.refresh_texts()
 
 
@@ -266,7 +266,7 @@ async def menu(app: CounterApp) -> None:
         return
     _, _, needs_operator, action = entry
     if needs_operator and app.operator is None:
-        app.notice(app.t("counter.login.needed"))
+        app.notice("counter.login.needed")
         return
     await action(app)
     app.refresh_texts()
