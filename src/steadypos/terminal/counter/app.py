@@ -134,7 +134,7 @@ class CounterApp(App[None]):
         if isinstance(event, Banner):
             money = Money(event.charged.value) if event.charged is not None else None
             self._add_banner(BannerView(event.kind, event.stan, event.amount, event.pan_masked,
-                                        money, str(event.text)))
+                                        money, event.text))
             self.refresh_texts()
         elif isinstance(event, Progress) and self.busy:  # a late one after the end: dropped
             self.query_one("#progress", Static).update(

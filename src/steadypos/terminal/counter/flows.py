@@ -49,7 +49,7 @@ def finish(listener: Listener, kind: str, amount: int, out: Outcome) -> Finished
     balance = out.extra.get("balance") if kind == "balance" else None
     view = ResultView(kind, out.result, money, shown.amount if shown else amount, out.rc,
                       card.pan_masked if card else "", out.message, balance,
-                      receipt.fault if receipt else None, out.stan)
+                      receipt.fault if receipt else None, out.stan, out.said)
     return view, receipt.text if receipt else ""
 
 
@@ -144,11 +144,6 @@ async def balance(app: CounterApp) -> None:
     await run(app, "balance", 0, lambda t: t.balance(track2.strip(), pin))
 
 
-def _recover(t: Terminal) -> Outcome:
-    blocked = t.recover(explicit=True)
-    return blocked or Outcome("done", "recovered" if t.recovered else "nothing pending")
-
-
 def settle_what_is_left(t: Terminal) -> list[BannerView]:
     """At start: send what recovery left pending (reversals, unanswered refunds); a reversal
     that still cannot go is a banner of its own."""
@@ -241,7 +236,7 @@ async def sign_in(app: CounterApp) -> None:
 
 
 async def recover(app: CounterApp) -> None:
-    await run(app, "recover", 0, _recover)
+    await run(app, "recover", 0, lambda t: t.recover_now())
 
 
 Action = Callable[["CounterApp"], Awaitable[None]]
