@@ -13,6 +13,7 @@ from typing import Protocol, TypeVar
 from rich.console import Console
 
 from steadypos.eventlog import Screen
+from steadypos.money import format_fen
 from steadypos.terminal.outcome import Charged
 from steadypos.terminal.texts import Text
 
@@ -162,7 +163,7 @@ def _line(event: TerminalEvent, lang: str) -> str:
         case ScreenShown(screen):
             return f"[screen] {screen}"
         case AmountShown(kind, amount):
-            return f"[amount] {kind} {amount} fen"
+            return f"[amount] {kind} ¥{format_fen(amount)}"
         case CardShown(method, pan):
             return f"[card] {method} {pan}"
         case PromptShown(_, text, _):
