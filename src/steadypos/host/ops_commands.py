@@ -6,19 +6,20 @@ from __future__ import annotations
 import getpass
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 
 from steadypos.cli_tables import show_table
+from steadypos.files import removed_on_failure
 from steadypos.host import ops
 from steadypos.host.store import Store, StoreError, StoreUrl, open_store
 from steadypos.money import format_fen
 
 T = TypeVar("T")
-DB = typer.Option(..., "--db", help="the host's database: path of its SQLite file, or "
-                  "sqlite:///PATH")
+DB = typer.Option(..., "--db", help="the host's database: path of its SQLite file, "
+                  "sqlite:///PATH or postgresql://...")
 TID = typer.Option(..., "--tid", help="terminal ID (TID), 8 characters")
 AS_JSON = typer.Option(False, "--json", help="print JSON instead of a table")
 card_app = typer.Typer(help="Cards of the host (by the last 4 digits: never a full PAN).",
@@ -37,17 +38,29 @@ def _query(db: str, run: Callable[[Store], T]) -> T:
         err.print(f"error: no host database at {url}", markup=False)
         raise typer.Exit(2)
     try:
-        store = open_store(url)
+        # SQLite's side files of a database it could not read go again.
+        with removed_on_failure(*([url.sqlite_path] if url.sqlite_path else [])):
+            store = open_store(url)
     except StoreError as exc:
-        err.print(f"error: cannot open the host database {url}: {exc}", markup=False)
-        raise typer.Exit(2) from None
+        _damaged(url, exc)
     try:
         return run(store)
-    except (ops.OpsError, StoreError) as exc:
+    except ops.OpsError as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
+    except StoreError as exc:  # damaged beyond its first page
+        _damaged(url, exc)
     finally:
         store.close()
+
+
+def _damaged(url: StoreUrl, exc: StoreError) -> NoReturn:
+    if url.is_sqlite:
+        err.print(f"error: {url} is not a host database SQLite can read ({exc}): nothing was "
+                  "done; restore it from a backup", markup=False)
+    else:
+        err.print(f"error: cannot use the host database {url}: {exc}", markup=False)
+    raise typer.Exit(2) from None
 
 
 def _os_user() -> str:
