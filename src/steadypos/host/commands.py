@@ -17,7 +17,7 @@ from steadypos import logs
 from steadypos.cli_tables import show_table
 from steadypos.files import removed_on_failure
 from steadypos.host import app as host_app
-from steadypos.host import ops_commands
+from steadypos.host import ops_commands, workers
 from steadypos.host.ledger import check
 from steadypos.host.ops import account_names
 from steadypos.host.process import TLS_MARK
@@ -71,6 +71,8 @@ def host(
     port: int = typer.Option(None, "--port",
                              help="plain TCP port to listen on; 0 picks a free one"),
     bind: str = typer.Option("127.0.0.1", "--bind", help="address to listen on"),
+    worker_count: int = typer.Option(1, "--workers", help="host processes sharing --port, "
+                                     "each with its own group commit (PostgreSQL only)"),
     tls_port: int = typer.Option(None, "--tls-port", help="TLS port (pos-link-v1.1 §8), with or "
                                  "instead of --port; 0 picks a free one"),
     tls_cert: Path = typer.Option(None, "--tls-cert", help="path of the host's certificate (PEM)"),
@@ -115,6 +117,16 @@ def host(
     tls_context = _tls_context(err, port, tls_port, tls_cert, tls_key, client_ca)
     settings = _settings(err, clock_at)
     logs.setup(path=log_file)
+    if worker_count != 1:
+        _check_workers(err, url, worker_count, port, tls_port, conformance_report)
+        try:
+            with removed_on_failure(keys):
+                workers.serve(url, keys, bind, port, worker_count, seed_demo, settings,
+                              lambda h, p: print(f"listening on {h}:{p}", flush=True))
+        except (OSError, StoreError) as exc:
+            err.print(f"error: cannot start the host on {url}: {exc}", markup=False)
+            raise typer.Exit(2) from None
+        return
     service, report = _service(err, ctx.obj, conformance_report, withhold_rate,
                                corrupt_mac_rate, seed)
     try:
@@ -145,6 +157,22 @@ def host(
             report()
             err.print(conformance_report.with_name(conformance_report.name + ".txt")
                       .read_text(), markup=False, end="")
+
+
+def _check_workers(err: Console, url: StoreUrl, count: int, port: int | None,
+                   tls_port: int | None, report: Path | None) -> None:
+    """Several workers need PostgreSQL and one plain port; anything else is exit 2."""
+    problem = None
+    if count < 1:
+        problem = f"--workers {count}: give 1 or more"
+    elif url.is_sqlite:
+        problem = ("--workers needs a PostgreSQL --db: processes sharing one SQLite file "
+                   "wait for each other's commits")
+    elif port is None or tls_port is not None or report is not None:
+        problem = "--workers serves one plain --port (no --tls-port, no --conformance-report)"
+    if problem:
+        err.print(f"error: {problem}", markup=False)
+        raise typer.Exit(2)
 
 
 def _settings(err: Console, clock_at: str | None) -> HostSettings:
