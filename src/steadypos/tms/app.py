@@ -21,12 +21,15 @@ from steadypos.tms.routers import (
     applications,
     audit,
     auth,
+    incidents,
     merchants,
     parameters,
+    policies,
     releases,
     rollouts,
     telemetry,
     terminals,
+    upkeep,
     users,
 )
 from steadypos.tms.settings import Settings
@@ -34,7 +37,7 @@ from steadypos.tms.signing import ReleaseKey
 
 API = "/api/v1"
 ROUTERS = (auth, users, applications, merchants, terminals, activation, audit, parameters,
-           releases, rollouts, telemetry)
+           releases, rollouts, telemetry, incidents, upkeep, policies)
 # (method, path) anyone may call without logging in. Every other route answers 401 to an
 # anonymous caller: tests/tms/test_access.py walks app.routes to hold every new route to it.
 PUBLIC = frozenset({
