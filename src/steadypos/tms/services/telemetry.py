@@ -139,6 +139,11 @@ def instructions(db: Session, term: Terminal, hb: HeartbeatIn) -> Instructions:
         rollout, release = offer
         out.release = ReleaseInstruction(version=release.version, sha256=release.sha256,
                                          rollout=rollout.id, signature=release.signature)
+    mandatory = policies.mandatory_release(db, term) if out.release is None else None
+    if mandatory is not None:  # below the rules' minimum version: rollout 0, not optional
+        out.release = ReleaseInstruction(version=mandatory.version, sha256=mandatory.sha256,
+                                         rollout=0, signature=mandatory.signature)
+        out.actions.append("mandatory_update")
     if rollouts.rolled_back_for(db, term) is not None:
         out.actions.append("rollback")
     if any(s.crashed for s in hb.sessions.values()):
