@@ -227,6 +227,11 @@ def run_day(day: Day) -> None:
     day.expect("reversal sent (98) and answered", code == 0)
     _charged(day, rich_card["pan"], before, 0, "money back after the reversal")
 
+    _scene("The counter screen: a payment interrupted, in Chinese and English")
+    from steadypos.demo_counter import counter_scene
+
+    counter_scene(day, rich_card, day.balance(acct(rich_card["pan"])))
+
     _scene("Settlement")
     for n in (1, 2):
         code, out = day.terminal(n, "settle")
