@@ -99,8 +99,9 @@ def drive(port: int, fleet: list[tuple[str, str]], clients: int, bad: bool,
         mine, busy = [], 0
         for tid, token in share:
             started = time.perf_counter()
+            payload = body(tid, bad)  # sent again unchanged: the same (tid, ts) is kept once
             while True:
-                conn.request("POST", "/api/v1/heartbeats", body(tid, bad),
+                conn.request("POST", "/api/v1/heartbeats", payload,
                              {"Authorization": f"Bearer {token}",
                               "Content-Type": "application/json"})
                 response = conn.getresponse()
