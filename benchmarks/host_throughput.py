@@ -1,12 +1,16 @@
-"""How many durable sales a second the host takes, against the ceiling of the same clients.
+"""How many durable sales a second the host takes, against a baseline and the ceiling of the same
+clients, in the same run.
 
     .venv/bin/python benchmarks/host_throughput.py [--clients 32] [--seconds 10]
+        [--db postgresql://127.0.0.1:5432/test] [--workers 2] [--repeat 3]
 
-Run 1: `steadypos host` in a subprocess on a fresh temporary database seeded with the demo data
-(SQLite, WAL, synchronous=FULL). K asyncio connections in this process sign in (once per demo
+Baseline: `steadypos host` in a subprocess on a fresh temporary database seeded with the demo data
+(SQLite, WAL, synchronous=FULL), one process. Measured: the same on `--db` (a PostgreSQL URL
+gets a fresh schema in that database, dropped after) with `--workers K` host processes; skipped
+when --db is not given. K asyncio connections in this process sign in (once per demo
 terminal: a sign-in re-keys its terminal, so a terminal's connections share its keys) and send
 sales of 1 fen, each with a PIN, one at a time per connection, for the given seconds.
-Run 2: the same clients against a plain asyncio server (also a subprocess) that answers every
+Ceiling: the same clients against a plain asyncio server (also a subprocess) that answers every
 frame with a canned copy of a real host response: the ceiling of this client and the loopback.
 
 Each sale's frame is the terminal's real request (builders.sale: PIN block under the PIK, MAC
@@ -20,7 +24,9 @@ import argparse
 import asyncio
 import itertools
 import os
+import secrets
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,10 +35,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import iso8583
+import psycopg
 
+from steadypos.cards import track2_of
 from steadypos.host import process
-from steadypos.host.demo_data import demo_data
+from steadypos.host.demo_data import DEMO_ISSUER_MK, demo_data, seed
 from steadypos.host.process import steadypos_argv
+from steadypos.host.secrets import open_keys
+from steadypos.host.store import open_store
 from steadypos.protocol import builders, mac
 from steadypos.protocol.builders import Card, Station
 from steadypos.protocol.codec import decode_payload, encode_frame
@@ -42,6 +52,26 @@ from steadypos.protocol.frame import PREFIX_LEN
 from steadypos.protocol.spec import SPEC
 
 DEMO = demo_data()
+
+
+def _luhn(body: str) -> str:
+    total = sum(sum(divmod(int(d) * (2 - i % 2), 10)) for i, d in enumerate(reversed(body)))
+    return body + str(-total % 10)
+
+
+def bench_world(clients: int) -> dict[str, list[dict[str, object]]]:
+    """The demo world plus one terminal and one card for each client: a real terminal has one
+    connection, and a card pays at one counter at a time (several host processes lock both)."""
+    world = demo_data()
+    mid = str(world["terminals"][0]["mid"])
+    for i in range(clients):
+        world["terminals"].append({"tid": f"B{i:07d}", "mid": mid, "tmk": f"{i:032X}",
+                                   "mac": "x919"})
+        pan = _luhn(f"62220299{i:07d}")
+        world["cards"].append({"pan": pan, "expiry": "3012", "pin": "123456",
+                               "track2": track2_of(pan, "3012"), "kind": "magstripe",
+                               "status": "active", "balance": 10**9})
+    return world
 
 
 # -- the two servers --------------------------------------------------------------------------
@@ -152,7 +182,7 @@ async def client(port: int, term: Terminal, card: dict[str, str], amount: int,
 async def load(port: int, clients: int, seconds: float, warmup: float, amount: int,
                terms: list[Terminal]) -> Results:
     res = Results()
-    cards = [c for c in DEMO["cards"] if c["status"] == "active" and c["balance"] >= 100_000]
+    cards = [c for c in bench_world(clients)["cards"] if str(c["pan"]).startswith("62220299")]
     start = time.perf_counter() + warmup
     end = start + seconds
     await asyncio.gather(*(client(port, terms[i % len(terms)], cards[i % len(cards)], amount,
@@ -161,24 +191,114 @@ async def load(port: int, clients: int, seconds: float, warmup: float, amount: i
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (Linux), 0 where /proc is not there."""
+    """User + system CPU so far of a process and its children (Linux; 0 without /proc): a
+    --workers host is a supervisor and the workers it forked."""
+    total = 0.0
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            _, rest = stat_file.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        fields = rest.split()
+        if stat_file.parent.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+@dataclass
+class Run:
+    name: str
+    res: Results
+    seconds: float
+    cpu: float = 0.0
+    ledger_ok: bool = True
+
+    @property
+    def rate(self) -> float:
+        return self.res.codes.get("00", 0) / self.seconds
+
+    def p(self, q: float) -> float:
+        lat = sorted(self.res.latencies)
+        return lat[min(len(lat) - 1, int(len(lat) * q))] * 1000 if lat else 0.0
+
+    @property
+    def cpu_us(self) -> float:
+        return self.cpu / self.res.answered * 1e6 if self.res.answered else 0.0
+
+
+def _pg_schema(url: str) -> tuple[str, str]:
+    """A fresh schema in the PostgreSQL database of `url`, and the URL that uses it."""
+    name = f"bench_{secrets.token_hex(4)}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    return name, f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{name}"
+
+
+def _drop_pg_schema(url: str, name: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {name} CASCADE")
+
+
+def run_host(name: str, db: str | None, workers: int, args: argparse.Namespace,
+             terms: list[Terminal]) -> Run:
+    """One measured run of `steadypos host` on a fresh database (SQLite when db is None)."""
+    with tempfile.TemporaryDirectory(prefix="steadypos-bench-") as tmp:
+        schema = None
+        if db is None:
+            url = str(Path(tmp) / "host.db")
+        else:
+            schema, url = _pg_schema(db)
+        extra = ["--workers", str(workers)] if workers != 1 else []
+        try:
+            store = open_store(url)
+            seed(store, open_keys(f"{tmp}/host.keys", DEMO_ISSUER_MK),
+                 bench_world(args.clients))  # type: ignore[arg-type]
+            store.close()
+            proc, _, port = process.start(steadypos_argv(
+                "host", "--db", url, "--keys", f"{tmp}/host.keys", "--port", "0", *extra,
+                "--log-file", f"{tmp}/host.log"))
+            try:
+                for term in terms:
+                    asyncio.run(sign_in(port, term))
+                cpu0 = cpu_seconds(proc.pid)
+                res = asyncio.run(load(port, args.clients, args.seconds, args.warmup,
+                                       args.amount, terms))
+                cpu = cpu_seconds(proc.pid) - cpu0
+            finally:
+                process.stop(proc)
+            check = subprocess.run(steadypos_argv("ledger", "check", "--db", url),
+                                   capture_output=True, text=True)
+        finally:
+            if schema is not None and db is not None:
+                _drop_pg_schema(db, schema)
+    return Run(name, res, args.seconds, cpu, check.returncode == 0)
+
+
+def run_ceiling(args: argparse.Namespace, terms: list[Terminal], sample: bytes) -> Run:
+    proc, _, port = process.start([sys.executable, __file__, "--canned-server", sample.hex()])
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+        res = asyncio.run(load(port, args.clients, args.seconds, args.warmup, args.amount,
+                               terms))
+    finally:
+        process.stop(proc)
+    return Run("ceiling", res, args.seconds)
 
 
-def report(name: str, res: Results, seconds: float) -> float:
-    lat = sorted(res.latencies)
-    approved = res.codes.get("00", 0)
-    rate = approved / seconds
-    p50 = lat[len(lat) // 2] * 1000 if lat else 0.0
-    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000 if lat else 0.0
-    other = {k: v for k, v in res.codes.items() if k != "00"}
-    print(f"{name:8} {rate:8.0f} sales/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
-          f"({approved} approved{f', other: {other}' if other else ''})")
-    return rate
+def _spread(values: list[float], fmt: str) -> str:
+    """min / median / max."""
+    return " / ".join(format(v, fmt) for v in (min(values), statistics.median(values),
+                                               max(values)))
+
+
+def summary(runs: list[Run], baseline: list[Run]) -> None:
+    rates = [r.rate for r in runs]
+    base = statistics.median(r.rate for r in baseline)
+    print(f"{runs[0].name:24} sales/s {_spread(rates, '.0f'):>22}   "
+          f"p50 ms {_spread([r.p(0.5) for r in runs], '.1f'):>16}   "
+          f"p99 ms {_spread([r.p(0.99) for r in runs], '.1f'):>16}   "
+          + (f"CPU us/sale {_spread([r.cpu_us for r in runs], '.0f')}   " if runs[0].cpu else "")
+          + f"x baseline {statistics.median(rates) / base:.2f}"
+          + ("" if all(r.ledger_ok for r in runs) else "   LEDGER CHECK FAILED"))
 
 
 def main() -> None:
@@ -187,50 +307,32 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--amount", type=int, default=1, help="fen per sale")
+    ap.add_argument("--db", help="the measured host's database URL (postgresql://...)")
+    ap.add_argument("--workers", type=int, default=1, help="host processes for --db")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each (min/median/max)")
     ap.add_argument("--canned-server", metavar="HEX", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.canned_server:
         asyncio.run(_canned_server(bytes.fromhex(args.canned_server)))
         return
 
-    terms = [Terminal(Station(t["tid"], t["mid"]), bytes.fromhex(t["tmk"]),
-                      mac.MacAlgorithm(t["mac"])) for t in DEMO["terminals"]]
-    with tempfile.TemporaryDirectory(prefix="steadypos-bench-") as tmp:
-        db = Path(tmp) / "host.db"
-        proc, _, port = process.start(steadypos_argv("host", "--db", str(db), "--port", "0",
-                                            "--seed-demo", "--log-file", str(db) + ".log"))
-        try:
-            for term in terms:
-                asyncio.run(sign_in(port, term))
-            cpu0 = cpu_seconds(proc.pid)
-            host = asyncio.run(load(port, args.clients, args.seconds, args.warmup, args.amount,
-                                    terms))
-            host_cpu = cpu_seconds(proc.pid) - cpu0
-        finally:
-            process.stop(proc)
-        check = subprocess.run(steadypos_argv("ledger", "check", "--db", str(db)),
-                               capture_output=True, text=True)
-    proc, _, port = process.start([sys.executable, __file__, "--canned-server",
-                                   host.sample.hex()])
-    try:
-        ceiling = asyncio.run(load(port, args.clients, args.seconds, args.warmup, args.amount,
-                                   terms))
-    finally:
-        process.stop(proc)
-
-    print(f"{args.clients} clients, {args.seconds:g} s, {os.cpu_count()} CPUs, "
-          f"SQLite synchronous=FULL")
-    h = report("host", host, args.seconds)
-    c = report("ceiling", ceiling, args.seconds)
-    print(f"host/ceiling {h / c:.2f}" if c else "ceiling: no answers")
-    if host_cpu and host.answered:
-        per_sale = host_cpu / host.answered
-        # The host is one process bound by its GIL: about one core at most. On a shared machine it
-        # gets less; this is the rate its own CPU cost allows when it has that core to itself.
-        print(f"host CPU {per_sale * 1e6:.0f} us per sale, "
-              f"{host_cpu / (args.seconds + args.warmup):.2f} cores used "
-              f"(one whole core: {1 / per_sale:.0f} sales/s)")
-    print("ledger check: " + ("balanced" if check.returncode == 0 else "FAILED\n" + check.stdout))
+    terms = [Terminal(Station(str(t["tid"]), str(t["mid"])), bytes.fromhex(str(t["tmk"])),
+                      mac.MacAlgorithm(t["mac"])) for t in bench_world(args.clients)["terminals"]
+             if str(t["tid"]).startswith("B")]
+    table: list[list[Run]] = [[], [], []]
+    for _ in range(args.repeat):  # interleaved, so that a busy moment of the machine is shared
+        table[0].append(run_host("baseline SQLite x1", None, 1, args, terms))
+        if args.db:
+            kind = "PostgreSQL" if args.db.startswith("postgres") else "db"
+            table[1].append(run_host(f"{kind} x{args.workers}", args.db, args.workers, args,
+                                     terms))
+        table[2].append(run_ceiling(args, terms, table[0][-1].res.sample))
+    print(f"{args.clients} clients, {args.seconds:g} s each, {args.repeat} run(s), "
+          f"{os.cpu_count()} CPUs, durable commits (SQLite synchronous=FULL; PostgreSQL "
+          "synchronous_commit as the server has it); min / median / max")
+    for runs in table:
+        if runs:
+            summary(runs, table[0])
 
 
 if __name__ == "__main__":

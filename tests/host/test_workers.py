@@ -4,7 +4,10 @@ move each sum at most once; the ledger stays exact. Unique keys and row locks, n
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from steadypos.host.store import open_store
 from steadypos.protocol import builders
 from steadypos.protocol.codec import Message
 from steadypos.protocol.fields import Field60
+from steadypos.protocol.link import LinkError
 
 CONNECTIONS = 6
 
@@ -115,3 +119,59 @@ def test_repeats_reversals_and_refunds_through_two_workers_move_money_once(
         store.close()
     for t in (term, *twins):
         t.close()
+
+
+def _workers_of(supervisor: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == str(supervisor):
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_worker_killed_mid_stream_is_replaced_and_no_sale_moves_twice(
+        tmp_path: Path) -> None:
+    reason = pg_reason()
+    if reason:
+        pytest.skip(reason)
+    schema, url = fresh_schema("host_workers")
+    keys = tmp_path / "h.keys"
+    proc, host, port = process.start(process.steadypos_argv(
+        "host", "--db", url, "--keys", str(keys), "--port", "0", "--workers", "2",
+        "--seed-demo"), stderr=open(tmp_path / "host.log", "wb"))  # noqa: SIM115
+    try:
+        term = DemoTerminal(host, port)
+        term.sign_in()
+        card = rich_cards()[1]
+        start = _balance(url, keys, card)
+        sent = []
+        for i in range(12):
+            if i == 6:
+                victim = _workers_of(proc.pid)[0]
+                os.kill(victim, signal.SIGKILL)
+            sale = term.sale(100, card)
+            sent.append(sale)
+            for _attempt in range(5):  # a terminal sends the same request again
+                try:
+                    assert term.exchange(sale).get(39) == "00"
+                    break
+                except LinkError:
+                    term.close()
+                    time.sleep(0.2)
+            else:
+                pytest.fail("no worker answered after the kill")
+        assert victim not in _workers_of(proc.pid) and len(_workers_of(proc.pid)) == 2
+        assert _balance(url, keys, card) == start - 100 * len(sent)
+        store = open_store(url)
+        try:
+            assert check(store).ok
+        finally:
+            store.close()
+        term.close()
+    finally:
+        assert process.stop(proc) == 0
+        drop_schema(schema)

@@ -90,7 +90,10 @@ MIGRATIONS: tuple[Step, ...] = (
 )
 # The errors after which the same request, run again, finds what the other process committed.
 _CONFLICTS = (pg_errors.UniqueViolation, pg_errors.SerializationFailure,
-              pg_errors.DeadlockDetected)
+              pg_errors.DeadlockDetected, pg_errors.LockNotAvailable)
+# Two groups that lock the same two rows in opposite orders wait for each other: give up on
+# the wait this soon (the request runs again) rather than after PostgreSQL's deadlock_timeout.
+LOCK_TIMEOUT = "200ms"
 
 
 def is_pg_url(text: str) -> bool:
@@ -101,6 +104,7 @@ class PgStore(SqlStore):
     dialect = postgresql.psycopg.dialect(paramstyle="format")
     driver_error = psycopg.Error
     lock = " FOR UPDATE"
+    row_locks = True
 
     def __init__(self, url: str, shard: int = 0,
                  migrations: tuple[Step, ...] = MIGRATIONS) -> None:
@@ -117,7 +121,9 @@ class PgStore(SqlStore):
     def _connect(self) -> psycopg.Connection[Any]:
         try:
             # autocommit: we issue BEGIN/COMMIT ourselves, so one commit covers a group.
-            return psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+            conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+            return conn
         except psycopg.Error as exc:
             raise store_error(exc) from exc
 

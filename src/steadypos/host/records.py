@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 DEFAULT_TXN_LIMIT = 5_000_000  # fen per transaction
+
+
+class RowLock(Enum):
+    """Whether a read holds the row until its transaction commits, where several host processes
+    write (a terminal's requests then run one at a time). One writer (SQLite) needs none."""
+
+    NONE = ""
+    UPDATE = " FOR UPDATE"
 
 
 @dataclass

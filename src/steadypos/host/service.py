@@ -13,7 +13,7 @@ from typing import cast
 from steadypos.host import financial, session, settlement
 from steadypos.host.context import Outcome, Request
 from steadypos.host.keyring import KeyRing
-from steadypos.host.records import TxnRow
+from steadypos.host.records import RowLock, TxnRow
 from steadypos.host.registry import TerminalStatus
 from steadypos.host.secrets import CONTENT_REF_PREFIX, HostSecrets
 from steadypos.host.store import Store
@@ -127,7 +127,9 @@ class HostService:
         mt = classify(msg)
         if not _is_request(msg, mt):
             return None
-        term = self.store.terminal(msg.get(41))
+        # Several host processes: the terminal's requests run one at a time (keys, batch, its
+        # originals), whichever process each reaches.
+        term = self.store.terminal(msg.get(41), RowLock.UPDATE)
         if term is None or term.mid != msg.get(42) or term.status != TerminalStatus.ACTIVE:
             return self._refuse(msg, mt, ResponseCode.INVALID_MERCHANT, None,
                                 "unknown, locked or retired terminal, or TID/MID mismatch")

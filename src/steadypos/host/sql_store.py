@@ -12,7 +12,15 @@ from typing import Any, ClassVar
 from sqlalchemy import text
 from sqlalchemy.engine import Dialect
 
-from steadypos.host.records import CardRow, KeySetRow, Posting, QrRow, TerminalRow, TxnRow
+from steadypos.host.records import (
+    CardRow,
+    KeySetRow,
+    Posting,
+    QrRow,
+    RowLock,
+    TerminalRow,
+    TxnRow,
+)
 
 _TERMINAL_COLS = ("tid, mid, tmk, pik, mak, tdk, key_gen, signed_in, batch, txn_limit, mac, "
                   "status")
@@ -63,9 +71,10 @@ class SqlStore:
 
     dialect: ClassVar[Dialect]
     driver_error: ClassVar[type[Exception]]
-    # Appended to the reads of rows a request may change next (its terminal, its original):
-    # nothing for one writer (SQLite), a row lock where several processes write.
+    # Appended to the reads of rows a request may change next (its original, the paying
+    # account): nothing for one writer (SQLite), a row lock where several processes write.
     lock: ClassVar[str] = ""
+    row_locks: ClassVar[bool] = False  # whether terminal(lock=...) locks
     _compiled: ClassVar[dict[str, tuple[str, tuple[str, ...]]]]
 
     def __init_subclass__(cls, **kw: Any) -> None:
@@ -133,8 +142,9 @@ class SqlStore:
                   key_gen=t.key_gen, signed_in=int(t.signed_in), batch=t.batch,
                   txn_limit=t.txn_limit, mac=t.mac, status=t.status)
 
-    def terminal(self, tid: str) -> TerminalRow | None:
-        row = self._run(f"SELECT {_TERMINAL_COLS} FROM terminals WHERE tid = :tid{self.lock}",
+    def terminal(self, tid: str, lock: RowLock = RowLock.NONE) -> TerminalRow | None:
+        clause = lock.value if self.row_locks else ""
+        row = self._run(f"SELECT {_TERMINAL_COLS} FROM terminals WHERE tid = :tid{clause}",
                         tid=tid).fetchone()
         return None if row is None else _terminal_row(row)
 

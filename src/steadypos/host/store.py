@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Protocol
 
 from steadypos.host.pg_store import PgStore, is_pg_url
-from steadypos.host.records import CardRow, KeySetRow, Posting, QrRow, TerminalRow, TxnRow
+from steadypos.host.records import (
+    CardRow,
+    KeySetRow,
+    Posting,
+    QrRow,
+    RowLock,
+    TerminalRow,
+    TxnRow,
+)
 from steadypos.host.sql_store import StoreConflict, StoreError
 from steadypos.host.sqlite_store import SqliteStore
 
@@ -36,7 +44,7 @@ class Store(Protocol):
 
     # -- terminals and their keys ----------------------------------------------------------
     def add_terminal(self, t: TerminalRow) -> None: ...
-    def terminal(self, tid: str) -> TerminalRow | None: ...
+    def terminal(self, tid: str, lock: RowLock = RowLock.NONE) -> TerminalRow | None: ...
     def update_registration(self, t: TerminalRow) -> None: ...
     def terminals(self) -> list[TerminalRow]: ...
     def save_keys(self, t: TerminalRow) -> None: ...
