@@ -100,7 +100,7 @@ class CounterApp(App[None]):
             heartbeats.command(self.journal, self.tms)))
         self.heartbeats += sent
         if not sent:
-            self.notice(self.t("counter.heartbeat_failed", what=why))
+            self.notice("counter.heartbeat_failed", what=why)
 
     def _from_engine(self, event: TerminalEvent) -> None:
         self.post_message(EngineEvent(event))  # thread-safe: the engine's thread calls it
