@@ -3,8 +3,9 @@
 number at once, pull from one durable consumer each for heartbeats and logs (a consumer group),
 store a batch in one transaction and acknowledge only after the commit. A worker killed
 mid-batch leaves its messages unacknowledged: JetStream hands them to another worker after
-`ack_wait`, and the store's keys (a heartbeat is its terminal and time, an upload its terminal
-and sha256) make a redelivered message change nothing. Log bodies travel in an object store
+`ack_wait` (so does a batch whose store failed, e.g. SQLite busy: the worker lives on), and
+the store's keys (a heartbeat is its terminal and time, an upload its terminal and sha256)
+make a redelivered message change nothing. Log bodies travel in an object store
 bucket (a message stays small); the message names the object."""
 
 from __future__ import annotations
@@ -140,7 +141,11 @@ class Worker:
         if not msgs:
             return
         # Stored and committed first, acknowledged after: a kill in between redelivers.
-        self.stored += await asyncio.to_thread(self.handle_beats, [m.data for m in msgs])
+        try:
+            self.stored += await asyncio.to_thread(self.handle_beats, [m.data for m in msgs])
+        except Exception as exc:  # noqa: BLE001 - e.g. SQLite busy: the batch comes back
+            log.warning("heartbeat batch left for redelivery: %s", str(exc).splitlines()[0])
+            return  # unacknowledged: JetStream hands it out again after ack_wait
         for msg in msgs:
             await msg.ack()
 
@@ -153,7 +158,11 @@ class Worker:
                 log.warning("log message dropped: %s", exc)
                 await msg.term()
                 continue
-            await asyncio.to_thread(self.handle_log, ref["tid"], got.data)
+            try:
+                await asyncio.to_thread(self.handle_log, ref["tid"], got.data)
+            except Exception as exc:  # noqa: BLE001 - as for heartbeats: redelivered
+                log.warning("log upload left for redelivery: %s", str(exc).splitlines()[0])
+                continue
             await msg.ack()
             await store.delete(ref["object"])
 
