@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from tmskit import Tms
 
-from steadypos.host.sqlite_store import SqliteStore
+from steadypos.host.store import open_store
 from steadypos.tms import db
 from steadypos.tms.models import Base
 
@@ -40,14 +40,14 @@ def test_the_migrations_build_the_models_tables(tms: Tms) -> None:
 
 def test_host_and_tms_share_one_sqlite_file(tmp_path: Path) -> None:
     path = tmp_path / "host.db"
-    SqliteStore(path).close()  # the host first, as `steadypos host` would
+    open_store(path).close()  # the host first, as `steadypos host` would
     engine = db.make_engine(db.DatabaseUrl.parse(f"sqlite:///{path}"))
     db.migrate(engine)
     with engine.connect() as conn:
         names = set(inspect(conn).get_table_names())
     engine.dispose()
     assert {"terminals", "txns", "tms_terminals", "tms_users"} <= names
-    store = SqliteStore(path)  # and the host opens it again untroubled
+    store = open_store(path)  # and the host opens it again untroubled
     assert store.terminals() == []
     store.close()
 

@@ -55,7 +55,7 @@ def open_context(settings: Settings) -> TmsContext:
     tms_db.migrate(engine)
     return TmsContext(settings=settings, engine=engine, sessions=tms_db.sessions(engine),
                       ca=TmsCa.load_or_create(settings.ca_dir),
-                      host=HostLink(settings.db, settings.txn_limit_fen),
+                      host=HostLink(settings.db, settings.txn_limit_fen, settings.host_keys),
                       release_key=ReleaseKey.load_or_create(settings.ca_dir))
 
 
