@@ -108,7 +108,6 @@ def test_the_maintenance_and_heartbeat_intervals_are_enforced(tms: Tms) -> None:
 
 
 def test_a_minimum_version_is_offered_as_mandatory_then_locked(tms: Tms) -> None:
-    tms.needs_host()
     mid = tms.merchant()
     (tid, token), = active(tms, mid, register=True)
     raw = releases.build("3.0.0", None)
