@@ -15,8 +15,9 @@ from steadypos.tms.actors import Actor
 from steadypos.tms.errors import Conflict, Invalid, NotFound
 from steadypos.tms.fleet_models import Alert
 from steadypos.tms.models import utcnow
+from steadypos.tms.notify_models import NotifyEvent
 from steadypos.tms.ops_models import Incident, IncidentState
-from steadypos.tms.services import figures, runbooks
+from steadypos.tms.services import figures, notify, runbooks
 
 S = IncidentState
 MAX_EVIDENCE = 30
@@ -67,6 +68,7 @@ def group(db: Session, alert: Alert, evidence: list[str]) -> Incident:
                    opened_at=utcnow())
     db.add(inc)
     db.flush()
+    notify.owe(db, inc, NotifyEvent.OPENED)
     return inc
 
 
