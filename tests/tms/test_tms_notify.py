@@ -10,11 +10,10 @@ from datetime import timedelta
 
 import pytest
 from sinks import SmtpSink, WebhookSink
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from tmskit import Tms
 
 from steadypos.tms.models import utcnow
-from steadypos.tms.notify_models import HookKind, NotifyHook
 from steadypos.tms.ops_models import Incident
 from steadypos.tms.services import alerts, notify
 
@@ -26,6 +25,17 @@ def webhook() -> Iterator[WebhookSink]:
     sink = WebhookSink(fail_first=2)
     yield sink
     sink.close()
+
+
+def _only_hook(tms: Tms, hook: dict[str, str]) -> None:
+    """`hook` the one hook (through the API: admins only, the secret never shown)."""
+    for old in tms.ok("GET", "/notify-hooks", as_user="admin")["items"]:
+        tms.ok("DELETE", f"/notify-hooks/{old['id']}", 204, as_user="admin")
+    assert tms.call("POST", "/notify-hooks", json=hook).status_code == 403  # ops
+    bad = {**hook, "target": "alice" if hook["kind"] == "email" else "ftp://x"}
+    assert tms.call("POST", "/notify-hooks", as_user="admin", json=bad).status_code == 422
+    made = tms.ok("POST", "/notify-hooks", 201, as_user="admin", json=hook)
+    assert made["signed"] == ("secret" in hook) and "secret" not in made
 
 
 def _raise(tms: Tms, key: str, severity: str = "high") -> int:
@@ -46,11 +56,8 @@ def _deliver(tms: Tms, at_offset: timedelta, smtp: tuple[str, int] | None = None
 
 def test_webhook_signed_retried_once_delivered_then_escalated(tms: Tms,
                                                               webhook: WebhookSink) -> None:
-    with tms.ctx.sessions() as db:
-        db.execute(delete(NotifyHook))
-        db.add(NotifyHook(owner="team-ops", kind=HookKind.WEBHOOK, target=webhook.url,
-                          secret=SECRET))
-        db.commit()
+    _only_hook(tms, {"owner": "team-ops", "kind": "webhook", "target": webhook.url,
+                     "secret": SECRET})
     inc_id = _raise(tms, "notify-test:T0000001")
     _raise(tms, "notify-test:T0000001")  # the same alert again: no second notification
     assert _deliver(tms, timedelta(0)) == {"delivered": 0, "retry": 1, "failed": 0}
@@ -83,10 +90,7 @@ def test_webhook_signed_retried_once_delivered_then_escalated(tms: Tms,
 def test_email_hook_sends_a_bilingual_mail_to_the_smtp_sink(tms: Tms) -> None:
     sink = SmtpSink()
     try:
-        with tms.ctx.sessions() as db:
-            db.execute(delete(NotifyHook))
-            db.add(NotifyHook(owner="alice", kind=HookKind.EMAIL, target="alice@example.test"))
-            db.commit()
+        _only_hook(tms, {"owner": "alice", "kind": "email", "target": "alice@example.test"})
         inc_id = _raise(tms, "notify-mail:T0000002", severity="low")
         assert _deliver(tms, timedelta(0), smtp=None)["retry"] == 1  # no SMTP yet: waits
         assert _deliver(tms, timedelta(minutes=5), smtp=sink.addr)["delivered"] == 1
