@@ -13,6 +13,7 @@ from sinks import SmtpSink, WebhookSink
 from sqlalchemy import select
 from tmskit import Tms
 
+from steadypos.tms import sweeper
 from steadypos.tms.models import utcnow
 from steadypos.tms.ops_models import Incident
 from steadypos.tms.services import alerts, notify
@@ -101,3 +102,16 @@ def test_email_hook_sends_a_bilingual_mail_to_the_smtp_sink(tms: Tms) -> None:
     assert mail["To"] == "alice@example.test"
     subject = str(mail["Subject"])
     assert f"incident {inc_id}" in subject and f"事件 {inc_id}" in subject
+
+
+def test_the_sweeper_delivers_what_is_owed(tms: Tms) -> None:
+    sink = WebhookSink()
+    try:
+        _only_hook(tms, {"owner": "team-night", "kind": "webhook", "target": sink.url})
+        inc_id = _raise(tms, "notify-sweep:T0000003")
+        sweeper.sweep_once(tms.ctx)
+        sweeper.sweep_once(tms.ctx)  # nothing owed twice
+    finally:
+        sink.close()
+    assert [json.loads(body)["incident"]["id"] for _, body in sink.received] == [inc_id]
+    assert "X-Steadypos-Signature" not in sink.received[0][0]  # a hook without a secret

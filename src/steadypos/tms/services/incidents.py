@@ -170,6 +170,7 @@ def check(db: Session, now: datetime | None = None) -> list[Incident]:
         if inc.verdict == figures.Verdict.NOT_IMPROVED:
             inc.status, inc.reopened = S.TRIGGERED, inc.reopened + 1
             inc.acked_at = inc.acked_by = inc.resolved_at = inc.resolved_by = None
+            inc.escalated_at = None  # reopened: unacknowledged again, escalated again
             audit.record(db, "tms:remedy-check", "incident.reopen", "incident", str(inc.id),
                          {"status": S.RESOLVED}, {"status": S.TRIGGERED, "before": inc.before,
                                                   "after": inc.after}, mid=inc.mid)

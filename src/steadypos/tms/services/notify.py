@@ -48,7 +48,7 @@ def owe(db: Session, inc: Incident, event: NotifyEvent) -> int:
     """Outbox rows for `event` of `inc`, one per hook, none twice; how many were added."""
     added = 0
     for hook in db.scalars(select(NotifyHook)):
-        key = f"incident-{inc.id}-{event.value}-hook-{hook.id}"
+        key = f"incident-{inc.id}-{inc.reopened}-{event.value}-hook-{hook.id}"
         if db.scalar(select(Notification.id).where(Notification.idem_key == key)) is None:
             db.add(Notification(idem_key=key, hook_id=hook.id, incident_id=inc.id,
                                 event=event, next_at=utcnow()))
