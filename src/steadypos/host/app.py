@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from steadypos.host import demo_data, registry
+from steadypos.host.metrics import HostMetrics
 from steadypos.host.secrets import HostSecrets, open_keys
 from steadypos.host.server import HostServer
 from steadypos.host.service import HostService
@@ -30,7 +31,8 @@ CLOCK_ENV = "STEADYPOS_TEST_CLOCK_AT"
 def build(db: str | Path | StoreUrl, keys: str | Path, bind: str = "127.0.0.1", port: int = 0,
           seed_demo: bool = False, synchronous: str = "FULL",
           service: Callable[..., HostService] = HostService,
-          settings: HostSettings = HostSettings()) -> HostServer:
+          settings: HostSettings = HostSettings(),
+          metrics: HostMetrics | None = None) -> HostServer:
     """A host server ready to start; its writer thread already running. `service` makes the
     service from (store, secrets, clock): the conformance mode passes its own."""
     url = db if isinstance(db, StoreUrl) else StoreUrl.parse(db)
@@ -46,6 +48,7 @@ def build(db: str | Path | StoreUrl, keys: str | Path, bind: str = "127.0.0.1", 
         log.warning("terminals registered as legacy, with the weak pos_ecb MAC: %s",
                     ", ".join(legacy))
     clock = settings.clock()
-    writer = GroupWriter(lambda: service(open_store(url, synchronous), secrets, clock))
+    writer = GroupWriter(lambda: service(open_store(url, synchronous), secrets, clock),
+                         metrics=metrics)
     writer.start()
     return HostServer(writer, bind, port)

@@ -19,6 +19,7 @@ from steadypos.files import removed_on_failure
 from steadypos.host import app as host_app
 from steadypos.host import ops_commands, workers
 from steadypos.host.ledger import check
+from steadypos.host.metrics import HostMetrics
 from steadypos.host.ops import account_names
 from steadypos.host.process import TLS_MARK
 from steadypos.host.records import QrRow
@@ -96,6 +97,9 @@ def host(
     clock_at: str = typer.Option(None, "--clock-at", envvar=host_app.CLOCK_ENV,
                                  help="testing: start the host's clock at HH:MM:SS today (or an "
                                       "ISO date and time) and let it run on"),
+    metrics_port: int = typer.Option(None, "--metrics-port",
+                                     help="serve Prometheus metrics on this port at /metrics "
+                                          "(0: a free one)"),
 ) -> None:
     """Run the acquirer host: pos-link-v1 over TCP and/or TLS until SIGINT/SIGTERM; or, with a
     command, look into a host's database (terminals, transactions, batches, cards)."""
@@ -109,7 +113,8 @@ def host(
     if db is None:
         err.print("error: give --db (the host's database), or a command (see --help)")
         raise typer.Exit(2)
-    for name, value in (("--port", port), ("--tls-port", tls_port)):
+    for name, value in (("--port", port), ("--tls-port", tls_port),
+                        ("--metrics-port", metrics_port)):
         if value is not None and not 0 <= value <= 65535:
             err.print(f"error: {name} {value} is not a port: give 1..65535, or 0 for a free one")
             raise typer.Exit(2)
@@ -118,6 +123,9 @@ def host(
     settings = _settings(err, clock_at)
     logs.setup(path=log_file)
     if worker_count != 1:
+        if metrics_port is not None:
+            err.print("error: --metrics-port counts one process: give --workers 1")
+            raise typer.Exit(2)
         _check_workers(err, url, worker_count, port, tls_port, conformance_report)
         try:
             with removed_on_failure(keys):
@@ -129,12 +137,13 @@ def host(
         return
     service, report = _service(err, ctx.obj, conformance_report, withhold_rate,
                                corrupt_mac_rate, seed)
+    metrics = HostMetrics() if metrics_port is not None else None
     try:
         # A database it cannot open leaves no keys file (nor anything else) behind.
         files = [p for p in (url.sqlite_path, keys) if p is not None]
         with removed_on_failure(*files):
             server = host_app.build(url, keys, bind, port, seed_demo, service=service,
-                                    settings=settings)
+                                    settings=settings, metrics=metrics)
     except (OSError, StoreError) as exc:
         err.print(f"error: cannot open the host database {url}: {exc}", markup=False)
         raise typer.Exit(2) from None
@@ -145,6 +154,9 @@ def host(
 
     def ready(listener: HostServer, h: str, p: int) -> None:
         print(f"listening on {h}:{p}{TLS_MARK if listener.ssl_context else ''}", flush=True)
+        if metrics is not None and listener is listeners[-1]:
+            scrape = metrics.serve(bind, metrics_port)
+            print(f"metrics on http://{bind}:{scrape.server_port}/metrics", flush=True)
 
     try:
         asyncio.run(run_until_signalled(listeners, ready, report))

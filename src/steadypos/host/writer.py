@@ -9,9 +9,11 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 
+from steadypos.host.metrics import HostMetrics
 from steadypos.host.service import HostService
 from steadypos.host.store import StoreConflict, StoreError
 from steadypos.protocol.codec import Message
@@ -32,8 +34,10 @@ def handle(service: HostService, msg: Message) -> Message | None:
 
 
 class GroupWriter:
-    def __init__(self, service_factory: Callable[[], HostService], max_group: int = 256) -> None:
+    def __init__(self, service_factory: Callable[[], HostService], max_group: int = 256,
+                 metrics: HostMetrics | None = None) -> None:
         self._factory = service_factory
+        self.metrics = metrics
         self._queue: queue.Queue[Item | None] = queue.Queue()
         self.max_group = max_group
         self._thread = threading.Thread(target=self._run, name="host-writer", daemon=True)
@@ -98,6 +102,7 @@ class GroupWriter:
 
     def _process(self, service: HostService, group: list[Item]) -> None:
         store = service.store
+        started = time.perf_counter()
         results: list[Message | None] = []
         try:
             store.begin()
@@ -115,6 +120,10 @@ class GroupWriter:
             results = [None] * len(group)
         self.commits += 1
         self.requests += len(group)
+        if self.metrics is not None:
+            self.metrics.committed([(msg, resp) for (msg, _, _), resp in zip(group, results,
+                                                                             strict=True)],
+                                   time.perf_counter() - started)
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Message | None],
                                                             Message | None]]] = {}
         for (_, fut, _), resp in zip(group, results, strict=True):

@@ -23,6 +23,7 @@ from steadypos.tms.routers import (
     auth,
     incidents,
     merchants,
+    notify,
     parameters,
     policies,
     releases,
@@ -37,7 +38,7 @@ from steadypos.tms.signing import ReleaseKey
 
 API = "/api/v1"
 ROUTERS = (auth, users, applications, merchants, terminals, activation, audit, parameters,
-           releases, rollouts, telemetry, incidents, upkeep, policies)
+           releases, rollouts, telemetry, incidents, upkeep, policies, notify)
 # (method, path) anyone may call without logging in. Every other route answers 401 to an
 # anonymous caller: tests/tms/test_access.py walks app.routes to hold every new route to it.
 PUBLIC = frozenset({

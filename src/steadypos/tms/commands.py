@@ -39,6 +39,8 @@ def serve(
     bus: str = typer.Option(None, "--bus", help="NATS JetStream URL (nats://127.0.0.1:4222): "
                             "hand heartbeats and log uploads to `tms worker`s"),
     bus_prefix: str = typer.Option("tms", "--bus-prefix", help="names of stream and consumers"),
+    smtp: str = typer.Option(None, "--smtp", help="HOST:PORT of the SMTP server that e-mail "
+                                                  "hooks send incidents through"),
 ) -> None:
     """Run the TMS (API under /api/v1, pages under /ui) until SIGINT/SIGTERM."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -54,8 +56,8 @@ def serve(
         host, link_port = parse_link(link)
         tls_port = parse_link(tls_link)[1] if tls_link else None
         settings = Settings.for_db(db, ca_dir, host_keys=host_keys, link_host=host,
-                                   link_port=link_port,
-                                   tls_port=tls_port)
+                                   link_port=link_port, tls_port=tls_port,
+                                   smtp=parse_link(smtp) if smtp else None)
         ctx = open_context(settings)
     except (ValueError, OSError, SQLAlchemyError) as exc:
         _fail(f"cannot start the TMS on {db}: {exc}")

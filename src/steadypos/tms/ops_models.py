@@ -44,6 +44,7 @@ class Incident(Base):
     merged_into: Mapped[int | None] = mapped_column(default=None, index=True)
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     acked_at: Mapped[datetime | None] = mapped_column(default=None)
+    escalated_at: Mapped[datetime | None] = mapped_column(default=None)
     acked_by: Mapped[str | None] = mapped_column(String(80), default=None)
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
     resolved_by: Mapped[str | None] = mapped_column(String(80), default=None)

@@ -28,6 +28,9 @@ class Settings:
     evaluate_every_s: float = 1.0
     # The host's key file (`steadypos host --keys`); None: beside a SQLite database, DB.keys.
     host_keys: Path | None = None
+    # Where incident e-mails go out (host, port); None: e-mail hooks wait, retried.
+    smtp: tuple[str, int] | None = None
+    mail_from: str = "steadypos-tms@localhost"
 
     @classmethod
     def for_db(cls, db: str, ca_dir: Path | None = None, **kw: object) -> Settings:

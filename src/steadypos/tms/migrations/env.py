@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from alembic import context
 
-from steadypos.tms import fleet_models, ops_models  # noqa: F401 - tables of the metadata
+from steadypos.tms import (  # noqa: F401 - tables of the metadata
+    fleet_models,
+    notify_models,
+    ops_models,
+)
 from steadypos.tms.db import VERSION_TABLE
 from steadypos.tms.models import Base
 

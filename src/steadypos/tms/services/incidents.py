@@ -15,8 +15,9 @@ from steadypos.tms.actors import Actor
 from steadypos.tms.errors import Conflict, Invalid, NotFound
 from steadypos.tms.fleet_models import Alert
 from steadypos.tms.models import utcnow
+from steadypos.tms.notify_models import NotifyEvent
 from steadypos.tms.ops_models import Incident, IncidentState
-from steadypos.tms.services import figures, runbooks
+from steadypos.tms.services import figures, notify, runbooks
 
 S = IncidentState
 MAX_EVIDENCE = 30
@@ -67,6 +68,7 @@ def group(db: Session, alert: Alert, evidence: list[str]) -> Incident:
                    opened_at=utcnow())
     db.add(inc)
     db.flush()
+    notify.owe(db, inc, NotifyEvent.OPENED)
     return inc
 
 
@@ -168,6 +170,7 @@ def check(db: Session, now: datetime | None = None) -> list[Incident]:
         if inc.verdict == figures.Verdict.NOT_IMPROVED:
             inc.status, inc.reopened = S.TRIGGERED, inc.reopened + 1
             inc.acked_at = inc.acked_by = inc.resolved_at = inc.resolved_by = None
+            inc.escalated_at = None  # reopened: unacknowledged again, escalated again
             audit.record(db, "tms:remedy-check", "incident.reopen", "incident", str(inc.id),
                          {"status": S.RESOLVED}, {"status": S.TRIGGERED, "before": inc.before,
                                                   "after": inc.after}, mid=inc.mid)

@@ -13,7 +13,7 @@ from steadypos.tms.actors import Actor
 from steadypos.tms.context import TmsContext
 from steadypos.tms.errors import TmsError
 from steadypos.tms.models import utcnow
-from steadypos.tms.services import fleetwatch, incidents, policies, terminals
+from steadypos.tms.services import fleetwatch, incidents, notify, policies, terminals
 
 log = logging.getLogger("steadypos.tms")
 RULES = Actor("tms:rules", "admin")
@@ -38,5 +38,9 @@ def sweep(db: Session, ctx: TmsContext, now: datetime | None = None) -> dict[str
     now = now or utcnow()
     fleet = [str(i.id) for i in fleetwatch.evaluate(db, now)]
     judged = [str(i.id) for i in incidents.check(db, now)]
+    escalated = [str(i) for i in notify.escalate(db, now)]
     db.commit()
-    return {"fleet": fleet, "judged": judged, "locked": lock_outdated(db, ctx, now)}
+    locked = lock_outdated(db, ctx, now)
+    notify.deliver_due(db, ctx.settings.smtp, ctx.settings.mail_from, now)
+    db.commit()
+    return {"fleet": fleet, "judged": judged, "escalated": escalated, "locked": locked}
