@@ -190,7 +190,8 @@ class TerminalRecord:
         screen = ev.get("screen")
         flow = self.flow
         if screen in _FLOW_SCREENS:
-            if flow is None or (flow.closed and screen in (_AMOUNT, _CARD)):
+            if flow is None or ((flow.had_result or flow.cancelled)  # flow.closed, inlined
+                                and screen in (_AMOUNT, _CARD)):
                 flow = self._start_flow(t, _ts(ev, t))
             flow.screen = screen  # type: ignore[assignment]
             if screen == _RECEIPT:
