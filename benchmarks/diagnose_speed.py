@@ -1,7 +1,8 @@
-"""Speed and memory of `steadypos diagnose` on 1,000,000 events (goal: under 20 s on 2 cores,
-memory that does not grow with the number of events), against a plain json.loads baseline.
+"""Speed and memory of `steadypos diagnose` on 1,000,000 events (goal: at most 1.5x a bare
+json.loads pass over the same file in the same run, memory that does not grow with the number of
+events), and the speed-up of `--workers K`.
 
-    .venv/bin/python benchmarks/diagnose_speed.py [--events 1000000] [--keep]
+    .venv/bin/python benchmarks/diagnose_speed.py [--events 1000000] [--workers 2] [--keep]
 
 Each measurement runs in a fresh process so its peak RSS (resource.getrusage) is its own.
 """
@@ -28,10 +29,21 @@ if mode == "baseline":
             json.loads(line)
             n += 1
     extra = {"lines": n}
+elif mode == "orjson":
+    import orjson
+    n = 0
+    with open(path, "rb") as fh:
+        for line in fh:
+            orjson.loads(line)
+            n += 1
+    extra = {"lines": n}
 else:
     from steadypos.diagnose.engine import diagnose
     from steadypos.diagnose.report_json import to_dict
-    d = diagnose([path])
+    from steadypos.diagnose.workers import diagnose_parallel
+    from steadypos.diagnose.reader import Source
+    workers = int(mode[len("workers"):]) if mode.startswith("workers") else 1
+    d = diagnose_parallel([Source(path, True)], workers) if workers > 1 else diagnose([path])
     doc = to_dict(d)
     extra = {"events": d.stats.events, "terminals": len(d.results),
              "episodes": len(doc["episodes"])}
@@ -85,6 +97,8 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=77)
     ap.add_argument("--keep", action="store_true", help="keep the generated log")
+    ap.add_argument("--workers", type=int, nargs="*", default=[2],
+                    help="also time --workers K for each K")  # fmt: skip
     args = ap.parse_args()
     folder = tempfile.mkdtemp(prefix="diag-speed-")
     path = os.path.join(folder, "events.jsonl")
@@ -97,6 +111,7 @@ def main() -> None:
     )
 
     base = run("baseline", path)
+    fast = run("orjson", path)
     diag = run("diagnose", path)
     print(f"baseline  json.loads per line : {base['seconds']:6.2f} s "
           f"({1e6 * base['seconds'] / base['lines']:.2f} us/line), peak RSS "
@@ -105,7 +120,17 @@ def main() -> None:
           f"({1e6 * diag['seconds'] / diag['events']:.2f} us/event), peak RSS "
           f"{diag['peak_rss_mb']:.0f} MB; {diag['terminals']} terminals, "
           f"{diag['episodes']} episodes")  # fmt: skip
-    print(f"ratio diagnose / baseline: {diag['seconds'] / base['seconds']:.2f}x")
+    print(f"baseline  orjson.loads per line: {fast['seconds']:6.2f} s")
+    ratio = diag["seconds"] / base["seconds"]
+    print(f"ratio diagnose / bare json.loads parse: {ratio:.2f}x (goal <= 1.5x:"
+          f" {'MET' if ratio <= 1.5 else 'NOT MET'}); diagnose / bare orjson parse:"
+          f" {diag['seconds'] / fast['seconds']:.2f}x")  # fmt: skip
+    for k in args.workers:
+        w = run(f"workers{k}", path)
+        same = "same verdicts" if w["episodes"] == diag["episodes"] else "DIFFERENT episodes"
+        up = diag["seconds"] / w["seconds"]
+        print(f"--workers {k}: {w['seconds']:6.2f} s, speed-up {up:.2f}x on"
+              f" {os.cpu_count()} cores ({same})")  # fmt: skip
     print(f"goal under 20 s for 1M events: {'MET' if diag['seconds'] < 20 else 'NOT MET'}"
           f" (scaled to 1M: {diag['seconds'] * 1e6 / diag['events']:.1f} s)")  # fmt: skip
     print("peak RSS against the number of events (same fleet, longer prefixes of the log):")

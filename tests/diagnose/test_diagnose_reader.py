@@ -28,7 +28,8 @@ GOOD = {"ts": "2026-11-20T10:15:03.120Z", "tid": "T1", "type": "screen", "screen
 def _read(paths: list[str] | list[Source]) -> tuple[list[dict], ReadStats]:
     stats = ReadStats()
     sources = [p if isinstance(p, Source) else Source(p, True) for p in paths]
-    events = [ev for _, ev in read_events(sources, stats)]
+    events: list[dict] = []
+    read_events(sources, stats, lambda _t, ev: events.append(ev))
     return events, stats
 
 

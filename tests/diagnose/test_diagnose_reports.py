@@ -94,3 +94,25 @@ def test_json_roundtrips_to_file(small: Diagnosis, tmp_path: Path) -> None:
     with out.open("w") as fh:
         write_json(small, fh)
     assert json.loads(out.read_text()) == json.loads(json.dumps(to_dict(small)))
+
+
+def test_the_summary_and_the_html_list_every_terminal_it_could_not_decide(small: Diagnosis) -> None:
+    from rich.console import Console
+
+    from steadypos.diagnose.summary import print_summary
+
+    unsure = small.undecided
+    assert unsure and all(r.episodes and r.confidence < 0.5 for r in unsure)
+    decided = [r for r in small.results if r not in unsure and r.episodes]
+    assert decided and all(r.confidence >= 0.5 for r in decided)
+    out = Console(file=io.StringIO(), width=200)
+    print_summary(small, out)
+    text = out.file.getvalue()  # type: ignore[attr-defined]
+    title = f"Could not decide: {len(unsure)} terminal{'s' if len(unsure) != 1 else ''}"
+    assert title in text
+    table = text[text.index(title):]
+    for r in unsure:
+        assert r.tid in table and str(r.cause) in table
+    assert all(r.tid not in table for r in decided)
+    html = render(small)
+    assert all(f"t-{r.tid}" in html for r in unsure)

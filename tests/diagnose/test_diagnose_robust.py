@@ -44,7 +44,17 @@ def _causes(terms: list[TerminalRecord]) -> dict[str, str]:
 
 
 def test_adding_and_removing_unrelated_terminals_changes_no_verdict(logs) -> None:
-    main, others = logs
+    _no_verdict_moves(*logs)
+
+
+@pytest.mark.xfail(strict=True, reason="known flip (issue 15): in the simulator's seed 21 T00056"
+                   " sits at its families' noise floors and one unrelated terminal more moves it"
+                   " from operator_error to network")  # fmt: skip
+def test_unrelated_terminals_on_the_seed_21_fleet(tmp_path: Path) -> None:
+    _no_verdict_moves(_fleet(tmp_path, "main", 80, 21), _fleet(tmp_path, "others", 6, 22, "U"))
+
+
+def _no_verdict_moves(main: Path, others: Path) -> None:
     base = diagnose([str(main)]).labels()
     assert len(base) == 80 and len(set(base.values())) >= 8
     stats, terms = track([str(main), str(others)])

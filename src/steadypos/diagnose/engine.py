@@ -36,10 +36,8 @@ def track(sources: Iterable[Source | str], progress: Callable[[int], None] | Non
     """Stream the sources through the terminals' state machines."""
     stats = ReadStats()
     tracker = Tracker()
-    feed = tracker.feed
     named = [s if isinstance(s, Source) else Source(s, True) for s in sources]
-    for t, ev in read_events(named, stats, progress, tracker.damaged, keep):
-        feed(t, ev)
+    read_events(named, stats, tracker.feed, progress, tracker.damaged, keep)
     terms = tracker.finish()
     stats.bad_values = tracker.bad_values
     stats.duplicates = tracker.duplicates

@@ -14,7 +14,7 @@ import io
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import chain
@@ -34,6 +34,7 @@ _TID = re.compile(rb'"tid"\s*:\s*"([^"\\]{1,64})"')  # the tid of a torn line, w
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _DAY_CACHE: dict[str, float] = {}
+_MINUTES: dict[str, float] = {}  # "YYYY-MM-DDTHH:MM" -> epoch s (-1: not that form)
 
 
 class TimestampError(ValueError):
@@ -43,20 +44,42 @@ class TimestampError(ValueError):
 def parse_ts(ts: object) -> float:
     """RFC 3339 UTC ('2026-11-20T10:15:03.120Z', millis optional, offsets allowed) -> epoch s."""
     if type(ts) is str:
-        try:
-            day = _DAY_CACHE[ts[:10]]
-        except KeyError:
-            day = _day_seconds(ts[:10])
-        if len(ts) >= 20 and ts[-1] == "Z" and ts[13] == ":" and ts[16] == ":" and ts[10] in "Tt ":
+        # fast path for the log's own form: the minute from a cache, the seconds parsed
+        minute = _MINUTES.get(ts[:16])
+        if minute is None:
+            minute = _minute(ts)
+        if minute >= 0.0 and len(ts) >= 20 and ts[-1] == "Z" and ts[16] == ":":
             try:
-                return day + int(ts[11:13]) * 3600 + int(ts[14:16]) * 60 + float(ts[17:-1])
+                seconds = float(ts[17:-1])
             except ValueError:
-                pass
+                seconds = -1.0
+            if 0.0 <= seconds < 61.0:
+                return minute + seconds
         return _slow_ts(ts)
     if isinstance(ts, int | float) and not isinstance(ts, bool):
         value = float(ts)
         return value / 1000.0 if value > 1e11 else value
     raise TimestampError(f"ts is {type(ts).__name__}, not a time")
+
+
+def _minute(ts: str) -> float:
+    """Epoch seconds of `YYYY-MM-DDTHH:MM` (cached), or -1 when `ts` does not start so."""
+    head = ts[:16]
+    value = -1.0
+    if len(head) == 16 and head[10] in "Tt " and head[13] == ":":
+        try:
+            day = _DAY_CACHE.get(head[:10])
+            if day is None:
+                day = _day_seconds(head[:10])
+            hour, minute = int(head[11:13]), int(head[14:16])
+            if 0 <= hour < 24 and 0 <= minute < 60:
+                value = day + hour * 3600 + minute * 60
+        except (TimestampError, ValueError):
+            pass
+    if len(_MINUTES) > 200_000:
+        _MINUTES.clear()
+    _MINUTES[head] = value
+    return value
 
 
 def _day_seconds(text: str) -> float:
@@ -222,14 +245,19 @@ Damaged = Callable[[str, float | None], None]
 Keep = Callable[[bytes], bool]  # which lines this reader parses (the others are another's)
 
 
+Sink = Callable[[float, dict], None]  # takes (epoch seconds, event) of each well-formed line
+
+
 def read_events(
     sources: Iterable[Source],
     stats: ReadStats,
+    sink: Sink,
     progress: Callable[[int], None] | None = None,
     damaged: Damaged | None = None,
     keep: Keep | None = None,
-) -> Iterator[tuple[float, dict]]:
-    """Yield (epoch seconds, event) for every well-formed line; count and sample the others.
+) -> None:
+    """Hand (epoch seconds, event) of every well-formed line to `sink` (pushed, not yielded: a
+    generator's frames cost per line); count and sample the others.
 
     A well-formed line is a JSON object with `ts` (a time), `tid` and `type`; any other key or
     type is passed through for the caller to ignore. `progress(bytes_done)` is called every few
@@ -254,8 +282,8 @@ def read_events(
                 stats.skipped.append(f"{name}: {why}")
                 continue
             stats.sources.append(name)
-            yield from _lines(name, chain(head, fh), where, done_before, stats, progress, damaged,
-                              keep)  # fmt: skip
+            _lines(name, chain(head, fh), where, done_before, stats, sink, progress, damaged,
+                   keep)  # fmt: skip
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             stats.bad(name, stats.lines + 1, f"unreadable from here on ({exc.__class__.__name__})")
         finally:
@@ -268,10 +296,12 @@ def read_events(
 
 
 def _lines(name: str, lines: Iterable[bytes], where: Callable[[], int],
-           done_before: int, stats: ReadStats, progress: Callable[[int], None] | None,
-           damaged: Damaged | None, keep: Keep | None) -> Iterator[tuple[float, dict]]:  # fmt: skip
+           done_before: int, stats: ReadStats, sink: Sink,
+           progress: Callable[[int], None] | None, damaged: Damaged | None,
+           keep: Keep | None) -> None:  # fmt: skip
     """The events of one source, counting as it goes (line numbers count every line)."""
-    lineno = 0
+    lineno = events = 0
+    minutes = _MINUTES
     try:
         for raw in lines:
             lineno += 1
@@ -279,10 +309,28 @@ def _lines(name: str, lines: Iterable[bytes], where: Callable[[], int],
                 progress(done_before + where())
             if keep is not None and not keep(raw):
                 continue
+            # the common line inlined (a call per line costs): a dict with str tid, type and ts
+            try:
+                obj = loads(raw)
+            except ValueError:
+                obj = None
+            if type(obj) is dict and "type" in obj:
+                tid, ts = obj.get("tid"), obj.get("ts")
+                if type(tid) is str and tid and type(ts) is str:
+                    minute = minutes.get(ts[:16], -1.0)
+                    if minute >= 0.0 and len(ts) >= 20 and ts[-1] == "Z" and ts[16] == ":":
+                        try:
+                            seconds = float(ts[17:-1])
+                        except ValueError:
+                            seconds = -1.0
+                        if 0.0 <= seconds < 61.0:
+                            events += 1
+                            sink(minute + seconds, obj)
+                            continue
             got = _event(raw)
             if type(got) is tuple:
-                stats.events += 1
-                yield got
+                events += 1
+                sink(*got)
             elif got:
                 stats.bad(name, lineno, got)  # type: ignore[arg-type]
                 if damaged is not None:
@@ -291,6 +339,7 @@ def _lines(name: str, lines: Iterable[bytes], where: Callable[[], int],
                 stats.blank += 1
     finally:
         stats.lines += lineno
+        stats.events += events
 
 
 def _report_damage(raw: bytes, damaged: Damaged) -> None:

@@ -47,14 +47,42 @@ MAX_FRAMES = 8
 LOW_BATTERY_PCT = 5  # "battery near 0"
 SERVICE_KINDS = (MaintenanceKind.CLEANING, MaintenanceKind.INSPECTION,
                  MaintenanceKind.PART_REPLACED)  # fmt: skip
+# Plain strs on the hot path: looking up an enum member costs several times the compare.
+_EXIT = str(AppEvent.EXIT)
+_START = str(AppEvent.START)
+_SWIPE = str(CardMethod.SWIPE)
+_APPLIED = str(ParamsEvent.APPLIED)
+_MISMATCH = str(ParamsEvent.MISMATCH)
+_CANCELLED = str(PinOutcome.CANCELLED)
+_AC = str(Power.AC)
+_UNSTABLE = str(Power.UNSTABLE)
+_PAPER_OUT = str(PrinterState.PAPER_OUT)
+_AMOUNT = str(Screen.AMOUNT)
+_CARD = str(Screen.CARD)
+_IDLE = str(Screen.IDLE)
+_RECEIPT = str(Screen.RECEIPT)
+_RESULT = str(Screen.RESULT)
+_CONN_FAIL = str(TxnPhase.CONN_FAIL)
+_MAC_FAIL = str(TxnPhase.MAC_FAIL)
+_RESPONSE = str(TxnPhase.RESPONSE)
+_SENT = str(TxnPhase.SENT)
+_TIMEOUT = str(TxnPhase.TIMEOUT)
+_FLOW_SCREENS = frozenset(map(str, FLOW_SCREENS))
+_NET_TROUBLE = frozenset(map(str, NET_TROUBLE))
+_PRINTER_FAULTS = frozenset(map(str, PRINTER_FAULTS))
+_READ_ERRORS = frozenset(map(str, READ_ERRORS))
+_CRASH_REASONS = frozenset(map(str, CRASH_REASONS))
 
 
 def number(value: object) -> float | None:
     """A reading as float, or None when absent / not a number (tolerant of odd logs)."""
-    if value is None or isinstance(value, bool):
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[return-value]
+    if kind is int:
+        return float(value)  # type: ignore[arg-type]
+    if value is None or kind is bool:
         return None
-    if isinstance(value, int | float):
-        return float(value)
     try:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -146,7 +174,7 @@ class TerminalRecord:
         op = flow.operator
         last = self.versions[-1].t if self.versions else None
         ep = Episode(
-            self.tid, flow.t0, t, flow.ts0, ts, flow.screen or Screen.CARD, kind, exception,
+            self.tid, flow.t0, t, flow.ts0, ts, flow.screen or _CARD, kind, exception,
             frames, self.app_version, op, None if op is None else op in self.trained,
             tuple(flow.phases), tuple(flow.rcs), tuple(flow.cards), tuple(flow.pins),
             flow.printer, surroundings(t, flow.t0, self.health, self.net, self.cards,
@@ -161,24 +189,25 @@ class TerminalRecord:
     def on_screen(self, t: float, ev: dict) -> None:
         screen = ev.get("screen")
         flow = self.flow
-        if screen in FLOW_SCREENS:
-            if flow is None or (flow.closed and screen in (Screen.AMOUNT, Screen.CARD)):
+        if screen in _FLOW_SCREENS:
+            if flow is None or ((flow.had_result or flow.cancelled)  # flow.closed, inlined
+                                and screen in (_AMOUNT, _CARD)):
                 flow = self._start_flow(t, _ts(ev, t))
             flow.screen = screen  # type: ignore[assignment]
-            if screen == Screen.RECEIPT:
+            if screen == _RECEIPT:
                 self.day(t).prints += 1
-        elif screen == Screen.RESULT:
+        elif screen == _RESULT:
             if flow is not None:
                 flow.had_result = True
                 self.n.results += 1
-        elif screen == Screen.IDLE and flow is not None:
+        elif screen == _IDLE and flow is not None:
             self._end_flow(t, _ts(ev, t), END_IDLE)
 
     def on_card(self, t: float, ev: dict) -> None:
         flow = self.flow
         if flow is None or flow.closed:
             flow = self._start_flow(t, _ts(ev, t))
-            flow.screen = Screen.CARD
+            flow.screen = _CARD
         method = str(ev.get("method") or "")
         ok = ev.get("ok")
         error = ev.get("error")
@@ -186,16 +215,16 @@ class TerminalRecord:
         n.card_reads += 1
         day = self.day(t)
         day.reads += 1
-        if method == CardMethod.SWIPE:
+        if method == _SWIPE:
             n.swipe_reads += 1
         if ok is False or (error and ok is not True):
             error = str(error or "bad_read")
             n.card_errors[error] = n.card_errors.get(error, 0) + 1
             flow.cards.append(FlowCard(method, error))
             self.cards.append(CardFailure(t, method, error))
-            if error in READ_ERRORS:
+            if error in _READ_ERRORS:
                 day.read_errors += 1
-                if method == CardMethod.SWIPE:
+                if method == _SWIPE:
                     n.swipe_errors += 1
 
     def on_pin(self, t: float, ev: dict) -> None:
@@ -203,30 +232,30 @@ class TerminalRecord:
         outcomes = self.n.pin_outcomes
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         if self.flow is not None:
-            if outcome == PinOutcome.CANCELLED:
+            if outcome == _CANCELLED:
                 self.flow.cancelled = True
             self.flow.pins.append(outcome)
 
     def on_txn(self, t: float, ev: dict) -> None:
         phase = ev.get("phase")
         n = self.n
-        if phase == TxnPhase.SENT:
+        if phase == _SENT:
             n.txns += 1
-        elif phase == TxnPhase.RESPONSE:
+        elif phase == _RESPONSE:
             rc = ev.get("rc")
             if rc is not None:
                 rc = str(rc).upper()
                 n.rc[rc] = n.rc.get(rc, 0) + 1
                 if self.flow is not None:
                     self.flow.rcs.append(rc)
-        elif phase in (TxnPhase.TIMEOUT, TxnPhase.CONN_FAIL, TxnPhase.MAC_FAIL):
-            if phase == TxnPhase.TIMEOUT:
+        elif phase in (_TIMEOUT, _CONN_FAIL, _MAC_FAIL):
+            if phase == _TIMEOUT:
                 n.timeouts += 1
-            elif phase == TxnPhase.CONN_FAIL:
+            elif phase == _CONN_FAIL:
                 n.conn_fails += 1
             else:
                 n.mac_fails += 1
-            if phase != TxnPhase.MAC_FAIL and len(self.trouble) < MAX_TROUBLE:
+            if phase != _MAC_FAIL and len(self.trouble) < MAX_TROUBLE:
                 self.trouble.append(t)
             if self.flow is not None:
                 self.flow.phases.append(phase)  # type: ignore[arg-type]
@@ -235,7 +264,7 @@ class TerminalRecord:
         event = str(ev.get("event"))
         signal = number(ev.get("signal_dbm"))
         self.net.append(NetSample(t, event, signal))
-        if event in NET_TROUBLE:
+        if event in _NET_TROUBLE:
             self.n.net_trouble += 1
             if len(self.trouble) < MAX_TROUBLE:
                 self.trouble.append(t)
@@ -263,17 +292,17 @@ class TerminalRecord:
                 n.hot += 1
         if r.mem_free is not None and r.mem_free <= low_memory(r.mem_total):
             n.low_mem += 1
-        if r.power == Power.UNSTABLE:
+        if r.power == _UNSTABLE:
             n.unstable += 1
-        if r.battery is not None and r.battery <= LOW_BATTERY_PCT and r.power != Power.AC:
+        if r.battery is not None and r.battery <= LOW_BATTERY_PCT and r.power != _AC:
             n.low_battery += 1
         flow = self.flow
-        if r.printer in PRINTER_FAULTS:
+        if r.printer in _PRINTER_FAULTS:
             n.printer_faults += 1
             self.day(t).printer_faults += 1
             if flow is not None:
                 flow.printer = r.printer
-        elif r.printer == PrinterState.PAPER_OUT:
+        elif r.printer == _PAPER_OUT:
             n.paper_out += 1
             if flow is not None and flow.printer is None:
                 flow.printer = r.printer
@@ -284,9 +313,9 @@ class TerminalRecord:
         event = ev.get("event")
         version = ev.get("app_version")
         version = str(version) if version is not None else None
-        if event == AppEvent.START:
+        if event == _START:
             self._start(t, ev, version)
-        elif event == AppEvent.EXIT:
+        elif event == _EXIT:
             self._exit(t, ev, version)
 
     def _start(self, t: float, ev: dict, version: str | None) -> None:
@@ -311,7 +340,7 @@ class TerminalRecord:
         exception = ev.get("exception")
         exception = str(exception) if exception else None
         frames = _frames(ev.get("frames"))
-        crashed = reason in CRASH_REASONS
+        crashed = reason in _CRASH_REASONS
         if crashed and len(self.crashes) < MAX_CRASHES:
             self.crashes.append(Crash(t, reason, exception, frames, version or self.app_version,
                                       self.flow is not None))  # fmt: skip
@@ -360,11 +389,11 @@ class TerminalRecord:
     def on_params(self, t: float, ev: dict) -> None:
         event = ev.get("event")
         version = ev.get("version")
-        if event == ParamsEvent.APPLIED and version is not None:
+        if event == _APPLIED and version is not None:
             self.inv.params_version = str(version)
             if len(self.params_applied) < MAX_KEPT:
                 self.params_applied.append((t, str(version)))
-        elif event == ParamsEvent.MISMATCH:
+        elif event == _MISMATCH:
             n = self.n
             n.mismatches += 1
             self.mismatch_t = t
@@ -442,16 +471,27 @@ class Tracker:
         if term is None:
             term = self.terminals[tid] = TerminalRecord(tid, t)
         held = term.held
+        term.held = (t, ev, handler)
         if held is None:
-            term.held = (t, ev, handler)
-        elif t < held[0]:
+            return
+        held_t = held[0]
+        if t > held_t or (t == held_t and ev != held[1]):
+            # the held event goes now (_apply inlined: this runs once per line)
+            if held_t < term.last_t:
+                term.out_of_order += 1
+            else:
+                term.last_t = held_t
+            try:
+                held[2](term, held_t, held[1])
+            except (TypeError, ValueError, AttributeError, KeyError):
+                self.bad_values += 1
+            return
+        term.held = held
+        if t < held_t:
             term.out_of_order += 1
             self._apply(term, t, ev, handler)  # swapped with the held one: it goes first
-        elif t == held[0] and ev == held[1]:
-            self.duplicates += 1
         else:
-            term.held = (t, ev, handler)
-            self._apply(term, *held)
+            self.duplicates += 1
 
     def damaged(self, tid: str, t: float | None) -> None:
         """A torn line of this terminal: the flow it fell in may have lost its end."""

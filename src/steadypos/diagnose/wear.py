@@ -15,7 +15,6 @@ from steadypos.diagnose.tracker import TerminalRecord
 from steadypos.eventlog import READ_ERRORS, format_ts
 
 WEAR_CAUSES = (Cause.HARDWARE_PRINTER, Cause.MAINTENANCE_OVERDUE, Cause.ENVIRONMENT_INTERFERENCE)
-SWIPE_HEAVY = 0.6  # share of read errors on swipes: the magnetic stripe reader in particular
 # "slowly worsening": the later half of the days has at least this many errors, 1.5x the earlier
 # half's error rate, and 2 points more of the uses (the reader's and the printer's apart)
 TREND_MIN_ERRORS, TREND_FACTOR, TREND_MIN_RISE = 4, 1.5, 0.02
@@ -85,19 +84,34 @@ class WearFacts:
     usual_reads: float  # the fleet's usual read errors per card read
 
     @property
-    def reader_worn(self) -> bool:
-        """Read errors well over the fleet's usual rate, on a terminal overdue for maintenance."""
-        errors, reads = read_errors(self.term), self.term.n.card_reads
-        return (self.overdue > 0 and errors >= READER_MIN_ERRORS
+    def contact_worn(self) -> bool:
+        """The chip and contactless reads fail too, well over the fleet's usual rate: worn
+        contacts and heads, not a magnetic field (which spoils the swipes only)."""
+        term = self.term
+        errors = read_errors(term) - term.n.swipe_errors
+        reads = term.n.card_reads - term.n.swipe_reads
+        return (errors >= READER_MIN_ERRORS
                 and errors / max(1, reads) >= READER_FACTOR * self.usual_reads)  # fmt: skip
+
+    @property
+    def reader_failing(self) -> bool:
+        """Read errors of any kind well over the fleet's usual rate."""
+        errors = read_errors(self.term)
+        return (errors >= READER_MIN_ERRORS
+                and errors / max(1, self.term.n.card_reads) >= READER_FACTOR * self.usual_reads)
+
+    @property
+    def reader_worn(self) -> bool:
+        """A worn reader on a terminal overdue for maintenance."""
+        return self.overdue > 0 and self.contact_worn
 
     def share(self, kind: str) -> float:
         return self.kinds[kind] / self.n
 
     @property
-    def swipe_heavy(self) -> bool:
-        reads = sum(v for k, v in self.term.n.card_errors.items() if k in READ_ERRORS)
-        return bool(reads) and self.term.n.swipe_errors / reads >= SWIPE_HEAVY
+    def swipe_only(self) -> bool:
+        """The document's interference: read errors on swipes while the other reads are fine."""
+        return self.term.n.swipe_errors >= READER_MIN_ERRORS and not self.contact_worn
 
 
 WEAR_RULES: tuple[SplitRule[WearFacts], ...] = (
@@ -115,10 +129,10 @@ WEAR_RULES: tuple[SplitRule[WearFacts], ...] = (
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.0, lambda f: float(bool(f.trend["printer"])),
               lambda f: f.trend["printer"]),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.5, lambda f: float(f.reader_worn),
-              lambda f: f"card read errors on {read_errors(f.term)} of {f.term.n.card_reads} reads"
-              f" (the fleet's usual: {100 * f.usual_reads:.1f}%)"),
+              lambda f: f"card read errors on {read_errors(f.term)} of {f.term.n.card_reads} reads,"
+              f" chip and contactless ones too (the fleet's usual: {100 * f.usual_reads:.1f}%)"),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.0,
-              lambda f: float(bool(f.kinds["printer"] and (f.kinds["reader"] or f.reader_worn))),
+              lambda f: float(bool(f.kinds["printer"] and (f.kinds["reader"] or f.reader_failing))),
               lambda f: "both the reader and the printer fail"),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.0, lambda f: f.share("reader"),
               lambda f: f"{sum(f.term.n.card_errors.values())} card read errors,"
@@ -138,8 +152,9 @@ WEAR_RULES: tuple[SplitRule[WearFacts], ...] = (
     SplitRule(Cause.ENVIRONMENT_INTERFERENCE, 1.5, lambda f: f.bursts / f.n,
               lambda f: f"{f.term.n.swipe_errors} swipe read errors (bad_read/lrc); {f.bursts}"
               f" of {f.n} episodes right after a burst of them"),
-    SplitRule(Cause.ENVIRONMENT_INTERFERENCE, 0.5, lambda f: float(f.swipe_heavy),
-              lambda f: f"{f.term.n.swipe_errors} swipe read errors (bad_read/lrc)"),
+    SplitRule(Cause.ENVIRONMENT_INTERFERENCE, 1.0, lambda f: float(f.swipe_only),
+              lambda f: f"{f.term.n.swipe_errors} swipe read errors (bad_read/lrc) while chip and"
+              " contactless reads are fine"),
     SplitRule(Cause.ENVIRONMENT_INTERFERENCE, 0.5, lambda f: float(f.recent), lambda f: None),
 )  # fmt: skip
 
