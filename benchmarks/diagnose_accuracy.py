@@ -1,124 +1,124 @@
-"""Accuracy of the flash-exit diagnosis on simulated fleets from seeds never used in development.
+"""Accuracy of the flash-exit diagnosis on fleets it has never seen, from two generators.
 
-    .venv/bin/python benchmarks/diagnose_accuracy.py [--terminals 500] [--days 7]
-                                                     [--seeds 7411 8522 9633] [--jobs 2]
+    .venv/bin/python benchmarks/diagnose_accuracy.py [--terminals 300] [--days 3]
+        [--seeds 5501 5502] [--generators sim blind blind-messy] [--jobs 1]
 
-Each fleet is written to a file (every other one "messy": terminals interleaved out of time
-order, 30 % of inventory lines dropped, unknown keys and types, timestamps without millis, the odd
-truncated line), diagnosed from that file, and scored against its ground truth: per-label
-precision/recall, macro-F1 (over the labels present, `none` included) and the confusion matrix.
+Generators: `sim` is the project's simulator (`steadypos simulate-fleet`); `blind` is
+benchmarks/blindfleet, written from docs/flash-exit-diagnosis.md alone by someone who never read
+the diagnosis (other operator model, timing, health curves); `-messy` adds each one's damage
+(clock skew, duplicated and out-of-order lines, torn lines, missing inventory); `alt-A`/`alt-B`
+are diagnose_altfleet.py's two styles. Each fleet is written to a file, diagnosed from it and
+scored against its ground truth: per-label precision/recall/F1 and macro-F1 (over the labels
+present, `none` included), per generator and seed, and the goal (issue 15): macro-F1 >= 0.95 and
+no label under 0.85 on each.
+
+Seeds: the diagnosis was tuned on blind 101-104 and sim 201-202 (and earlier on 1-9, 41, 42,
+7411-10744, 9001, 9002); the default seeds were drawn after that and never looked at while tuning.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import sys
 import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
-# Seeds used while developing the diagnosis: 1, 2, 3, 5, 7, 9001, 9002. These are not among them.
-HELD_OUT_SEEDS = (7411, 8522, 9633, 10744)
-GOAL = 0.90
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+REPORTED_SEEDS = (5501, 5502)
+GENERATORS = ("sim", "sim-messy", "blind", "blind-messy", "alt-A", "alt-B")
+GOAL_MACRO, GOAL_LABEL = 0.95, 0.85
 
 
-def one_fleet(job: tuple[int, int, int, bool]) -> tuple[int, bool, dict, dict, float, int]:
-    from steadypos.diagnose.engine import diagnose
-    from steadypos.fleetsim.writer import open_out, write_fleet
-
-    seed, terminals, days, messy = job
-    folder = tempfile.mkdtemp(prefix="diag-acc-")
+def _write(gen: str, seed: int, terminals: int, days: int, folder: str) -> tuple[str, dict]:
+    """Write one fleet into `folder`: (events path, {tid: label})."""
     path = os.path.join(folder, "events.jsonl")
-    with open_out(path) as fh:
-        truth = write_fleet(terminals, days, seed, fh, untidy=messy)
-    t0 = time.perf_counter()
-    d = diagnose([path])
-    took = time.perf_counter() - t0
-    os.remove(path)
-    os.rmdir(folder)
-    return seed, messy, truth, d.labels(), took, d.stats.events
+    messy = gen.endswith("-messy")
+    if gen.startswith("sim"):
+        from steadypos.fleetsim.writer import open_out, write_fleet
 
+        with open_out(path) as fh:
+            return path, write_fleet(terminals, days, seed, fh, untidy=messy)
+    if gen.startswith("blind"):
+        from benchmarks.blindfleet.generate import generate
 
-def one_alt_fleet(job: tuple[int, int, int, str]) -> tuple[int, str, dict, dict]:
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from diagnose_altfleet import generate
+        generate(terminals, days, seed, Path(folder), False, messy, 1)
+        return path, json.loads(Path(folder, "labels.json").read_text(encoding="utf-8"))
+    from diagnose_altfleet import generate as alt
 
-    from steadypos.diagnose.engine import diagnose
-
-    seed, terminals, days, style = job
-    lines, truth = generate(terminals, days, seed, style)
-    folder = tempfile.mkdtemp(prefix="diag-alt-")
-    path = os.path.join(folder, "events.jsonl")
+    lines, truth = alt(terminals, days, seed, gen[-1])
     with open(path, "w", encoding="utf-8") as fh:
         fh.writelines(line + "\n" for line in lines)
-    del lines
-    d = diagnose([path])
-    os.remove(path)
-    os.rmdir(folder)
-    return seed, style, truth, d.labels()
+    return path, truth
+
+
+def one_fleet(job: tuple[str, int, int, int]) -> tuple[str, int, dict, dict, float, int]:
+    from steadypos.diagnose.engine import diagnose
+
+    gen, seed, terminals, days = job
+    folder = tempfile.mkdtemp(prefix=f"diag-acc-{gen}-")
+    try:
+        path, truth = _write(gen, seed, terminals, days, folder)
+        t0 = time.perf_counter()
+        d = diagnose([path])
+        took = time.perf_counter() - t0
+        return gen, seed, truth, d.labels(), took, d.stats.events
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _met(s) -> bool:  # noqa: ANN001 - metrics.Score
+    return s.macro_f1 >= GOAL_MACRO and min(s.f1[k] for k in s.present) >= GOAL_LABEL
+
+
+def _weakest(s, k: int = 3) -> str:  # noqa: ANN001
+    return ", ".join(f"{x} {s.f1[x]:.2f}" for x in sorted(s.present, key=lambda x: s.f1[x])[:k])
 
 
 def main() -> None:
     from steadypos.diagnose.metrics import score
-    from steadypos.progress import progress
 
-    ap = argparse.ArgumentParser(description="flash-exit diagnosis accuracy on simulated fleets")
-    ap.add_argument("--terminals", type=int, default=500)
-    ap.add_argument("--days", type=int, default=7)
-    ap.add_argument("--seeds", type=int, nargs="+", default=list(HELD_OUT_SEEDS))
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--no-alt", action="store_true", help="skip the second-generator cross-check")
+    ap = argparse.ArgumentParser(description="flash-exit diagnosis accuracy on unseen fleets")
+    ap.add_argument("--terminals", type=int, default=300)
+    ap.add_argument("--days", type=int, default=3)
+    ap.add_argument("--seeds", type=int, nargs="+", default=list(REPORTED_SEEDS))
+    ap.add_argument("--generators", nargs="+", default=["sim", "blind", "blind-messy"],
+                    choices=GENERATORS)  # fmt: skip
+    ap.add_argument("--jobs", type=int, default=1, help="fleets generated at once")
     args = ap.parse_args()
-    jobs = [(s, args.terminals, args.days, i % 2 == 1) for i, s in enumerate(args.seeds)]
-    pooled_truth: dict[str, str] = {}
-    pooled_pred: dict[str, str] = {}
-    per_seed = []
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool, \
-            progress("diagnosing", len(jobs), "fleets") as meter:
-        for seed, messy, truth, pred, took, events in pool.map(one_fleet, jobs):
-            meter.advance()
+    jobs = [(g, s, args.terminals, args.days) for g in args.generators for s in args.seeds]
+    pooled: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+    verdicts: list[tuple[str, int, bool]] = []
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        for gen, seed, truth, pred, took, events in pool.map(one_fleet, jobs):
             s = score(truth, pred)
-            per_seed.append(s.macro_f1)
-            print(
-                f"seed {seed:>6} ({'messy' if messy else 'tidy '}): {len(truth)} terminals, "
-                f"{events:,} events, diagnosed in {took:.1f} s: macro-F1 {s.macro_f1:.3f}"
-            )
-            for tid in truth:
-                pooled_truth[f"{seed}/{tid}"] = truth[tid]
-                pooled_pred[f"{seed}/{tid}"] = pred.get(tid, "none")
-    total = score(pooled_truth, pooled_pred)
-    print()
-    print(f"all {len(args.seeds)} fleets pooled ({len(pooled_truth)} terminals):")
-    print(total.table())
-    print()
-    print(total.confusion_table())
-    errors = Counter(
-        (pooled_truth[k], pooled_pred[k]) for k in pooled_truth if pooled_truth[k] != pooled_pred[k]
-    )
-    if errors:
-        print("\nmost frequent confusions:")
-        for (t, p), n in errors.most_common(8):
-            print(f"  {t} -> {p}: {n}")
-    if not args.no_alt:
-        print("\ncross-check on a second generator with other conventions (diagnose_altfleet.py):")
-        alt_jobs = [
-            (s, args.terminals, args.days, st) for s, st in zip(args.seeds, "AB" * 4, strict=False)
-        ]
-        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            for seed, style, truth, pred in pool.map(one_alt_fleet, alt_jobs):
-                s = score(truth, pred)
-                worst = sorted(s.present, key=lambda k: s.f1[k])[:3]
-                print(
-                    f"  seed {seed} style {style}: macro-F1 {s.macro_f1:.3f}; weakest: "
-                    + ", ".join(f"{k} {s.f1[k]:.2f}" for k in worst)
-                )
-    print(
-        f"\nmacro-F1 per seed: {', '.join(f'{x:.3f}' for x in per_seed)}; "
-        f"mean {sum(per_seed) / len(per_seed):.3f}; pooled {total.macro_f1:.3f}; "
-        f"goal {GOAL:.2f}: {'MET' if min(per_seed) >= GOAL else 'NOT MET on every seed'}"
-    )
+            verdicts.append((gen, seed, _met(s)))
+            print(f"{gen:12s} seed {seed:>6}: {len(truth)} terminals, {events:,} events, "
+                  f"diagnosed in {took:.1f} s: macro-F1 {s.macro_f1:.3f}; weakest "
+                  f"{_weakest(s)}: goal {'MET' if _met(s) else 'NOT MET'}", flush=True)  # fmt: skip
+            t, p = pooled.setdefault(gen, ({}, {}))
+            for tid, label in truth.items():
+                t[f"{seed}/{tid}"] = label
+                p[f"{seed}/{tid}"] = pred.get(tid, "none")
+    for gen, (t, p) in pooled.items():
+        s = score(t, p)
+        print(f"\n{gen}: seeds {' '.join(map(str, args.seeds))} pooled ({len(t)} terminals)")
+        print(s.table())
+        errors = Counter((t[k], p[k]) for k in t if t[k] != p[k])
+        if errors:
+            print("most frequent confusions: " + "; ".join(
+                f"{a} -> {b}: {n}" for (a, b), n in errors.most_common(6)))  # fmt: skip
+    ok = all(m for _, _, m in verdicts)
+    print(f"\ngoal (macro-F1 >= {GOAL_MACRO} and every label >= {GOAL_LABEL} on each fleet): "
+          + ("MET on every fleet" if ok else "NOT MET on " + ", ".join(
+              f"{g} {s}" for g, s, m in verdicts if not m)))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -227,6 +227,11 @@ def run_day(day: Day) -> None:
     day.expect("reversal sent (98) and answered", code == 0)
     _charged(day, rich_card["pan"], before, 0, "money back after the reversal")
 
+    _scene("The counter screen: a payment interrupted, in Chinese and English")
+    from steadypos.demo_counter import counter_scene
+
+    counter_scene(day, rich_card, day.balance(acct(rich_card["pan"])))
+
     _scene("Settlement")
     for n in (1, 2):
         code, out = day.terminal(n, "settle")
@@ -332,6 +337,7 @@ def demo(keep: bool = typer.Option(True, "--keep/--clean",
     from steadypos.chaos.proxy import FaultProxy
     from steadypos.host import process
     from steadypos.tms import demo as tms_demo
+    from steadypos.tms import demo_fleet as tms_fleet
 
     root = Path(tempfile.mkdtemp(prefix="steadypos-demo-"))
     console.print(f"[bold]steadypos demo[/bold] in {root} "
@@ -350,6 +356,11 @@ def demo(keep: bool = typer.Option(True, "--keep/--clean",
         _scene("TMS: a merchant applies, is approved, and its new terminal activates and trades")
         tms, url, password = tms_demo.start(day)
         tms_demo.onboard(day, url, password, console)
+        _scene("TMS: a technician edits the terminal's TPDU by hand; /drift finds it, a push "
+               "repairs it")
+        tms_fleet.drift(day, url, password, console)
+        _scene("TMS: a release built with a crash fault, rolled out in stages, halts itself")
+        tms_fleet.bad_release(day, url, password, console)
         _closing(day)
         if not failed():
             _console_until_interrupted(url, password, serve)

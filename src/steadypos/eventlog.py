@@ -131,10 +131,10 @@ class MaintenanceKind(StrEnum):
 FLOW_SCREENS: frozenset[str] = frozenset(
     {Screen.AMOUNT, Screen.CARD, Screen.PIN, Screen.ONLINE, Screen.RECEIPT}
 )
-# Card errors that are a failed read (not the operator's wrong method).
-READ_ERRORS: frozenset[str] = frozenset(
-    {CardError.BAD_READ, CardError.LRC, CardError.CHIP_MUTE, CardError.NO_CODE}
-)
+# Card errors that are the reader failing a card (not the operator's wrong method). A QR scan
+# that found no code (`no_code`) is not among them: the scanner had nothing to read (a code not
+# shown, the wrong screen held up), which is how the counter uses the terminal, not its reader.
+READ_ERRORS: frozenset[str] = frozenset({CardError.BAD_READ, CardError.LRC, CardError.CHIP_MUTE})
 # Network events that are trouble (not `up`).
 NET_TROUBLE: frozenset[str] = frozenset({NetEvent.DOWN, NetEvent.CONNECT_FAIL, NetEvent.RESET})
 # Printer states that are a fault of the printer (paper out is the operator's to fix).

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from steadypos.chaos import real, schedule, sim
 from steadypos.chaos.broken import BROKEN
 from steadypos.chaos.invariants import Violation, wire_violations
+from steadypos.chaos.schedule import Op, Schedule
 from steadypos.cli import app
 from steadypos.host.process import steadypos_argv
 
@@ -98,25 +99,25 @@ def test_unknown_fault_kind_is_a_usage_error() -> None:
     assert len(lines) == 1 and lines[0].startswith("error: unknown fault kind(s) bogus")
 
 
-def test_attacks_are_drawn_only_where_they_are_sent(tmp_path: Path) -> None:
-    """The real-process mode does not send forgeries or stranger messages: it refuses them when
-    named and leaves them out of its default, so a campaign never counts an attack it skipped."""
+def test_real_processes_are_attacked_too() -> None:
+    """With real processes the outsider sends a stranger's sign-out and settlement (one MAC'd with
+    a key of its own) and forgeries of a captured sale straight to the host: each is refused, the
+    terminal trades on, and every invariant holds (the host's conformance report does not count
+    the outsider's frames as the terminal's)."""
     from steadypos.chaos.commands import _kinds
 
-    assert set(_kinds(None, sim=True)) == set(schedule.FAULTS)
-    assert set(_kinds(None, sim=False)) == set(schedule.FAULTS) - schedule.ATTACK_FAULTS
-    argv = steadypos_argv("chaos", "--runs", "1", "--faults", "latency,forged_frame")
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2 and not proc.stdout
-    assert proc.stderr.strip().splitlines() == [
-        "error: forged_frame: attacks run only with --sim (the real-process mode does not send "
-        "them yet)"]
-    out = tmp_path / "sim.json"
-    code, text = chaos("--sim", "--runs", "20", "--seed", "5", "--faults",
-                       "forged_frame,stranger_admin", "--json", str(out))
-    data = json.loads(out.read_text())
-    assert code == 0 and data["violations"] == [], text
-    assert set(data["faults"]) <= schedule.ATTACK_FAULTS and sum(data["faults"].values()) > 0
+    assert set(_kinds(None)) == set(schedule.FAULTS)
+    ops = [Op(term=0, action="sale", card=n, amount=1000 + n, pin_ok=True, fault=fault, roll=roll)
+           for n, (fault, roll) in enumerate([(None, 0), ("stranger_admin", 1),
+                                              ("stranger_admin", 2 + 4), ("forged_frame", 16),
+                                              (None, 0)])]
+    result = real.run(Schedule(9, tuple(ops)))
+    assert result.violations == [], result.trace
+    answers = [line.split(" -> ")[1] for line in result.trace if " -> " in line]
+    assert [a.split()[0] for a in answers[:2]] == ["0830", "0510"], result.trace
+    forged = [line for line in result.trace if line.lstrip().startswith("forged_frame 0200")]
+    assert forged and all(line.endswith("rc=A0") for line in forged), result.trace
+    assert all(a.endswith(("rc=A0", "rc=97", "rc=03")) for a in answers), result.trace
 
 
 def test_a_failing_real_run_leaves_no_process_thread_or_file(

@@ -152,6 +152,19 @@ def test_no_database(tmp_path: Path) -> None:
     assert not (tmp_path / "none.db").exists()
 
 
+@pytest.mark.parametrize("args", [("terminals",), ("txn", "--tid", "T0000001", "--stan", "1"),
+                                  ("batch", "--tid", "T0000001", "--batch", "1"), ("audit",)])
+def test_a_damaged_database_is_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ...]) -> None:
+    db = tmp_path / "host.db"
+    db.write_bytes(b"not a database at all" * 200)
+    ran = host_cli(db, *args)
+    assert ran.exception is None or isinstance(ran.exception, SystemExit), ran.exception
+    assert ran.exit_code == 2, ran.output
+    assert ran.output.count("\n") == 1 and "Traceback" not in ran.output
+    assert "is not a host database SQLite can read" in ran.output and "backup" in ran.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["host.db"]  # nothing new left
+
+
 def test_ledger_check_names_accounts(host: Host, term: TestTerminal) -> None:
     term.sale(1234, swipe(CARD), CARD["pin"])
     # The TMS keeps merchants' names when it shares the host's database.

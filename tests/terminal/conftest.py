@@ -10,6 +10,15 @@ import pytest
 from rig import HostRig, Proxy, TerminalRig
 
 
+@pytest.fixture(autouse=True)
+def english_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console says results in the locale's language; these tests read English unless they
+    ask for `--lang zh` (a machine with no locale set would say Chinese)."""
+    for name in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
 @pytest.fixture
 def host(tmp_path: Path) -> Iterator[HostRig]:
     rig = HostRig(tmp_path / "host.db").start()

@@ -165,7 +165,7 @@ def test_settle_balanced_opens_the_next_batch(signed: TerminalRig) -> None:
     assert ran.code == 0, ran.output
     assert ran.data["result"] == "done" and ran.data["balanced"] is True
     assert ran.data["uploaded"] == 0 and ran.data["batch"] == "000001"
-    assert "2 sales 1534 fen, 1 refunds 200 fen" in ran.data["message"]
+    assert "2 sales ¥15.34, 1 refunds ¥2.00" in ran.data["message"]
     assert signed.proxy.mtis()[-1] == "0500"
     nxt = _approved(signed.sale("1.00"))
     assert nxt["batch"] == "000002"

@@ -91,7 +91,7 @@ def test_the_cli_observer_prints_every_event_when_asked(signed: TerminalRig) -> 
     with signed.open(observer=CliObserver(Console(file=buf, width=200), everything=True)) as t:
         t.sale(1234, CardInput(track2=CARD["track2"]), CARD["pin"])
     printed = buf.getvalue()
-    assert "[amount] sale 1234 fen" in printed
+    assert "[amount] sale ¥12.34" in printed
     assert f"[card] swipe {mask_pan(CARD['pan'])}" in printed
     assert "[prompt] enter PIN (30 s)" in printed
     assert "[result] sale approved rc 00 (charged): approved" in printed

@@ -57,8 +57,15 @@ def test_training_moves_no_money_and_is_marked_at_the_host(signed: TerminalRig) 
     kinds = {(t["mti"], t["kind"]) for t in marked if t["kind"].startswith("training:")}
     assert {("T0200", "training:sale"), ("T0220", "training:refund"),
             ("T0500", "training:settle")} <= kinds
-    assert receipts(journal) and receipts(signed.journal).keys() == {
+    assert receipts(signed.journal).keys() == {
         f"{live.data['batch']}-{live.data['stan']}.txt"}  # training slips only in the copy
+    slips = receipts(journal)
+    assert len(slips) == 5  # two sales, the void, the refund, the QR sale (not the decline)
+    for slip in slips.values():  # each printed slip says it is no payment, at top and bottom
+        lines = slip.splitlines()
+        assert lines[1] == lines[-1] == "*** 练习 — 非真实交易 TRAINING — NOT A PAYMENT ***"
+    assert "TRAINING" not in receipts(signed.journal)[
+        f"{live.data['batch']}-{live.data['stan']}.txt"]
     # and the live terminal goes on as before: its next sale and settlement are real
     after = signed.sale("1.00")
     assert after.code == 0 and signed.host.card_balance(CARD) == \

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from browser import live, page  # noqa: F401 - the pages' tests' fixtures
 from tmskit import Tms, drop_pg_schema, fresh_pg_schema, pg_reason
 
 

@@ -7,7 +7,12 @@ import re
 from pathlib import Path
 
 from steadypos import i18n
+from steadypos.tms.fleet_models import RolloutState
 from steadypos.tms.models import ApplicationStatus, Role, TerminalState
+from steadypos.tms.pages.parameters import TARGET_KINDS
+from steadypos.tms.services import rollouts
+from steadypos.tms.services.alerts import Cause
+from steadypos.tms.services.telemetry import READINGS
 from steadypos.tms.services.terminals import TRANSITIONS
 
 TEMPLATES = Path(i18n.__file__).parents[1] / "tms" / "pages" / "templates"
@@ -27,6 +32,11 @@ def test_every_key_the_pages_use_exists() -> None:
     used |= {f"app_status.{s}" for s in ApplicationStatus}
     used |= {f"action.{a}" for a in TRANSITIONS} | {f"audit.terminal.{a}" for a in TRANSITIONS}
     used |= {f"error.{c}" for c in (400, 401, 403, 404, 409, 422, 429, 503)}
+    used |= {f"rollout_state.{s}" for s in RolloutState} | {f"target.{k}" for k in TARGET_KINDS}
+    used |= {f"rollout.action.{a}" for a in rollouts.TRANSITIONS} | {f"alert.{c}" for c in Cause}
+    used |= {f"health.{r}" for r in READINGS} | {"rollout.line_new", "rollout.line_old"}
+    used |= {"drift.source.template", "drift.source.registry", "rollout.drop",
+             "rollout.guard_values"}
     missing = sorted(k for k in used if k not in i18n.catalogue("en"))
     assert not missing and len(used) > 60
 

@@ -10,8 +10,6 @@ import base64
 import hashlib
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,67 +17,12 @@ import pytest
 from tmskit import DeviceApi, Tms, active
 
 from steadypos import __version__
+from steadypos.fleetsim.devices import SimDevice, run_rollout
 from steadypos.terminal import releases
 from steadypos.terminal.releases import Fault, Installed
 
 FLEET = 200
-SESSIONS = 10  # per terminal and heartbeat
-BUILT_IN_CRASH_RATE = 0.01
 COMPATIBLE = [{"brand": "PAX", "model": "A920", "firmware": "PayDroid 8.1"}]
-
-
-@dataclass
-class Sim:
-    """A terminal reduced to what a rollout sees: sessions on the release it runs."""
-
-    tid: str
-    api: DeviceApi
-    installed: Installed
-    key: str
-    rng: random.Random
-    offers: list[str] = field(default_factory=list)
-    report: dict[str, Any] | None = None
-
-    def beat(self) -> dict[str, Any]:
-        running = self.installed.active()
-        version = running.version if running else __version__
-        rate = running.crash_rate if running else BUILT_IN_CRASH_RATE
-        crashed = sum(self.rng.random() < rate for _ in range(SESSIONS))
-        body: dict[str, Any] = {
-            "tid": self.tid, "ts": datetime.now(UTC).isoformat(), "app_version": version,
-            "params_version": 0, "health": {"battery_pct": 90, "printer": "ok"},
-            "sessions": {version: {"started": SESSIONS, "crashed": crashed}}}
-        if self.report:
-            body["release"], self.report = self.report, None
-        answer: dict[str, Any] = self.api.call("POST", "/heartbeats", body)
-        if "rollback" in answer["actions"]:
-            self.installed.rollback()
-        offer = answer.get("release")
-        if offer:
-            self.offers.append(offer["version"])
-            self.take(offer)
-        return answer
-
-    def take(self, offer: dict[str, Any]) -> None:
-        raw = self.api.request("GET", f"/releases/{offer['version']}/package")
-        try:
-            releases.prepare(self.installed.journal, raw, offer["version"], offer["sha256"],
-                             offer["signature"], self.key)
-        except releases.ReleaseError as exc:
-            self.report = {"version": offer["version"], "state": "refused", "reason": str(exc)}
-            return
-        self.report = {"version": offer["version"], "state": "verified"}
-        self.beat_report()
-        self.installed.switch(offer["version"])
-        self.report = {"version": offer["version"], "state": "switched"}
-
-    def beat_report(self) -> None:
-        """Say `verified` before switching (no sessions: the app has not restarted)."""
-        body = {"tid": self.tid, "ts": datetime.now(UTC).isoformat(),
-                "app_version": self.installed.running_version(), "params_version": 0,
-                "health": {}, "release": self.report}
-        self.report = None
-        self.api.call("POST", "/heartbeats", body)
 
 
 def publish(tms: Tms, version: str, fault: Fault | None, rate: float = 0.5) -> dict[str, Any]:
@@ -101,25 +44,23 @@ def tms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tms]:
 
 
 @pytest.fixture(scope="module")
-def fleet(tms: Tms, tmp_path_factory: pytest.TempPathFactory) -> list[Sim]:
+def fleet(tms: Tms, tmp_path_factory: pytest.TempPathFactory) -> list[SimDevice]:
     root = tmp_path_factory.mktemp("fleet")
     mid = tms.merchant()
     key = tms.ctx.release_key.public_pem
-    return [Sim(tid, DeviceApi(tms.client, token), Installed(root / f"{tid}.journal"), key,
+    return [SimDevice(tid, DeviceApi(tms.client, token), Installed(root / f"{tid}.journal"), key,
                 random.Random(n)) for n, (tid, token) in enumerate(active(tms, mid, FLEET))]
 
 
-def run(tms: Tms, fleet: list[Sim], rollout: int, until: set[str], rounds: int) -> dict[str, Any]:
-    for _ in range(rounds):
-        for sim in fleet:
-            sim.beat()
-        state = tms.ok("GET", f"/rollouts/{rollout}")
-        if state["state"] in until:
-            return dict(state)
-    raise AssertionError(f"rollout {rollout} still {state['state']} after {rounds} rounds")
+def run(tms: Tms, fleet: list[SimDevice], rollout: int, until: set[str],
+        rounds: int) -> dict[str, Any]:
+    ops = DeviceApi(tms.client, tms.headers["ops"]["Authorization"].removeprefix("Bearer "))
+    state = run_rollout(ops, fleet, rollout, until, rounds)
+    assert state["state"] in until, f"rollout {rollout} still {state['state']}"
+    return state
 
 
-def test_a_bad_release_halts_at_the_first_stage(tms: Tms, fleet: list[Sim]) -> None:
+def test_a_bad_release_halts_at_the_first_stage(tms: Tms, fleet: list[SimDevice]) -> None:
     publish(tms, "2.0.0-bad", Fault.CRASH)
     started = tms.ok("POST", "/rollouts", 201, json={
         "release": "2.0.0-bad", "target": {"model": "A920"}, "stages": [10, 50, 100],
@@ -155,7 +96,7 @@ def test_a_bad_release_halts_at_the_first_stage(tms: Tms, fleet: list[Sim]) -> N
     assert all(s.installed.running_version() == __version__ for s in fleet)
 
 
-def test_a_good_release_reaches_every_terminal(tms: Tms, fleet: list[Sim]) -> None:
+def test_a_good_release_reaches_every_terminal(tms: Tms, fleet: list[SimDevice]) -> None:
     publish(tms, "2.1.0", None)
     started = tms.ok("POST", "/rollouts", 201, json={
         "release": "2.1.0", "target": {"all": True}, "stages": [10, 50, 100],
@@ -167,7 +108,7 @@ def test_a_good_release_reaches_every_terminal(tms: Tms, fleet: list[Sim]) -> No
     assert tms.ok("GET", "/releases/2.1.0/health")["adoption_pct"] == 100.0
 
 
-def test_releases_that_do_not_verify_are_refused(tms: Tms, fleet: list[Sim],
+def test_releases_that_do_not_verify_are_refused(tms: Tms, fleet: list[SimDevice],
                                                  tmp_path: Path) -> None:
     raw = releases.build("3.0.0")
     body = {"version": "3.0.0", "sha256": hashlib.sha256(raw + b"x").hexdigest(),

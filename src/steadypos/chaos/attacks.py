@@ -1,7 +1,7 @@
 """The attacks of pos-link-v1.1 as chaos faults, for the simulation and the real run alike: what an
 outsider on the link sends (XOR-compensated forgeries of a frame the terminal just sent, and
 admin messages in a stranger's name with no good MAC), and how its answers and the terminal's
-next answer are judged (invariants h and i)."""
+next answer are judged (invariants h and i, with `Watch`)."""
 
 from __future__ import annotations
 
@@ -100,7 +100,9 @@ def judge_answer(tid: str, fault: str, frame: bytes, answer: bytes | None) -> li
 
 def judge_next(tid: str, fault: str, answer: bytes | None) -> list[Violation]:
     """(i) the real terminal was not disturbed: its next answer after the attack does not say
-    it was signed out, its keys stopped, or its batch moved."""
+    it was signed out, its keys stopped, or its batch moved. A suspect only: the attack is to
+    blame when the same schedule with the outsider silent gives that exchange another answer
+    (`Watch.caused`), not when another fault of the run did it."""
     if answer is None:
         return []
     try:
@@ -112,3 +114,34 @@ def judge_next(tid: str, fault: str, answer: bytes | None) -> list[Violation]:
         return []
     return [Violation("i_terminal_undisturbed", f"{tid}: after {fault}, its {resp.mti} STAN "
                                                 f"{resp.get(11)} got {resp.get(39)} ({what})")]
+
+
+class Watch:
+    """What invariant (i) needs from a run: the host's answer code to each exchange of each
+    terminal, and the disturbed answers after an attack. `caused` keeps those the same schedule
+    with the outsider silent does not show at that exchange (another fault of the run, a
+    corrupted byte or a reset, may give it the same code anyway)."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, list[str | None]] = {}  # TID -> F39 per exchange (None: no answer)
+        self.after: dict[str, str] = {}  # TID -> the attack its next answer is judged after
+        self.disturbed: list[tuple[str, int, str, Violation]] = []
+
+    def exchange(self, tid: str) -> None:
+        """The terminal sent a request (its answer, if any, comes with `answer`)."""
+        self.codes.setdefault(tid, []).append(None)
+
+    def answer(self, tid: str, answer: bytes | None) -> None:
+        """The host's answer to the terminal's last request, before any damage on the way."""
+        codes = self.codes[tid]
+        try:
+            codes[-1] = decode_frame(answer).get(39) if answer is not None else None
+        except ProtocolError:
+            codes[-1] = None
+        if tid in self.after:
+            for v in judge_next(tid, self.after.pop(tid), answer):
+                self.disturbed.append((tid, len(codes) - 1, codes[-1] or "", v))
+
+    def caused(self, quiet: Watch) -> list[Violation]:
+        return [v for tid, n, code, v in self.disturbed
+                if quiet.codes.get(tid, [])[n:n + 1] != [code]]

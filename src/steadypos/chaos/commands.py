@@ -118,20 +118,15 @@ def _summary(console: Console, camp: Campaign, sim: bool) -> None:
     console.print(table)
 
 
-def _kinds(faults: str | None, sim: bool) -> tuple[str, ...]:
-    """The fault kinds asked for; the attacks only where they are carried out (--sim: the
-    real-process mode does not send forgeries or stranger messages yet)."""
+def _kinds(faults: str | None) -> tuple[str, ...]:
+    """The fault kinds asked for (all of them by default, in either mode)."""
     if faults is None:
-        return tuple(k for k in schedules.FAULTS if sim or k not in schedules.ATTACK_FAULTS)
+        return tuple(schedules.FAULTS)
     kinds = tuple(k.strip() for k in faults.split(",") if k.strip())
     unknown = [k for k in kinds if k not in schedules.FAULTS]
     if unknown:
         raise _fail(f"unknown fault kind(s) {', '.join(unknown)}; known: "
                     f"{', '.join(schedules.FAULTS)}", 2)
-    attacks = sorted(set(kinds) & schedules.ATTACK_FAULTS)
-    if attacks and not sim:
-        raise _fail(f"{', '.join(attacks)}: attacks run only with --sim (the real-process mode "
-                    "does not send them yet)", 2)
     return kinds
 
 
@@ -140,8 +135,7 @@ def chaos(
     seed: int = typer.Option(1, "--seed", help="seed of the first schedule; run i uses seed+i"),
     faults: str = typer.Option(None, "--faults", show_default=False,
                                help="comma-separated fault kinds to draw from (default: all of "
-                                    f"{', '.join(schedules.FAULTS)}; without --sim all but the "
-                                    f"attacks, {', '.join(sorted(schedules.ATTACK_FAULTS))})"),
+                                    f"{', '.join(schedules.FAULTS)})"),
     json_out: Path = typer.Option(None, "--json",
                                   help="path to write the campaign's figures to (JSON)"),
     replay: int = typer.Option(None, "--replay", help="rerun exactly the schedule of this seed"),
@@ -153,7 +147,7 @@ def chaos(
     """Run seeded fault schedules against host, terminals and proxy; check the invariants after
     each heals. Exits 0 only when no invariant was violated."""
     console = Console()
-    kinds = _kinds(faults, sim)
+    kinds = _kinds(faults)
     if terminal != "steadypos" and terminal not in BROKEN:
         raise _fail(f"--terminal must be steadypos or one of {', '.join(BROKEN)}", 2)
     terminal_cls: type[Terminal] = BROKEN.get(terminal, Terminal)

@@ -1,12 +1,14 @@
 """What an operation of a schedule means concretely, for the simulation and the real run alike: the
 demo terminals and cards, an op's card and PIN, the sale a void or refund targets, and what each
-fault's roll decides (how many exchanges it hits, which step, which write, which parameter)."""
+fault's roll decides (how many exchanges it hits, which step, which write, which parameter, and
+with real processes which toxics of the fault proxy)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from steadypos.chaos.schedule import Op
+from steadypos.chaos.toxics import DOWNSTREAM, UPSTREAM, Toxic
 from steadypos.host import demo_data
 from steadypos.terminal import steps
 from steadypos.terminal.journal import Txn
@@ -83,3 +85,41 @@ def abandoned(action: str, result: str, message: str, row_written: bool) -> bool
     if result in ("failed", "blocked") and in_flow(action, row_written):
         return True
     return result == "approved" and "printer" in message
+
+
+def variant(roll: int, n: int) -> int:
+    """A choice among n decided by the roll's bits above those `hits` reads."""
+    return (roll >> 2) % n
+
+
+def network_toxics(fault: str, roll: int, timeout: float) -> list[Toxic]:
+    """The fault proxy's toxics for a network fault of a real run (`timeout`: the terminals')."""
+    n = hits(roll)
+    if fault == "latency":
+        late = variant(roll, 10) < 3  # past the terminal's timeout, as often as in the sim
+        return [Toxic("latency", latency_ms=timeout * 1000 + 500 if late else 300, count=n)]
+    if fault == "black_hole":
+        return [Toxic("black_hole", count=n)]
+    if fault == "drop_response":
+        return [Toxic("drop_response", count=n)]
+    if fault == "reset":  # before or after the host got the request
+        return [Toxic("reset", direction=(UPSTREAM, DOWNSTREAM)[variant(roll, 2)], count=n)]
+    if fault == "slice":
+        return [Toxic("slice", direction=(UPSTREAM, DOWNSTREAM)[variant(roll, 2)],
+                      slice_bytes=1 + variant(roll, 16), slice_delay_ms=2, count=n)]
+    if fault == "duplicate_request":
+        # The second answer: to a repeated request the host gives the first one's answer again,
+        # and of a repeated sign-in's two key sets the host keeps the second.
+        return [Toxic("duplicate_request", forward="second", count=n)]
+    if fault == "corrupt_byte":
+        # Answers only: the host's conformance observer judges the requests that reach it, and
+        # a request damaged on the way is no breach of the terminal's (the simulation judges
+        # before the damage; the host's fuzz tests cover damaged requests).
+        return [Toxic("corrupt_byte", count=n)]
+    if fault == "mac_corrupt":
+        return [Toxic("corrupt_byte", name="mac_corrupt", target="mac", count=n)]
+    if fault == "kill_host":
+        # The host dies before the request reaches it, while it has it, or once it answered.
+        return [[Toxic("black_hole", count=1)], [],
+                [Toxic("drop_response", close=True, count=1)]][variant(roll, 3)]
+    return []  # host_restart: the restart itself, while the request is in flight

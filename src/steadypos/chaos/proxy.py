@@ -211,6 +211,9 @@ class FaultProxy:
         self._conns: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        # Called with (direction, frame) for each frame before the toxics, on the proxy's
+        # thread: what an eavesdropper on the link sees.
+        self.tap: Callable[[str, bytes], None] | None = None
         for t in toxics:
             self.add(t)
 
@@ -267,6 +270,8 @@ class FaultProxy:
 
     def _plan(self, direction: str, frame: bytes) -> _Plan:
         plan = _Plan(frame)
+        if self.tap is not None:
+            self.tap(direction, frame)
         with self._lock:
             self._frames[direction] += 1
             number = self._frames[direction]

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -18,7 +17,7 @@ from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
-from steadypos.chaos import ops
+from steadypos.chaos import attacks, ops
 from steadypos.chaos.broken import BROKEN
 from steadypos.chaos.invariants import (
     TerminalView,
@@ -27,10 +26,11 @@ from steadypos.chaos.invariants import (
     episode_violations,
     wire_violations,
 )
+from steadypos.chaos.outsider import Outsider
 from steadypos.chaos.proxy import FaultProxy
-from steadypos.chaos.schedule import NETWORK_FAULTS, Op, Schedule
+from steadypos.chaos.schedule import ATTACK_FAULTS, NETWORK_FAULTS, Op, Schedule
 from steadypos.chaos.sim import RunResult, tmp_root
-from steadypos.chaos.toxics import DOWNSTREAM, UPSTREAM, Toxic
+from steadypos.chaos.toxics import DOWNSTREAM, UPSTREAM
 from steadypos.host import process
 from steadypos.host.app import CLOCK_ENV
 from steadypos.host.process import steadypos_argv
@@ -46,7 +46,6 @@ from steadypos.terminal.keystore import KeyStore
 LOOPBACK = "127.0.0.1"
 TIMEOUT = 1.0  # the terminals' answer timeout (2 s in the simulation, where waiting is free)
 START_TIMEOUT = 20.0
-STOP_TIMEOUT = 20.0
 COMMAND_TIMEOUT = 60.0  # a terminal command that takes longer is hung
 POLL = 0.002
 # The host's test hook this process may carry in its environment: the host gets only its own.
@@ -56,44 +55,28 @@ CRASH_AT = "--crash-at"
 MIDNIGHT_MINUS_2 = clock_time(23, 59, 58)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return int(s.getsockname()[1])
+class ChaosHost(process.HostProcess):
+    """`steadypos host` on the run's database, in conformance mode without provoking anything
+    itself (for the wire rules), with one report per start so that a restart does not overwrite
+    what the last one saw; the demo seeded at the first start."""
 
-
-class HostProcess:
-    """`steadypos host` on a fixed port: started, killed and restarted on the same database."""
-
-    def __init__(self, root: Path, port: int, env: dict[str, str]) -> None:
-        self.root, self.port, self.env = root, port, env
-        self.db = root / "host.db"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
+    def __init__(self, root: Path, env: dict[str, str]) -> None:
+        super().__init__(root / "host.db", stderr=root / "host.stderr", timeout=START_TIMEOUT)
+        self.root, self.base_env = root, env
         self.reports: list[Path] = []
 
-    @property
-    def up(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def start(self, extra_env: dict[str, str]) -> None:
-        # In conformance mode, without provoking anything itself, for the wire rules; one report
-        # per host process, so that a restart does not overwrite what the last one saw.
-        self.starts += 1
-        report = self.root / f"conformance-{self.starts}.json"
+    def start_with(self, extra_env: dict[str, str]) -> None:
+        """Start (again, on the same port) with the test hooks `extra_env` for this start."""
+        report = self.root / f"conformance-{self.starts + 1}.json"
         self.reports.append(report)
-        args = ["host", "--db", str(self.db), "--port", str(self.port),
-                "--conformance-report", str(report), "--withhold-rate", "0",
-                "--corrupt-mac-rate", "0"]
-        if self.starts == 1:
-            args.append("--seed-demo")
+        opts = ["--conformance-report", str(report), "--withhold-rate", "0",
+                "--corrupt-mac-rate", "0", *(["--seed-demo"] if not self.starts else [])]
+        self.env = {**self.base_env, **extra_env}
         try:
-            with open(self.root / "host.stderr", "ab") as err:
-                self.proc, _, _ = process.start(steadypos_argv(*args),
-                                                {**self.env, **extra_env}, err, START_TIMEOUT)
+            self.start(opts)
         except process.HostStartError as exc:
-            tail = (self.root / "host.stderr").read_text(errors="replace")[-500:]
-            raise RuntimeError(f"the host did not start on port {self.port}: {tail}") from exc
+            raise RuntimeError(f"the host did not start on port {self.port}: "
+                               f"{self.stderr()[-500:]}") from exc
 
     def save_report(self) -> None:
         """Have the host write its conformance report now: a SIGKILL later loses only what it
@@ -101,26 +84,15 @@ class HostProcess:
         if self.up:
             self.proc.send_signal(signal.SIGUSR1)  # type: ignore[union-attr]
 
-    def kill(self) -> None:
-        """SIGKILL: whatever was not committed is gone."""
-        self._end(signal.SIGKILL)
-
-    def stop(self) -> None:
-        """SIGTERM: the host answers what it holds, writes its report and exits."""
-        self._end(signal.SIGTERM)
-
-    def _end(self, sig: int) -> None:
-        proc, self.proc = self.proc, None
-        if proc is not None:
-            process.stop(proc, sig, STOP_TIMEOUT)
-
 
 class RealRun:
     """One schedule, with real processes, from a clean world to a healed one, then checked."""
 
     def __init__(self, schedule: Schedule, terminal_cls: type[Terminal] = Terminal,
-                 root: Path | None = None) -> None:
+                 root: Path | None = None, attacks: bool = True) -> None:
         self.schedule = schedule
+        self.terminal_cls = terminal_cls
+        self.attacks = attacks  # False: the same run with the outsider silent
         self.env = {k: v for k, v in os.environ.items() if k not in HOOKS}
         self.term_opts: dict[str, str] = {}  # `steadypos terminal` options for every command
         broken = [name for name, cls in BROKEN.items() if cls is terminal_cls]
@@ -135,11 +107,12 @@ class RealRun:
         self.paths = [self.root / f"t{i + 1}.db" for i in range(len(self.terminals))]
         self.abandoned = [0] * len(self.paths)  # crashes and abandoned flows each log must show
         self.last_rc = 0  # exit status of the last terminal command
-        self.host = HostProcess(self.root, _free_port(), self.env)
+        self.host = ChaosHost(self.root, self.env)
         self.proxy: FaultProxy | None = None
         self.clock: tuple[datetime, float] | None = None  # host time at a monotonic instant
         self.trace: list[str] = []
         self.hung: list[Violation] = []
+        self.outsider = Outsider(lambda: (LOOPBACK, self.host.port), self._note)
         self.proc: subprocess.Popen[bytes] | None = None
 
     # -- running ----------------------------------------------------------------------------
@@ -152,12 +125,24 @@ class RealRun:
             violations = self._heal_and_check()
         finally:
             self._close()
+        violations += self._caused_by_attacks()
         return RunResult(self.schedule.seed, self.schedule, violations, self.trace, sim=False)
 
+    def _caused_by_attacks(self) -> list[Violation]:
+        """(i) the disturbances an attack caused (`attacks.Watch`). Real processes are not
+        deterministic: a disturbance the quiet run's timing happened to avoid is blamed too."""
+        if not self.outsider.watch.disturbed:
+            return []
+        quiet = RealRun(self.schedule, self.terminal_cls, attacks=False)
+        quiet.run()
+        return self.outsider.watch.caused(quiet.outsider.watch)
+
     def _start(self) -> None:
-        self.host.start(self._host_env())
+        self.host.start_with(self._host_env())
         self.proxy = FaultProxy((LOOPBACK, self.host.port), (LOOPBACK, 0),
-                                seed=self.schedule.seed).start()
+                                seed=self.schedule.seed)
+        self.proxy.tap = self.outsider.tap
+        self.proxy.start()
         for path, t in zip(self.paths, self.terminals, strict=True):
             self._command(path, ["init", "--host", LOOPBACK, "--port", str(self.proxy.port),
                                  "--tid", t["tid"], "--mid", t["mid"], "--tmk", t["tmk"],
@@ -186,7 +171,7 @@ class RealRun:
 
     def _restart_host(self) -> None:
         self.host.stop()
-        self.host.start(self._host_env())
+        self.host.start_with(self._host_env())
         self._note("  host restarted (SIGTERM)")
 
     def _kill_host(self) -> None:
@@ -221,7 +206,7 @@ class RealRun:
             if self.host.up:
                 self.host.save_report()
             else:
-                self.host.start(self._host_env())
+                self.host.start_with(self._host_env())
                 self._note("  host restarted")
 
     def _arm(self, op: Op) -> tuple[dict[str, str], Callable[[], None] | None,
@@ -235,13 +220,17 @@ class RealRun:
         undo: Callable[[], None] = lambda: None  # noqa: E731
         if fault in NETWORK_FAULTS:
             self.proxy.clear()  # an earlier fault may still be in force, as in the simulation
-            for toxic in network_toxics(fault, roll):
+            for toxic in ops.network_toxics(fault, roll, TIMEOUT):
                 self.proxy.add(toxic)
             if fault == "kill_host":
-                direction = DOWNSTREAM if _variant(roll, 3) == 2 else UPSTREAM
+                direction = DOWNSTREAM if ops.variant(roll, 3) == 2 else UPSTREAM
                 poll = self._on_frame(direction, 1, self._kill_host)
             elif fault == "host_restart":
                 poll = self._on_frame(UPSTREAM, ops.hits(roll), self._restart_host)
+        elif fault in ATTACK_FAULTS:
+            self.proxy.clear()  # the outsider alone, with nothing else, as in the simulation
+            if self.attacks:
+                undo = self._attack(op)
         elif fault == "kill_terminal":
             opts[CRASH_AT] = ops.kill_step(roll)
         elif fault in ops.DISK_FAULTS:
@@ -266,6 +255,18 @@ class RealRun:
                 with contextlib.closing(Journal(path)) as j:
                     j.set_config(good)
         return opts, poll, undo
+
+    def _attack(self, op: Op) -> Callable[[], None]:
+        """A stranger's messages now, or the forgeries of the terminal's next MAC'd request once
+        the operation is done (what undoes the fault)."""
+        tid = self.terminals[op.term]["tid"]
+        if op.fault == "forged_frame":
+            self.outsider.forge_next(tid, op.roll)
+            return self.outsider.forge
+        with contextlib.closing(Journal(self.paths[op.term])) as journal:
+            mid, batch = journal.config()["mid"], journal.batch()
+        self.outsider.stranger(tid, mid, batch, op.roll)
+        return lambda: None
 
     def _act(self, op: Op, opts: dict[str, str], poll: Callable[[], None] | None) -> None:
         path = self.paths[op.term]
@@ -341,7 +342,7 @@ class RealRun:
         self._note("heal")
         self.proxy.clear()
         if not self.host.up:
-            self.host.start(self._host_env())
+            self.host.start_with(self._host_env())
         for _round in range(2):
             for path in self.paths:
                 self._command(path, ["recover"])
@@ -360,10 +361,18 @@ class RealRun:
                 j.close()
         for report in self.host.reports:
             if report.exists():  # not if the host was SIGKILLed before it wrote one
-                found += wire_violations(json.loads(report.read_text()))
+                found += [v for v in wire_violations(json.loads(report.read_text()))
+                          if not _by_outsider(v)]
         for t, path, expected in zip(self.terminals, self.paths, self.abandoned, strict=True):
             found += episode_violations(t["tid"], events_path(path), expected)
-        return found + self.hung
+        return found + self.hung + self.outsider.found
+
+
+def _by_outsider(v: Violation) -> bool:
+    """A wire breach of the attacker's (numbered from ATTACK_STAN), not the terminal's: the host
+    in conformance mode sees every frame, the terminal's and the outsider's alike."""
+    stan = v.detail.partition(" STAN ")[2][:6]
+    return attacks.is_attack_stan(stan)
 
 
 def _rows(journal: Path) -> int:
@@ -371,44 +380,6 @@ def _rows(journal: Path) -> int:
     with contextlib.closing(Journal(journal)) as j:
         txns = j.txns()
     return txns[-1].id if txns else 0
-
-
-def _variant(roll: int, n: int) -> int:
-    """A choice among n decided by the roll's bits above those `ops.hits` reads."""
-    return (roll >> 2) % n
-
-
-def network_toxics(fault: str, roll: int) -> list[Toxic]:
-    """The proxy's toxics for a network fault of the schedule."""
-    n = ops.hits(roll)
-    if fault == "latency":
-        late = _variant(roll, 10) < 3  # past the terminal's timeout, as often as in the sim
-        return [Toxic("latency", latency_ms=TIMEOUT * 1000 + 500 if late else 300, count=n)]
-    if fault == "black_hole":
-        return [Toxic("black_hole", count=n)]
-    if fault == "drop_response":
-        return [Toxic("drop_response", count=n)]
-    if fault == "reset":  # before or after the host got the request
-        return [Toxic("reset", direction=(UPSTREAM, DOWNSTREAM)[_variant(roll, 2)], count=n)]
-    if fault == "slice":
-        return [Toxic("slice", direction=(UPSTREAM, DOWNSTREAM)[_variant(roll, 2)],
-                      slice_bytes=1 + _variant(roll, 16), slice_delay_ms=2, count=n)]
-    if fault == "duplicate_request":
-        # The second answer: to a repeated request the host gives the first one's answer again,
-        # and of a repeated sign-in's two key sets the host keeps the second.
-        return [Toxic("duplicate_request", forward="second", count=n)]
-    if fault == "corrupt_byte":
-        # Answers only: the host's conformance observer judges the requests that reach it, and
-        # a request damaged on the way is no breach of the terminal's (the simulation judges
-        # before the damage; the host's fuzz tests cover damaged requests).
-        return [Toxic("corrupt_byte", count=n)]
-    if fault == "mac_corrupt":
-        return [Toxic("corrupt_byte", name="mac_corrupt", target="mac", count=n)]
-    if fault == "kill_host":
-        # The host dies before the request reaches it, while it has it, or once it answered.
-        return [[Toxic("black_hole", count=1)], [],
-                [Toxic("drop_response", close=True, count=1)]][_variant(roll, 3)]
-    return []  # host_restart: the restart itself, while the request is in flight
 
 
 def _last_json(text: str) -> dict[str, Any] | None:

@@ -118,7 +118,7 @@ class SimNet:
         self.fault: str | None = None
         self.left = 0  # exchanges the armed fault still hits; it may outlast its operation
         self.forge_for: dict[str, int] = {}  # TID -> roll: forge its next MAC'd request
-        self.watch: dict[str, str] = {}  # TID -> the attack its next answer is judged after
+        self.watch = attacks.Watch()
         self.attack_found: list[Violation] = []
 
     def connection(self, tid: str) -> Callable[..., SimConnection]:
@@ -140,6 +140,7 @@ class SimNet:
             # desynchronisation that says nothing about the terminal, so it is left out.
             fault = None
         self.clock.advance(0.2)
+        self.watch.exchange(tid)
         self.trace.add(tid, ">", frame, f"[{fault}]" if fault else "")
         msg = decode_frame(frame)
         self.host.observe(msg)  # the wire rules judge what the terminal sent, not the damage
@@ -181,7 +182,7 @@ class SimNet:
         """A stranger's admin messages in `tid`'s name, straight to the host."""
         for frame in attacks.stranger(tid, mid, batch, roll):
             self._attack(tid, "stranger_admin", frame)
-        self.watch[tid] = "stranger_admin"
+        self.watch.after[tid] = "stranger_admin"
 
     def _attack(self, tid: str, fault: str, frame: bytes) -> None:
         answer = self.host.handle(frame)
@@ -191,15 +192,14 @@ class SimNet:
 
     def _after_attack(self, tid: str, frame: bytes, answer: bytes | None) -> None:
         """Judge the terminal's first answer after an attack; forge a captured MAC'd request."""
-        if tid in self.watch:
-            self.attack_found += attacks.judge_next(tid, self.watch.pop(tid), answer)
+        self.watch.answer(tid, answer)
         if tid in self.forge_for:
             forged = attacks.forgeries(frame, self.forge_for[tid])
             if forged:
                 del self.forge_for[tid]
                 for f in forged:
                     self._attack(tid, "forged_frame", f)
-                self.watch[tid] = "forged_frame"
+                self.watch.after[tid] = "forged_frame"
 
     def observer_owes(self, msg: Message, reason: ReversalReason) -> None:
         self.host.observer.owe(msg, reason)
@@ -245,8 +245,9 @@ class Simulation:
     """One schedule, run from a clean world to a healed one, then checked."""
 
     def __init__(self, schedule: Schedule, terminal_cls: type[Terminal] = Terminal,
-                 root: Path | None = None) -> None:
+                 root: Path | None = None, attacks: bool = True) -> None:
         self.schedule = schedule
+        self.attacks = attacks  # False: the same run with the outsider silent
         self.terminal_cls = terminal_cls
         self.rng = random.Random(schedule.seed ^ 0x5EED)
         self.clock = SimClock()
@@ -303,7 +304,17 @@ class Simulation:
                 self._kill(i)
             self.host.service.store.close()
             shutil.rmtree(self.root, ignore_errors=True)
+        violations += self._caused_by_attacks()
         return RunResult(self.schedule.seed, self.schedule, violations, self.trace.lines)
+
+    def _caused_by_attacks(self) -> list[Violation]:
+        """(i) the disturbances an attack caused (`attacks.Watch`); each draw of the run's dice
+        is the same in the run with the outsider silent."""
+        if not self.net.watch.disturbed:
+            return []
+        quiet = Simulation(self.schedule, self.terminal_cls, attacks=False)
+        quiet.run()
+        return self.net.watch.caused(quiet.net.watch)
 
     def _arm(self, op: Op, term: Terminal) -> Callable[[], None]:
         """Set the op's fault; return what undoes it afterwards."""
@@ -325,6 +336,8 @@ class Simulation:
         elif fault in ATTACK_FAULTS:
             self.net.fault, self.net.left = None, 0  # the outsider alone, with nothing else
             tid = self.tids[op.term]
+            if not self.attacks:
+                return undo
             if fault == "stranger_admin":
                 self.net.stranger(tid, term.cfg["mid"], term.batch, roll)
             else:

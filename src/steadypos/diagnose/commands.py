@@ -21,6 +21,14 @@ from steadypos.diagnose.workers import diagnose_parallel
 PROGRESS_MIN_BYTES = 4 << 20  # show a progress bar for inputs over 4 MiB
 
 
+class _PipeConsole(Console):
+    """stdout whose reader may stop early (`| head`): rich would exit 1 there; the command
+    stops quietly with its own status instead."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
+
+
 def _fail(err: Console, message: str) -> typer.Exit:
     err.print(f"error: {message}", highlight=False, soft_wrap=True)
     return typer.Exit(2)
@@ -96,7 +104,7 @@ def diagnose(
     if not result.stats.sources:
         raise _fail(err, "no event log among " + ", ".join(paths) + _skipped(result))
     _write(err, result, json_out, html_out)
-    out = err if json_out == "-" else Console()
+    out = err if json_out == "-" else _PipeConsole()
     try:
         print_summary(result, out)
         for target, what in ((json_out, "JSON"), (html_out, "HTML report")):

@@ -107,6 +107,10 @@ def _read_errors(ep: Episode) -> list[FlowCard]:
     return [c for c in ep.card_errors if c.error in READ_ERRORS]
 
 
+def _no_codes(ep: Episode) -> int:
+    return sum(1 for c in ep.card_errors if c.error == CardError.NO_CODE)
+
+
 def _param_rcs(ep: Episode) -> list[str]:
     return [rc for rc in ep.rcs if rc in RC_PARAMETER]
 
@@ -234,6 +238,9 @@ RULES: tuple[Rule, ...] = (
          lambda e: float(e.screen in ("card", "pin") and e.end_kind == "idle"
                          and _no_signal_of_trouble(e)),
          lambda e: f"abandoned at the {e.screen} screen with no error"),
+    Rule(Family.OPERATOR, "", 1.2,
+         lambda e: float(e.end_kind == "idle" and _no_codes(e) > 0),
+         lambda e: f"{_no_codes(e)} QR scan(s) found no code (no_code), then abandoned"),
 )  # fmt: skip
 
 

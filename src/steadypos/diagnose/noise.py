@@ -20,6 +20,10 @@ NOISE_PRIOR = 1 / 2000
 # fleet that showed none is not taken to never show one; the more flows it has, the less it adds.
 PSEUDO_EPISODES = 0.5
 ALPHA = 0.002  # how unlikely under noise a count must be to count as a cause
+# A baseline is kept on a coarse grid, GRID_STEPS per factor of ten (the R5 series: 1, 1.6, 2.5,
+# 4, 6.3): a few terminals more or less move the pooled rate by their share of the flows, which
+# seldom reaches the next step, so the verdicts judged against it stay as they were.
+GRID_STEPS = 5
 
 
 def typical_rate(rows: Iterable[tuple[float, int]]) -> float:
@@ -32,7 +36,14 @@ def typical_rate(rows: Iterable[tuple[float, int]]) -> float:
     rates = sorted(c / f for c, f in busy)
     cut = rates[max(0, int(len(rates) * ORDINARY_SHARE) - 1)]
     low = [(c, f) for c, f in busy if c / f <= cut]
-    return (sum(c for c, _ in low) + PSEUDO_EPISODES) / sum(f for _, f in low)
+    return on_grid((sum(c for c, _ in low) + PSEUDO_EPISODES) / sum(f for _, f in low))
+
+
+def on_grid(rate: float) -> float:
+    """`rate` rounded to the nearest step of the grid (geometric: GRID_STEPS per decade)."""
+    if rate <= 0:
+        return rate
+    return 10 ** (round(math.log10(rate) * GRID_STEPS) / GRID_STEPS)
 
 
 def threshold(expected: float) -> int:

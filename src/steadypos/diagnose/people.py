@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from steadypos.diagnose.episodes import Episode
 from steadypos.diagnose.evidence import Scored
 from steadypos.diagnose.fleet import FleetContext
+from steadypos.diagnose.noise import threshold
 from steadypos.diagnose.records import VersionChange
 from steadypos.diagnose.splits import Split, SplitRule, weigh
 from steadypos.diagnose.taxonomy import RC_WRONG_PIN, Cause
@@ -18,9 +19,10 @@ from steadypos.eventlog import CardError, PinOutcome, format_ts
 
 PEOPLE_CAUSES = (Cause.OPERATOR_ERROR, Cause.TRAINING_GAP)
 # "right after a new feature/version": at least this many errors after the change, at this many
-# times the rate before it (with fewer than MIN_FLOWS_BEFORE flows before the change, the fleet's
-# usual rate of operator episodes stands for it)
-AFTER_MIN_EPISODES, AFTER_FACTOR, MIN_FLOWS_BEFORE = 2, 3.0, 10
+# times the rate before it, and more than that rate explains (noise.threshold). The rate before
+# is the terminal's own, drawn towards the fleet's usual rate of operator episodes as if the
+# fleet had lent it PRIOR_FLOWS flows: a change early in the log has few flows before it.
+AFTER_MIN_EPISODES, AFTER_FACTOR, PRIOR_FLOWS = 2, 3.0, 20
 # "one operator stands out": of two or more operators, one made this share of the errors
 STANDOUT_SHARE = 2 / 3
 SHOWN_OPERATORS = 2  # operators named in the evidence
@@ -103,10 +105,10 @@ def _rise(eps: list[Episode], term: TerminalRecord, change: VersionChange,
         return 0, ""
     after = sum(1 for e in eps if e.t1 >= change.t)
     before = len(eps) - after
-    # half an error: no rate is ever taken as zero; too few flows before: the fleet's usual rate
-    rate_before = (before + 0.5) / flows_before if flows_before >= MIN_FLOWS_BEFORE else usual
+    rate_before = (before + usual * PRIOR_FLOWS) / (flows_before + PRIOR_FLOWS)
     rate_after = after / flows_after
-    if after < AFTER_MIN_EPISODES or rate_after < AFTER_FACTOR * rate_before:
+    if (after < max(AFTER_MIN_EPISODES, threshold(rate_before * flows_after))
+            or rate_after < AFTER_FACTOR * rate_before):
         return 0, ""
     return after, (f"operator errors rose after app_version {change.new} was installed on"
                    f" {format_ts(change.t)[:10]}: {before} in {flows_before} flows before,"

@@ -24,7 +24,7 @@ def print_summary(d: Diagnosis, console: Console) -> None:
         f"[bold]Flash-exit diagnosis[/bold]: {plural(len(d.results), 'terminal')}, "
         f"{plural(len(eps), 'episode')}, {plural(st.events, 'event')} in "
         f"{plural(st.lines, 'line')} from {plural(len(st.sources), 'source')}",
-        highlight=False,
+        highlight=False, soft_wrap=True,
     )
     if st.malformed:
         where = ", ".join(f"{m.source}:{m.line} ({m.reason})" for m in st.samples[:5])
@@ -37,7 +37,7 @@ def print_summary(d: Diagnosis, console: Console) -> None:
         console.print(f"[yellow]{plural(st.bad_values, 'event')} with unusable values"
                       " ignored[/yellow]")
     for skipped in st.skipped:
-        console.print(f"[yellow]skipped[/yellow]: {skipped}", highlight=False)
+        console.print(f"[yellow]skipped[/yellow]: {skipped}", highlight=False, soft_wrap=True)
     if st.duplicates:
         console.print(f"{plural(st.duplicates, 'line')} given twice in a row, used once",
                       highlight=False)

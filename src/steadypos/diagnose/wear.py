@@ -17,7 +17,7 @@ from steadypos.eventlog import READ_ERRORS, format_ts
 WEAR_CAUSES = (Cause.HARDWARE_PRINTER, Cause.MAINTENANCE_OVERDUE, Cause.ENVIRONMENT_INTERFERENCE)
 SWIPE_HEAVY = 0.6  # share of read errors on swipes: the magnetic stripe reader in particular
 # "slowly worsening": the later half of the days has at least this many errors, 1.5x the earlier
-# half's error rate, and 2 points more of the reader's and printer's uses
+# half's error rate, and 2 points more of the uses (the reader's and the printer's apart)
 TREND_MIN_ERRORS, TREND_FACTOR, TREND_MIN_RISE = 4, 1.5, 0.02
 # the reader fails too: at least this many read errors, at this many times the fleet's usual rate
 READER_MIN_ERRORS, READER_FACTOR = 3, 2.0
@@ -38,21 +38,36 @@ def maintenance_age(ep: Episode) -> int | None:
     return (date.fromisoformat(format_ts(ep.t1)[:10]) - done).days
 
 
-def wear_trend(term: TerminalRecord) -> str:
-    """'reader/printer errors rose from a% to b%' when they worsen over the days, else ''."""
+def trends(term: TerminalRecord) -> dict[str, str]:
+    """The reader's and the printer's errors, each: 'reader errors rose from a% to b% of reads'
+    when they worsen over the days (later half against earlier half), else ''."""
     days = sorted(term.days)
     if len(days) < 3:
-        return ""
+        return {"reader": "", "printer": ""}
     rows = [term.days[d] for d in days]
     half = len(rows) // 2
     first, last = rows[:half], rows[-half:]
-    uses1, uses2 = sum(r.uses for r in first), sum(r.uses for r in last)
-    errs1, errs2 = sum(r.errors for r in first), sum(r.errors for r in last)
+    return {
+        "reader": _rise("reader errors", "reads", sum(r.read_errors for r in first),
+                        sum(r.reads for r in first), sum(r.read_errors for r in last),
+                        sum(r.reads for r in last)),
+        "printer": _rise("printer faults", "prints", sum(r.printer_faults for r in first),
+                         sum(r.prints for r in first), sum(r.printer_faults for r in last),
+                         sum(r.prints for r in last)),
+    }  # fmt: skip
+
+
+def _rise(what: str, uses: str, errs1: int, uses1: int, errs2: int, uses2: int) -> str:
     r1 = errs1 / uses1 if uses1 else 0.0
     r2 = errs2 / uses2 if uses2 else 0.0
     if errs2 >= TREND_MIN_ERRORS and r2 >= TREND_FACTOR * r1 and r2 - r1 >= TREND_MIN_RISE:
-        return f"reader/printer errors rose from {100 * r1:.1f}% to {100 * r2:.1f}% of uses"
+        return f"{what} rose from {100 * r1:.1f}% to {100 * r2:.1f}% of {uses}"
     return ""
+
+
+def wear_trend(term: TerminalRecord) -> str:
+    """The reader's and the printer's worsening in words ('' when neither worsens)."""
+    return "; ".join(t for t in trends(term).values() if t)
 
 
 @dataclass
@@ -64,7 +79,7 @@ class WearFacts:
     oldest: int | None  # the longest time since maintenance at one of them (days)
     oldest_date: str | None  # that maintenance's date
     recent: bool  # maintenance known and within 180 days at every one of them
-    trend: str
+    trend: dict[str, str]  # "reader" / "printer" -> how its errors rose ('' when they did not)
     bursts: int  # episodes right after a burst of swipe errors
     resets: int  # watchdog resets among them
     usual_reads: float  # the fleet's usual read errors per card read
@@ -94,12 +109,16 @@ WEAR_RULES: tuple[SplitRule[WearFacts], ...] = (
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.0,
               lambda f: float(f.oldest is None and f.term.inv.maint_null),
               lambda f: "no maintenance on record (last_maintenance null)"),
-    SplitRule(Cause.MAINTENANCE_OVERDUE, 2.0, lambda f: float(bool(f.trend)), lambda f: f.trend),
+    # worn by want of care: the reader worsens (a printer that worsens alone may just be broken)
+    SplitRule(Cause.MAINTENANCE_OVERDUE, 2.0, lambda f: float(bool(f.trend["reader"])),
+              lambda f: f.trend["reader"]),
+    SplitRule(Cause.MAINTENANCE_OVERDUE, 1.0, lambda f: float(bool(f.trend["printer"])),
+              lambda f: f.trend["printer"]),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.5, lambda f: float(f.reader_worn),
               lambda f: f"card read errors on {read_errors(f.term)} of {f.term.n.card_reads} reads"
               f" (the fleet's usual: {100 * f.usual_reads:.1f}%)"),
-    SplitRule(Cause.MAINTENANCE_OVERDUE, 0.5,
-              lambda f: float(bool(f.kinds["printer"] and f.kinds["reader"])),
+    SplitRule(Cause.MAINTENANCE_OVERDUE, 1.0,
+              lambda f: float(bool(f.kinds["printer"] and (f.kinds["reader"] or f.reader_worn))),
               lambda f: "both the reader and the printer fail"),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.0, lambda f: f.share("reader"),
               lambda f: f"{sum(f.term.n.card_errors.values())} card read errors,"
@@ -136,7 +155,7 @@ def split_wear(eps: list[Scored], term: TerminalRecord, usual_reads: float) -> S
         sum(1 for a in known if a > MAINTENANCE_DAYS) / max(1, len(eps)),
         oldest, oldest_date,
         bool(known) and len(known) == len(ages) and max(known) <= MAINTENANCE_DAYS,
-        wear_trend(term), sum(1 for s in eps if s.episode.around.swipe_burst >= 2),
+        trends(term), sum(1 for s in eps if s.episode.around.swipe_burst >= 2),
         sum(1 for s in eps if s.episode.end_kind == "watchdog"), usual_reads,
     )  # fmt: skip
     return weigh(WEAR_CAUSES, WEAR_RULES, facts)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import getpass
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 
 from steadypos.cli_tables import show_table
+from steadypos.files import removed_on_failure
 from steadypos.host import app as host_app
 from steadypos.host import ops
 from steadypos.host.store import Store
@@ -32,14 +34,26 @@ def _query(db: str, run: Callable[[Store], T]) -> T:
     if not Path(db).is_file():  # opening a missing file would create an empty host
         err.print(f"error: no host database at {db}", markup=False)
         raise typer.Exit(2)
-    store = host_app.open_store(db)
+    try:
+        with removed_on_failure(db):  # SQLite's side files of a database it could not read
+            store = host_app.open_store(db)
+    except sqlite3.DatabaseError as exc:
+        _damaged(db, exc)
     try:
         return run(store)
     except ops.OpsError as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
+    except sqlite3.DatabaseError as exc:  # damaged beyond its first page
+        _damaged(db, exc)
     finally:
         store.close()
+
+
+def _damaged(db: str, exc: sqlite3.DatabaseError) -> NoReturn:
+    err.print(f"error: {db} is not a host database SQLite can read ({exc}): nothing was done; "
+              "restore it from a backup", markup=False)
+    raise typer.Exit(2) from None
 
 
 def _os_user() -> str:

@@ -40,6 +40,7 @@ from steadypos.terminal.outcome import Exit, Outcome, Result
 from steadypos.terminal.screen import show_journal, show_outcome
 from steadypos.terminal.settings import SettingsError, TerminalSettings
 from steadypos.terminal.steps import STEPS
+from steadypos.terminal.texts import text
 
 terminal_app = typer.Typer(help="The payment terminal (journaled, crash-safe).",
                            no_args_is_help=True)
@@ -62,10 +63,10 @@ class Run:
     terminal: type[Terminal] = Terminal
     screen: bool = False
 
-    def observer(self, as_json: bool) -> Observer:
+    def observer(self, as_json: bool, lang: str) -> Observer:
         if self.screen:
-            return CliObserver(Console(stderr=as_json), everything=True)
-        return Quiet() if as_json else CliObserver()
+            return CliObserver(Console(stderr=as_json), everything=True, lang=lang)
+        return Quiet() if as_json else CliObserver(lang=lang)
 
 
 @terminal_app.callback()
@@ -115,6 +116,7 @@ JOURNAL = typer.Option(..., "--journal", help="path of the terminal's journal (i
 AS_JSON = typer.Option(False, "--json", help="print one JSON object")
 TRAINING = typer.Option(False, "--training", help="training mode: on the journal's training "
                         "copy, header terminal state 1, the host's sandbox: no money moves")
+LANG = counter_cli.LANG
 STAN = typer.Option(..., "--stan", help="STAN of the original sale (1..999999)")
 PIN = typer.Option(None, "--pin", help="the cardholder's PIN, 4 to 12 digits (never stored)")
 
@@ -130,13 +132,16 @@ def _fail_usage(message: str, as_json: bool) -> NoReturn:
 
 
 def _run(ctx: typer.Context, journal: Path, as_json: bool,
-         action: Callable[[Terminal], Outcome], training: bool = False) -> None:
-    """Open the terminal (which recovers), run one command, report, exit with its status."""
+         action: Callable[[Terminal], Outcome], training: bool = False,
+         wish: str | None = None) -> None:
+    """Open the terminal (which recovers), run one command, report (in the operator's language;
+    `--json` keeps English), exit with its status."""
     run = _decided(ctx)
+    lang = counter_cli.language(wish)
     opener = practice.open_terminal if training else run.terminal.open
     try:
         # A running release with a fault may crash this session (terminal/releases.py).
-        term = checks.open_checked(opener, journal, run.observer(as_json), run.settings,
+        term = checks.open_checked(opener, journal, run.observer(as_json, lang), run.settings,
                                    on_step=releases.fault_hook(journal))
     except TerminalError as exc:
         _fail_usage(str(exc), as_json)
@@ -153,8 +158,8 @@ def _run(ctx: typer.Context, journal: Path, as_json: bool,
         _fail_usage(checks.damaged(journal, exc), as_json)
     except JournalError as exc:
         pending = bool(term.journal.reversals())
-        outcome = Outcome(Result.FAILED, f"{exc}; the terminal stopped this payment",
-                          reversal_pending=pending)
+        outcome = Outcome.told(Result.FAILED, text("terminal.result.stopped", why=str(exc)),
+                               reversal_pending=pending)
         reason, crash = "crash", exc
     except Exception as exc:
         # A defect: its crash goes in the event log (exception, frames), then it surfaces.
@@ -167,7 +172,7 @@ def _run(ctx: typer.Context, journal: Path, as_json: bool,
         data["recovered"] = term.recovered
         print(json.dumps(data))
     else:
-        show_outcome(outcome)
+        show_outcome(outcome, lang=lang)
     raise typer.Exit(outcome.exit_code)
 
 
@@ -235,9 +240,9 @@ def _tls(ca: Path | None, cert: Path | None, key: Path | None, tid: str,
 
 @terminal_app.command("sign-in")
 def sign_in(ctx: typer.Context, journal: Path = JOURNAL, as_json: bool = AS_JSON,
-            training: bool = TRAINING) -> None:
+            training: bool = TRAINING, lang: str | None = LANG) -> None:
     """Sign in: fetch fresh working keys and the batch number."""
-    _run(ctx, journal, as_json, lambda t: t.recover() or t.sign_in(), training)
+    _run(ctx, journal, as_json, lambda t: t.recover() or t.sign_in(), training, lang)
 
 
 def _amount(text: str, as_json: bool) -> int:
@@ -276,28 +281,30 @@ def sale(
     pin: str = PIN,
     as_json: bool = AS_JSON,
     training: bool = TRAINING,
+    lang: str | None = LANG,
 ) -> None:
     """A sale by swipe, chip or QR code."""
     fen = _amount(amount, as_json)
     card = _card_input(track2, card_file, qr, as_json)
-    _run(ctx, journal, as_json, lambda t: t.sale(fen, card, pin), training)
+    _run(ctx, journal, as_json, lambda t: t.sale(fen, card, pin), training, lang)
 
 
 @terminal_app.command("void")
 def void(ctx: typer.Context, journal: Path = JOURNAL, stan: int = STAN,
-         as_json: bool = AS_JSON, training: bool = TRAINING) -> None:
+         as_json: bool = AS_JSON, training: bool = TRAINING, lang: str | None = LANG) -> None:
     """Void an approved sale of the open batch."""
-    _run(ctx, journal, as_json, lambda t: t.void(stan), training)
+    _run(ctx, journal, as_json, lambda t: t.void(stan), training, lang)
 
 
 @terminal_app.command("refund")
 def refund(ctx: typer.Context, journal: Path = JOURNAL, stan: int = STAN,
            amount: str = typer.Option(..., "--amount", help="amount to refund in yuan, "
                                                   "e.g. 5.00"),
-           as_json: bool = AS_JSON, training: bool = TRAINING) -> None:
+           as_json: bool = AS_JSON, training: bool = TRAINING,
+           lang: str | None = LANG) -> None:
     """Refund part or all of an approved sale."""
     fen = _amount(amount, as_json)
-    _run(ctx, journal, as_json, lambda t: t.refund(stan, fen), training)
+    _run(ctx, journal, as_json, lambda t: t.refund(stan, fen), training, lang)
 
 
 @terminal_app.command("balance")
@@ -305,30 +312,24 @@ def balance(ctx: typer.Context, journal: Path = JOURNAL,
             track2: str = typer.Option(..., "--track2", help="magstripe track 2, never printed"),
             pin: str = typer.Option(..., "--pin", help="the cardholder's PIN, 4 to 12 digits "
                                     "(never stored)"),
-            as_json: bool = AS_JSON, training: bool = TRAINING) -> None:
+            as_json: bool = AS_JSON, training: bool = TRAINING,
+            lang: str | None = LANG) -> None:
     """Balance inquiry."""
-    _run(ctx, journal, as_json, lambda t: t.balance(track2, pin), training)
+    _run(ctx, journal, as_json, lambda t: t.balance(track2, pin), training, lang)
 
 
 @terminal_app.command("settle")
 def settle(ctx: typer.Context, journal: Path = JOURNAL, as_json: bool = AS_JSON,
-           training: bool = TRAINING) -> None:
+           training: bool = TRAINING, lang: str | None = LANG) -> None:
     """Settle the batch; upload it when the totals do not agree."""
-    _run(ctx, journal, as_json, lambda t: t.settle(), training)
+    _run(ctx, journal, as_json, lambda t: t.settle(), training, lang)
 
 
 @terminal_app.command("recover")
 def recover(ctx: typer.Context, journal: Path = JOURNAL, as_json: bool = AS_JSON,
-            training: bool = TRAINING) -> None:
-    """Send what is pending (reversals, unanswered refunds)."""
-
-    def act(t: Terminal) -> Outcome:
-        blocked = t.recover(explicit=True)
-        if blocked is not None:
-            return blocked
-        return Outcome(Result.DONE, "nothing pending" if not t.recovered else "recovered")
-
-    _run(ctx, journal, as_json, act, training)
+            training: bool = TRAINING, lang: str | None = LANG) -> None:
+    """Send what is pending (reversals, unanswered refunds, a settlement that waits)."""
+    _run(ctx, journal, as_json, lambda t: t.recover_now(), training, lang)
 
 
 @terminal_app.command("journal")

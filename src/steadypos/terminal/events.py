@@ -16,11 +16,11 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from steadypos import __version__
+from steadypos.eventlog import AppEvent, EventType, ExitReason, encode, now_ts
 from steadypos.files import make_private
 from steadypos.terminal.steps import FLOW_SCREENS
 
@@ -33,10 +33,6 @@ MAX_FRAMES = 8
 
 def events_path(journal: Path) -> Path:
     return journal.with_name(journal.name + ".events.jsonl")
-
-
-def _ts() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _frames(exc: BaseException) -> list[str]:
@@ -86,7 +82,7 @@ def unclosed_session(tail: bytes, whole: bool) -> Unclosed | None:
         if rec.get("type") == "app" and rec.get("event") == "exit":
             return None
         if rec.get("type") == "app" and rec.get("event") == "start":
-            return Unclosed(last_ts or _ts(), str(rec.get("app_version") or __version__),
+            return Unclosed(last_ts or now_ts(), str(rec.get("app_version") or __version__),
                             last_screen in IN_FLOW)
     return Unclosed(last_ts, __version__, last_screen in IN_FLOW) if last_ts else None
 
@@ -104,10 +100,10 @@ class EventLog:
         if tail and not tail.endswith(b"\n"):
             self._write("\n")  # end a line cut by a kill: it stays one malformed line
 
-    def emit(self, type_: str, at: str | None = None, **keys: Any) -> None:
-        """Append one event, stamped now (or `at`, an earlier event's time)."""
-        self._write(json.dumps({"ts": at or _ts(), "tid": self.tid, "type": type_, **keys},
-                               separators=(",", ":")) + "\n")
+    def emit(self, type_: EventType | str, at: str | None = None, **keys: Any) -> None:
+        """Append one event, stamped now (or `at`, an earlier event's time), encoded by the
+        event log's own module (steadypos.eventlog: ts, tid, type first)."""
+        self._write(encode(at or now_ts(), self.tid, type_, keys) + "\n")
 
     def _write(self, text: str) -> None:
         try:
@@ -132,22 +128,22 @@ class EventLog:
         if self._unclosed is not None:
             end = self._unclosed
             if broke_at is not None and not end.flow_open:
-                self.emit("screen", at=end.ts, screen=broke_at)
-            self.emit("app", at=end.ts, event="exit", app_version=end.app_version,
-                      reason="killed")
+                self.emit(EventType.SCREEN, at=end.ts, screen=broke_at)
+            self.emit(EventType.APP, at=end.ts, event=AppEvent.EXIT, app_version=end.app_version,
+                      reason=ExitReason.KILLED)
             self._unclosed = None
-        self.emit("app", event="start", app_version=self.app_version)
+        self.emit(EventType.APP, event=AppEvent.START, app_version=self.app_version)
 
-    def app_exit(self, reason: str, exc: BaseException | None = None) -> None:
-        keys: dict[str, Any] = {"event": "exit", "app_version": self.app_version,
+    def app_exit(self, reason: ExitReason | str, exc: BaseException | None = None) -> None:
+        keys: dict[str, Any] = {"event": AppEvent.EXIT, "app_version": self.app_version,
                                 "reason": reason}
         if exc is not None:
             keys["exception"] = f"{type(exc).__module__}.{type(exc).__qualname__}"
             keys["frames"] = _frames(exc)
-        self.emit("app", **keys)
+        self.emit(EventType.APP, **keys)
 
     def screen(self, name: str) -> None:
-        self.emit("screen", screen=self._back if name == "idle" and self._back else name)
+        self.emit(EventType.SCREEN, screen=self._back if name == "idle" and self._back else name)
 
     @contextmanager
     def inside(self, screen: str) -> Iterator[None]:
@@ -164,14 +160,14 @@ class EventLog:
             **keys: Any) -> None:
         if started is not None:
             keys["latency_ms"] = int((time.monotonic() - started) * 1000)
-        self.emit("txn", kind=kind, stan=f"{stan:06d}", phase=phase, **keys)
+        self.emit(EventType.TXN, kind=kind, stan=f"{stan:06d}", phase=phase, **keys)
 
     def net(self, event: str, **keys: Any) -> None:
-        self.emit("net", event=event, **keys)
+        self.emit(EventType.NET, event=event, **keys)
 
     def inventory(self, mid: str | None, params_version: str | None) -> None:
         """What the terminal is, once a session: the firmware is the kernel it runs on, and it
         keeps no maintenance record (null: none on record)."""
-        self.emit("inventory", brand="steadypos", model="sim", firmware=os.uname().release,
+        self.emit(EventType.INVENTORY, brand="steadypos", model="sim", firmware=os.uname().release,
                   app_version=self.app_version, params_version=params_version, mid=mid,
                   last_maintenance=None)

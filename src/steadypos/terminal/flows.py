@@ -120,7 +120,7 @@ class Terminal(Recovery):
         try:
             got = self._read_card(card, amount)
         except DeviceError as exc:
-            return self.abort(txn, str(text("terminal.result.card_failed", fault=exc.code)))
+            return self.abort(txn, text("terminal.result.card_failed", fault=exc.code))
         self._card_read(txn, got.method, mask_pan(got.pan), pan_sealed=self.keys.seal(got.pan),
                         expiry=got.expiry)
         self.after(Step.CARD_READ)
@@ -131,7 +131,7 @@ class Terminal(Recovery):
                 entered = PinPad(self.faults).enter(pin)
             except DeviceError as exc:
                 self.events.emit("pin", outcome=exc.code)
-                return self.abort(txn, str(text("terminal.result.pin_failed", fault=exc.code)))
+                return self.abort(txn, text("terminal.result.pin_failed", fault=exc.code))
             self.events.emit("pin", outcome="entered")
             self.journal.step(txn, Step.PIN_CAPTURED, "PIN entered (flag only)")
             self.after(Step.PIN_CAPTURED)
@@ -150,8 +150,9 @@ class Terminal(Recovery):
             return gate
         orig = self.journal.find(stan, self.batch, Kind.SALE)
         if orig is None or orig.state != State.APPROVED:
-            return Outcome(Result.DECLINED, f"no approved sale with STAN {stan:06d} in this "
-                                            "batch", stan=stan, batch=self.batch)
+            return Outcome.told(Result.DECLINED, text("terminal.result.no_sale",
+                                                      stan=f"{stan:06d}"),
+                                stan=stan, batch=self.batch)
         self._amount(Kind.VOID, orig.amount)
         txn = self.journal.start(Kind.VOID, orig.amount, self.batch, orig.stan, orig.batch)
         self.after(Step.FLOW_STARTED)
@@ -171,10 +172,12 @@ class Terminal(Recovery):
             return gate
         orig = self.journal.find(stan, None, Kind.SALE)
         if orig is None or orig.state not in (State.APPROVED, State.REFUNDED):
-            return Outcome(Result.DECLINED, f"no approved sale with STAN {stan:06d}", stan=stan)
+            return Outcome.told(Result.DECLINED, text("terminal.result.no_sale_any",
+                                                      stan=f"{stan:06d}"), stan=stan)
         if orig.refunded + amount > orig.amount:
-            return Outcome(Result.DECLINED, f"refunds would exceed the sale ({orig.amount} fen, "
-                                            f"{orig.refunded} already refunded)", stan=stan)
+            return Outcome.told(Result.DECLINED, text("terminal.result.refund_too_much",
+                                                      amount=orig.amount,
+                                                      refunded=orig.refunded), stan=stan)
         self._amount(Kind.REFUND, amount)
         txn = self.journal.start(Kind.REFUND, amount, self.batch, orig.stan, orig.batch)
         self.after(Step.FLOW_STARTED)
@@ -199,8 +202,7 @@ class Terminal(Recovery):
         try:
             got = self._read_card(card, 0)
         except DeviceError as exc:
-            return self.abort(txn, str(text("terminal.result.inquiry_card_failed",
-                                            fault=exc.code)))
+            return self.abort(txn, text("terminal.result.inquiry_card_failed", fault=exc.code))
         self._card_read(txn, got.method, mask_pan(got.pan))
         self._pin_prompt()
         self.events.emit("pin", outcome="entered")
@@ -213,6 +215,8 @@ class Terminal(Recovery):
         if gate is not None:
             return self.report(Kind.SETTLE, 0, gate)
         totals, _ = self.totals(self.batch)
-        txn = self.journal.start(Kind.SETTLE, totals.debit_total, self.batch)
-        self.after(Step.FLOW_STARTED)
+        txn = self.waiting_settlement()  # one settlement per batch: the one waiting goes now
+        if txn is None:
+            txn = self.journal.start(Kind.SETTLE, totals.debit_total, self.batch)
+            self.after(Step.FLOW_STARTED)
         return self.report(Kind.SETTLE, totals.debit_total, self.settle_txn(txn))

@@ -17,7 +17,7 @@ from steadypos.eventlog import TxnPhase
 from steadypos.protocol import builders, mac
 from steadypos.protocol.builders import Station
 from steadypos.protocol.codec import Message
-from steadypos.protocol.codes import APPROVED, describe
+from steadypos.protocol.codes import APPROVED
 from steadypos.protocol.crypto import unpack_key_block
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.fields import Field60
@@ -41,7 +41,7 @@ from steadypos.terminal.observer import (
 from steadypos.terminal.outcome import Charged, Outcome, Result
 from steadypos.terminal.releases import Installed
 from steadypos.terminal.settings import TerminalSettings
-from steadypos.terminal.texts import Text, text
+from steadypos.terminal.texts import Text, reason, text
 
 INVALID_MERCHANT = "03"  # the host knows no such TID/MID pair
 # A journal made before pos-link-v1.1 names no MAC algorithm: its terminal spoke pos_ecb, and
@@ -146,9 +146,9 @@ class TerminalLifecycle:
 
     def tell(self, txn: Txn, what: Text, charged: Charged | None) -> None:
         """A banner about a flow recovery settled: what became of it, was the customer charged."""
-        line = str(text("terminal.recovery.line", kind=txn.kind, stan=f"{txn.stan:06d}",
-                        pan=txn.pan_masked or "-", amount=txn.amount, what=str(what)))
-        self.recovered.append(line)
+        line = text("terminal.recovery.line", kind=txn.kind, stan=f"{txn.stan:06d}",
+                    pan=txn.pan_masked or "-", amount=txn.amount, what=what)
+        self.recovered.append(str(line))
         self.observer.notify(Banner(txn.kind, txn.stan, txn.amount, txn.pan_masked, charged,
                                     what, line))
         self.events.emit("recovery", stan=f"{txn.stan:06d}", kind=txn.kind, outcome=str(what))
@@ -233,26 +233,30 @@ class TerminalLifecycle:
         try:
             resp = self.exchange(req, "sign_in", stan)
         except LinkError as exc:
-            return Outcome(Result.FAILED, f"sign-in failed: {exc}", stan=stan)
+            return Outcome.told(Result.FAILED, text("terminal.result.sign_in_failed",
+                                                    why=str(exc)), stan=stan)
         rc = resp.get(39)
         if rc != APPROVED:
-            return Outcome(Result.DECLINED, f"sign-in refused: {rc} {describe(rc)}", rc=rc,
-                           stan=stan)
+            return Outcome.told(Result.DECLINED, text("terminal.result.sign_in_refused", rc=rc,
+                                                      rc_text=reason(rc)), rc=rc, stan=stan)
         try:
             keys = unpack_key_block(self.keys.tmk, bytes.fromhex(resp.get(62)))
             batch = Field60.parse(resp.get(60)).batch
         except (ProtocolError, ValueError) as exc:
             self.events.emit("params", event="mismatch", field="keys",
                              version=self.cfg.get("params_version"))
-            return Outcome(Result.FAILED, f"sign-in failed: {exc}", rc=rc, stan=stan)
+            # Field 62's check values fail when the host's keys are not under our TMK.
+            key = ("terminal.result.sign_in_keys" if getattr(exc, "field", "") == "field 62"
+                   else "terminal.result.sign_in_failed")
+            return Outcome.told(Result.FAILED, text(key, why=str(exc)), rc=rc, stan=stan)
         if batch == 0:  # an 0810 carries no MAC: a damaged one must not move us to no batch
-            return Outcome(Result.FAILED, "sign-in failed: field 60 names batch 000000, which no "
-                           "host opens", rc=rc, stan=stan)
+            return Outcome.told(Result.FAILED, text("terminal.result.sign_in_no_batch"), rc=rc,
+                                stan=stan)
         self.keys.set_working(keys)
         self.journal.set_batch(batch)
         self.events.emit("params", event="applied", version=self.cfg.get("params_version"))
-        return Outcome(Result.DONE, f"signed in, batch {batch:06d}", rc=rc, stan=stan,
-                       batch=batch)
+        return Outcome.told(Result.DONE, text("terminal.result.signed_in", batch=f"{batch:06d}"),
+                            rc=rc, stan=stan, batch=batch)
 
     def ensure_signed_in(self) -> Outcome | None:
         """None when the terminal has working keys (signing in if need be); else why not."""
@@ -264,14 +268,13 @@ class TerminalLifecycle:
     def drop_keys(self) -> None:
         self.keys.set_working(None)
 
-    def resync_batch(self, then: str) -> str:
+    def resync_batch(self, then: Text) -> Text:
         """77: the host's open batch is not ours. Sign in again now (the 0810 names the batch)
         and say what the operator does next; nothing was charged."""
         out = self.sign_in()
         if out.result == Result.DONE:
-            return str(text("terminal.result.resynced", batch=f"{out.batch or 0:06d}",
-                            then=then))
-        return str(text("terminal.result.resync_failed", why=out.message, then=then))
+            return text("terminal.result.resynced", batch=f"{out.batch or 0:06d}", then=then)
+        return text("terminal.result.resync_failed", why=out.said or out.message, then=then)
 
     def sign(self, msg: Message) -> Message:
         assert self.keys.working is not None

@@ -13,6 +13,7 @@ from typing import Protocol, TypeVar
 from rich.console import Console
 
 from steadypos.eventlog import Screen
+from steadypos.money import format_fen
 from steadypos.terminal.outcome import Charged
 from steadypos.terminal.texts import Text
 
@@ -99,7 +100,7 @@ class Banner:
     pan_masked: str
     charged: Charged | None
     text: Text
-    line: str  # the whole line as the CLI prints it
+    line: Text  # the whole line as the CLI prints it
 
 
 TerminalEvent = (ScreenShown | AmountShown | CardShown | PromptShown | Progress | ResultShown
@@ -143,30 +144,32 @@ class CliObserver:
 
     console: Console = field(default_factory=Console)
     everything: bool = False
+    lang: str = "en"
 
     def notify(self, event: TerminalEvent) -> None:
         if isinstance(event, Banner):
-            self.console.print(f"[yellow]{event.line}[/yellow]", highlight=False)
+            self.console.print(event.line.say(self.lang), style="yellow", markup=False,
+                               highlight=False)
             return
         if not self.everything:
             return
-        line = _line(event)
+        line = _line(event, self.lang)
         if line:
             self.console.print(line, markup=False, highlight=False)
 
 
-def _line(event: TerminalEvent) -> str:
+def _line(event: TerminalEvent, lang: str) -> str:
     match event:
         case ScreenShown(screen):
             return f"[screen] {screen}"
         case AmountShown(kind, amount):
-            return f"[amount] {kind} {amount} fen"
+            return f"[amount] {kind} ¥{format_fen(amount)}"
         case CardShown(method, pan):
             return f"[card] {method} {pan}"
         case PromptShown(_, text, _):
-            return f"[prompt] {text}"
+            return f"[prompt] {text.say(lang)}"
         case Progress(_, _, _, text):
-            return f"[online] {text}"
+            return f"[online] {text.say(lang)}"
         case ReceiptShown(receipt, _, fault):
             return f"[receipt] printer {fault}" if fault else "[receipt]\n" + receipt.rstrip()
         case ResultShown(kind, result, charged, _, rc, _, _, message):

@@ -37,7 +37,7 @@ from steadypos.terminal.lifecycle import TerminalLifecycle
 from steadypos.terminal.observer import ReceiptShown, ResultShown, Screen
 from steadypos.terminal.outcome import Charged, Outcome, Result
 from steadypos.terminal.steps import Step
-from steadypos.terminal.texts import text
+from steadypos.terminal.texts import Text, reason, text
 
 SEALED = "sealed:"  # the card number in a stored reversal record is sealed under the key store
 PAYMENTS = frozenset({Kind.SALE, Kind.VOID, Kind.REFUND, Kind.BALANCE})
@@ -81,8 +81,9 @@ class OnlinePayment(TerminalLifecycle):
                                   message="could not connect: not charged",
                                   also=[Journal.drop_reversal(txn)])
                 self.show(Screen.IDLE)
-                return Outcome(Result.FAILED, str(text("terminal.result.not_reached", why=exc)),
-                               stan=txn.stan, batch=txn.batch)
+                return Outcome.told(Result.FAILED, text("terminal.result.not_reached",
+                                                        why=str(exc)),
+                                    stan=txn.stan, batch=txn.batch)
             return self.no_answer(txn, reversible, str(exc))
         return self.settle_answer(txn, resp, reversible, orig)
 
@@ -102,12 +103,12 @@ class OnlinePayment(TerminalLifecycle):
         if reversible:
             self.journal.update(txn, state=State.PENDING_REVERSAL,
                                 message=f"no answer ({why}): reversal pending")
-            return Outcome(Result.FAILED, str(text("terminal.result.no_answer_reversal",
-                                                   why=why)),
-                           stan=txn.stan, batch=txn.batch, reversal_pending=True)
+            return Outcome.told(Result.FAILED, text("terminal.result.no_answer_reversal",
+                                                    why=why),
+                                stan=txn.stan, batch=txn.batch, reversal_pending=True)
         self.journal.update(txn, state=State.FAILED, message="no answer: recover re-sends it")
-        return Outcome(Result.FAILED, str(text("terminal.result.no_answer_resend", why=why)),
-                       stan=txn.stan, batch=txn.batch, unknown=True)
+        return Outcome.told(Result.FAILED, text("terminal.result.no_answer_resend", why=why),
+                            stan=txn.stan, batch=txn.batch, unknown=True)
 
     def _is_answer_to(self, txn: Txn, resp: Message) -> bool:
         expect = REQUEST_MTI.get(Kind(txn.kind), Mti.FINANCIAL).response
@@ -149,8 +150,8 @@ class OnlinePayment(TerminalLifecycle):
                           message="response MAC failed", also=also)
         self.drop_keys()
         self.show(Screen.IDLE)
-        return Outcome(Result.FAILED, str(text("terminal.result.mac_failed")), rc=answer.rc,
-                       stan=txn.stan, batch=txn.batch, reversal_pending=reversible)
+        return Outcome.told(Result.FAILED, text("terminal.result.mac_failed"), rc=answer.rc,
+                            stan=txn.stan, batch=txn.batch, reversal_pending=reversible)
 
     def _declined(self, txn: Txn, rc: str) -> Outcome:
         """Rule 6: declined, nothing to reverse. On 77 the terminal learns the open batch."""
@@ -158,10 +159,10 @@ class OnlinePayment(TerminalLifecycle):
                           message=describe(rc), also=[Journal.drop_reversal(txn)])
         self.show(Screen.RESULT)
         self.show(Screen.IDLE)
-        message = str(text("terminal.result.declined", rc=rc, rc_text=describe(rc)))
+        told = [text("terminal.result.declined", rc=rc, rc_text=reason(rc))]
         if rc == BATCH_MISMATCH:
-            message += self.resync_batch("retry the payment")
-        return Outcome(Result.DECLINED, message, rc=rc, stan=txn.stan, batch=txn.batch)
+            told.append(self.resync_batch(text("terminal.then.retry")))
+        return Outcome.told(Result.DECLINED, *told, rc=rc, stan=txn.stan, batch=txn.batch)
 
     def _approved(self, txn: Txn, answer: Answer, reversible: bool,
                   orig: Txn | None) -> Outcome:
@@ -185,21 +186,19 @@ class OnlinePayment(TerminalLifecycle):
         if reversible:
             self.journal.step(txn, Step.REVERSAL_CLEARED, also=[Journal.drop_reversal(txn)])
             self.after(Step.REVERSAL_CLEARED)
-        message = str(text("terminal.result.approved"))
         note = self.print_receipt(txn) if printed else None
-        if note:
-            message = note
-        else:
+        if note is None:
             self.show(Screen.RESULT)
         self.show(Screen.IDLE)
-        return Outcome(Result.APPROVED, message, rc=answer.rc, stan=txn.stan, batch=txn.batch,
-                       rrn=txn.rrn, auth_code=txn.auth_code, extra=extra)
+        return Outcome.told(Result.APPROVED, note or text("terminal.result.approved"),
+                            rc=answer.rc, stan=txn.stan, batch=txn.batch, rrn=txn.rrn,
+                            auth_code=txn.auth_code, extra=extra)
 
-    def abort(self, txn: Txn, why: str) -> Outcome:
+    def abort(self, txn: Txn, why: Text) -> Outcome:
         """The flow stops before anything went online: not charged."""
-        self.journal.step(txn, Step.FLOW_ABORTED, why, state=State.FAILED, message=why)
+        self.journal.step(txn, Step.FLOW_ABORTED, str(why), state=State.FAILED, message=str(why))
         self.show(Screen.IDLE)
-        return Outcome(Result.FAILED, why, stan=txn.stan, batch=txn.batch)
+        return Outcome.told(Result.FAILED, why, stan=txn.stan, batch=txn.batch)
 
     def report(self, kind: str, amount: int, out: Outcome) -> Outcome:
         """Tell the observer how an operator's command ended."""
@@ -211,12 +210,13 @@ class OnlinePayment(TerminalLifecycle):
 
     # -- the receipt --------------------------------------------------------------------------
     def print_receipt(self, txn: Txn, reprint: bool = False,
-                      recovering: bool = False) -> str | None:
+                      recovering: bool = False) -> Text | None:
         """Print `txn`'s receipt and end the flow approved; the operator's note when the
         printer failed (the payment stands: it is to be reprinted)."""
         cfg = self.cfg
         receipt = Receipt(cfg["tid"], cfg["mid"], txn.kind, txn.pan_masked, txn.amount, txn.stan,
-                          txn.batch, txn.rrn, txn.auth_code, reprint)
+                          txn.batch, txn.rrn, txn.auth_code, reprint,
+                          training=cfg.get("training") == "1")
         printer = Printer(self.faults, self.journal.path.with_name(
             self.journal.path.name + ".receipts"))
         self.show(Screen.RECEIPT)
@@ -225,12 +225,12 @@ class OnlinePayment(TerminalLifecycle):
         except DeviceError as exc:
             self.events.emit("health", printer=exc.code)
             self.observer.notify(ReceiptShown(receipt.text(), reprint, exc.code))
-            note = text("terminal.result.printer", fault=exc.code.replace("_", " "))
+            note = text("terminal.result.printer", fault=Text(f"counter.fault.{exc.code}"))
             self.journal.update(txn, state=State.APPROVED, message=str(note))
             if recovering:
                 self.tell(txn, note, Charged.YES)
                 self.show(Screen.IDLE)
-            return str(note)
+            return note
         self.observer.notify(ReceiptShown(receipt.text(), reprint))
         self.journal.step(txn, Step.RECEIPT_PRINTED, "reprint" if reprint else "",
                           state=State.APPROVED)

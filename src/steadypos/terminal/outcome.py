@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from steadypos.terminal.texts import Text
+
 
 class Exit(IntEnum):
     """Exit status of a terminal command (README, "Exit status")."""
@@ -47,6 +49,16 @@ class Outcome:
     reversal_pending: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     unknown: bool = False  # sent and unanswered, nothing to reverse: the outcome is not known
+    said: tuple[Text, ...] = ()  # `message` as catalogue texts, for the operator's language
+
+    @classmethod
+    def told(cls, result: str, *said: Text, **kw: Any) -> Outcome:
+        """An outcome whose message is these texts, one after the other (English in `message`)."""
+        return cls(result, "".join(str(t) for t in said), said=said, **kw)
+
+    def say(self, lang: str) -> str:
+        """The message in the operator's language."""
+        return "".join(t.say(lang) for t in self.said) if self.said else self.message
 
     @property
     def charged(self) -> Charged:
@@ -69,6 +81,7 @@ class Outcome:
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         extra = out.pop("extra")
+        out.pop("said")
         out.pop("reversal_pending")
         out.pop("unknown")
         out["stan"] = f"{self.stan:06d}" if self.stan is not None else None

@@ -24,7 +24,7 @@ from steadypos.terminal.online import SEALED
 from steadypos.terminal.outcome import Charged, Outcome, Result
 from steadypos.terminal.settlement import Settlement
 from steadypos.terminal.steps import Step
-from steadypos.terminal.texts import text
+from steadypos.terminal.texts import Text, text
 
 MAX_REVERSAL_ATTEMPTS = 3
 
@@ -132,8 +132,7 @@ class Recovery(Settlement):
         online. Returns an Outcome when the terminal must not go on (blocked)."""
         for rec in self.journal.reversals():
             if rec.attempts >= MAX_REVERSAL_ATTEMPTS and not explicit:
-                return self._blocked(rec, "its 3 attempts failed; run `recover` when the link "
-                                          "is back")
+                return self._blocked(rec, text("terminal.blocked.attempts"))
             blocked = self.send_reversal(rec)
             if blocked is not None:
                 return blocked
@@ -146,15 +145,41 @@ class Recovery(Settlement):
                 self._resend_refund(txn)
             elif txn.kind == Kind.SETTLE:
                 self.tell(txn, text("terminal.recovery.settle_resent",
-                                    message=self.settle_txn(txn).message), None)
+                                    message=self.settle_txn(txn).said), None)
+        if explicit:
+            self._send_waiting_settlements()
         return None
 
-    def _blocked(self, rec: ReversalRecord, why: str) -> Outcome:
+    def _send_waiting_settlements(self) -> None:
+        """Settlements that could not go out (`send_pending`) are sent when the operator asks
+        `recover`, with the batch's totals as the journal has them now; one of a batch that has
+        closed since has nothing left to settle."""
+        for txn in self.journal.txns(state=State.FAILED):
+            if txn.kind != Kind.SETTLE or txn.step != Step.SEND_PENDING:
+                continue
+            if txn.batch != self.batch:
+                self.journal.step(txn, Step.FLOW_ABORTED, "batch closed since",
+                                  message="not needed: its batch closed since")
+                continue
+            self.tell(txn, text("terminal.recovery.settle_sent",
+                                message=self.settle_txn(txn).said), None)
+
+    def recover_now(self) -> Outcome:
+        """`recover` as the operator asks for it: whatever is pending goes now (a reversal past
+        its 3 attempts too, and a settlement that waits); what came of it."""
+        blocked = self.recover(explicit=True)
+        if blocked is not None:
+            return blocked
+        return Outcome.told(Result.DONE, text("terminal.result.recovered" if self.recovered
+                                              else "terminal.result.nothing_pending"))
+
+    def _blocked(self, rec: ReversalRecord, why: Text) -> Outcome:
         txn = self.journal.txn(rec.txn_id)
         assert txn is not None
-        return Outcome(Result.BLOCKED, str(text("terminal.result.blocked", stan=f"{txn.stan:06d}",
-                                                amount=txn.amount, why=why)),
-                       stan=txn.stan, batch=txn.batch, reversal_pending=True)
+        return Outcome.told(Result.BLOCKED, text("terminal.result.blocked",
+                                                 stan=f"{txn.stan:06d}", amount=txn.amount,
+                                                 why=why),
+                            stan=txn.stan, batch=txn.batch, reversal_pending=True)
 
     def send_reversal(self, rec: ReversalRecord) -> Outcome | None:
         """Send one pending reversal until an answer ends it (rule 8) or 3 attempts fail (rule
@@ -165,14 +190,15 @@ class Recovery(Settlement):
         while attempts < MAX_REVERSAL_ATTEMPTS:
             not_signed = self.ensure_signed_in()
             if not_signed is not None:
-                return self._blocked(rec, f"cannot sign in ({not_signed.message})")
+                return self._blocked(rec, text("terminal.blocked.no_sign_in",
+                                               why=not_signed.said or not_signed.message))
             msg = self._reversal_message(rec, txn)
             self.progress(Stage.REVERSING, txn.kind, txn.stan,
                           text("terminal.progress.reversing", stan=f"{txn.stan:06d}"))
             try:
                 self.link()
             except LinkError:
-                return self._blocked(rec, "the host cannot be reached")
+                return self._blocked(rec, text("terminal.blocked.unreachable"))
             attempts += 1
             self.journal.set_attempts(rec.txn_id, attempts)
             try:
@@ -187,7 +213,7 @@ class Recovery(Settlement):
             else:
                 self._reversed(txn, rec.reason)
             return None
-        return self._blocked(rec, "3 attempts got no answer")
+        return self._blocked(rec, text("terminal.blocked.no_answer"))
 
     def _reversal_message(self, rec: ReversalRecord, txn: Txn) -> Message:
         """The stored 0400, card number unsealed, signed under the current keys."""
@@ -271,5 +297,6 @@ class Recovery(Settlement):
                 self.drop_keys()
             return
         out = self.settle_answer(txn, resp, reversible=False, orig=orig)
-        self.tell(txn, text("terminal.recovery.resent", result=out.result, message=out.message),
+        self.tell(txn, text("terminal.recovery.resent", result=out.result,
+                            message=out.said or out.message),
                   Charged.YES if out.result == Result.APPROVED else Charged.NO)

@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.panel import Panel
 
+from steadypos import i18n
 from steadypos.cli_tables import show_table
 from steadypos.money import format_fen
 from steadypos.terminal.outcome import Outcome
@@ -15,16 +16,18 @@ _STYLE = {"approved": "green", "done": "green", "declined": "red", "failed": "ye
           "blocked": "bold red"}
 
 
-def show_outcome(out: Outcome, console: Console | None = None) -> None:
+def show_outcome(out: Outcome, console: Console | None = None, lang: str = "en") -> None:
+    """The result in a panel: its message in `lang`, then the trace numbers."""
     console = console or Console()
-    lines = [out.message]
+    lines = [out.say(lang)]
     if out.stan is not None:
         lines.append(f"STAN {out.stan:06d}  batch {out.batch or 0:06d}")
     if out.rrn:
         lines.append(f"RRN {out.rrn}  auth {out.auth_code}")
     if "balance" in out.extra and out.extra["balance"] is not None:
         lines.append(f"balance RMB {format_fen(out.extra['balance'])}")
-    console.print(Panel("\n".join(lines), title=out.result.upper(),
+    console.print(Panel("\n".join(lines), title=i18n.t(f"terminal.outcome.{out.result}",
+                                                       lang).upper(),
                         border_style=_STYLE.get(out.result, "white")))
 
 

@@ -20,9 +20,10 @@ from steadypos.terminal.observer import Stage
 from steadypos.terminal.online import OnlinePayment
 from steadypos.terminal.outcome import Outcome, Result
 from steadypos.terminal.steps import Step
-from steadypos.terminal.texts import text
+from steadypos.terminal.texts import reason, text
 
 RECORDS_PER_UPLOAD = 8
+SENT_STEPS = (Step.REQUEST_SENT, Step.RESPONSE_RECEIVED)  # it went out; its answer decides
 UNPARSEABLE_RESULT = "3"  # an 0510 whose totals cannot be read counts as not balanced
 
 
@@ -48,10 +49,7 @@ class Settlement(OnlinePayment):
         batch = txn.batch
         not_signed = self.ensure_signed_in()  # a resend may follow a dropped key set
         if not_signed is not None:
-            self.journal.update(txn, state=State.FAILED,
-                                message="not signed in: recover re-sends it")
-            return Outcome(Result.FAILED, f"settlement not sent ({not_signed.message}); "
-                                          "recover re-sends it", stan=txn.stan, batch=batch)
+            return self._settle_not_sent(txn, not_signed.message)
         totals, records = self.totals(batch)
 
         def sent() -> None:
@@ -63,13 +61,32 @@ class Settlement(OnlinePayment):
                                                            totals)),
                                  Kind.SETTLE, txn.stan, on_sent=sent)
         except LinkError as exc:
+            if not exc.sent:
+                return self._settle_not_sent(txn, str(exc))
             self.journal.update(txn, state=State.FAILED, message="no answer: recover re-sends it")
-            return Outcome(Result.FAILED, f"settlement got no answer ({exc}); recover re-sends "
-                                          "it", stan=txn.stan, batch=batch)
+            return Outcome.told(Result.FAILED, text("terminal.result.settle_no_answer",
+                                                    why=str(exc)), stan=txn.stan, batch=batch)
         refused = self._refused(txn, resp)
         if refused is not None:
             return refused
         return self._settled(txn, resp, totals, records)
+
+    def _settle_not_sent(self, txn: Txn, why: str) -> Outcome:
+        """This copy did not go out. A settlement never sent is journaled as waiting to be sent
+        (`send_pending`): `recover` and the next `settle` send it. One sent before keeps its step:
+        its outcome is unknown, and the host's answer to it decides before anything else."""
+        note = text("terminal.result.settle_not_sent", why=why, batch=f"{txn.batch:06d}")
+        if txn.step in SENT_STEPS:
+            self.journal.update(txn, state=State.FAILED, message="no answer: recover re-sends it")
+        else:
+            self.journal.step(txn, Step.SEND_PENDING, why, state=State.FAILED,
+                              message=str(note))
+        return Outcome.told(Result.FAILED, note, stan=txn.stan, batch=txn.batch)
+
+    def waiting_settlement(self) -> Txn | None:
+        """The settlement of the open batch that could not go out, if one waits."""
+        return next((t for t in self.journal.txns(state=State.FAILED, batch=self.batch)
+                     if t.kind == Kind.SETTLE and t.step == Step.SEND_PENDING), None)
 
     def _refused(self, txn: Txn, resp: Message) -> Outcome | None:
         """The 0510 when it does not let the batch close: a bad MAC, or not approved."""
@@ -81,18 +98,18 @@ class Settlement(OnlinePayment):
             self.drop_keys()
             self.journal.update(txn, state=State.FAILED,
                                 message="answer MAC failed: recover re-sends it")
-            return Outcome(Result.FAILED, "the settlement answer failed its MAC check; recover "
-                                          "re-sends it", rc=rc, stan=txn.stan, batch=txn.batch)
+            return Outcome.told(Result.FAILED, text("terminal.result.settle_mac_failed"), rc=rc,
+                                stan=txn.stan, batch=txn.batch)
         if rc == APPROVED:
             return None
         if rc in SIGN_IN_AGAIN:
             self.drop_keys()
         self.journal.step(txn, Step.RESPONSE_RECEIVED, f"rc {rc}", rc=rc, state=State.DECLINED,
                           message=describe(rc))
-        message = f"settlement refused: {rc} {describe(rc)}"
+        told = [text("terminal.result.settle_refused", rc=rc, rc_text=reason(rc))]
         if rc == BATCH_MISMATCH:
-            message += self.resync_batch("settle again")
-        return Outcome(Result.DECLINED, message, rc=rc, stan=txn.stan, batch=txn.batch)
+            told.append(self.resync_batch(text("terminal.then.settle")))
+        return Outcome.told(Result.DECLINED, *told, rc=rc, stan=txn.stan, batch=txn.batch)
 
     def _settled(self, txn: Txn, resp: Message, totals: Totals,
                  records: list[BatchRecord]) -> Outcome:
@@ -110,19 +127,20 @@ class Settlement(OnlinePayment):
                 self._upload(batch, records)
             except LinkError as exc:
                 self.journal.update(txn, state=State.FAILED, message="batch upload interrupted")
-                return Outcome(Result.FAILED, f"batch upload interrupted ({exc}); recover "
-                                              "re-sends the settlement",
-                               stan=txn.stan, batch=batch)
-        summary = (f"batch {batch:06d} settled: {totals.debit_count} sales "
-                   f"{totals.debit_total} fen, {totals.credit_count} refunds "
-                   f"{totals.credit_total} fen, "
-                   + ("balanced" if balanced else f"not balanced, {len(records)} records "
-                                                   "uploaded"))
-        self.journal.step(txn, Step.JOURNAL_WRITTEN, summary, state=State.APPROVED,
-                          message=summary, also=[Journal.close_batch(batch)])
+                return Outcome.told(Result.FAILED, text("terminal.result.upload_interrupted",
+                                                        why=str(exc)),
+                                    stan=txn.stan, batch=batch)
+        summary = text("terminal.result.settled", batch=f"{batch:06d}",
+                       debit_count=totals.debit_count, debit_total=totals.debit_total,
+                       credit_count=totals.credit_count, credit_total=totals.credit_total,
+                       balance=text("terminal.result.balanced") if balanced
+                       else text("terminal.result.not_balanced", records=len(records)))
+        self.journal.step(txn, Step.JOURNAL_WRITTEN, str(summary), state=State.APPROVED,
+                          message=str(summary), also=[Journal.close_batch(batch)])
         self.after(Step.JOURNAL_WRITTEN)
-        return Outcome(Result.DONE, summary, rc=rc, stan=txn.stan, batch=batch,
-                       extra={"balanced": balanced, "uploaded": 0 if balanced else len(records)})
+        return Outcome.told(Result.DONE, summary, rc=rc, stan=txn.stan, batch=batch,
+                            extra={"balanced": balanced,
+                                   "uploaded": 0 if balanced else len(records)})
 
     def _upload(self, batch: int, records: list[BatchRecord]) -> None:
         """Batch upload: the records 8 to a message, then the end message with the count."""

@@ -22,6 +22,7 @@ class Step(StrEnum):
     RECEIPT_PRINTED = "receipt_printed"
     # Ends other than the receipt:
     FLOW_ABORTED = "flow_aborted"  # stopped before anything was charged
+    SEND_PENDING = "send_pending"  # a settlement that could not go out: `recover` sends it
     REVERSED = "reversed"  # its reversal was answered
     REVERSAL_REFUSED = "reversal_refused"  # 12: the original is in a settled batch and stands
     REVERSAL_DROPPED = "reversal_dropped"  # only a deliberately broken terminal does this

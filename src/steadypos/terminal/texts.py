@@ -1,81 +1,67 @@
-"""What the terminal tells its operator, in one place: each text is a key plus its parameters, with
-the English wording here, so that a screen can show it from the zh/en catalogue (src/steadypos/i18n)
-under the same key and the CLI prints the English of today."""
+"""What the terminal tells its operator: each text is a catalogue key (src/steadypos/i18n,
+`terminal.*.json`) plus its parameters, said in Chinese or English. `str()` is the English, which
+the journal, the event log and `--json` keep; the console and the counter screen say it in the
+operator's language, amounts in yuan."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-# Key -> English. Parameters are `{name}` fields; amounts are in fen, STANs already 6 digits.
-ENGLISH: dict[str, str] = {
-    # recovery: what became of a flow the terminal found unfinished (banners)
-    "terminal.recovery.line": "unfinished {kind} STAN {stan} ({pan}, {amount} fen): {what}",
-    "terminal.recovery.not_sent": "interrupted before sending: not charged",
-    "terminal.recovery.reversed": "reversed: not charged",
-    "terminal.recovery.pending": "interrupted: reversal pending, it is sent before the next "
-                                 "transaction",
-    "terminal.recovery.declined": "declined ({rc}): not charged",
-    "terminal.recovery.inquiry": "interrupted balance inquiry: nothing is ever charged for it",
-    "terminal.recovery.no_answer": "no answer yet: recover re-sends it to learn its outcome",
-    "terminal.recovery.reprinted": "approved: charged (receipt reprinted)",
-    "terminal.recovery.resent": "re-sent, now {result}: {message}",
-    "terminal.recovery.settle_resent": "settlement re-sent: {message}",
-    "terminal.recovery.void_stands": "reversal refused (12): batch {batch} is settled, so the "
-                                     "void stands: the sale is voided and the money is back on "
-                                     "the card",
-    "terminal.recovery.original_stands": "reversal refused (12): batch {batch} is settled, so "
-                                         "the {kind} stands and the card is charged: refund it "
-                                         "(STAN {stan}) to give the money back",
-    # results
-    "terminal.result.approved": "approved",
-    "terminal.result.printer": "approved: charged; printer {fault}: reprint the receipt",
-    "terminal.result.declined": "declined: {rc} {rc_text}",
-    "terminal.result.not_reached": "could not reach the host ({why}): not charged",
-    "terminal.result.no_answer_reversal": "no answer from the host ({why}); the payment will be "
-                                          "reversed before the next transaction: do not charge "
-                                          "again",
-    "terminal.result.no_answer_resend": "no answer from the host ({why}); run recover to learn "
-                                        "the outcome",
-    "terminal.result.mac_failed": "the host's answer failed its MAC check; the payment will be "
-                                  "reversed and the terminal signs in again",
-    "terminal.result.card_failed": "card read failed ({fault}): not charged",
-    "terminal.result.inquiry_card_failed": "card read failed ({fault})",
-    "terminal.result.pin_failed": "PIN entry {fault}: not charged",
-    "terminal.result.blocked": "reversal of STAN {stan} ({amount} fen) is pending and {why}; no "
-                               "new sale until it goes through",
-    "terminal.result.resynced": "; signed in again, now in batch {batch}: not charged, {then}",
-    "terminal.result.resync_failed": "; signing in again failed ({why}): not charged, {then} "
-                                     "once it works",
-    # progress while online
-    "terminal.progress.connecting": "connecting to the host",
-    "terminal.progress.sent": "sent, waiting for the host",
-    "terminal.progress.reversing": "sending the reversal of STAN {stan}",
-    "terminal.progress.signing_in": "signing in",
-    "terminal.progress.uploading": "uploading the batch",
-    # prompts
-    "terminal.prompt.card": "swipe, insert or scan: {amount} fen",
-    "terminal.prompt.pin": "enter PIN ({seconds} s)",
-}
+from steadypos import i18n
+from steadypos.money import format_fen
+from steadypos.protocol.codes import ResponseCode
+
+# Parameters that hold fen (shown in yuan), and those shown in words.
+MONEY_PARAMS = frozenset({"amount", "refunded", "debit_total", "credit_total"})
+KIND_PARAMS = frozenset({"kind"})
+RESULT_PARAMS = frozenset({"result"})  # an Outcome's result (approved, declined, ...)
+PROFILE_CODES = frozenset(c.value for c in ResponseCode)
 
 
-def english(key: str, **params: Any) -> str:
-    """The English text of `key` with its parameters filled in."""
-    return ENGLISH[key].format(**params)
+def _shown(name: str, value: Any, lang: str) -> Any:
+    """A parameter as the operator reads it in `lang`."""
+    if isinstance(value, Text):
+        return value.say(lang)
+    if isinstance(value, tuple) and all(isinstance(v, Text) for v in value):
+        return "".join(v.say(lang) for v in value)
+    if name in MONEY_PARAMS and isinstance(value, int):
+        return format_fen(value)
+    if name in KIND_PARAMS and f"counter.kind.{value}" in i18n.catalogue(lang):
+        return i18n.t(f"counter.kind.{value}", lang)
+    if name in RESULT_PARAMS and f"terminal.outcome.{value}" in i18n.catalogue(lang):
+        return i18n.t(f"terminal.outcome.{value}", lang)
+    return value
 
 
 @dataclass(frozen=True)
 class Text:
-    """A text for the operator: its catalogue key and parameters; `str()` is the English."""
+    """A text for the operator: its catalogue key and parameters (other Texts may be among
+    them); `str()` is the English."""
 
     key: str
     params: dict[str, Any] = field(default_factory=dict)
 
+    def say(self, lang: str) -> str:
+        """The text in `lang` (zh or en)."""
+        template = i18n.catalogue(lang).get(self.key) or i18n.catalogue(i18n.FALLBACK)[self.key]
+        return template.format(**{k: _shown(k, v, lang) for k, v in self.params.items()})
+
     def __str__(self) -> str:
-        return english(self.key, **self.params)
+        return self.say("en")
 
 
 def text(key: str, **params: Any) -> Text:
-    if key not in ENGLISH:
+    if key not in i18n.catalogue("en"):
         raise KeyError(f"no terminal text {key!r}")
     return Text(key, params)
+
+
+def english(key: str, **params: Any) -> str:
+    """The English text of `key` with its parameters filled in."""
+    return str(text(key, **params))
+
+
+def reason(rc: str) -> Text:
+    """Why the host answered `rc`, in plain words (the counter's catalogue texts)."""
+    return Text(f"rc.{rc}") if rc in PROFILE_CODES else Text("rc.unknown", {"rc": rc})

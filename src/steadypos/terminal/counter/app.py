@@ -62,6 +62,7 @@ class CounterApp(App[None]):
         self.busy = False
         self.tid = "?"
         self.course: course.Run | None = None
+        self.noticed: tuple[str, dict[str, Any]] = ("", {})
 
     # -- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -113,6 +114,7 @@ class CounterApp(App[None]):
         task = self.course.task(self.lang) if self.course else ""
         self.query_one("#prompt", Static).update(task or self.t("counter.idle"))
         self._show_amount()
+        self.notice(self.noticed[0], **self.noticed[1])
 
     def _show_amount(self) -> None:
         shown = self.typed or "0.00"
@@ -120,8 +122,11 @@ class CounterApp(App[None]):
         self.query_one("#amount-text", Static).update(f"{self.t('counter.amount.label')}: "
                                                       f"¥{shown}")
 
-    def notice(self, text: str) -> None:
-        self.query_one("#notice", Static).update(text)
+    def notice(self, key: str = "", **params: Any) -> None:
+        """A one-line notice under the amount, kept as its text key so that it follows the
+        language key (`g`); no key clears it."""
+        self.noticed = (key, params)
+        self.query_one("#notice", Static).update(self.t(key, **params) if key else "")
 
     # -- what the engine shows ---------------------------------------------------------------
     def on_engine_event(self, message: EngineEvent) -> None:
@@ -129,7 +134,7 @@ class CounterApp(App[None]):
         if isinstance(event, Banner):
             money = Money(event.charged.value) if event.charged is not None else None
             self._add_banner(BannerView(event.kind, event.stan, event.amount, event.pan_masked,
-                                        money, str(event.text)))
+                                        money, event.text))
             self.refresh_texts()
         elif isinstance(event, Progress) and self.busy:  # a late one after the end: dropped
             self.query_one("#progress", Static).update(
@@ -148,7 +153,7 @@ class CounterApp(App[None]):
         try:
             return await asyncio.wrap_future(self.bridge.run(command))
         except Refused as exc:
-            self.notice(str(exc))
+            self.notice("counter.refused", why=str(exc))
         except EngineError as exc:
             self.push_screen(PageScreen(self.t("counter.result.failed"),
                                         [self.t("counter.error", what=str(exc))]))
@@ -192,15 +197,15 @@ class CounterApp(App[None]):
         try:
             fen = parse_yuan(self.typed)
         except AmountError:
-            self.notice(self.t("counter.amount.bad"))
+            self.notice("counter.amount.bad")
             return
         blocked = next((b for b in self.banners if b.blocks_same_amount and b.amount == fen),
                        None)
         if blocked is not None:
-            self.notice(self.t("counter.amount.same_blocked", amount=fen))
+            self.notice("counter.amount.same_blocked", amount=fen)
             return
         if self.operator is None:
-            self.notice(self.t("counter.login.needed"))
+            self.notice("counter.login.needed")
             return
         self.typed = ""
         self.notice("")
@@ -226,7 +231,7 @@ class CounterApp(App[None]):
         if not self._idle():
             return
         if not self.training:
-            self.notice(self.t("counter.course.not_training"))
+            self.notice("counter.course.not_training")
             return
         self.course = course.Run(course.BASICS, self.operator or "")
         self.run_worker(self._course_next(), exclusive=True, group="flow")
@@ -250,6 +255,8 @@ class CounterApp(App[None]):
     def action_language(self) -> None:
         self.lang = i18n.LANGUAGES[(i18n.LANGUAGES.index(self.lang) + 1) % len(i18n.LANGUAGES)]
         self.refresh_texts()
+        if isinstance(self.screen, ResultScreen):
+            self.screen.show_in(self.lang)
 
 
 def _may_follow(typed: str, char: str) -> bool:

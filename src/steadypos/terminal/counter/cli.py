@@ -41,14 +41,15 @@ def fail(message: str) -> None:
 
 
 class Banners:
-    """Hands each banner's line (what recovery did, was the customer charged) to `say`."""
+    """Hands each banner's line (what recovery did, was the customer charged), in `lang`, to
+    `say`."""
 
-    def __init__(self, say: Callable[[str], None]) -> None:
-        self.say = say
+    def __init__(self, say: Callable[[str], None], lang: str = "en") -> None:
+        self.say, self.lang = say, lang
 
     def notify(self, event: TerminalEvent) -> None:
         if isinstance(event, Banner):
-            self.say(event.line)
+            self.say(event.line.say(self.lang))
 
 
 def settings_of(ctx: typer.Context) -> TerminalSettings | None:
@@ -58,7 +59,7 @@ def settings_of(ctx: typer.Context) -> TerminalSettings | None:
 
 @contextmanager
 def opened(ctx: typer.Context, journal: Path, on_banner: Callable[[str], None],
-           training: bool) -> Iterator[Any]:
+           training: bool, lang: str = "en") -> Iterator[Any]:
     """The terminal, open (it recovers what the journal alone settles), closed afterwards."""
     from steadypos.terminal.checks import open_checked
     from steadypos.terminal.counter.training import open_terminal
@@ -67,7 +68,7 @@ def opened(ctx: typer.Context, journal: Path, on_banner: Callable[[str], None],
 
     try:
         term = open_checked(open_terminal if training else Terminal.open, journal,
-                            Banners(on_banner), settings_of(ctx))
+                            Banners(on_banner, lang), settings_of(ctx))
     except TerminalError as exc:
         fail(str(exc))
         raise
@@ -84,7 +85,7 @@ def status(ctx: typer.Context, journal: Path = JOURNAL, lang: str | None = LANG,
     """Signed in or not, pending reversal, open batch and its totals, last host contact."""
     chosen = language(lang)
     banners: list[str] = []
-    with opened(ctx, journal, banners.append, training) as term:
+    with opened(ctx, journal, banners.append, training, "en" if as_json else chosen) as term:
         now = statuses.read(term)
     if as_json:
         typer.echo(json.dumps(now.to_json() | {"recovered": banners}))
@@ -99,7 +100,7 @@ def reprint(ctx: typer.Context, journal: Path = JOURNAL,
             lang: str | None = LANG, training: bool = TRAINING) -> None:
     """Reprint an approved receipt of the open batch, marked DUPLICATE (重印)."""
     chosen = language(lang)
-    with opened(ctx, journal, typer.echo, training) as term:
+    with opened(ctx, journal, typer.echo, training, chosen) as term:
         done = reprinting.reprint(term, stan)
     if done.txn is None:
         typer.echo(say("reprint.not_found", chosen, stan=f"{stan:06d}") if stan is not None

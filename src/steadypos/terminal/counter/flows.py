@@ -49,7 +49,7 @@ def finish(listener: Listener, kind: str, amount: int, out: Outcome) -> Finished
     balance = out.extra.get("balance") if kind == "balance" else None
     view = ResultView(kind, out.result, money, shown.amount if shown else amount, out.rc,
                       card.pan_masked if card else "", out.message, balance,
-                      receipt.fault if receipt else None, out.stan)
+                      receipt.fault if receipt else None, out.stan, out.said)
     return view, receipt.text if receipt else ""
 
 
@@ -144,11 +144,6 @@ async def balance(app: CounterApp) -> None:
     await run(app, "balance", 0, lambda t: t.balance(track2.strip(), pin))
 
 
-def _recover(t: Terminal) -> Outcome:
-    blocked = t.recover(explicit=True)
-    return blocked or Outcome("done", "recovered" if t.recovered else "nothing pending")
-
-
 def settle_what_is_left(t: Terminal) -> list[BannerView]:
     """At start: send what recovery left pending (reversals, unanswered refunds); a reversal
     that still cannot go is a banner of its own."""
@@ -205,7 +200,7 @@ async def login(app: CounterApp) -> None:
     if number:
         app.operator = number
         await app.engine(lambda t: t.events.emit("operator", event="login", operator=number))
-        app.notice(app.t("counter.login.done", operator=number))
+        app.notice("counter.login.done", operator=number)
         app.refresh_texts()
 
 
@@ -215,7 +210,7 @@ async def logout(app: CounterApp) -> None:
         return
     app.operator = None
     await app.engine(lambda t: t.events.emit("operator", event="logout", operator=who))
-    app.notice(app.t("counter.logout.done", operator=who))
+    app.notice("counter.logout.done", operator=who)
     app.refresh_texts()
 
 
@@ -241,7 +236,7 @@ async def sign_in(app: CounterApp) -> None:
 
 
 async def recover(app: CounterApp) -> None:
-    await run(app, "recover", 0, _recover)
+    await run(app, "recover", 0, lambda t: t.recover_now())
 
 
 Action = Callable[["CounterApp"], Awaitable[None]]
@@ -266,7 +261,7 @@ async def menu(app: CounterApp) -> None:
         return
     _, _, needs_operator, action = entry
     if needs_operator and app.operator is None:
-        app.notice(app.t("counter.login.needed"))
+        app.notice("counter.login.needed")
         return
     await action(app)
     app.refresh_texts()

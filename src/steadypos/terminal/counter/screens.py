@@ -105,12 +105,18 @@ class ResultScreen(ModalScreen[None]):
     """The result in words and in large type, what to do now, and the receipt preview."""
 
     BINDINGS = [Binding("enter", "dismiss(None)", "back"),
-                Binding("escape", "dismiss(None)", "back")]
+                Binding("escape", "dismiss(None)", "back"),
+                Binding("g", "app.language", "中文/EN")]
 
     def __init__(self, view: ResultView, lang: str, receipt: str = "",
                  training: bool = False) -> None:
         super().__init__()
         self.view, self.lang, self.receipt, self.training = view, lang, receipt, training
+
+    def show_in(self, lang: str) -> None:
+        """The same result in another language (the app's language key)."""
+        self.lang = lang
+        self.refresh(recompose=True)
 
     def compose(self) -> ComposeResult:
         v, lang = self.view, self.lang

@@ -42,6 +42,7 @@ class Status:
     unknown: list[Pending] = field(default_factory=list)
     last_contact: dict[str, Any] | None = None
     training: bool = False
+    settle_waiting: bool = False  # a settlement of the open batch could not go out
 
     def to_json(self) -> dict[str, Any]:
         return {"tid": self.tid, "mid": self.mid, "signed_in": self.signed_in,
@@ -53,7 +54,8 @@ class Status:
                                      for p in self.reversals],
                 "outcome_unknown": [p.__dict__ | {"stan": f"{p.stan:06d}"}
                                     for p in self.unknown],
-                "last_contact": self.last_contact, "training": self.training}
+                "last_contact": self.last_contact, "training": self.training,
+                "settlement_waiting": self.settle_waiting}
 
 
 def unknown_outcome(txns: list[Txn]) -> list[Pending]:
@@ -98,6 +100,8 @@ def lines(status: Status, lang: str) -> list[str]:
     for p in status.unknown:
         out.append(say("status.unknown", lang, kind=kind(p.kind, lang), stan=f"{p.stan:06d}",
                        amount=p.amount))
+    if status.settle_waiting:
+        out.append(say("status.settle_waiting", lang, batch=f"{status.batch:06d}"))
     if not status.reversals:
         out.append(say("status.no_reversal", lang))
     out.append(say("status.signed_in", lang, batch=f"{status.batch:06d}") if status.signed_in
@@ -127,4 +131,5 @@ def read(term: Any) -> Status:
     totals, _ = term.totals(term.batch)
     return Status(cfg.get("tid", "?"), cfg.get("mid", "?"), term.keys.working is not None,
                   term.batch, totals, reversals, unknown_outcome(journal.txns(state="failed")),
-                  last_contact(journal.path), cfg.get("training") == "1")
+                  last_contact(journal.path), cfg.get("training") == "1",
+                  term.waiting_settlement() is not None)

@@ -10,6 +10,7 @@ from enum import StrEnum
 from steadypos.protocol.codes import ResponseCode
 from steadypos.terminal.counter.words import kind as kind_name
 from steadypos.terminal.counter.words import reason, say, what_to_do
+from steadypos.terminal.texts import Text
 
 PAYMENTS = frozenset({"sale", "void", "refund", "balance"})
 
@@ -46,6 +47,11 @@ class ResultView:
     balance: int | None = None
     printer_fault: str | None = None
     stan: int | None = None
+    said: tuple[Text, ...] = ()  # `message` as catalogue texts (the engine's Outcome.said)
+
+    def told(self, lang: str) -> str:
+        """The engine's own words in `lang` (English `message` when it has no catalogue text)."""
+        return "".join(t.say(lang) for t in self.said) or self.message
 
     def headline(self, lang: str) -> str:
         return say(f"counter.result.{self.result}", lang)
@@ -94,7 +100,7 @@ class ResultView:
         if todo:
             out.append(todo)
         if self.money is None and self.message and self.result != "approved":
-            out.append(self.message)  # a settlement's or sign-in's own words
+            out.append(self.told(lang))  # a settlement's or sign-in's own words
         return out
 
 
@@ -107,12 +113,12 @@ class BannerView:
     amount: int
     pan_masked: str
     money: Money | None
-    what: str = ""  # the engine's words, for what is not a payment (a settlement re-sent)
+    what: Text | None = None  # the engine's words, for what is not a payment (a settlement)
 
     def line(self, lang: str) -> str:
         if self.money is None:
             return say("counter.banner.other", lang, kind=kind_name(self.kind, lang),
-                       stan=f"{self.stan:06d}", what=self.what)
+                       stan=f"{self.stan:06d}", what=self.what.say(lang) if self.what else "")
         return say(f"counter.banner.{self.money.value}", lang, kind=kind_name(self.kind, lang),
                    amount=self.amount, pan=self.pan_masked or "-", stan=f"{self.stan:06d}")
 

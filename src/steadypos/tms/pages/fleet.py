@@ -13,7 +13,7 @@ from steadypos.tms.models import Merchant, Role, TerminalState
 from steadypos.tms.pages.web import Viewer, check_csrf, form_of, parse, render, see_other
 from steadypos.tms.schemas.terminals import ShipIn, TerminalIn
 from steadypos.tms.schemas.users import UserIn
-from steadypos.tms.services import terminals, users
+from steadypos.tms.services import alerts, telemetry, terminals, users
 from steadypos.tms.services.terminals import TerminalFilter
 
 router = APIRouter()
@@ -47,7 +47,8 @@ def _terminal_page(request: Request, db: Db, actor: Viewer, tid: str,
                    code: str | None = None) -> HTMLResponse:
     term = terminals.get(db, actor, tid)
     return render(request, "terminal.html", actor, term=term, activation_code=code,
-                  history=terminals.history(db, tid),
+                  history=terminals.history(db, tid), readings=telemetry.history(db, tid),
+                  alerts=alerts.listing(db, actor, False, tid, 20, 0)[0],
                   actions=[a for a, (allowed, _) in terminals.TRANSITIONS.items()
                            if term.status in allowed])
 

@@ -12,6 +12,8 @@ from steadypos.tms.deps import Ctx, Db
 from steadypos.tms.errors import TmsError
 from steadypos.tms.models import Application, AuditEntry, Terminal, TerminalState, TokenKind
 from steadypos.tms.pages import fleet
+from steadypos.tms.pages import parameters as parameter_pages
+from steadypos.tms.pages import releases as release_pages
 from steadypos.tms.pages.web import (
     LANG_COOKIE,
     LOGIN_CSRF_COOKIE,
@@ -138,3 +140,5 @@ def merchant_page(request: Request, mid: str, db: Db, actor: Viewer) -> HTMLResp
 
 
 router.include_router(fleet.router)
+router.include_router(parameter_pages.router)
+router.include_router(release_pages.router)

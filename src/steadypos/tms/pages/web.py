@@ -16,7 +16,7 @@ from steadypos.tms import security
 from steadypos.tms.actors import TERMINAL, Actor
 from steadypos.tms.deps import Db
 from steadypos.tms.errors import Forbidden, Invalid, TmsError, Unauthorized
-from steadypos.tms.models import TokenKind
+from steadypos.tms.models import Role, TokenKind
 from steadypos.tms.schemas.common import _rfc3339
 from steadypos.tms.services import auth
 
@@ -45,6 +45,14 @@ def page_actor(request: Request, db: Db) -> Actor:
 
 
 Viewer = Annotated[Actor, Depends(page_actor)]
+
+
+def page_staff(actor: Viewer) -> Actor:
+    """The logged-in ops (or admin) person; 403 for a merchant, before any other check."""
+    return actor.require(Role.OPS)
+
+
+StaffViewer = Annotated[Actor, Depends(page_staff)]
 
 
 async def form_of(request: Request) -> dict[str, str]:

@@ -107,18 +107,25 @@ def create(db: Session, actor: Actor, data: RolloutIn) -> Rollout:
     return rollout
 
 
+def replaced(db: Session, rollout: Rollout, start: datetime | None = None) -> tuple[str, ...]:
+    """The release(s) the rollout's release replaces: what its offered terminals ran before."""
+    old = tuple(sorted({v for v in db.scalars(select(RolloutTerminal.from_version).where(
+        RolloutTerminal.rollout_id == rollout.id)) if v and v != rollout.release}))
+    if old:
+        return old
+    # Offered before they ever reported a version: whatever the target ran.
+    population = targets.tid_select(rollout.target).scalar_subquery()
+    return tuple(sorted(set(db.scalars(select(SessionCount.app_version).distinct().where(
+        SessionCount.app_version != rollout.release,
+        SessionCount.ts >= (start or rollout.started_at), SessionCount.tid.in_(population))))))
+
+
 def rates(db: Session, rollout: Rollout, since: datetime | None = None) -> tuple[Rate, Rate]:
     """(new release, the release(s) it replaces) over the target's terminals since the start
     (or `since`)."""
     population = targets.tid_select(rollout.target).scalar_subquery()
     start = since or rollout.started_at
-    old = tuple(sorted({v for v in db.scalars(select(RolloutTerminal.from_version).where(
-        RolloutTerminal.rollout_id == rollout.id)) if v and v != rollout.release}))
-    if not old:  # offered before they ever reported a version: whatever the target ran
-        old = tuple(sorted(set(db.scalars(select(SessionCount.app_version).distinct().where(
-            SessionCount.app_version != rollout.release, SessionCount.ts >= start,
-            SessionCount.tid.in_(population))))))
-
+    old = replaced(db, rollout, start)
 
     def rate(versions: tuple[str, ...]) -> Rate:
         started, crashed = db.execute(select(
