@@ -74,7 +74,7 @@ def host(
                                            help="share (0..1) of answers sent with a bad "
                                                 "MAC (conformance mode)"),
     seed: int = typer.Option(0, "--seed", help="seed of the conformance mode's dice"),
-    clock_at: str = typer.Option(None, "--clock-at", envvar=host_app.CLOCK_ENV,
+    clock_at: str = typer.Option(None, "--clock-at",
                                  help="testing: start the host's clock at HH:MM:SS today (or an "
                                       "ISO date and time) and let it run on"),
 ) -> None:
