@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
+from steadypos.diagnose.ambient import MAX_TROUBLE, Surroundings
 from steadypos.diagnose.episodes import END_IDLE, END_RESTART, Episode, OpenFlow, surroundings
 from steadypos.diagnose.records import (
     CardFailure,
@@ -21,49 +22,21 @@ from steadypos.diagnose.records import (
     Tallies,
     VersionChange,
 )
-from steadypos.diagnose.taxonomy import CRASH_REASONS, HOT_C, WEAK_SIGNAL_DBM
+from steadypos.diagnose.taxonomy import CRASH_REASONS
 from steadypos.eventlog import (
     FLOW_SCREENS,
-    NET_TROUBLE,
-    PRINTER_FAULTS,
     READ_ERRORS,
     AppEvent,
     CardMethod,
     EventType,
-    MaintenanceKind,
-    ParamsEvent,
     PinOutcome,
-    Power,
-    PrinterState,
     Screen,
     TxnPhase,
     format_ts,
 )
 
-MAX_TROUBLE = 2000  # network trouble times kept per terminal (for merchant clustering)
 MAX_CRASHES = 2000  # crash records kept per terminal
-MAX_KEPT = 64  # maintenance visits and parameter changes kept per terminal
 MAX_FRAMES = 8
-LOW_BATTERY_PCT = 5  # "battery near 0"
-SERVICE_KINDS = (MaintenanceKind.CLEANING, MaintenanceKind.INSPECTION,
-                 MaintenanceKind.PART_REPLACED)  # fmt: skip
-
-
-def number(value: object) -> float | None:
-    """A reading as float, or None when absent / not a number (tolerant of odd logs)."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-
-
-def low_memory(total: float | None) -> float:
-    """'Near zero' free memory: 3 % of the total, at least 32 MB."""
-    return max(32.0, 0.03 * total) if total else 32.0
 
 
 def _frames(value: object) -> tuple[str, ...]:
@@ -79,14 +52,13 @@ def _ts(ev: dict, t: float) -> str:
     return ts if isinstance(ts, str) else format_ts(t)
 
 
-class TerminalRecord:
+class TerminalRecord(Surroundings):
     """Everything remembered about one terminal: inventory, the open flow, rings and counts."""
 
-    __slots__ = (
-        "tid", "inv", "app_version", "first_t", "last_t", "out_of_order", "flow", "health",
-        "net", "cards", "mismatch_t", "operator", "session_open", "session_version", "n",
-        "sessions", "days", "ops", "trained", "maintenance", "versions", "params_applied",
-        "trouble", "crashes", "episodes", "first_maint", "held",
+    __slots__ = (  # and those of Surroundings
+        "tid", "first_t", "last_t", "out_of_order", "flow", "cards", "session_open",
+        "session_version", "n", "sessions", "days", "ops", "versions", "crashes",
+        "episodes", "held",
     )  # fmt: skip
 
     def __init__(self, tid: str, t: float) -> None:
@@ -231,55 +203,6 @@ class TerminalRecord:
             if self.flow is not None:
                 self.flow.phases.append(phase)  # type: ignore[arg-type]
 
-    def on_net(self, t: float, ev: dict) -> None:
-        event = str(ev.get("event"))
-        signal = number(ev.get("signal_dbm"))
-        self.net.append(NetSample(t, event, signal))
-        if event in NET_TROUBLE:
-            self.n.net_trouble += 1
-            if len(self.trouble) < MAX_TROUBLE:
-                self.trouble.append(t)
-        if signal is not None:
-            self._signal(signal)
-
-    def _signal(self, signal: float) -> None:
-        n = self.n
-        n.signal += 1
-        n.signal_sum += signal
-        if signal < WEAK_SIGNAL_DBM:
-            n.weak += 1
-
-    def on_health(self, t: float, ev: dict) -> None:
-        r = Reading(t, number(ev.get("cpu_temp_c")), number(ev.get("mem_free_mb")),
-                    number(ev.get("mem_total_mb")), number(ev.get("battery_pct")),
-                    ev.get("power"), ev.get("printer"), number(ev.get("signal_dbm")))
-        self.health.append(r)
-        n = self.n
-        n.health += 1
-        if r.temp is not None:
-            if n.temp_max is None or r.temp > n.temp_max:
-                n.temp_max = r.temp
-            if r.temp > HOT_C:
-                n.hot += 1
-        if r.mem_free is not None and r.mem_free <= low_memory(r.mem_total):
-            n.low_mem += 1
-        if r.power == Power.UNSTABLE:
-            n.unstable += 1
-        if r.battery is not None and r.battery <= LOW_BATTERY_PCT and r.power != Power.AC:
-            n.low_battery += 1
-        flow = self.flow
-        if r.printer in PRINTER_FAULTS:
-            n.printer_faults += 1
-            self.day(t).printer_faults += 1
-            if flow is not None:
-                flow.printer = r.printer
-        elif r.printer == PrinterState.PAPER_OUT:
-            n.paper_out += 1
-            if flow is not None and flow.printer is None:
-                flow.printer = r.printer
-        if r.signal is not None:
-            self._signal(r.signal)
-
     def on_app(self, t: float, ev: dict) -> None:
         event = ev.get("event")
         version = ev.get("app_version")
@@ -333,62 +256,6 @@ class TerminalRecord:
         if crashed:
             row.crashed += 1
         self.session_open = False
-
-    def on_inventory(self, t: float, ev: dict) -> None:
-        inv = self.inv
-        inv.seen = True
-        for key in ("brand", "model", "firmware", "params_version", "mid"):
-            value = ev.get(key)
-            if value is not None:
-                setattr(inv, key, str(value))
-        if "last_maintenance" in ev:
-            value = ev.get("last_maintenance")
-            if isinstance(value, str) and len(value) >= 10:
-                self._maintained(value[:10])
-            elif value is None and inv.last_maintenance is None:
-                inv.maint_null = True
-        version = ev.get("app_version")
-        if version is not None and self.app_version is None:
-            self.app_version = str(version)
-
-    def _maintained(self, day: str) -> None:
-        if self.first_maint is None:
-            self.first_maint = day
-        if self.inv.last_maintenance is None or day > self.inv.last_maintenance:
-            self.inv.last_maintenance = day
-
-    def on_params(self, t: float, ev: dict) -> None:
-        event = ev.get("event")
-        version = ev.get("version")
-        if event == ParamsEvent.APPLIED and version is not None:
-            self.inv.params_version = str(version)
-            if len(self.params_applied) < MAX_KEPT:
-                self.params_applied.append((t, str(version)))
-        elif event == ParamsEvent.MISMATCH:
-            n = self.n
-            n.mismatches += 1
-            self.mismatch_t = t
-            fld = str(ev.get("field") or "?")
-            n.mismatch_fields[fld] = n.mismatch_fields.get(fld, 0) + 1
-
-    def on_operator(self, t: float, ev: dict) -> None:
-        if ev.get("event") == "logout":
-            self.operator = None
-            return
-        op = ev.get("operator")
-        self.operator = str(op) if op is not None else None
-
-    def on_training(self, t: float, ev: dict) -> None:
-        op = ev.get("operator")
-        if op is not None:
-            self.trained.add(str(op))
-
-    def on_maintenance(self, t: float, ev: dict) -> None:
-        kind = str(ev.get("kind") or "")
-        if len(self.maintenance) < MAX_KEPT:
-            self.maintenance.append((t, kind))
-        if kind in SERVICE_KINDS:
-            self._maintained(format_ts(t)[:10])
 
     def finish(self) -> None:
         """End of input: an unfinished flow is not an episode; an open session is counted;
