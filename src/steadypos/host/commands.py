@@ -108,6 +108,14 @@ def host(
         err.print(f"error: cannot open the host database {db}: {exc}", markup=False)
         raise typer.Exit(2) from None
 
+    _serve(err, server, bind, port, tls_port, tls_context, report, conformance_report)
+
+
+def _serve(err: Console, server: HostServer, bind: str, port: int | None, tls_port: int,
+           tls_context: ssl.SSLContext | None, report: Callable[[], None] | None,
+           conformance_report: Path | None) -> None:
+    """Listen on the plain and/or TLS port until a signal; then stop the writer and, in
+    conformance mode, write and print the report."""
     listeners = [server] if port is not None else []
     if tls_context is not None:
         listeners.append(HostServer(server.writer, bind, tls_port, ssl_context=tls_context))
@@ -124,6 +132,7 @@ def host(
         server.writer.stop()
         if report is not None:
             report()
+            assert conformance_report is not None
             err.print(conformance_report.with_name(conformance_report.name + ".txt")
                       .read_text(), markup=False, end="")
 

@@ -52,7 +52,7 @@ BASICS = Course("basics", "training.basics", (
 
 
 @dataclass
-class Run:
+class CourseRun:
     """One trainee going through a course."""
 
     course: Course
