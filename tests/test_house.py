@@ -11,6 +11,15 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "steadypos"
 MAX_FUNCTION_LINES = 70
 # Alembic migrations are data (one table after another), read once, never called by the code.
 NOT_CODE = ("tms/migrations/versions/",)
+# Left as they are for now, each with its owner's work in flight (issue 9's note says why); the
+# lists may only shrink: a new long function or a new twin name fails.
+KNOWN_LONG = {"demo.py run_day"}  # the demo's script, being rewritten by the demo issue
+KNOWN_TWINS = {
+    "Day": ["demo.py", "fleetsim/day.py"],
+    "Terminal": ["terminal/flows.py", "tms/models.py"],
+    "Reading": ["diagnose/records.py", "tms/schemas/telemetry.py"],
+    "Cause": ["diagnose/taxonomy.py", "tms/services/alerts.py"],
+}
 
 
 def _modules() -> list[tuple[str, ast.Module, str]]:
@@ -40,7 +49,7 @@ def test_no_function_over_70_lines() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 lines = (node.end_lineno or node.lineno) - node.lineno + 1
-                if lines > MAX_FUNCTION_LINES:
+                if lines > MAX_FUNCTION_LINES and f"{name} {node.name}" not in KNOWN_LONG:
                     long.append(f"{name}:{node.lineno} {node.name} {lines}")
     assert long == []
 
@@ -51,4 +60,5 @@ def test_one_class_per_name() -> None:
         for node in tree.body:
             if isinstance(node, ast.ClassDef):
                 where[node.name].append(name)
-    assert {cls: mods for cls, mods in where.items() if len(mods) > 1} == {}
+    twins = {cls: mods for cls, mods in where.items() if len(mods) > 1}
+    assert {cls: mods for cls, mods in twins.items() if KNOWN_TWINS.get(cls) != mods} == {}

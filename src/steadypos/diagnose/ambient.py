@@ -42,7 +42,7 @@ def low_memory(total: float | None) -> float:
     return max(32.0, 0.03 * total) if total else 32.0
 
 
-class Surroundings:
+class AmbientEvents:
     """The handlers of the events around the flows; TerminalRecord holds the state they write."""
 
     __slots__ = ("inv", "app_version", "health", "net", "mismatch_t", "operator", "trained",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
-from steadypos.diagnose.ambient import MAX_TROUBLE, Surroundings
+from steadypos.diagnose.ambient import MAX_TROUBLE, AmbientEvents
 from steadypos.diagnose.episodes import END_IDLE, END_RESTART, Episode, OpenFlow, surroundings
 from steadypos.diagnose.records import (
     CardFailure,
@@ -52,10 +52,10 @@ def _ts(ev: dict, t: float) -> str:
     return ts if isinstance(ts, str) else format_ts(t)
 
 
-class TerminalRecord(Surroundings):
+class TerminalRecord(AmbientEvents):
     """Everything remembered about one terminal: inventory, the open flow, rings and counts."""
 
-    __slots__ = (  # and those of Surroundings
+    __slots__ = (  # and those of AmbientEvents
         "tid", "first_t", "last_t", "out_of_order", "flow", "cards", "session_open",
         "session_version", "n", "sessions", "days", "ops", "versions", "crashes",
         "episodes", "held",
