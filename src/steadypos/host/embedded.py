@@ -13,12 +13,15 @@ from steadypos.host.server import HostServer
 
 class EmbeddedHost:
     """A plain listener on `port`, and with `tls` (tls.server_context) a TLS listener too,
-    sharing the one writer; `tls_port` is 0 without it."""
+    sharing the one writer; `tls_port` is 0 without it. Tests pass synchronous="OFF" (speed,
+    no power cut to survive)."""
 
     def __init__(self, db: str | Path, seed_demo: bool = True, port: int = 0,
-                 tls: ssl.SSLContext | None = None, tls_port: int = 0) -> None:
+                 tls: ssl.SSLContext | None = None, tls_port: int = 0,
+                 synchronous: str = "FULL") -> None:
         self.db = Path(db)
-        self.server: HostServer = app.build(self.db, port=port, seed_demo=seed_demo)
+        self.server: HostServer = app.build(self.db, port=port, seed_demo=seed_demo,
+                                            synchronous=synchronous)
         self.tls_server = HostServer(self.server.writer, self.server.bind, tls_port,
                                      ssl_context=tls) if tls is not None else None
         self._loop = asyncio.new_event_loop()
