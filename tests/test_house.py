@@ -19,6 +19,10 @@ KNOWN_TWINS = {
     "Terminal": ["terminal/flows.py", "tms/models.py"],
     "Reading": ["diagnose/records.py", "tms/schemas/telemetry.py"],
     "Cause": ["diagnose/taxonomy.py", "tms/services/alerts.py"],
+    # came with the TMS runbooks and incidents (issue in flight) on main
+    "Plan": ["fleetsim/plan.py", "tms/services/runbooks.py"],
+    "Rule": ["diagnose/evidence.py", "tms/services/runbooks.py"],
+    "Step": ["host/migrate.py", "terminal/steps.py", "tms/schemas/incidents.py"],
 }
 
 

@@ -27,9 +27,9 @@ from pyemv import tlv
 from typer.testing import CliRunner
 
 from steadypos.cli import app
-from steadypos.host import app as host_app
 from steadypos.host.embedded import EmbeddedHost
 from steadypos.host.ledger import check
+from steadypos.host.store import open_store
 from steadypos.protocol import builders, emv, mac
 from steadypos.protocol.builders import Card
 from steadypos.protocol.codec import Message
@@ -539,7 +539,9 @@ def test_qr_code_pays_once(host: Host, term: TestTerminal) -> None:
 
 def test_wallet_issue_code_pays_once(host: Host, term: TestTerminal) -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["wallet", "issue-code", "--db", str(host.db),
+    # Beside a SQLite file the key file needs no naming; a PostgreSQL host's does.
+    keys = [] if host.backend == "sqlite" else ["--keys", str(host.keys)]
+    result = runner.invoke(app, ["wallet", "issue-code", "--db", str(host.db), *keys,
                                  "--wallet", "W001"])
     assert result.exit_code == 0, result.output
     code = result.stdout.strip()
@@ -550,10 +552,11 @@ def test_wallet_issue_code_pays_once(host: Host, term: TestTerminal) -> None:
     assert host.wallet_balance("W001") == start - 1_234
     assert term.sale(1_234, Card.qr(code))[1].get(39) == "14"
     assert host.wallet_balance("W001") == start - 1_234
-    again = runner.invoke(app, ["wallet", "issue-code", "--db", str(host.db),
+    again = runner.invoke(app, ["wallet", "issue-code", "--db", str(host.db), *keys,
                                 "--wallet", "W001"])
     assert again.exit_code == 0 and again.stdout.strip() != code
-    bad = runner.invoke(app, ["wallet", "issue-code", "--db", str(host.db), "--wallet", "W999"])
+    bad = runner.invoke(app, ["wallet", "issue-code", "--db", str(host.db), *keys,
+                              "--wallet", "W999"])
     assert bad.exit_code != 0
 
 
@@ -600,7 +603,7 @@ def test_tcp_sale_repeat_and_reversal(tcp_host: EmbeddedHost, tmp_path: Path) ->
         resp = _exchange(conn, builders.sale(st, 3, 1, 100, swipe(card), card["pin"], stale.pik),
                          stale)
         assert resp.get(39) == "A0"
-    store = host_app.open_store(tmp_path / "tcp.db")
+    store = open_store(tmp_path / "tcp.db")
     try:
         report = check(store)
         assert report.ok, report.problems

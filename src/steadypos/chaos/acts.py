@@ -11,7 +11,7 @@ from steadypos.chaos.toxics import KINDS, MAC_LEN, Toxic
 
 
 @dataclass
-class Plan:
+class FramePlan:
     """What to do with one frame, once every toxic in its direction has had its roll."""
 
     frame: bytes
@@ -27,44 +27,44 @@ class Plan:
     forward_second: bool = False
 
 
-def _latency(t: Toxic, rng: random.Random, plan: Plan) -> str | None:
+def _latency(t: Toxic, rng: random.Random, plan: FramePlan) -> str | None:
     ms = t.latency_ms + (rng.uniform(-t.jitter_ms, t.jitter_ms) if t.jitter_ms else 0.0)
     ms = max(ms, 0.0)
     plan.delay += ms / 1000
     return f"held {ms:.1f} ms"
 
 
-def _black_hole(t: Toxic, rng: random.Random, plan: Plan) -> str | None:
+def _black_hole(t: Toxic, rng: random.Random, plan: FramePlan) -> str | None:
     plan.drop = True
     return "swallowed"
 
 
-def _drop_response(t: Toxic, rng: random.Random, plan: Plan) -> str | None:
+def _drop_response(t: Toxic, rng: random.Random, plan: FramePlan) -> str | None:
     plan.drop = True
     plan.close = t.close
     return "dropped, connection closed" if t.close else "dropped"
 
 
-def _reset(t: Toxic, rng: random.Random, plan: Plan) -> str | None:
+def _reset(t: Toxic, rng: random.Random, plan: FramePlan) -> str | None:
     plan.reset = True
     plan.partial = min(t.partial_bytes, len(plan.frame))
     return f"reset after {plan.partial} bytes"
 
 
-def _slice(t: Toxic, rng: random.Random, plan: Plan) -> str | None:
+def _slice(t: Toxic, rng: random.Random, plan: FramePlan) -> str | None:
     plan.slice_bytes = t.slice_bytes
     plan.slice_delay = t.slice_delay_ms / 1000
     return f"{t.slice_bytes}-byte pieces, {t.slice_delay_ms} ms apart"
 
 
-def _duplicate(t: Toxic, rng: random.Random, plan: Plan) -> str | None:
+def _duplicate(t: Toxic, rng: random.Random, plan: FramePlan) -> str | None:
     plan.copies = 2
     plan.gap = t.duplicate_gap_ms / 1000
     plan.forward_second = t.forward == "second"
     return f"sent twice, {t.forward} answer forwarded"
 
 
-def _corrupt(t: Toxic, rng: random.Random, plan: Plan) -> str | None:
+def _corrupt(t: Toxic, rng: random.Random, plan: FramePlan) -> str | None:
     size = len(plan.frame) - 2
     base = max(size - MAC_LEN, 0) if t.target == "mac" else 0
     span = size - base
@@ -83,7 +83,7 @@ def _corrupt(t: Toxic, rng: random.Random, plan: Plan) -> str | None:
     return f"payload byte {at} of {size} xor {mask:02X}"
 
 
-APPLY: dict[str, Callable[[Toxic, random.Random, Plan], str | None]] = {
+APPLY: dict[str, Callable[[Toxic, random.Random, FramePlan], str | None]] = {
     "latency": _latency,
     "black_hole": _black_hole,
     "drop_response": _drop_response,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from steadypos.chaos.acts import APPLY, Plan
+from steadypos.chaos.acts import APPLY, FramePlan
 from steadypos.chaos.control import start_control
 from steadypos.chaos.toxics import DOWNSTREAM, KINDS, UPSTREAM, Toxic
 
@@ -184,8 +184,8 @@ class FaultProxy:
         with self._lock:
             return list(self._events)
 
-    def _plan(self, direction: str, frame: bytes) -> Plan:
-        plan = Plan(frame)
+    def _plan(self, direction: str, frame: bytes) -> FramePlan:
+        plan = FramePlan(frame)
         if self.tap is not None:
             self.tap(direction, frame)
         with self._lock:
@@ -368,7 +368,7 @@ class FaultProxy:
             return True
 
 
-async def _write(out: asyncio.StreamWriter, plan: Plan) -> None:
+async def _write(out: asyncio.StreamWriter, plan: FramePlan) -> None:
     data, step = plan.frame, plan.slice_bytes
     if not step:
         out.write(data)
