@@ -4,11 +4,9 @@ ledger after each step. Most tests run in-process; the last ones go over real TC
 
 from __future__ import annotations
 
-import asyncio
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ from pyemv import tlv
 from typer.testing import CliRunner
 
 from steadypos.cli import app
-from steadypos.host import app as host_app
+from steadypos.host.embedded import EmbeddedHost
 from steadypos.host.ledger import check
 from steadypos.host.store import open_store
 from steadypos.protocol import builders, emv, mac
@@ -571,30 +569,10 @@ def test_wallet_issue_code_never_creates_a_database(tmp_path: Path) -> None:
 
 
 # -- over real TCP -----------------------------------------------------------------------------
-class _ThreadedHost:
-    """steadypos.host.app.build() served by an asyncio loop in a thread."""
-
-    def __init__(self, db: Path) -> None:
-        self.server = host_app.build(db, f"{db}.keys", port=0, seed_demo=True, synchronous="OFF")
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        _, self.port = asyncio.run_coroutine_threadsafe(self.server.start(),
-                                                        self.loop).result(10)
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.server.writer.stop()
-        self.loop.close()
-
-
 @pytest.fixture
-def tcp_host(tmp_path: Path) -> Iterator[_ThreadedHost]:
-    h = _ThreadedHost(tmp_path / "tcp.db")
-    yield h
-    h.close()
+def tcp_host(tmp_path: Path) -> Iterator[EmbeddedHost]:
+    with EmbeddedHost(tmp_path / "tcp.db", synchronous="OFF") as h:
+        yield h
 
 
 def _exchange(conn: Connection, msg: Message, keys: WorkingKeys | None) -> Message:
@@ -606,7 +584,7 @@ def _exchange(conn: Connection, msg: Message, keys: WorkingKeys | None) -> Messa
     return resp
 
 
-def test_tcp_sale_repeat_and_reversal(tcp_host: _ThreadedHost, tmp_path: Path) -> None:
+def test_tcp_sale_repeat_and_reversal(tcp_host: EmbeddedHost, tmp_path: Path) -> None:
     t = DEMO["terminals"][0]
     st = builders.Station(t["tid"], t["mid"])
     card = rich_card()

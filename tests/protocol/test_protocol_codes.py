@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from steadypos.protocol.codes import ResponseCode, ReversalReason, describe
+from steadypos.protocol.describe import HIDDEN, shown_value
 from steadypos.protocol.messages import CATALOG, MessageName
 from steadypos.protocol.mti import Mti, is_request, is_response, response_mti
+from steadypos.protocol.spec import SECRET_FIELDS
 
 SPEC = (Path(__file__).parents[2] / "docs" / "pos-link-v1.md").read_text()
 
@@ -69,3 +71,12 @@ def test_request_and_response_shapes(mti: str, request_: bool, response: bool) -
 
 def test_reversibility_follows_section_6_rule_1() -> None:
     assert {mt.name for mt in CATALOG if mt.reversible} == {MessageName.SALE, MessageName.VOID}
+
+
+def test_every_secret_field_is_shown_hidden_and_its_content_never() -> None:
+    assert set(HIDDEN) == SECRET_FIELDS
+    secret = "6222020000000123D3012"
+    for n in sorted(SECRET_FIELDS):
+        shown = shown_value(n, secret)
+        assert shown.startswith("<") and secret not in shown
+    assert shown_value(2, "6222020000000123") == "622202******0123"

@@ -8,7 +8,6 @@ side (its SQLite file), and what went over the wire through the proxy's record."
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import signal
@@ -25,11 +24,10 @@ from typing import Any
 from support.processes import child_env
 from typer.testing import CliRunner
 
-from steadypos.host import app as host_app
 from steadypos.host.demo_data import demo_data
+from steadypos.host.embedded import EmbeddedHost
 from steadypos.host.process import steadypos_argv
 from steadypos.host.secrets import open_keys
-from steadypos.host.server import HostServer
 from steadypos.host.settings import default_keys_path
 from steadypos.host.sqlite_store import read_only
 from steadypos.protocol.codec import Message, decode_payload
@@ -45,7 +43,6 @@ from steadypos.terminal.settings import TerminalSettings
 DEMO: dict[str, list[dict[str, Any]]] = demo_data()
 TERM = DEMO["terminals"][0]
 TID, MID = TERM["tid"], TERM["mid"]
-START_TIMEOUT = 20.0
 
 
 def cards(kind: str = "magstripe") -> list[dict[str, Any]]:
@@ -67,48 +64,27 @@ def wrong_pin(card: dict[str, Any]) -> str:
 
 # -- the host ---------------------------------------------------------------------------------
 class HostRig:
-    """The real server and group writer on a background thread with its own event loop, and
-    read-only views of its database."""
+    """The embedded host (steadypos.host.embedded) on the test's database, and read-only views
+    of that database."""
 
     def __init__(self, db: Path) -> None:
         self.db = db
-        self.server: HostServer | None = None
-        self._loop = asyncio.new_event_loop()
-        self._thread: threading.Thread | None = None
+        self.embedded: EmbeddedHost | None = None
         self._accounts: dict[str, str] = {}
 
     @property
     def port(self) -> int:
-        assert self.server is not None
-        return self.server.port
+        assert self.embedded is not None
+        return self.embedded.port
 
     def start(self) -> HostRig:
-        self.server = host_app.build(self.db, f"{self.db}.keys", "127.0.0.1", 0, seed_demo=True,
-                                     synchronous="OFF")
-        started = threading.Event()
-        server, loop = self.server, self._loop
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(server.start())
-            started.set()
-            loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="host-loop", daemon=True)
-        self._thread.start()
-        assert started.wait(START_TIMEOUT), "in-process host did not start"
+        self.embedded = EmbeddedHost(self.db, seed_demo=True, synchronous="OFF").start()
         return self
 
     def stop(self) -> None:
-        if self.server is None:
-            return
-        asyncio.run_coroutine_threadsafe(self.server.stop(grace=1.0), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        assert self._thread is not None
-        self._thread.join(10)
-        self._loop.close()
-        self.server.writer.stop()
-        self.server = None
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
 
     # -- views ---------------------------------------------------------------------------
     def _read(self) -> sqlite3.Connection:

@@ -39,7 +39,7 @@ GATED_MTIS = frozenset({Mti.FINANCIAL, Mti.FINANCIAL_ADVICE, Mti.SETTLEMENT, Mti
 
 
 @dataclass
-class Violation:
+class RuleBreach:
     rule: str
     stan: str
     detail: str
@@ -56,10 +56,10 @@ class Owed:
 
 
 @dataclass
-class TerminalRecord:
+class TerminalConduct:
     checked: int = 0
     mac: str = ""  # the terminal's registered MAC algorithm, as the host knows it
-    violations: list[Violation] = field(default_factory=list)
+    violations: list[RuleBreach] = field(default_factory=list)
     owed: dict[tuple[int, str], Owed] = field(default_factory=dict)  # (batch, stan)
     seen: dict[tuple[int, str], str] = field(default_factory=dict)  # (batch, stan) -> content
 
@@ -87,7 +87,7 @@ def corrupt_mac(resp: Message) -> Message:
     return bad
 
 
-class Observer:
+class RuleWatch:
     """The rule book and the dice. Thread-safe: the report may be written from a signal handler."""
 
     def __init__(self, withhold_rate: float = 0.0, corrupt_mac_rate: float = 0.0,
@@ -95,12 +95,12 @@ class Observer:
         self.withhold_rate = withhold_rate
         self.corrupt_mac_rate = corrupt_mac_rate
         self.rng = random.Random(seed)
-        self.terminals: dict[str, TerminalRecord] = {}
+        self.terminals: dict[str, TerminalConduct] = {}
         self.provoked = {"withheld": 0, "mac_corrupted": 0}
         self._lock = threading.Lock()
 
-    def _flag(self, rec: TerminalRecord, rule: str, stan: str, detail: str) -> None:
-        rec.violations.append(Violation(rule, stan, detail))
+    def _flag(self, rec: TerminalConduct, rule: str, stan: str, detail: str) -> None:
+        rec.violations.append(RuleBreach(rule, stan, detail))
 
     def before(self, msg: Message, mac_ok: bool | None,
                alg: MacAlgorithm | None = None) -> None:
@@ -111,7 +111,7 @@ class Observer:
         if not tid:
             return
         with self._lock:
-            rec = self.terminals.setdefault(tid, TerminalRecord())
+            rec = self.terminals.setdefault(tid, TerminalConduct())
             rec.checked += 1
             if alg is not None:
                 rec.mac = alg.value
@@ -137,7 +137,7 @@ class Observer:
                 if problem:
                     self._flag(rec, "entry_mode", stan, problem)
 
-    def _check_reversal(self, rec: TerminalRecord, msg: Message, stan: str, batch: int) -> None:
+    def _check_reversal(self, rec: TerminalConduct, msg: Message, stan: str, batch: int) -> None:
         owed = rec.owed.pop((batch, stan), None)
         if owed is None:
             return
@@ -175,7 +175,7 @@ class Observer:
         if classify(msg) is None or not classify(msg).reversible:  # type: ignore[union-attr]
             return
         with self._lock:
-            rec = self.terminals.setdefault(msg.get(41), TerminalRecord())
+            rec = self.terminals.setdefault(msg.get(41), TerminalConduct())
             rec.owed[(_batch(msg), msg.get(11))] = Owed(msg.get(11), msg.get(4), msg.get(60),
                                                         reason)
 
@@ -216,7 +216,7 @@ class Observer:
 class ConformanceService(HostService):
     """The host's service with the observer in front and its dice behind."""
 
-    def __init__(self, *args: Any, observer: Observer, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, observer: RuleWatch, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.observer = observer
 
@@ -229,5 +229,5 @@ def mode(report: Path, withhold_rate: float, corrupt_mac_rate: float,
          seed: int) -> tuple[Callable[..., HostService], Callable[[], None]]:
     """`steadypos host --conformance-report`: the service factory, and what writes the report
     (host.commands.ConformanceMode; the top-level CLI passes it in)."""
-    observer = Observer(withhold_rate, corrupt_mac_rate, seed)
+    observer = RuleWatch(withhold_rate, corrupt_mac_rate, seed)
     return functools.partial(ConformanceService, observer=observer), lambda: observer.write(report)

@@ -27,7 +27,7 @@ class Violation:
 
 
 @dataclass
-class TerminalView:
+class CheckedTerminal:
     """What the checker reads of one terminal: its id, journal and key store (to name cards)."""
 
     tid: str
@@ -56,7 +56,7 @@ def _host_txns(store: Store, tid: str) -> list[TxnRow]:
     return store.terminal_txns(tid)
 
 
-def check_all(store: Store, secrets: HostSecrets, terminals: list[TerminalView],
+def check_all(store: Store, secrets: HostSecrets, terminals: list[CheckedTerminal],
               opening_total: int | None = None) -> list[Violation]:
     """Every invariant (a)-(e) for a healed system; an empty list when all hold."""
     found: list[Violation] = []
@@ -72,19 +72,19 @@ def check_all(store: Store, secrets: HostSecrets, terminals: list[TerminalView],
 
 
 def wire_violations(report: dict[str, Any]) -> list[Violation]:
-    """(g) the wire rules: the breaches in a conformance report (`Observer.report()`, or the JSON
+    """(g) the wire rules: the breaches in a conformance report (`RuleWatch.report()`, or the JSON
     file of a host in conformance mode), as `g_wire_<rule>` violations."""
     return [Violation(f"g_wire_{v['rule']}", f"{tid} STAN {v['stan']}: {v['detail']}")
             for tid, rec in report.get("terminals", {}).items() for v in rec["violations"]]
 
 
-def _ref(secrets: HostSecrets, view: TerminalView, sealed: str, method: str) -> tuple[str, str]:
+def _ref(secrets: HostSecrets, view: CheckedTerminal, sealed: str, method: str) -> tuple[str, str]:
     pan = view.keys.unseal(sealed)
     ref = secrets.code_ref(pan) if method == "qr" else secrets.pan_ref(pan)
     return ref, mask_pan(pan)
 
 
-def _check_terminal(store: Store, secrets: HostSecrets, view: TerminalView) -> list[Violation]:
+def _check_terminal(store: Store, secrets: HostSecrets, view: CheckedTerminal) -> list[Violation]:
     found: list[Violation] = []
     tid = view.tid
     host_rows = {(t.batch, t.stan, t.mti): t for t in _host_txns(store, tid)}

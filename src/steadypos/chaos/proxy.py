@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from steadypos.chaos.acts import APPLY, FramePlan
 from steadypos.chaos.control import start_control
-from steadypos.chaos.toxics import DOWNSTREAM, KINDS, MAC_LEN, UPSTREAM, Toxic
+from steadypos.chaos.toxics import DOWNSTREAM, KINDS, UPSTREAM, Toxic
 
 __all__ = ["FaultProxy", "Injection", "Toxic", "ToxicExists"]
 
@@ -45,23 +46,6 @@ class Injection:
     detail: str
 
 
-@dataclass
-class _Plan:
-    """What to do with one frame, once every toxic in its direction has had its roll."""
-
-    frame: bytes
-    delay: float = 0.0
-    drop: bool = False
-    close: bool = False
-    reset: bool = False
-    partial: int = 0
-    slice_bytes: int = 0
-    slice_delay: float = 0.0
-    copies: int = 1
-    gap: float = 0.0
-    forward_second: bool = False
-
-
 class _Armed:
     """A toxic in force: its own RNG (so its rolls do not depend on other toxics) and budget."""
 
@@ -70,74 +54,6 @@ class _Armed:
         self.remaining = toxic.count
         self.injected = 0
         self.rng = random.Random(f"{seed}:{toxic.name}")
-
-
-def _latency(t: Toxic, rng: random.Random, plan: _Plan) -> str | None:
-    ms = t.latency_ms + (rng.uniform(-t.jitter_ms, t.jitter_ms) if t.jitter_ms else 0.0)
-    ms = max(ms, 0.0)
-    plan.delay += ms / 1000
-    return f"held {ms:.1f} ms"
-
-
-def _black_hole(t: Toxic, rng: random.Random, plan: _Plan) -> str | None:
-    plan.drop = True
-    return "swallowed"
-
-
-def _drop_response(t: Toxic, rng: random.Random, plan: _Plan) -> str | None:
-    plan.drop = True
-    plan.close = t.close
-    return "dropped, connection closed" if t.close else "dropped"
-
-
-def _reset(t: Toxic, rng: random.Random, plan: _Plan) -> str | None:
-    plan.reset = True
-    plan.partial = min(t.partial_bytes, len(plan.frame))
-    return f"reset after {plan.partial} bytes"
-
-
-def _slice(t: Toxic, rng: random.Random, plan: _Plan) -> str | None:
-    plan.slice_bytes = t.slice_bytes
-    plan.slice_delay = t.slice_delay_ms / 1000
-    return f"{t.slice_bytes}-byte pieces, {t.slice_delay_ms} ms apart"
-
-
-def _duplicate(t: Toxic, rng: random.Random, plan: _Plan) -> str | None:
-    plan.copies = 2
-    plan.gap = t.duplicate_gap_ms / 1000
-    plan.forward_second = t.forward == "second"
-    return f"sent twice, {t.forward} answer forwarded"
-
-
-def _corrupt(t: Toxic, rng: random.Random, plan: _Plan) -> str | None:
-    size = len(plan.frame) - 2
-    base = max(size - MAC_LEN, 0) if t.target == "mac" else 0
-    span = size - base
-    if span <= 0:
-        return None
-    if t.offset is None:
-        at = base + rng.randrange(span)
-    elif -span <= t.offset < span:
-        at = base + t.offset % span
-    else:
-        return None  # the frame is too short for that offset: left alone, not counted
-    mask = t.xor if t.xor is not None else rng.randrange(1, 256)
-    buf = bytearray(plan.frame)
-    buf[2 + at] ^= mask
-    plan.frame = bytes(buf)
-    return f"payload byte {at} of {size} xor {mask:02X}"
-
-
-_APPLY: dict[str, Callable[[Toxic, random.Random, _Plan], str | None]] = {
-    "latency": _latency,
-    "black_hole": _black_hole,
-    "drop_response": _drop_response,
-    "reset": _reset,
-    "slice": _slice,
-    "duplicate_request": _duplicate,
-    "corrupt_byte": _corrupt,
-}
-assert set(_APPLY) == set(KINDS)
 
 
 async def _read_frame(reader: asyncio.StreamReader) -> tuple[bytes, bool]:
@@ -268,8 +184,8 @@ class FaultProxy:
         with self._lock:
             return list(self._events)
 
-    def _plan(self, direction: str, frame: bytes) -> _Plan:
-        plan = _Plan(frame)
+    def _plan(self, direction: str, frame: bytes) -> FramePlan:
+        plan = FramePlan(frame)
         if self.tap is not None:
             self.tap(direction, frame)
         with self._lock:
@@ -283,7 +199,7 @@ class FaultProxy:
                     armed.remaining -= 1
                 if armed.rng.random() >= t.probability:
                     continue
-                detail = _APPLY[t.kind](t, armed.rng, plan)
+                detail = APPLY[t.kind](t, armed.rng, plan)
                 if detail is None:
                     continue
                 armed.injected += 1
@@ -452,7 +368,7 @@ class FaultProxy:
             return True
 
 
-async def _write(out: asyncio.StreamWriter, plan: _Plan) -> None:
+async def _write(out: asyncio.StreamWriter, plan: FramePlan) -> None:
     data, step = plan.frame, plan.slice_bytes
     if not step:
         out.write(data)

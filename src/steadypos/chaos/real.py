@@ -20,7 +20,7 @@ from typing import Any
 from steadypos.chaos import attacks, ops
 from steadypos.chaos.broken import BROKEN
 from steadypos.chaos.invariants import (
-    TerminalView,
+    CheckedTerminal,
     Violation,
     check_all,
     episode_violations,
@@ -32,7 +32,6 @@ from steadypos.chaos.schedule import ATTACK_FAULTS, NETWORK_FAULTS, Op, Schedule
 from steadypos.chaos.sim import RunResult, tmp_root
 from steadypos.chaos.toxics import DOWNSTREAM, UPSTREAM
 from steadypos.host import process
-from steadypos.host.app import CLOCK_ENV
 from steadypos.host.process import steadypos_argv
 from steadypos.host.secrets import open_keys
 from steadypos.host.settings import default_keys_path
@@ -49,9 +48,8 @@ TIMEOUT = 1.0  # the terminals' answer timeout (2 s in the simulation, where wai
 START_TIMEOUT = 20.0
 COMMAND_TIMEOUT = 60.0  # a terminal command that takes longer is hung
 POLL = 0.002
-# The host's test hook this process may carry in its environment: the host gets only its own.
-# The terminals get their faults as `steadypos terminal` options (TerminalSettings).
-HOOKS = (CLOCK_ENV,)
+# The host gets its clock as `--clock-at` (HostSettings), the terminals their faults as
+# `steadypos terminal` options (TerminalSettings): nothing rides in the environment.
 CRASH_AT = "--crash-at"
 MIDNIGHT_MINUS_2 = clock_time(23, 59, 58)
 
@@ -66,13 +64,13 @@ class ChaosHost(process.HostProcess):
         self.root, self.base_env = root, env
         self.reports: list[Path] = []
 
-    def start_with(self, extra_env: dict[str, str]) -> None:
-        """Start (again, on the same port) with the test hooks `extra_env` for this start."""
+    def start_with(self, extra: list[str]) -> None:
+        """Start (again, on the same port) with the test options `extra` for this start."""
         report = self.root / f"conformance-{self.starts + 1}.json"
         self.reports.append(report)
         opts = ["--conformance-report", str(report), "--withhold-rate", "0",
-                "--corrupt-mac-rate", "0", *(["--seed-demo"] if not self.starts else [])]
-        self.env = {**self.base_env, **extra_env}
+                "--corrupt-mac-rate", "0", *(["--seed-demo"] if not self.starts else []), *extra]
+        self.env = self.base_env
         try:
             self.start(opts)
         except process.HostStartError as exc:
@@ -94,7 +92,7 @@ class RealRun:
         self.schedule = schedule
         self.terminal_cls = terminal_cls
         self.attacks = attacks  # False: the same run with the outsider silent
-        self.env = {k: v for k, v in os.environ.items() if k not in HOOKS}
+        self.env = dict(os.environ)
         self.term_opts: dict[str, str] = {}  # `steadypos terminal` options for every command
         broken = [name for name, cls in BROKEN.items() if cls is terminal_cls]
         if broken:
@@ -139,7 +137,7 @@ class RealRun:
         return self.outsider.watch.caused(quiet.outsider.watch)
 
     def _start(self) -> None:
-        self.host.start_with(self._host_env())
+        self.host.start_with(self._host_opts())
         self.proxy = FaultProxy((LOOPBACK, self.host.port), (LOOPBACK, 0),
                                 seed=self.schedule.seed)
         self.proxy.tap = self.outsider.tap
@@ -164,15 +162,15 @@ class RealRun:
         self.trace.append(scrub(line))
 
     # -- the host ---------------------------------------------------------------------------
-    def _host_env(self) -> dict[str, str]:
+    def _host_opts(self) -> list[str]:
         if self.clock is None:
-            return {}
+            return []
         at, since = self.clock
-        return {CLOCK_ENV: (at + timedelta(seconds=time.monotonic() - since)).isoformat()}
+        return ["--clock-at", (at + timedelta(seconds=time.monotonic() - since)).isoformat()]
 
     def _restart_host(self) -> None:
         self.host.stop()
-        self.host.start_with(self._host_env())
+        self.host.start_with(self._host_opts())
         self._note("  host restarted (SIGTERM)")
 
     def _kill_host(self) -> None:
@@ -207,7 +205,7 @@ class RealRun:
             if self.host.up:
                 self.host.save_report()
             else:
-                self.host.start_with(self._host_env())
+                self.host.start_with(self._host_opts())
                 self._note("  host restarted")
 
     def _arm(self, op: Op) -> tuple[dict[str, str], Callable[[], None] | None,
@@ -343,7 +341,7 @@ class RealRun:
         self._note("heal")
         self.proxy.clear()
         if not self.host.up:
-            self.host.start_with(self._host_env())
+            self.host.start_with(self._host_opts())
         for _round in range(2):
             for path in self.paths:
                 self._command(path, ["recover"])
@@ -355,7 +353,7 @@ class RealRun:
         assert keys is not None
         journals = [Journal(p) for p in self.paths]
         try:
-            views = [TerminalView(t["tid"], j, KeyStore.load(p.with_name(p.name + ".keys")))
+            views = [CheckedTerminal(t["tid"], j, KeyStore.load(p.with_name(p.name + ".keys")))
                      for t, j, p in zip(self.terminals, journals, self.paths, strict=True)]
             found = check_all(store, open_keys(keys), views, opening_total=0)
         finally:

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from steadypos.chaos import attacks, ops
-from steadypos.chaos.conformance import Observer, corrupt_mac
+from steadypos.chaos.conformance import RuleWatch, corrupt_mac
 from steadypos.chaos.invariants import (
-    TerminalView,
+    CheckedTerminal,
     Violation,
     check_all,
     episode_violations,
@@ -56,7 +56,7 @@ class SimClock:
 class SimHost:
     """The host's service on a SQLite file without fsync: a "kill" drops what was not committed."""
 
-    def __init__(self, root: Path, seed: int, clock: SimClock, observer: Observer) -> None:
+    def __init__(self, root: Path, seed: int, clock: SimClock, observer: RuleWatch) -> None:
         self.db = root / "host.db"
         lmk = hashlib.sha256(f"sim lmk {seed}".encode()).digest()[:16]
         self.secrets = HostSecrets(lmk, demo_data.DEMO_ISSUER_MK)
@@ -253,7 +253,7 @@ class Simulation:
         self.clock = SimClock()
         self.trace = Trace()
         self.root = Path(tempfile.mkdtemp(prefix="steadypos-sim-", dir=root or tmp_root()))
-        self.observer = Observer()
+        self.observer = RuleWatch()
         self.host = SimHost(self.root, schedule.seed, self.clock, self.observer)
         self.net = SimNet(self.host, self.rng, self.clock, self.trace)
         self.cards = ops.demo_cards()
@@ -431,7 +431,7 @@ class Simulation:
                 term.recover(explicit=True)
         for i in range(len(self.terms)):
             self._terminal(i).settle()
-        views = [TerminalView(self.tids[i], self._terminal(i).journal, self._terminal(i).keys)
+        views = [CheckedTerminal(self.tids[i], self._terminal(i).journal, self._terminal(i).keys)
                  for i in range(len(self.terms))]
         found = check_all(self.host.service.store, self.host.secrets, views, opening_total=0)
         for i in range(len(self.terms)):

@@ -14,7 +14,7 @@ MAC_LEN = 8  # F64 closes every MACed message
 
 
 @dataclass(frozen=True)
-class Kind:
+class ToxicKind:
     name: str
     directions: tuple[str, ...]
     default_direction: str
@@ -22,20 +22,20 @@ class Kind:
     summary: str
 
 
-KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("latency", DIRECTIONS, DOWNSTREAM, ("latency_ms", "jitter_ms"),
+KINDS: dict[str, ToxicKind] = {k.name: k for k in (
+    ToxicKind("latency", DIRECTIONS, DOWNSTREAM, ("latency_ms", "jitter_ms"),
          "hold each frame latency_ms, plus or minus up to jitter_ms (uniform); order is kept"),
-    Kind("black_hole", DIRECTIONS, UPSTREAM, (),
+    ToxicKind("black_hole", DIRECTIONS, UPSTREAM, (),
          "swallow the frame; the connection stays open and nothing is answered for it"),
-    Kind("drop_response", (DOWNSTREAM,), DOWNSTREAM, ("close",),
+    ToxicKind("drop_response", (DOWNSTREAM,), DOWNSTREAM, ("close",),
          "the host got the request, its answer is dropped; close=True then closes the client"),
-    Kind("reset", DIRECTIONS, DOWNSTREAM, ("partial_bytes",),
+    ToxicKind("reset", DIRECTIONS, DOWNSTREAM, ("partial_bytes",),
          "instead of the frame (after its first partial_bytes bytes), reset both connections"),
-    Kind("slice", DIRECTIONS, DOWNSTREAM, ("slice_bytes", "slice_delay_ms"),
+    ToxicKind("slice", DIRECTIONS, DOWNSTREAM, ("slice_bytes", "slice_delay_ms"),
          "write the frame in pieces of slice_bytes, slice_delay_ms apart"),
-    Kind("duplicate_request", (UPSTREAM,), UPSTREAM, ("duplicate_gap_ms", "forward"),
+    ToxicKind("duplicate_request", (UPSTREAM,), UPSTREAM, ("duplicate_gap_ms", "forward"),
          "send the request twice upstream; forward the first (or second) answer only"),
-    Kind("corrupt_byte", DIRECTIONS, DOWNSTREAM, ("offset", "target", "xor"),
+    ToxicKind("corrupt_byte", DIRECTIONS, DOWNSTREAM, ("offset", "target", "xor"),
          "xor one byte of the payload: at offset (None: random; negative: from the end), "
          "anywhere (target='payload') or in the last 8 bytes, the F64 MAC (target='mac')"),
 )}

@@ -46,7 +46,7 @@ def behind(version: str | None, current: str | None) -> float:
 
 
 @dataclass
-class Rate:
+class SessionRate:
     """Sessions and crashed sessions (crash-free rate, Sentry / Android vitals style)."""
 
     sessions: int = 0
@@ -73,10 +73,10 @@ class FleetContext:
     keeps_training: bool = False
     app_prefix: str | None = None
     groups: dict[str, CrashGroup] = field(default_factory=dict)
-    by_version: dict[str, Rate] = field(default_factory=dict)
-    by_model: dict[str, Rate] = field(default_factory=dict)
-    by_combo_version: dict[tuple[str, str], Rate] = field(default_factory=dict)
-    overall: Rate = field(default_factory=Rate)
+    by_version: dict[str, SessionRate] = field(default_factory=dict)
+    by_model: dict[str, SessionRate] = field(default_factory=dict)
+    by_combo_version: dict[tuple[str, str], SessionRate] = field(default_factory=dict)
+    overall: SessionRate = field(default_factory=SessionRate)
     merchant_trouble: dict[str, tuple[list[float], list[str]]] = field(default_factory=dict)
     fleet_event_bins: set[int] = field(default_factory=set)
 
@@ -126,9 +126,9 @@ def _add_terminal(ctx: FleetContext, term: TerminalRecord) -> None:
         _add_crash(ctx, term.tid, crash, model, combo)
     for version, row in term.sessions.items():
         for rate in (
-            ctx.by_version.setdefault(version, Rate()),
-            ctx.by_model.setdefault(model, Rate()),
-            ctx.by_combo_version.setdefault((combo, version), Rate()),
+            ctx.by_version.setdefault(version, SessionRate()),
+            ctx.by_model.setdefault(model, SessionRate()),
+            ctx.by_combo_version.setdefault((combo, version), SessionRate()),
             ctx.overall,
         ):
             rate.sessions += row.sessions
@@ -170,7 +170,7 @@ def _network_trouble(ctx: FleetContext, terms: list[TerminalRecord]) -> None:
     ctx.fleet_event_bins |= {b + d for b in ctx.fleet_event_bins for d in (-1, 1)}
 
 
-def _rest_rate(ctx: FleetContext, rate: Rate) -> float:
+def _rest_rate(ctx: FleetContext, rate: SessionRate) -> float:
     rest_s = ctx.overall.sessions - rate.sessions
     rest_c = ctx.overall.crashes - rate.crashes
     return rest_c / rest_s if rest_s else 0.0

@@ -51,8 +51,6 @@ def _swatch(label: str) -> str:
 def render(d: Diagnosis) -> str:
     ctx = d.ctx
     eps = d.episodes
-    by_cause = Counter(r.cause for r in d.results)
-    ep_cause = Counter(ep.cause for ep in eps)
     parts: list[str] = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<title>Flash-exit diagnosis</title>",
@@ -75,7 +73,20 @@ def render(d: Diagnosis) -> str:
     # episodes over time
     parts.append("<h2>Episodes over time</h2>")
     parts.append(_over_time(d))
-    # causes
+    parts += _causes(d)
+    parts.append(_undecided(d))
+    parts.append(_crash_rates(d))
+    parts += _groups(d)
+    parts += _terminals(d)
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _causes(d: Diagnosis) -> list[str]:
+    """Terminals and episodes by cause, as Pareto charts and a table with the actions."""
+    by_cause = Counter(r.cause for r in d.results)
+    ep_cause = Counter(ep.cause for ep in d.episodes)
+    parts: list[str] = []
     parts.append("<h2>Causes</h2>")
     parts.append(
         plots.pareto([(k, v) for k, v in by_cause.items() if k != NONE], "Terminals by cause")
@@ -95,9 +106,13 @@ def render(d: Diagnosis) -> str:
         "<table><tr><th>cause</th><th>seed's cause</th><th>terminals</th><th>episodes</th>"
         "<th>actions</th></tr>" + "".join(rows) + "</table>"
     )
-    parts.append(_undecided(d))
-    parts.append(_crash_rates(d))
-    # crash groups
+    return parts
+
+
+def _groups(d: Diagnosis) -> list[str]:
+    """The 20 biggest crash groups and the cause each was given."""
+    ctx = d.ctx
+    parts: list[str] = []
     parts.append("<h2>Crash groups</h2>")
     groups = sorted(ctx.groups.values(), key=lambda g: (-g.count, g.fingerprint))[:20]
     rows = [
@@ -113,7 +128,12 @@ def render(d: Diagnosis) -> str:
         + "".join(rows)
         + "</table>"
     )
-    # terminals
+    return parts
+
+
+def _terminals(d: Diagnosis) -> list[str]:
+    """A section per terminal with episodes, those with a cause first."""
+    parts: list[str] = []
     parts.append("<h2>Terminals</h2>")
     worst = sorted(
         (r for r in d.results if r.episodes),
@@ -126,8 +146,7 @@ def render(d: Diagnosis) -> str:
     terms = {t.tid: t for t in d.terminals}
     for r in worst[:MAX_TERMINAL_SECTIONS]:
         parts.append(_terminal_section(d, r, terms[r.tid]))
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return parts
 
 
 def _over_time(d: Diagnosis) -> str:

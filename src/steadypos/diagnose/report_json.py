@@ -8,7 +8,7 @@ from typing import IO, Any
 
 from steadypos.diagnose.engine import Diagnosis
 from steadypos.diagnose.episodes import END_IDLE, END_RESTART
-from steadypos.diagnose.fleet import flagged_model, flagged_version, version_key
+from steadypos.diagnose.fleet import SessionRate, flagged_model, flagged_version, version_key
 from steadypos.diagnose.taxonomy import ALL_LABELS, VITALS_OVERALL, VITALS_PER_MODEL
 from steadypos.diagnose.verdicts import EpisodeVerdict, TerminalVerdict
 from steadypos.eventlog import format_ts
@@ -62,46 +62,11 @@ def fleet_dict(d: Diagnosis) -> dict[str, Any]:
     ctx = d.ctx
     by_cause = Counter(r.cause for r in d.results)
     eps_by_cause = Counter(ep.cause for ep in d.episodes)
-    versions = [
-        {
-            "app_version": v,
-            "terminals": rate.terminals,
-            "sessions": rate.sessions,
-            "crashes": rate.crashes,
-            "crash_free_rate": round(rate.crash_free, 4),
-            "flagged": flagged_version(ctx, v),
-        }
-        for v, rate in sorted(ctx.by_version.items(), key=lambda kv: version_key(kv[0]))
-    ]
-    models = [
-        {
-            "brand_model": m,
-            "terminals": rate.terminals,
-            "sessions": rate.sessions,
-            "crashes": rate.crashes,
-            "crash_free_rate": round(rate.crash_free, 4),
-            "flagged": flagged_model(ctx, m),
-        }
-        for m, rate in sorted(ctx.by_model.items())
-    ]
-    groups = sorted(ctx.groups.values(), key=lambda g: (-g.count, g.fingerprint))
-    crash_groups = [
-        {
-            "fingerprint": g.fingerprint,
-            "exception": g.exception,
-            "frames": list(g.frames),
-            "crashes": g.count,
-            "terminals": len(g.terminals),
-            "app_versions": dict(g.versions.most_common()),
-            "brand_models": dict(g.models.most_common()),
-            "firmwares": dict(g.combos.most_common(5)),
-            "first": format_ts(g.first_t),
-            "last": format_ts(g.last_t),
-            "cause": d.groups[g.fingerprint].cause,
-            "why": list(d.groups[g.fingerprint].why),
-        }
-        for g in groups[:TOP_CRASH_GROUPS]
-    ]
+    versions = [_rate(("app_version", v), rate, flagged_version(ctx, v))
+                for v, rate in sorted(ctx.by_version.items(), key=lambda kv: version_key(kv[0]))]
+    models = [_rate(("brand_model", m), rate, flagged_model(ctx, m))
+              for m, rate in sorted(ctx.by_model.items())]
+    crash_groups = _crash_groups(d)
     st = d.stats
     return {
         "terminals": len(d.results),
@@ -135,6 +100,40 @@ def fleet_dict(d: Diagnosis) -> dict[str, Any]:
             "events_with_unusable_values": st.bad_values,
         },
     }
+
+
+def _rate(key: tuple[str, str], rate: SessionRate, flagged: bool) -> dict[str, Any]:
+    """One row of the crash-free tables (by app version, by brand/model)."""
+    return {
+        key[0]: key[1],
+        "terminals": rate.terminals,
+        "sessions": rate.sessions,
+        "crashes": rate.crashes,
+        "crash_free_rate": round(rate.crash_free, 4),
+        "flagged": flagged,
+    }
+
+
+def _crash_groups(d: Diagnosis) -> list[dict[str, Any]]:
+    """The biggest crash groups, what they hold and the cause each was given."""
+    groups = sorted(d.ctx.groups.values(), key=lambda g: (-g.count, g.fingerprint))
+    return [
+        {
+            "fingerprint": g.fingerprint,
+            "exception": g.exception,
+            "frames": list(g.frames),
+            "crashes": g.count,
+            "terminals": len(g.terminals),
+            "app_versions": dict(g.versions.most_common()),
+            "brand_models": dict(g.models.most_common()),
+            "firmwares": dict(g.combos.most_common(5)),
+            "first": format_ts(g.first_t),
+            "last": format_ts(g.last_t),
+            "cause": d.groups[g.fingerprint].cause,
+            "why": list(d.groups[g.fingerprint].why),
+        }
+        for g in groups[:TOP_CRASH_GROUPS]
+    ]
 
 
 def write_json(d: Diagnosis, out: IO[str]) -> None:

@@ -8,8 +8,9 @@ from rich.console import Console
 from rich.table import Table
 
 from steadypos.diagnose.engine import Diagnosis
-from steadypos.diagnose.fleet import flagged_model, flagged_version, version_key
-from steadypos.diagnose.taxonomy import ACTIONS, ALL_LABELS, NONE
+from steadypos.diagnose.fleet import FleetContext, flagged_model, flagged_version, version_key
+from steadypos.diagnose.reader import ReadStats
+from steadypos.diagnose.taxonomy import ACTIONS, ALL_LABELS, NONE, Cause
 from steadypos.diagnose.text import plural
 from steadypos.diagnose.verdicts import TerminalVerdict
 
@@ -18,14 +19,23 @@ WORST = 10
 
 def print_summary(d: Diagnosis, console: Console) -> None:
     st = d.stats
-    ctx = d.ctx
-    eps = d.episodes
     console.print(
         f"[bold]Flash-exit diagnosis[/bold]: {plural(len(d.results), 'terminal')}, "
-        f"{plural(len(eps), 'episode')}, {plural(st.events, 'event')} in "
+        f"{plural(len(d.episodes), 'episode')}, {plural(st.events, 'event')} in "
         f"{plural(st.lines, 'line')} from {plural(len(st.sources), 'source')}",
         highlight=False, soft_wrap=True,
     )
+    _print_input(st, console)
+    by_cause = _print_causes(d, console)
+    _print_worst(d, console)
+    _print_undecided(d, console)
+    _print_groups(d, console)
+    _print_crash_free(d.ctx, console)
+    _print_actions(by_cause, console)
+
+
+def _print_input(st: ReadStats, console: Console) -> None:
+    """What of the input was skipped, unusable or given twice."""
     if st.malformed:
         where = ", ".join(f"{m.source}:{m.line} ({m.reason})" for m in st.samples[:5])
         more = f" and {st.malformed - 5} more" if st.malformed > 5 else ""
@@ -44,6 +54,10 @@ def print_summary(d: Diagnosis, console: Console) -> None:
     for bad in st.unreadable:
         console.print(f"[yellow]unreadable[/yellow]: {bad}", highlight=False)
 
+
+def _print_causes(d: Diagnosis, console: Console) -> Counter[Cause]:
+    """Causes by count of terminals and of episodes; the terminals' counts."""
+    eps = d.episodes
     by_cause = Counter(r.cause for r in d.results)
     ep_cause = Counter(ep.cause for ep in eps)
     table = Table(title="Causes by count")
@@ -53,7 +67,10 @@ def print_summary(d: Diagnosis, console: Console) -> None:
         if by_cause.get(label) or ep_cause.get(label):
             table.add_row(label, str(by_cause.get(label, 0)), str(ep_cause.get(label, 0)))
     console.print(table)
+    return by_cause
 
+
+def _print_worst(d: Diagnosis, console: Console) -> None:
     worst = sorted((r for r in d.results if r.cause != NONE), key=lambda r: (-r.episodes, r.tid))[
         :WORST
     ]
@@ -67,8 +84,10 @@ def print_summary(d: Diagnosis, console: Console) -> None:
                 "; ".join(r.evidence[:3]),
             )  # fmt: skip
         console.print(table)
-    _print_undecided(d, console)
 
+
+def _print_groups(d: Diagnosis, console: Console) -> None:
+    ctx = d.ctx
     groups = sorted(ctx.groups.values(), key=lambda g: (-g.count, g.fingerprint))[:5]
     if groups:
         table = Table(title="Top crash groups")
@@ -81,6 +100,8 @@ def print_summary(d: Diagnosis, console: Console) -> None:
             )  # fmt: skip
         console.print(table)
 
+
+def _print_crash_free(ctx: FleetContext, console: Console) -> None:
     flagged = [
         f"app {v}: {100 * r.crash_free:.1f}% crash-free"
         for v, r in sorted(ctx.by_version.items(), key=lambda kv: version_key(kv[0]))
@@ -96,6 +117,8 @@ def print_summary(d: Diagnosis, console: Console) -> None:
         highlight=False,
     )
 
+
+def _print_actions(by_cause: Counter[Cause], console: Console) -> None:
     table = Table(title="Actions")
     table.add_column("cause")
     table.add_column("terminals", justify="right")

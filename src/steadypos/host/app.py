@@ -23,11 +23,6 @@ def open_secrets(keys: str | Path, seed_demo: bool = False) -> HostSecrets:
     return open_keys(keys, demo_data.DEMO_ISSUER_MK if seed_demo else None)
 
 
-# Test only: `STEADYPOS_TEST_CLOCK_AT=23:59:58` gives `steadypos host` its --clock-at, so that a
-# chaos run can take the host's clock across midnight (read at the command line only).
-CLOCK_ENV = "STEADYPOS_TEST_CLOCK_AT"
-
-
 def build(db: str | Path | StoreUrl, keys: str | Path, bind: str = "127.0.0.1", port: int = 0,
           seed_demo: bool = False, synchronous: str = "FULL",
           service: Callable[..., HostService] = HostService,

@@ -94,7 +94,7 @@ def host(
                                            help="share (0..1) of answers sent with a bad "
                                                 "MAC (conformance mode)"),
     seed: int = typer.Option(0, "--seed", help="seed of the conformance mode's dice"),
-    clock_at: str = typer.Option(None, "--clock-at", envvar=host_app.CLOCK_ENV,
+    clock_at: str = typer.Option(None, "--clock-at",
                                  help="testing: start the host's clock at HH:MM:SS today (or an "
                                       "ISO date and time) and let it run on"),
     metrics_port: int = typer.Option(None, "--metrics-port",
@@ -104,20 +104,8 @@ def host(
     """Run the acquirer host: pos-link-v1 over TCP and/or TLS until SIGINT/SIGTERM; or, with a
     command, look into a host's database (terminals, transactions, batches, cards)."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    if ctx.invoked_subcommand is not None:
-        if db is not None or port is not None or tls_port is not None:
-            err.print(f"error: the options go after the command: steadypos host "
-                      f"{ctx.invoked_subcommand} --db ...")
-            raise typer.Exit(2)
-        return
-    if db is None:
-        err.print("error: give --db (the host's database), or a command (see --help)")
-        raise typer.Exit(2)
-    for name, value in (("--port", port), ("--tls-port", tls_port),
-                        ("--metrics-port", metrics_port)):
-        if value is not None and not 0 <= value <= 65535:
-            err.print(f"error: {name} {value} is not a port: give 1..65535, or 0 for a free one")
-            raise typer.Exit(2)
+    if _check_run_options(err, ctx.invoked_subcommand, db, port, tls_port, metrics_port):
+        return  # a command runs instead
     url, keys = _where(err, db, keys)
     tls_context = _tls_context(err, port, tls_port, tls_cert, tls_key, client_ca)
     settings = _settings(err, clock_at)
@@ -148,15 +136,46 @@ def host(
         err.print(f"error: cannot open the host database {url}: {exc}", markup=False)
         raise typer.Exit(2) from None
 
+    scrape = (metrics, metrics_port) if metrics is not None else None
+    _serve(err, server, bind, port, tls_port, tls_context, report, conformance_report, scrape)
+
+
+def _check_run_options(err: Console, command: str | None, db: str | None, port: int | None,
+                       tls_port: int | None, metrics_port: int | None) -> bool:
+    """True when a command runs instead of the host; exit 2 with one line when the options are
+    misplaced (before the command) or the host cannot run (no --db, a port out of range)."""
+    if command is not None:
+        if db is not None or port is not None or tls_port is not None:
+            err.print(f"error: the options go after the command: steadypos host {command} --db ...")
+            raise typer.Exit(2)
+        return True
+    if db is None:
+        err.print("error: give --db (the host's database), or a command (see --help)")
+        raise typer.Exit(2)
+    for name, value in (("--port", port), ("--tls-port", tls_port),
+                        ("--metrics-port", metrics_port)):
+        if value is not None and not 0 <= value <= 65535:
+            err.print(f"error: {name} {value} is not a port: give 1..65535, or 0 for a free one")
+            raise typer.Exit(2)
+    return False
+
+
+def _serve(err: Console, server: HostServer, bind: str, port: int | None, tls_port: int,
+           tls_context: ssl.SSLContext | None, report: Callable[[], None] | None,
+           conformance_report: Path | None,
+           scrape: tuple[HostMetrics, int] | None = None) -> None:
+    """Listen on the plain and/or TLS port until a signal (and serve the metrics on their port
+    once the last listener is up); then stop the writer and, in conformance mode, write and print
+    the report."""
     listeners = [server] if port is not None else []
     if tls_context is not None:
         listeners.append(HostServer(server.writer, bind, tls_port, ssl_context=tls_context))
 
     def ready(listener: HostServer, h: str, p: int) -> None:
         print(f"listening on {h}:{p}{TLS_MARK if listener.ssl_context else ''}", flush=True)
-        if metrics is not None and listener is listeners[-1]:
-            scrape = metrics.serve(bind, metrics_port)
-            print(f"metrics on http://{bind}:{scrape.server_port}/metrics", flush=True)
+        if scrape is not None and listener is listeners[-1]:
+            served = scrape[0].serve(bind, scrape[1])
+            print(f"metrics on http://{bind}:{served.server_port}/metrics", flush=True)
 
     try:
         asyncio.run(run_until_signalled(listeners, ready, report))
@@ -167,6 +186,7 @@ def host(
         server.writer.stop()
         if report is not None:
             report()
+            assert conformance_report is not None
             err.print(conformance_report.with_name(conformance_report.name + ".txt")
                       .read_text(), markup=False, end="")
 

@@ -34,7 +34,7 @@ class Request:
 
 
 @dataclass
-class Outcome:
+class Reply:
     """A handler's answer: F39 plus the fields the host adds (RRN, auth code, F54, F55, ...)."""
 
     rc: ResponseCode

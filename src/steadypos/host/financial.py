@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from steadypos.host.context import Outcome, Request
+from steadypos.host.context import Reply, Request
 from steadypos.host.ledger import merchant_account, transfer
 from steadypos.host.records import CardRow, TxnRow
 from steadypos.host.secrets import HostSecrets
@@ -56,7 +56,7 @@ def _card_problem(secrets: HostSecrets, msg: Message, card: CardRow,
     return None
 
 
-def _payer(store: Store, secrets: HostSecrets, req: Request) -> Payer | Outcome:
+def _payer(store: Store, secrets: HostSecrets, req: Request) -> Payer | Reply:
     """Identify who pays and check the card is usable (14, 54, 75)."""
     msg = req.msg
     pan = msg.get(2)
@@ -64,18 +64,18 @@ def _payer(store: Store, secrets: HostSecrets, req: Request) -> Payer | Outcome:
         ref = secrets.code_ref(pan)
         code = store.qr(ref)
         if code is None or code.used:
-            return Outcome(ResponseCode.INVALID_CARD)
+            return Reply(ResponseCode.INVALID_CARD)
         return Payer(ref, code.account, qr_code=ref)
     if 35 in msg and _track2_pan(msg.get(35)) != pan:
-        return Outcome(ResponseCode.INVALID_CARD)
+        return Reply(ResponseCode.INVALID_CARD)
     card = store.card(secrets.pan_ref(pan))
     if card is None or card.status == "blocked":
-        return Outcome(ResponseCode.INVALID_CARD)
+        return Reply(ResponseCode.INVALID_CARD)
     if card.status == "locked":
-        return Outcome(ResponseCode.PIN_TRIES_EXCEEDED)
+        return Reply(ResponseCode.PIN_TRIES_EXCEEDED)
     bad = _card_problem(secrets, msg, card, req.now.strftime("%y%m"))
     if bad:
-        return Outcome(bad)
+        return Reply(bad)
     return Payer(card.pan_ref, card.account, card=card)
 
 
@@ -129,15 +129,15 @@ def _ref(req: Request) -> str:
     return f"{req.terminal.tid}/{req.f60.batch:06d}/{req.stan:06d}"
 
 
-def sale(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
+def sale(store: Store, secrets: HostSecrets, req: Request) -> Reply:
     amount = req.amount
     if amount <= 0:
-        return Outcome(ResponseCode.INVALID_AMOUNT)
+        return Reply(ResponseCode.INVALID_AMOUNT)
     payer = _payer(store, secrets, req)
-    if isinstance(payer, Outcome):
+    if isinstance(payer, Reply):
         return payer
-    def decline(rc: ResponseCode, fields: dict[int, str] | None = None) -> Outcome:
-        return Outcome(rc, fields or {}, pan_ref=payer.ref, account=payer.account)
+    def decline(rc: ResponseCode, fields: dict[int, str] | None = None) -> Reply:
+        return Reply(rc, fields or {}, pan_ref=payer.ref, account=payer.account)
 
     if amount > req.terminal.txn_limit:
         return decline(ResponseCode.OVER_LIMIT)
@@ -158,7 +158,7 @@ def sale(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     fields = _approval(store, req)
     if icc:
         fields[55] = icc
-    return Outcome(ResponseCode.APPROVED, fields, pan_ref=payer.ref, account=payer.account)
+    return Reply(ResponseCode.APPROVED, fields, pan_ref=payer.ref, account=payer.account)
 
 
 def _original_sale(store: Store, req: Request, f61: Field61) -> TxnRow | None:
@@ -182,51 +182,51 @@ def _names_original(orig: TxnRow, req: Request, f61: Field61) -> bool:
     return not f61.date or f61.date == orig.response.get("13")
 
 
-def void(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
+def void(store: Store, secrets: HostSecrets, req: Request) -> Reply:
     f61 = Field61.parse(req.msg.get(61))
     orig = _original_sale(store, req, f61)
     if orig is None or orig.state != "approved" or f61.batch != req.terminal.batch:
-        return Outcome(ResponseCode.ORIGINAL_NOT_FOUND)
+        return Reply(ResponseCode.ORIGINAL_NOT_FOUND)
     if (orig.pan_ref != _ref_of(secrets, req) or orig.amount != req.amount
             or not _names_original(orig, req, f61) or orig.refunded):
-        return Outcome(ResponseCode.NOT_ORIGINAL)
+        return Reply(ResponseCode.NOT_ORIGINAL)
     assert orig.account is not None
     transfer(store, "void", _ref(req), merchant_account(req.terminal.mid), orig.account,
              orig.amount)
     orig.state = "voided"
     store.update_txn(orig)
-    return Outcome(ResponseCode.APPROVED, _approval(store, req), pan_ref=orig.pan_ref,
+    return Reply(ResponseCode.APPROVED, _approval(store, req), pan_ref=orig.pan_ref,
                    account=orig.account, orig_id=orig.id)
 
 
-def refund(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
+def refund(store: Store, secrets: HostSecrets, req: Request) -> Reply:
     f61 = Field61.parse(req.msg.get(61))
     orig = _original_sale(store, req, f61)
     if orig is None or orig.state != "approved":
-        return Outcome(ResponseCode.ORIGINAL_NOT_FOUND)
+        return Reply(ResponseCode.ORIGINAL_NOT_FOUND)
     if orig.pan_ref != _ref_of(secrets, req) or not _names_original(orig, req, f61):
-        return Outcome(ResponseCode.NOT_ORIGINAL)
+        return Reply(ResponseCode.NOT_ORIGINAL)
     if req.amount <= 0 or orig.refunded + req.amount > orig.amount:
-        return Outcome(ResponseCode.INVALID_AMOUNT)
+        return Reply(ResponseCode.INVALID_AMOUNT)
     assert orig.account is not None
     transfer(store, "refund", _ref(req), merchant_account(req.terminal.mid), orig.account,
              req.amount)
     orig.refunded += req.amount
     store.update_txn(orig)
-    return Outcome(ResponseCode.APPROVED, _approval(store, req), pan_ref=orig.pan_ref,
+    return Reply(ResponseCode.APPROVED, _approval(store, req), pan_ref=orig.pan_ref,
                    account=orig.account, orig_id=orig.id)
 
 
-def balance(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
+def balance(store: Store, secrets: HostSecrets, req: Request) -> Reply:
     payer = _payer(store, secrets, req)
-    if isinstance(payer, Outcome):
+    if isinstance(payer, Reply):
         return payer
     if payer.card is None:
-        return Outcome(ResponseCode.INVALID_TRANSACTION)
+        return Reply(ResponseCode.INVALID_TRANSACTION)
     bad_pin = _check_pin(store, secrets, req, payer.card)
     if bad_pin:
-        return Outcome(bad_pin)
-    return Outcome(ResponseCode.APPROVED,
+        return Reply(bad_pin)
+    return Reply(ResponseCode.APPROVED,
                    {37: rrn(store), 54: format_balance(store.balance(payer.account))})
 
 
@@ -256,7 +256,7 @@ def _repeats_original(secrets: HostSecrets, req: Request, orig: TxnRow) -> bool:
     return any(fingerprint(secrets, req.msg, d) == orig.fingerprint for d in digits)
 
 
-def reversal(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
+def reversal(store: Store, secrets: HostSecrets, req: Request) -> Reply:
     """Undo an original by TID + batch + STAN; unknown originals leave a tombstone (§7). An
     approved original in a settled batch stands (12): a settled batch's totals never change."""
     tid, batch, stan = req.terminal.tid, req.f60.batch, req.stan
@@ -264,15 +264,15 @@ def reversal(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     if orig is None:
         store.insert_txn(TxnRow(tid=tid, batch=batch, stan=stan, mti="0200", kind="tombstone",
                                 content_hash=None, amount=req.amount, rc="", state="tombstone"))
-        return Outcome(ResponseCode.APPROVED, {37: rrn(store)})
+        return Reply(ResponseCode.APPROVED, {37: rrn(store)})
     if orig.kind == "tombstone":
-        return Outcome(ResponseCode.APPROVED, {37: rrn(store)})
+        return Reply(ResponseCode.APPROVED, {37: rrn(store)})
     if orig.amount != req.amount or not _repeats_original(secrets, req, orig):
-        return Outcome(ResponseCode.NOT_ORIGINAL)
+        return Reply(ResponseCode.NOT_ORIGINAL)
     if orig.state == "approved" and (store.settled(tid, batch) or orig.refunded):
         # Its batch is closed, or refunds (counted in their own batches) were made against it:
         # undoing it would break the totals. The original's RRN lets the terminal refund it.
-        return Outcome(ORIGINAL_STANDS, {37: orig.rrn})
+        return Reply(ORIGINAL_STANDS, {37: orig.rrn})
     fields = {37: orig.rrn or rrn(store)}
     if orig.state == "approved" and orig.account is not None:
         merchant = merchant_account(req.terminal.mid)
@@ -290,5 +290,5 @@ def reversal(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     elif orig.state == "voided":
         orig.state = "reversed"  # the void already gave the money back
         store.update_txn(orig)
-    return Outcome(ResponseCode.APPROVED, fields, pan_ref=orig.pan_ref, account=orig.account,
+    return Reply(ResponseCode.APPROVED, fields, pan_ref=orig.pan_ref, account=orig.account,
                    orig_id=orig.id)

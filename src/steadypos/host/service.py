@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import cast
 
 from steadypos.host import financial, session, settlement
-from steadypos.host.context import Outcome, Request
+from steadypos.host.context import Reply, Request
 from steadypos.host.keyring import KeyRing
 from steadypos.host.records import RowLock, TxnRow
 from steadypos.host.registry import TerminalStatus
@@ -37,7 +37,7 @@ from steadypos.protocol.mti import Mti, is_request, response_mti
 
 log = logging.getLogger("steadypos.host")
 
-Handler = Callable[[Store, HostSecrets, Request], Outcome]
+Handler = Callable[[Store, HostSecrets, Request], Reply]
 
 _N = MessageName
 HANDLERS: dict[MessageName, Handler] = {
@@ -231,7 +231,7 @@ class HostService:
         self._log(req, seen.rc, "repeat: stored response")
         return self._answer(req.msg, req.mt, seen.rc, stored, req.keys, alg, req.now)
 
-    def _remember(self, store: Store, req: Request, resp: Message, out: Outcome) -> None:
+    def _remember(self, store: Store, req: Request, resp: Message, out: Reply) -> None:
         added = {str(n): v for n, v in resp.fields.items()
                  if n != 64 and req.msg.fields.get(n) != v}
         row = TxnRow(

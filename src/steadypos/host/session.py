@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from steadypos.host.context import Outcome, Request
+from steadypos.host.context import Reply, Request
 from steadypos.host.secrets import HostSecrets
 from steadypos.host.store import Store
 from steadypos.protocol.codes import ResponseCode
@@ -22,7 +22,7 @@ def rrn(store: Store) -> str:
     return f"{store.next_value('rrn'):012d}"
 
 
-def sign_in(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
+def sign_in(store: Store, secrets: HostSecrets, req: Request) -> Reply:
     """Anyone who knows a TID and its MID may send this (0800 has no MAC): the answer is only
     useful with the TMK, and the keys in use stay in force until the new ones are used."""
     term = req.terminal
@@ -30,7 +30,7 @@ def sign_in(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     if MacAlgorithm(term.mac).weak:
         log.warning("%s signed in with the legacy pos_ecb MAC: %s", term.tid, WEAK_MAC_NOTE)
     block = pack_key_block(secrets.unseal(term.tmk), keys)
-    return Outcome(ResponseCode.APPROVED, {
+    return Reply(ResponseCode.APPROVED, {
         32: ACQUIRER_ID,
         37: rrn(store),
         60: Field60(req.f60.type, term.batch, req.f60.network).format(),  # the batch to use
@@ -38,11 +38,11 @@ def sign_in(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     })
 
 
-def sign_out(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
+def sign_out(store: Store, secrets: HostSecrets, req: Request) -> Reply:
     """MAC'd (1.1): only the terminal itself can sign itself out."""
     req.keyring.drop(req.terminal)
-    return Outcome(ResponseCode.APPROVED)
+    return Reply(ResponseCode.APPROVED)
 
 
-def echo(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
-    return Outcome(ResponseCode.APPROVED)
+def echo(store: Store, secrets: HostSecrets, req: Request) -> Reply:
+    return Reply(ResponseCode.APPROVED)

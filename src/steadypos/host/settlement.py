@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from steadypos.host.context import Outcome, Request
+from steadypos.host.context import Reply, Request
 from steadypos.host.records import TxnRow
 from steadypos.host.secrets import HostSecrets
 from steadypos.host.session import rrn
@@ -36,17 +36,17 @@ def host_totals(store: Store, tid: str, batch: int) -> Totals:
                   sum(t.amount for t in credits), len(credits))
 
 
-def settle(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
+def settle(store: Store, secrets: HostSecrets, req: Request) -> Reply:
     """Compare the terminal's totals with ours and close the open batch. A batch closed before
     may be settled again (its totals are frozen); any other batch is answered 77."""
     try:
         theirs, _ = Totals.parse(req.msg.get(48))
     except ProtocolError:
-        return Outcome(ResponseCode.FORMAT_ERROR)
+        return Reply(ResponseCode.FORMAT_ERROR)
     term, batch = req.terminal, req.f60.batch
     if batch != term.batch and not store.settled(term.tid, batch):
         # Neither the open batch nor one the host has closed.
-        return Outcome(ResponseCode.BATCH_MISMATCH)
+        return Reply(ResponseCode.BATCH_MISMATCH)
     ours = host_totals(store, term.tid, batch)
     result = SETTLE_BALANCED if ours == theirs else SETTLE_UNBALANCED
     store.record_settlement(term.tid, batch, result)
@@ -54,7 +54,7 @@ def settle(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
         store.set_batch(term.tid, batch + 1)
     if result != SETTLE_BALANCED:
         log.info("%s batch %06d not balanced: terminal %s, host %s", term.tid, batch, theirs, ours)
-    return Outcome(ResponseCode.APPROVED, {
+    return Reply(ResponseCode.APPROVED, {
         15: req.now.strftime("%m%d"),
         37: rrn(store),
         48: theirs.format(result),
@@ -62,11 +62,11 @@ def settle(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
     })
 
 
-def batch_upload(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
+def batch_upload(store: Store, secrets: HostSecrets, req: Request) -> Reply:
     try:
         records = parse_batch_records(req.msg.get(48))
     except ProtocolError:
-        return Outcome(ResponseCode.FORMAT_ERROR)
+        return Reply(ResponseCode.FORMAT_ERROR)
     tid, batch = req.terminal.tid, req.f60.batch
     for rec in records:
         ours = [t for t in (store.txn(tid, batch, rec.stan, "0200"),
@@ -84,16 +84,16 @@ def batch_upload(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
             continue
         store.add_upload_diff(tid, batch, rec.stan, problem)
         log.info("%s batch %06d stan %06d upload differs: %s", tid, batch, rec.stan, problem)
-    return Outcome(ResponseCode.APPROVED)
+    return Reply(ResponseCode.APPROVED)
 
 
-def batch_upload_end(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
+def batch_upload_end(store: Store, secrets: HostSecrets, req: Request) -> Reply:
     raw = req.msg.get(48)
     if len(raw) < 4 or not raw[:4].isdigit():
-        return Outcome(ResponseCode.FORMAT_ERROR)
+        return Reply(ResponseCode.FORMAT_ERROR)
     tid, batch = req.terminal.tid, req.f60.batch
     debits, credits = counted(store.batch_txns(tid, batch))
     theirs, ours = int(raw[:4]), len(debits) + len(credits)
     if theirs != ours:
         store.add_upload_diff(tid, batch, 0, f"count: terminal {theirs}, host {ours}")
-    return Outcome(ResponseCode.APPROVED)
+    return Reply(ResponseCode.APPROVED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from steadypos.masking import mask_pan
@@ -9,7 +10,7 @@ from steadypos.protocol import mac
 from steadypos.protocol.codec import Message
 from steadypos.protocol.codes import describe as describe_rc
 from steadypos.protocol.messages import classify
-from steadypos.protocol.spec import BY_NUMBER
+from steadypos.protocol.spec import BY_NUMBER, PAN_FIELDS, SECRET_FIELDS
 
 
 @dataclass(frozen=True)
@@ -19,18 +20,22 @@ class Row:
     value: str
 
 
+# How each of the spec's SECRET_FIELDS is shown: what it is and its size, never its content.
+HIDDEN: dict[int, Callable[[str], str]] = {
+    35: lambda v: f"<track data, {len(v)} characters hidden>",
+    36: lambda v: f"<track data, {len(v)} characters hidden>",
+    52: lambda v: "<PIN block hidden>",
+    55: lambda v: f"<{len(v) // 2} bytes of ICC data>",
+    62: lambda v: f"<{len(v) // 2}-byte working key block hidden>",
+}
+
+
 def shown_value(n: int, value: str) -> str:
     """What may be shown of a field: PAN masked; track data, PIN block, keys, ICC data hidden."""
-    if n == 2:
+    if n in PAN_FIELDS:
         return mask_pan(value)
-    if n in (35, 36):
-        return f"<track data, {len(value)} characters hidden>"
-    if n == 52:
-        return "<PIN block hidden>"
-    if n == 62:
-        return f"<{len(value) // 2}-byte working key block hidden>"
-    if n == 55:
-        return f"<{len(value) // 2} bytes of ICC data>"
+    if n in SECRET_FIELDS:
+        return HIDDEN[n](value)
     if n == 39:
         return f"{value} ({describe_rc(value)})"
     if n == 64:

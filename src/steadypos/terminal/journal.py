@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from steadypos.eventlog import now_ts
 from steadypos.files import make_private_db
 
 SCHEMA = """
@@ -71,10 +71,6 @@ JOURNAL_SYNC_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")  # SQLite's; a terminal 
 def following_stan(stan: int) -> int:
     """The STAN after `stan`: 1 to 999999, then 1 again (the one rule for the next STAN)."""
     return stan % MAX_STAN + 1
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class JournalError(OSError):
@@ -208,7 +204,7 @@ class Journal:
               orig_batch: int | None = None) -> Txn:
         """Allocate the next STAN and write `flow_started`, in one transaction."""
         stan = following_stan(self.counter("stan", 0))
-        at = now_iso()
+        at = now_ts()
         self._check_disk()
         try:
             self.conn.execute("BEGIN IMMEDIATE")
@@ -234,7 +230,7 @@ class Journal:
              also: list[Change] | None = None, **changes: Any) -> None:
         """Record a step (and any column changes, and the `also` writes the intent methods
         below make) durably, all or nothing."""
-        at = now_iso()
+        at = now_ts()
         changes = {**changes, "step": step, "updated_at": at}
         sets = ", ".join(f"{k} = ?" for k in changes)
         statements = [
@@ -248,7 +244,7 @@ class Journal:
             setattr(txn, k, v)
 
     def update(self, txn: Txn, **changes: Any) -> None:
-        changes = {**changes, "updated_at": now_iso()}
+        changes = {**changes, "updated_at": now_ts()}
         sets = ", ".join(f"{k} = ?" for k in changes)
         self._write([(f"UPDATE txns SET {sets} WHERE id = ?", (*changes.values(), txn.id))])
         for k, v in changes.items():
@@ -287,7 +283,7 @@ class Journal:
         return Change("INSERT OR REPLACE INTO reversals (txn_id, fields, reason, attempts, "
                       "created_at) VALUES (?, ?, ?, 0, ?)",
                       (txn.id, json.dumps({str(k): v for k, v in fields_.items()}), reason,
-                       now_iso()))
+                       now_ts()))
 
     @staticmethod
     def drop_reversal(txn: Txn) -> Change:

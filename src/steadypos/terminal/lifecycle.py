@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
+from steadypos.eventlog import TxnPhase
 from steadypos.protocol import builders, mac
 from steadypos.protocol.builders import Station
 from steadypos.protocol.codec import Message
@@ -211,20 +212,20 @@ class TerminalLifecycle:
             on_sent()  # journaled as sent before the first byte goes out
         self.progress(Stage.SENT, kind, stan, text("terminal.progress.sent"))
         started = time.monotonic()
-        self.events.txn(kind, stan, "sent", amount=int(msg.get(4, "0") or 0))
+        self.events.txn(kind, stan, TxnPhase.SENT, amount=int(msg.get(4, "0") or 0))
         try:
             conn.send(msg)
             resp = conn.receive()
         except LinkTimeout:
-            self.events.txn(kind, stan, "timeout", started)
+            self.events.txn(kind, stan, TxnPhase.TIMEOUT, started)
             self.drop_link("down")
             raise
         except (LinkError, ProtocolError) as exc:
-            self.events.txn(kind, stan, "conn_fail", started)
+            self.events.txn(kind, stan, TxnPhase.CONN_FAIL, started)
             self.drop_link("reset")
             raise LinkError(str(exc), sent=True) from exc
         rc = resp.get(39)
-        self.events.txn(kind, stan, "response", started, rc=rc)
+        self.events.txn(kind, stan, TxnPhase.RESPONSE, started, rc=rc)
         if resp.header.proc == PROC_NEW_PARAMS and not self.journal.counter(PARAMS_WAITING, 0):
             self.journal.set_counter(PARAMS_WAITING, 1)  # fetched between payments (fleet.py)
         if rc == INVALID_MERCHANT:  # the terminal's parameters are not the bank's

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from steadypos.eventlog import TxnPhase
 from steadypos.protocol import builders, mac
 from steadypos.protocol.builders import Card
 from steadypos.protocol.codec import Message
@@ -14,11 +15,13 @@ from steadypos.protocol.codes import (
     BATCH_MISMATCH,
     SIGN_IN_AGAIN,
     UNMACED_CODES,
+    ReversalReason,
     describe,
 )
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.fields import parse_balance
 from steadypos.protocol.link import LinkError
+from steadypos.protocol.mti import Mti
 from steadypos.terminal.devices import DeviceError, Printer, Receipt
 from steadypos.terminal.journal import (
     IN_PROGRESS,
@@ -38,7 +41,7 @@ from steadypos.terminal.texts import Text, reason, text
 
 SEALED = "sealed:"  # the card number in a stored reversal record is sealed under the key store
 PAYMENTS = frozenset({Kind.SALE, Kind.VOID, Kind.REFUND, Kind.BALANCE})
-REQUEST_MTI = {Kind.REFUND: "0220"}  # the others are 0200 (§3)
+REQUEST_MTI = {Kind.REFUND: Mti.FINANCIAL_ADVICE}  # the others are 0200 (§3)
 
 
 @dataclass
@@ -87,10 +90,11 @@ class OnlinePayment(TerminalLifecycle):
     def store_reversal(self, txn: Txn, req: Message) -> None:
         """Rule 2: the reversal record (reason 98) is on disk before the request goes out.
         An override point (a deliberately broken terminal stores it too late)."""
-        rev = builders.reversal(req, "98")
+        rev = builders.reversal(req, ReversalReason.NO_RESPONSE)
         rev.fields[2] = SEALED + self.keys.seal(rev.fields[2])
         self.journal.step(txn, Step.REVERSAL_STORED, "reason 98",
-                          also=[Journal.keep_reversal(txn, rev.fields, "98")])
+                          also=[Journal.keep_reversal(txn, rev.fields,
+                                                          ReversalReason.NO_RESPONSE)])
         self.after(Step.REVERSAL_STORED)
 
     def no_answer(self, txn: Txn, reversible: bool, why: str) -> Outcome:
@@ -107,8 +111,7 @@ class OnlinePayment(TerminalLifecycle):
                             stan=txn.stan, batch=txn.batch, unknown=True)
 
     def _is_answer_to(self, txn: Txn, resp: Message) -> bool:
-        req_mti = REQUEST_MTI.get(Kind(txn.kind), "0200")
-        expect = req_mti[:2] + str(int(req_mti[2]) + 1) + req_mti[3]
+        expect = REQUEST_MTI.get(Kind(txn.kind), Mti.FINANCIAL).response
         return (resp.mti == expect and resp.get(11) == f"{txn.stan:06d}"
                 and resp.get(41) == self.cfg["tid"])
 
@@ -118,7 +121,7 @@ class OnlinePayment(TerminalLifecycle):
         if not self._is_answer_to(txn, resp):
             # Not the answer to this request (garbled on the way, or another's): nothing on
             # this link can be trusted, so it goes, and the log says the link failed.
-            self.events.txn(txn.kind, txn.stan, "conn_fail", detail="answer does not match")
+            self.events.txn(txn.kind, txn.stan, TxnPhase.CONN_FAIL, detail="answer does not match")
             self.drop_link("reset")
             return self.no_answer(txn, reversible, "answer does not match the request")
         answer = Answer(resp, resp.get(39))
@@ -126,7 +129,8 @@ class OnlinePayment(TerminalLifecycle):
         if answer.rc not in UNMACED_CODES and not mac.verify(resp, self.keys.working.mak,
                                                              self.mac_alg):
             return self._mac_failed(txn, answer, reversible)
-        also = [Journal.set_reversal_reason(txn, "96")] if reversible and answer.approved else []
+        also = ([Journal.set_reversal_reason(txn, ReversalReason.TERMINAL_FAILED)]
+                if reversible and answer.approved else [])
         self.journal.step(txn, Step.RESPONSE_RECEIVED, f"rc {answer.rc}", rc=answer.rc,
                           rrn=resp.get(37), auth_code=resp.get(38), host_date=resp.get(13),
                           also=also)
@@ -139,8 +143,8 @@ class OnlinePayment(TerminalLifecycle):
 
     def _mac_failed(self, txn: Txn, answer: Answer, reversible: bool) -> Outcome:
         """Rule 5: reason A0, keep the record, drop the keys."""
-        self.events.txn(txn.kind, txn.stan, "mac_fail")
-        also = [Journal.set_reversal_reason(txn, "A0")] if reversible else []
+        self.events.txn(txn.kind, txn.stan, TxnPhase.MAC_FAIL)
+        also = [Journal.set_reversal_reason(txn, ReversalReason.MAC_FAILED)] if reversible else []
         self.journal.step(txn, Step.RESPONSE_RECEIVED, "MAC failed", rc=answer.rc,
                           state=State.PENDING_REVERSAL if reversible else State.FAILED,
                           message="response MAC failed", also=also)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from steadypos.eventlog import TxnKind, TxnPhase
 from steadypos.protocol import mac
 from steadypos.protocol.codec import Message
 from steadypos.protocol.codes import (
@@ -242,7 +243,7 @@ class Recovery(Settlement):
             return ReversalAnswer.RETRY
         assert self.keys.working is not None
         if rc not in UNMACED_CODES and not mac.verify(resp, self.keys.working.mak, self.mac_alg):
-            self.events.txn("reversal", txn.stan, "mac_fail")
+            self.events.txn(TxnKind.REVERSAL, txn.stan, TxnPhase.MAC_FAIL)
             self.drop_keys()
             return ReversalAnswer.RETRY
         return ReversalAnswer.STANDS if rc == ORIGINAL_STANDS else ReversalAnswer.TAKEN

@@ -3,6 +3,7 @@ totals differ, the batch upload (0320); the batch closes in the write that ends 
 
 from __future__ import annotations
 
+from steadypos.eventlog import TxnPhase
 from steadypos.protocol import builders
 from steadypos.protocol.codec import Message
 from steadypos.protocol.codes import APPROVED, BATCH_MISMATCH, SIGN_IN_AGAIN, describe
@@ -93,7 +94,7 @@ class Settlement(OnlinePayment):
         if not self.mac_ok(resp):
             # The answer cannot be trusted, and the host may have closed the batch: the same
             # settlement again (same STAN) gets the host's stored answer.
-            self.events.txn(Kind.SETTLE, txn.stan, "mac_fail")
+            self.events.txn(Kind.SETTLE, txn.stan, TxnPhase.MAC_FAIL)
             self.drop_keys()
             self.journal.update(txn, state=State.FAILED,
                                 message="answer MAC failed: recover re-sends it")
@@ -157,7 +158,7 @@ class Settlement(OnlinePayment):
         """One 0320, MAC'd; an answer that is not a good 00 stops the upload like a lost one."""
         resp = self.exchange(self.sign(msg), Kind.SETTLE, stan)
         if not self.mac_ok(resp):
-            self.events.txn(Kind.SETTLE, stan, "mac_fail")
+            self.events.txn(Kind.SETTLE, stan, TxnPhase.MAC_FAIL)
             self.drop_keys()
             raise LinkError("batch upload answer failed its MAC check", sent=True)
         if resp.get(39) != APPROVED:

@@ -65,7 +65,7 @@ class CounterApp(App[None]):
         self.banners: list[BannerView] = []
         self.busy = False
         self.tid = "?"
-        self.course: course.Run | None = None
+        self.course: course.CourseRun | None = None
         self.noticed: tuple[str, dict[str, Any]] = ("", {})
 
     # -- layout ------------------------------------------------------------------------------
@@ -249,7 +249,7 @@ class CounterApp(App[None]):
         if not self.training:
             self.notice("counter.course.not_training")
             return
-        self.course = course.Run(course.BASICS, self.operator or "")
+        self.course = course.CourseRun(course.BASICS, self.operator or "")
         self.run_worker(self._course_next(), exclusive=True, group="flow")
 
     async def _course_next(self) -> None:

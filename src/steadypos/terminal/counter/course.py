@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from steadypos.protocol.codes import ResponseCode
 from steadypos.terminal.counter.screens import Choice, ChoiceScreen
 from steadypos.terminal.counter.view import Money, ResultView
 from steadypos.terminal.counter.words import say
@@ -40,7 +41,7 @@ class Course:
 
 BASICS = Course("basics", "training.basics", (
     Exercise("sale", "sale", lambda v: v.money is Money.CHARGED),
-    Exercise("wrong_pin", "sale", lambda v: v.rc == "55"),
+    Exercise("wrong_pin", "sale", lambda v: v.rc == ResponseCode.WRONG_PIN),
     Exercise("chip_swiped", choices=("i", "s"), right="i"),
     Exercise("void", "void", lambda v: v.money is Money.CHARGED),
     Exercise("refund", "refund", lambda v: v.money is Money.CHARGED),
@@ -51,7 +52,7 @@ BASICS = Course("basics", "training.basics", (
 
 
 @dataclass
-class Run:
+class CourseRun:
     """One trainee going through a course."""
 
     course: Course

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from steadypos.eventlog import TxnPhase
 from steadypos.protocol.fields import Totals
 from steadypos.terminal.events import events_path
 from steadypos.terminal.journal import Txn
@@ -16,7 +17,7 @@ from steadypos.terminal.journal import Txn
 RESENT_KINDS = ("refund", "settle")
 UNANSWERED_STEPS = ("request_sent", "response_received")
 # The event log's phases that are a contact with the host, newest wins.
-CONTACT_PHASES = ("response", "timeout", "conn_fail")
+CONTACT_PHASES = (TxnPhase.RESPONSE, TxnPhase.TIMEOUT, TxnPhase.CONN_FAIL)
 TAIL_BYTES = 256 * 1024
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from steadypos.protocol.codes import ResponseCode
 from steadypos.terminal.counter.words import kind as kind_name
 from steadypos.terminal.counter.words import reason, say, what_to_do
 from steadypos.terminal.texts import Text
@@ -88,7 +89,7 @@ class ResultView:
         if self.pan_masked or self.stan:
             trace = say("counter.trace", lang, stan=f"{self.stan:06d}") if self.stan else ""
             out.append("  ".join(x for x in (self.pan_masked, trace) if x))
-        if self.rc and self.rc != "00":
+        if self.rc and self.rc != ResponseCode.APPROVED:
             out.append(f"{reason(self.rc, lang)} ({self.rc})")
         if self.balance is not None:
             out.append(say("counter.balance", lang, amount=self.balance))

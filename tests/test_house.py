@@ -1,0 +1,68 @@
+"""The house rules the guide sets for every module of src (issue 9): a docstring at the top, no
+test switch read from the environment, no function over 70 lines, no two classes of one name."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "steadypos"
+MAX_FUNCTION_LINES = 70
+# Alembic migrations are data (one table after another), read once, never called by the code.
+NOT_CODE = ("tms/migrations/versions/",)
+# Left as they are for now, each with its owner's work in flight (issue 9's note says why); the
+# lists may only shrink: a new long function or a new twin name fails.
+KNOWN_LONG = {"demo.py run_day"}  # the demo's script, being rewritten by the demo issue
+KNOWN_TWINS = {
+    "Day": ["demo.py", "fleetsim/day.py"],
+    "Terminal": ["terminal/flows.py", "tms/models.py"],
+    "Reading": ["diagnose/records.py", "tms/schemas/telemetry.py"],
+    "Cause": ["diagnose/taxonomy.py", "tms/services/alerts.py"],
+    # came with the TMS runbooks and incidents (issue in flight) on main
+    "Plan": ["fleetsim/plan.py", "tms/services/runbooks.py"],
+    "Rule": ["diagnose/evidence.py", "tms/services/runbooks.py"],
+    "Step": ["host/migrate.py", "terminal/steps.py", "tms/schemas/incidents.py"],
+}
+
+
+def _modules() -> list[tuple[str, ast.Module, str]]:
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        found.append((path.relative_to(SRC).as_posix(), ast.parse(text), text))
+    assert len(found) > 100
+    return found
+
+
+def test_every_module_starts_with_a_docstring() -> None:
+    missing = [name for name, tree, text in _modules()
+               if text.strip() and not ast.get_docstring(tree)]
+    assert missing == []
+
+
+def test_no_module_reads_a_test_switch_from_the_environment() -> None:
+    assert [name for name, _, text in _modules() if "STEADYPOS_TEST_" in text] == []
+
+
+def test_no_function_over_70_lines() -> None:
+    long = []
+    for name, tree, _ in _modules():
+        if name.startswith(NOT_CODE):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES and f"{name} {node.name}" not in KNOWN_LONG:
+                    long.append(f"{name}:{node.lineno} {node.name} {lines}")
+    assert long == []
+
+
+def test_one_class_per_name() -> None:
+    where: dict[str, list[str]] = defaultdict(list)
+    for name, tree, _ in _modules():
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                where[node.name].append(name)
+    twins = {cls: mods for cls, mods in where.items() if len(mods) > 1}
+    assert {cls: mods for cls, mods in twins.items() if KNOWN_TWINS.get(cls) != mods} == {}
