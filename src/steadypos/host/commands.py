@@ -115,13 +115,7 @@ def host(
             err.print("error: --metrics-port counts one process: give --workers 1")
             raise typer.Exit(2)
         _check_workers(err, url, worker_count, port, tls_port, conformance_report)
-        try:
-            with removed_on_failure(keys):
-                workers.serve(url, keys, bind, port, worker_count, seed_demo, settings,
-                              lambda h, p: print(f"listening on {h}:{p}", flush=True))
-        except (OSError, StoreError) as exc:
-            err.print(f"error: cannot start the host on {url}: {exc}", markup=False)
-            raise typer.Exit(2) from None
+        _serve_workers(err, url, keys, bind, port, worker_count, seed_demo, settings)
         return
     service, report = _service(err, ctx.obj, conformance_report, withhold_rate,
                                corrupt_mac_rate, seed)
@@ -189,6 +183,18 @@ def _serve(err: Console, server: HostServer, bind: str, port: int | None, tls_po
             assert conformance_report is not None
             err.print(conformance_report.with_name(conformance_report.name + ".txt")
                       .read_text(), markup=False, end="")
+
+
+def _serve_workers(err: Console, url: StoreUrl, keys: Path, bind: str, port: int,
+                   count: int, seed_demo: bool, settings: HostSettings) -> None:
+    """Run `count` host processes on one listening socket until a signal."""
+    try:
+        with removed_on_failure(keys):
+            workers.serve(url, keys, bind, port, count, seed_demo, settings,
+                          lambda h, p: print(f"listening on {h}:{p}", flush=True))
+    except (OSError, StoreError) as exc:
+        err.print(f"error: cannot start the host on {url}: {exc}", markup=False)
+        raise typer.Exit(2) from None
 
 
 def _check_workers(err: Console, url: StoreUrl, count: int, port: int | None,
