@@ -4,15 +4,13 @@ Chinese and English (printed, and saved as SVG screenshots in the demo's folder)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
 
+from steadypos.demo_day import Day
 from steadypos.terminal.counter import showcase
-
-if TYPE_CHECKING:
-    from steadypos.demo import Day
 
 # What each screen must say, per language: the customer's money in words.
 BEING_REVERSED = {"zh": "正在冲正", "en": "BEING REVERSED"}

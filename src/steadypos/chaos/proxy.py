@@ -20,6 +20,7 @@ from typing import Any
 from steadypos.chaos.acts import APPLY, FramePlan
 from steadypos.chaos.control import start_control
 from steadypos.chaos.toxics import DOWNSTREAM, KINDS, UPSTREAM, Toxic
+from steadypos.protocol.frame import read_frame
 
 __all__ = ["FaultProxy", "Injection", "Toxic", "ToxicExists"]
 
@@ -54,18 +55,6 @@ class _Armed:
         self.remaining = toxic.count
         self.injected = 0
         self.rng = random.Random(f"{seed}:{toxic.name}")
-
-
-async def _read_frame(reader: asyncio.StreamReader) -> tuple[bytes, bool]:
-    """(frame with its length prefix, True), or (whatever came before the end of stream, False)."""
-    try:
-        head = await reader.readexactly(2)
-    except asyncio.IncompleteReadError as exc:
-        return exc.partial, False
-    try:
-        return head + await reader.readexactly(int.from_bytes(head, "big")), True
-    except asyncio.IncompleteReadError as exc:
-        return head + exc.partial, False
 
 
 def _nodelay(writer: asyncio.StreamWriter) -> None:
@@ -329,7 +318,7 @@ class FaultProxy:
         out = link.out[direction]
         try:
             while True:
-                frame, whole = await _read_frame(reader)
+                frame, whole = await read_frame(reader)
                 if not whole:
                     if frame:  # the peer left mid-frame: the other side sees the same
                         out.write(frame)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from steadypos.protocol.errors import ProtocolError
@@ -132,18 +133,37 @@ def _recv_exactly(sock: socket.socket, n: int) -> bytes | None:
     return buf
 
 
+async def read_frame(reader: asyncio.StreamReader,
+                     check: Callable[[int], None] | None = None) -> tuple[bytes, bool]:
+    """One frame as it came, its length prefix included, and True; or whatever came before the
+    end of stream, and False (b"" on a clean end between frames). `check` sees the declared
+    length before the payload is awaited and may raise."""
+    try:
+        head = await reader.readexactly(LEN_BYTES)
+    except asyncio.IncompleteReadError as exc:
+        return exc.partial, False
+    if check is not None:
+        check(declared_length(head))
+    try:
+        return head + await reader.readexactly(declared_length(head)), True
+    except asyncio.IncompleteReadError as exc:
+        return head + exc.partial, False
+
+
+def _legal_length(n: int) -> None:
+    if n < 13 or n > MAX_FRAME:
+        raise ProtocolError(f"length {n} is outside 13..{MAX_FRAME}", "LEN", 0)
+
+
 async def read_payload(reader: asyncio.StreamReader) -> bytes | None:
     """One length-prefixed payload from a stream; None on a clean end of stream between frames.
 
     Raises asyncio.IncompleteReadError when the peer leaves mid-frame, ProtocolError on a length
     that no legal message has.
     """
-    head = await reader.read(LEN_BYTES)
-    if not head:
+    frame, whole = await read_frame(reader, _legal_length)
+    if whole:
+        return frame[LEN_BYTES:]
+    if not frame:
         return None
-    if len(head) < LEN_BYTES:
-        head += await reader.readexactly(LEN_BYTES - len(head))
-    n = declared_length(head)
-    if n < 13 or n > MAX_FRAME:
-        raise ProtocolError(f"length {n} is outside 13..{MAX_FRAME}", "LEN", 0)
-    return await reader.readexactly(n)
+    raise asyncio.IncompleteReadError(frame, None)

@@ -7,16 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from steadypos.protocol.codes import ResponseCode
+from steadypos.terminal.counter.desk import Desk
 from steadypos.terminal.counter.screens import Choice, ChoiceScreen
 from steadypos.terminal.counter.view import Money, ResultView
 from steadypos.terminal.counter.words import say
 from steadypos.terminal.events import EventLog, events_path
-
-if TYPE_CHECKING:
-    from steadypos.terminal.counter.app import CounterApp
 
 
 @dataclass(frozen=True)
@@ -95,7 +93,7 @@ class CourseRun:
         if ex is not None and ex.expect is not None and view.kind == ex.kind:
             self._mark(ex.expect(view))
 
-    async def ask_questions(self, app: CounterApp) -> None:
+    async def ask_questions(self, app: Desk) -> None:
         """Ask every question that comes next, until an exercise needs a flow."""
         while (ex := self.current) is not None and ex.expect is None:
             picked = await app.push_screen_wait(ChoiceScreen(

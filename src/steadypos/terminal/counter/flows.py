@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from steadypos.money import AmountError, parse_yuan
 from steadypos.terminal import emergency
 from steadypos.terminal.counter import reprint as reprinting
 from steadypos.terminal.counter import status as statuses
 from steadypos.terminal.counter.bridge import Listener
+from steadypos.terminal.counter.desk import Desk
 from steadypos.terminal.counter.screens import (
     TIMED_OUT,
     AskScreen,
@@ -32,9 +32,6 @@ from steadypos.terminal.counter.view import (
 from steadypos.terminal.flows import CardInput, Terminal
 from steadypos.terminal.observer import CardShown, ReceiptShown, ResultShown
 from steadypos.terminal.outcome import Outcome
-
-if TYPE_CHECKING:
-    from steadypos.terminal.counter.app import CounterApp
 
 METHODS = (("s", "swipe"), ("i", "insert"), ("t", "tap"), ("q", "scan"))
 Finished = tuple[ResultView, str]
@@ -61,7 +58,7 @@ def card_input(method: str, given: str) -> CardInput:
     return CardInput(card_file=Path(given.strip()))  # insert or tap: the chip card's file
 
 
-async def run(app: CounterApp, kind: str, amount: int,
+async def run(app: Desk, kind: str, amount: int,
               command: Callable[[Terminal], Outcome]) -> None:
     """Run an engine command that returns an Outcome and show its result."""
     listener = app.bridge.listener
@@ -74,7 +71,7 @@ async def run(app: CounterApp, kind: str, amount: int,
         await app.show_result(*done)
 
 
-async def sale(app: CounterApp, fen: int) -> None:
+async def sale(app: Desk, fen: int) -> None:
     method = await app.push_screen_wait(ChoiceScreen(
         app.t("counter.method.title", amount=fen),
         [Choice(k, m, app.t(f"counter.method.{m}")) for k, m in METHODS]))
@@ -96,11 +93,11 @@ async def sale(app: CounterApp, fen: int) -> None:
     await run(app, "sale", fen, lambda t: t.sale(fen, card, pin or None))
 
 
-def _stan_fault(app: CounterApp, text: str) -> str | None:
+def _stan_fault(app: Desk, text: str) -> str | None:
     return None if text.isdigit() and 1 <= len(text) <= 6 else app.t("counter.ask.bad_stan")
 
 
-def _amount_fault(app: CounterApp, text: str) -> str | None:
+def _amount_fault(app: Desk, text: str) -> str | None:
     try:
         parse_yuan(text)
     except AmountError:
@@ -108,7 +105,7 @@ def _amount_fault(app: CounterApp, text: str) -> str | None:
     return None
 
 
-async def ask_stan(app: CounterApp, optional: bool = False) -> str | None:
+async def ask_stan(app: Desk, optional: bool = False) -> str | None:
     key = "counter.ask.stan_optional" if optional else "counter.ask.stan"
     return await app.push_screen_wait(AskScreen(
         app.t(key), restrict=r"[0-9]*",
@@ -116,13 +113,13 @@ async def ask_stan(app: CounterApp, optional: bool = False) -> str | None:
         else (lambda s: _stan_fault(app, s))))
 
 
-async def void(app: CounterApp) -> None:
+async def void(app: Desk) -> None:
     stan = await ask_stan(app)
     if stan:
         await run(app, "void", 0, lambda t: t.void(int(stan)))
 
 
-async def refund(app: CounterApp) -> None:
+async def refund(app: Desk) -> None:
     stan = await ask_stan(app)
     if not stan:
         return
@@ -134,7 +131,7 @@ async def refund(app: CounterApp) -> None:
         await run(app, "refund", fen, lambda t: t.refund(int(stan), fen))
 
 
-async def balance(app: CounterApp) -> None:
+async def balance(app: Desk) -> None:
     track2 = await app.push_screen_wait(AskScreen(app.t("counter.card.swipe", amount=0)))
     if not track2:
         return
@@ -157,7 +154,7 @@ def settle_what_is_left(t: Terminal) -> list[BannerView]:
     return left
 
 
-async def reprint(app: CounterApp) -> None:
+async def reprint(app: Desk) -> None:
     stan = await ask_stan(app, optional=True)
     if stan is None:
         return
@@ -175,7 +172,7 @@ async def reprint(app: CounterApp) -> None:
     await app.push_screen_wait(PageScreen(app.t("counter.menu.reprint"), lines))
 
 
-async def totals(app: CounterApp) -> None:
+async def totals(app: Desk) -> None:
     def read(t: Terminal) -> list[str]:
         tot, _ = t.totals(t.batch)
         return totals_lines(t.batch, tot.debit_count, tot.debit_total, tot.credit_count,
@@ -186,14 +183,14 @@ async def totals(app: CounterApp) -> None:
         await app.push_screen_wait(PageScreen(app.t("counter.menu.totals"), lines))
 
 
-async def status(app: CounterApp) -> None:
+async def status(app: Desk) -> None:
     now = await app.engine(statuses.read)
     if now is not None:
         await app.push_screen_wait(PageScreen(app.t("counter.menu.status"),
                                               statuses.lines(now, app.lang)))
 
 
-async def login(app: CounterApp) -> None:
+async def login(app: Desk) -> None:
     number = await app.push_screen_wait(AskScreen(
         app.t("counter.ask.operator"), restrict=r"[0-9]*",
         check=lambda s: None if len(s) == 2 else app.t("counter.ask.bad_operator")))
@@ -204,7 +201,7 @@ async def login(app: CounterApp) -> None:
         app.refresh_texts()
 
 
-async def logout(app: CounterApp) -> None:
+async def logout(app: Desk) -> None:
     who = app.operator
     if who is None:
         return
@@ -214,7 +211,7 @@ async def logout(app: CounterApp) -> None:
     app.refresh_texts()
 
 
-async def emergency_cards(app: CounterApp) -> None:
+async def emergency_cards(app: Desk) -> None:
     keys = [str(n) for n in range(1, len(emergency.Situation) + 1)]
     picked = await app.push_screen_wait(ChoiceScreen(
         app.t("counter.menu.help"),
@@ -227,19 +224,19 @@ async def emergency_cards(app: CounterApp) -> None:
                                               .splitlines()[1:]))
 
 
-async def settle(app: CounterApp) -> None:
+async def settle(app: Desk) -> None:
     await run(app, "settle", 0, lambda t: t.settle())
 
 
-async def sign_in(app: CounterApp) -> None:
+async def sign_in(app: Desk) -> None:
     await run(app, "sign_in", 0, lambda t: t.sign_in())
 
 
-async def recover(app: CounterApp) -> None:
+async def recover(app: Desk) -> None:
     await run(app, "recover", 0, lambda t: t.recover_now())
 
 
-Action = Callable[["CounterApp"], Awaitable[None]]
+Action = Callable[[Desk], Awaitable[None]]
 # The menu: key, name, whether it needs an operator logged in (it moves money or closes the
 # batch), what it does.
 MENU: tuple[tuple[str, str, bool, Action], ...] = (
@@ -252,7 +249,7 @@ MENU: tuple[tuple[str, str, bool, Action], ...] = (
 )
 
 
-async def menu(app: CounterApp) -> None:
+async def menu(app: Desk) -> None:
     picked = await app.push_screen_wait(ChoiceScreen(
         app.t("counter.menu.title"),
         [Choice(key, name, app.t(f"counter.menu.{name}")) for key, name, _, _ in MENU]))
