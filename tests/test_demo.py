@@ -9,7 +9,7 @@ from steadypos.host.process import steadypos_argv
 
 def test_demo_day_holds_every_expectation() -> None:
     proc = subprocess.run(steadypos_argv("demo", "--clean"), capture_output=True, text=True,
-                          timeout=300)
+                          timeout=600)  # the day, its TMS scenes, a 30-device rollout
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "expectations held" in proc.stdout
     assert "✗" not in proc.stdout

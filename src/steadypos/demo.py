@@ -24,8 +24,8 @@ from steadypos.host.demo_data import demo_data
 from steadypos.host.embedded import EmbeddedHost
 from steadypos.host.ledger import check, merchant_account
 from steadypos.host.process import steadypos_argv
-from steadypos.host.secrets import load_or_create
-from steadypos.host.sqlite_store import SqliteStore
+from steadypos.host.secrets import open_keys
+from steadypos.host.store import open_store
 from steadypos.masking import mask_pan
 from steadypos.money import format_fen
 from steadypos.protocol import certs, tls
@@ -68,15 +68,15 @@ class Day:
                              "--pin", pin or card["pin"], bench=bench)
 
     def balance(self, account: str) -> int:
-        store = SqliteStore(self.host.db)
+        store = open_store(self.host.db)
         try:
             return store.balance(account)
         finally:
             store.close()
 
     def card_account(self, pan: str) -> str:
-        secrets = load_or_create(self.host.db)
-        store = SqliteStore(self.host.db)
+        secrets = open_keys(self.host.keys)
+        store = open_store(self.host.db)
         try:
             card = store.card(secrets.pan_ref(pan))
             assert card is not None
@@ -288,7 +288,7 @@ def _closing(day: Day) -> None:
         now = day.balance(merchant_account(mid))
         table.add_row(f"merchant {mid}", "0.00", format_fen(now), format_fen(now))
     console.print(table)
-    store = SqliteStore(day.host.db)
+    store = open_store(day.host.db)
     report = check(store)
     store.close()
     day.expect(f"ledger: {report.postings} postings balanced, grand total {report.grand_total}",

@@ -513,7 +513,8 @@ def test_control_interface(make_proxy, client_of, upstream: Upstream) -> None:
 # -- the real host ---------------------------------------------------------------------------------
 @pytest.fixture
 def host_port(tmp_path: Path) -> Iterator[int]:
-    server = host_app.build(tmp_path / "h.db", port=0, seed_demo=True, synchronous="OFF")
+    server = host_app.build(tmp_path / "h.db", tmp_path / "h.db.keys", port=0, seed_demo=True,
+                            synchronous="OFF")
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()

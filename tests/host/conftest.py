@@ -1,4 +1,6 @@
-"""Fixtures of the host tests; the helpers they use live in hostkit.py."""
+"""Fixtures of the host tests; the helpers they use live in hostkit.py. `host` runs each test on
+both stores: SQLite in a temporary folder, PostgreSQL in a fresh schema (skipped, with the reason,
+when no server answers at 127.0.0.1:5432)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,45 @@ from pathlib import Path
 
 import pytest
 from hostkit import Host, TestTerminal
+from support.pg import drop_schema, fresh_schema, pg_reason
+
+BACKENDS = ("sqlite", "postgresql")
 
 
 @pytest.fixture
-def host(tmp_path: Path) -> Iterator[Host]:
-    h = Host(tmp_path / "h.db")
-    yield h
-    h.close()
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh host database on the backend the test is parametrized with (default SQLite)."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        yield str(tmp_path / "h.db")
+        return
+    reason = pg_reason()
+    if reason:
+        pytest.skip(reason)
+    schema, url = fresh_schema("host_test")
+    try:
+        yield url
+    finally:
+        drop_schema(schema)
+
+
+@pytest.fixture(params=BACKENDS)
+def host(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Host]:
+    if request.param == "sqlite":
+        h = Host(tmp_path / "h.db")
+        yield h
+        h.close()
+        return
+    reason = pg_reason()
+    if reason:
+        pytest.skip(reason)
+    schema, url = fresh_schema("host_test")
+    try:
+        h = Host(url, keys=tmp_path / "h.keys")
+        yield h
+        h.close()
+    finally:
+        drop_schema(schema)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Helpers of the host tests: a Host over a fresh SQLite file seeded with the demo world, and
+"""Helpers of the host tests: a Host over a fresh store seeded with the demo world, and
 TestTerminals that sign in, keep their working keys, and pack + MAC requests as a terminal does.
 
 Every request goes through encode_frame/decode_frame on the way in and out, so the host sees
@@ -16,9 +16,10 @@ from support.world import DEMO, demo_cards, rich_cards, swipe
 
 from steadypos.host import demo_data
 from steadypos.host.ledger import merchant_account
-from steadypos.host.secrets import HostSecrets, load_or_create
+from steadypos.host.secrets import HostSecrets, open_keys
 from steadypos.host.service import HostService
-from steadypos.host.sqlite_store import SqliteStore
+from steadypos.host.settings import default_keys_path
+from steadypos.host.store import StoreUrl, open_store
 from steadypos.protocol import builders, emv, mac
 from steadypos.protocol.builders import Card, Station
 from steadypos.protocol.codec import Message, decode_frame, encode_frame
@@ -42,13 +43,18 @@ def terminal_data(tid: str) -> dict[str, Any]:
 
 
 class Host:
-    """The host in-process: one HostService over one SQLite file, one transaction per request
-    (as the group writer runs it), plus read-only views of balances, postings and txns."""
+    """The host in-process: one HostService over one store (a SQLite file, or a PostgreSQL URL
+    with `keys`), one transaction per request (as the group writer runs it), plus read-only
+    views of balances, postings and txns."""
 
-    def __init__(self, db: Path, clock: Callable[[], datetime] = datetime.now) -> None:
+    def __init__(self, db: Path | str, clock: Callable[[], datetime] = datetime.now,
+                 keys: Path | None = None) -> None:
         self.db = db
-        self.secrets: HostSecrets = load_or_create(db, demo_data.DEMO_ISSUER_MK)
-        self.store = SqliteStore(db, synchronous="OFF")
+        self.backend = "sqlite" if StoreUrl.parse(db).is_sqlite else "postgresql"
+        self.keys = keys or default_keys_path(db)
+        assert self.keys is not None
+        self.secrets: HostSecrets = open_keys(self.keys, demo_data.DEMO_ISSUER_MK)
+        self.store = open_store(db, synchronous="OFF")
         demo_data.seed(self.store, self.secrets)
         self.service = HostService(self.store, self.secrets, clock)
 
@@ -83,14 +89,7 @@ class Host:
 
     def postings(self) -> list[tuple[int, str, str, list[tuple[str, int]]]]:
         """(id, kind, ref, lines) of every posting, in order."""
-        out: dict[int, tuple[int, str, str, list[tuple[str, int]]]] = {}
-        for pid, kind, ref in self.store.conn.execute(
-                "SELECT id, kind, ref FROM postings ORDER BY id"):
-            out[pid] = (pid, kind, ref, [])
-        for pid, account, amount in self.store.conn.execute(
-                "SELECT posting_id, account, amount FROM posting_lines ORDER BY rowid"):
-            out[pid][3].append((account, amount))
-        return list(out.values())
+        return self.store.postings()
 
     def postings_of(self, kind: str) -> list[tuple[int, str, str, list[tuple[str, int]]]]:
         return [p for p in self.postings() if p[1] == kind]

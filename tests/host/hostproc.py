@@ -13,7 +13,8 @@ from typing import Any
 
 from support.world import DEMO, swipe
 
-from steadypos.host.secrets import load_or_create
+from steadypos.host.secrets import open_keys
+from steadypos.host.settings import default_keys_path
 from steadypos.host.sqlite_store import read_only
 from steadypos.masking import ScrubFilter
 from steadypos.protocol import builders, mac
@@ -127,7 +128,7 @@ def balances(db: Path) -> dict[str, int]:
 
 def card_accounts(db: Path) -> dict[str, str]:
     """Demo PAN -> ledger account, through the host's keyed PAN references."""
-    secrets = load_or_create(db)
+    secrets = open_keys(default_keys_path(db) or "")
     with closing(read_only(db)) as conn:
         by_ref = {ref: f"card:{cid}" for cid, ref in conn.execute("SELECT id, pan_ref FROM cards")}
     return {c["pan"]: by_ref[secrets.pan_ref(c["pan"])] for c in DEMO["cards"]}

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -13,6 +12,7 @@ import pytest
 from hostkit import DEMO, Host, TestTerminal, chip_card, demo_cards, rich_card, swipe
 
 from steadypos.host.ledger import FUNDING, check
+from steadypos.host.store import StoreUrl, open_store
 from steadypos.protocol import builders
 from steadypos.protocol.builders import Card
 
@@ -75,13 +75,13 @@ def test_opening_balances_come_from_funding(host: Host) -> None:
     assert {p[1] for p in host.postings()} == {"opening"}
 
 
-def _ledger_check(db: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _ledger_check(db: Path | str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([STEADYPOS, "ledger", "check", "--db", str(db)], capture_output=True,
                           text=True, env=env, timeout=30)
 
 
 @pytest.fixture
-def busy_db(host: Host, term: TestTerminal) -> Path:
+def busy_db(host: Host, term: TestTerminal) -> Path | str:
     _busy_day(host, term)
     host.close()
     return host.db
@@ -95,10 +95,22 @@ def test_ledger_check_passes_on_a_good_db(busy_db: Path, cli_env: dict[str, str]
     assert "IMBALANCE" not in out.stdout
 
 
+def _tamper(db: Path | str, *statements: str) -> None:
+    """Change the database behind the host's back, as a bad disk or a bad hand would."""
+    store = open_store(db)
+    try:
+        for sql in statements:
+            store.ddl(sql)
+    finally:
+        store.close()
+
+
 def test_ledger_check_names_a_corrupted_line(busy_db: Path, cli_env: dict[str, str]) -> None:
-    with sqlite3.connect(busy_db) as conn:
-        conn.execute("UPDATE posting_lines SET amount = amount + 1 WHERE rowid = 1")
-        (pid,) = conn.execute("SELECT posting_id FROM posting_lines WHERE rowid = 1").fetchone()
+    store = open_store(busy_db)
+    pid = store.postings()[0][0]
+    store.close()
+    _tamper(busy_db, "UPDATE posting_lines SET amount = amount + 1 "
+                     f"WHERE posting_id = {pid} AND line = 0")
     out = _ledger_check(busy_db, cli_env)
     assert out.returncode != 0
     assert "ledger balanced" not in out.stdout
@@ -107,9 +119,12 @@ def test_ledger_check_names_a_corrupted_line(busy_db: Path, cli_env: dict[str, s
 
 
 def test_ledger_check_names_a_tampered_balance(busy_db: Path, cli_env: dict[str, str]) -> None:
-    with sqlite3.connect(busy_db) as conn:
-        conn.execute("UPDATE accounts SET balance = balance + 5 WHERE id = 'merchant:"
-                     f"{DEMO['terminals'][0]['mid']}'")
+    merchant = f"merchant:{DEMO['terminals'][0]['mid']}"
+    if StoreUrl.parse(busy_db).is_sqlite:
+        _tamper(busy_db, f"UPDATE accounts SET balance = balance + 5 WHERE id = '{merchant}'")
+    else:  # balances kept per host worker, summed on read
+        _tamper(busy_db, "UPDATE account_shards SET balance = balance + 5 "
+                         f"WHERE account = '{merchant}'")
     out = _ledger_check(busy_db, cli_env)
     assert out.returncode != 0
     assert "grand total is 5, not 0" in out.stdout

@@ -19,7 +19,7 @@ from support.processes import host_process
 from support.world import DEMO, rich_cards, swipe
 
 from steadypos.host.embedded import EmbeddedHost
-from steadypos.host.secrets import secrets_path
+from steadypos.host.settings import default_keys_path
 from steadypos.protocol import builders, emv, mac
 from steadypos.protocol.builders import Card
 from steadypos.protocol.codec import Message, encode_frame
@@ -131,7 +131,7 @@ def forbidden(t: Recorder, db: Path) -> dict[str, str]:
         out[q["code"]] = "QR payment code"
     for term in DEMO["terminals"]:
         out[term["tmk"]] = "TMK"
-    keys = json.loads(secrets_path(db).read_text())
+    keys = json.loads((default_keys_path(db) or db).read_text())
     out[keys["lmk"]] = "LMK"
     out[keys["issuer_mk"]] = "issuer master key"
     for s in t.secrets:

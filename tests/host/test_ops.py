@@ -168,8 +168,8 @@ def test_a_damaged_database_is_one_line_and_exit_2(tmp_path: Path, args: tuple[s
 def test_ledger_check_names_accounts(host: Host, term: TestTerminal) -> None:
     term.sale(1234, swipe(CARD), CARD["pin"])
     # The TMS keeps merchants' names when it shares the host's database.
-    host.store.conn.execute("CREATE TABLE tms_merchants (mid TEXT PRIMARY KEY, legal_name TEXT)")
-    host.store.conn.execute("INSERT INTO tms_merchants VALUES (?, ?)", (term.mid, "Tea House"))
+    host.store.ddl("CREATE TABLE tms_merchants (mid TEXT PRIMARY KEY, legal_name TEXT)")
+    host.store.ddl(f"INSERT INTO tms_merchants VALUES ('{term.mid}', 'Tea House')")
     ran = runner.invoke(app, ["ledger", "check", "--db", str(host.db), "--json"])
     assert ran.exit_code == 0, ran.output
     data = json.loads(ran.output)

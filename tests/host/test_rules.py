@@ -31,6 +31,7 @@ from typer.testing import CliRunner
 from steadypos.cli import app
 from steadypos.host import app as host_app
 from steadypos.host.ledger import check
+from steadypos.host.store import open_store
 from steadypos.protocol import builders, emv, mac
 from steadypos.protocol.builders import Card
 from steadypos.protocol.codec import Message
@@ -540,7 +541,9 @@ def test_qr_code_pays_once(host: Host, term: TestTerminal) -> None:
 
 def test_wallet_issue_code_pays_once(host: Host, term: TestTerminal) -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["wallet", "issue-code", "--db", str(host.db),
+    # Beside a SQLite file the key file needs no naming; a PostgreSQL host's does.
+    keys = [] if host.backend == "sqlite" else ["--keys", str(host.keys)]
+    result = runner.invoke(app, ["wallet", "issue-code", "--db", str(host.db), *keys,
                                  "--wallet", "W001"])
     assert result.exit_code == 0, result.output
     code = result.stdout.strip()
@@ -551,10 +554,11 @@ def test_wallet_issue_code_pays_once(host: Host, term: TestTerminal) -> None:
     assert host.wallet_balance("W001") == start - 1_234
     assert term.sale(1_234, Card.qr(code))[1].get(39) == "14"
     assert host.wallet_balance("W001") == start - 1_234
-    again = runner.invoke(app, ["wallet", "issue-code", "--db", str(host.db),
+    again = runner.invoke(app, ["wallet", "issue-code", "--db", str(host.db), *keys,
                                 "--wallet", "W001"])
     assert again.exit_code == 0 and again.stdout.strip() != code
-    bad = runner.invoke(app, ["wallet", "issue-code", "--db", str(host.db), "--wallet", "W999"])
+    bad = runner.invoke(app, ["wallet", "issue-code", "--db", str(host.db), *keys,
+                              "--wallet", "W999"])
     assert bad.exit_code != 0
 
 
@@ -571,7 +575,7 @@ class _ThreadedHost:
     """steadypos.host.app.build() served by an asyncio loop in a thread."""
 
     def __init__(self, db: Path) -> None:
-        self.server = host_app.build(db, port=0, seed_demo=True, synchronous="OFF")
+        self.server = host_app.build(db, f"{db}.keys", port=0, seed_demo=True, synchronous="OFF")
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -621,7 +625,7 @@ def test_tcp_sale_repeat_and_reversal(tcp_host: _ThreadedHost, tmp_path: Path) -
         resp = _exchange(conn, builders.sale(st, 3, 1, 100, swipe(card), card["pin"], stale.pik),
                          stale)
         assert resp.get(39) == "A0"
-    store = host_app.open_store(tmp_path / "tcp.db")
+    store = open_store(tmp_path / "tcp.db")
     try:
         report = check(store)
         assert report.ok, report.problems

@@ -28,8 +28,9 @@ from typer.testing import CliRunner
 from steadypos.host import app as host_app
 from steadypos.host.demo_data import demo_data
 from steadypos.host.process import steadypos_argv
-from steadypos.host.secrets import load_or_create
+from steadypos.host.secrets import open_keys
 from steadypos.host.server import HostServer
+from steadypos.host.settings import default_keys_path
 from steadypos.host.sqlite_store import read_only
 from steadypos.protocol.codec import Message, decode_payload
 from steadypos.protocol.frame import recv_payload, with_length
@@ -82,7 +83,8 @@ class HostRig:
         return self.server.port
 
     def start(self) -> HostRig:
-        self.server = host_app.build(self.db, "127.0.0.1", 0, seed_demo=True, synchronous="OFF")
+        self.server = host_app.build(self.db, f"{self.db}.keys", "127.0.0.1", 0, seed_demo=True,
+                                     synchronous="OFF")
         started = threading.Event()
         server, loop = self.server, self._loop
 
@@ -115,7 +117,7 @@ class HostRig:
     def account_of(self, card: dict[str, Any]) -> str:
         """The ledger account of a demo card (`card:<id>`), found through its keyed PAN ref."""
         if card["pan"] not in self._accounts:
-            ref = load_or_create(self.db).pan_ref(card["pan"])
+            ref = open_keys(default_keys_path(self.db) or "").pan_ref(card["pan"])
             with closing(self._read()) as conn:
                 row = conn.execute("SELECT id FROM cards WHERE pan_ref = ?", (ref,)).fetchone()
             assert row is not None, f"no card {card['pan'][-4:]} on the host"

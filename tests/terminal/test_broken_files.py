@@ -56,6 +56,17 @@ def test_a_journal_that_is_not_one(term: TerminalRig) -> None:
     assert _files(folder) == before
 
 
+def test_the_one_line_is_in_the_operator_s_language(term: TerminalRig, tmp_path: Path) -> None:
+    term.journal.write_bytes(b"")
+    line = _refused(["sign-in", "--journal", str(term.journal), "--lang", "zh"])
+    assert "已损坏（空文件）" in line and "请从备份恢复" in line
+    line = _refused(["init", "--journal", "/nonexistent/x.db", *INIT, "--lang", "zh"])
+    assert line == "error: 文件夹 /nonexistent 不存在：请先创建，或换一个 --journal"
+    line = _refused(["journal", "--journal", str(tmp_path / "none.db"), "--lang", "zh"])
+    assert "没有终端：请先运行 steadypos terminal init" in line
+    assert not (tmp_path / "none.db").exists()
+
+
 def test_a_missing_or_damaged_key_store(term: TerminalRig) -> None:
     keys = term.journal.with_name(term.journal.name + ".keys")
     saved = keys.read_bytes()

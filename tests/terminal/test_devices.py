@@ -166,5 +166,5 @@ def test_faults_switched_from_code(signed: TerminalRig) -> None:
     assert (out.result, out.exit_code) == ("failed", 1)
     with signed.open({"printer": "paper_out"}) as t:
         out = t.sale(1234, CardInput(track2=CARD["track2"]), CARD["pin"])
-    assert (out.result, out.exit_code) == ("approved", 0) and "paper out" in out.message
+    assert (out.result, out.exit_code) == ("approved", 0) and "printer out of paper" in out.message
     assert signed.host.card_balance(CARD) == before - 1234

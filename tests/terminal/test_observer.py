@@ -28,6 +28,7 @@ from steadypos.terminal.observer import (
     Stage,
 )
 from steadypos.terminal.outcome import Charged
+from steadypos.terminal.texts import text
 
 
 def test_a_sale_is_told_step_by_step(signed: TerminalRig) -> None:
@@ -50,7 +51,8 @@ def test_a_sale_is_told_step_by_step(signed: TerminalRig) -> None:
     assert mask_pan(CARD["pan"]) in receipt[0].text
     assert CARD["pan"] not in receipt[0].text
     assert seen.of(ResultShown) == [ResultShown("sale", "approved", Charged.YES, 1234, "00",
-                                                "approved", out.stan, "approved")]
+                                                "approved", out.stan, "approved",
+                                                (text("terminal.result.approved"),))]
 
 
 def test_a_decline_says_its_code_and_not_charged(signed: TerminalRig) -> None:

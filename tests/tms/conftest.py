@@ -23,7 +23,7 @@ def tms(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         pytest.skip(reason)
     schema, url = fresh_pg_schema()
     try:
-        tms = Tms.start(url, root / "ca", "postgresql")
+        tms = Tms.start(url, root / "ca", "postgresql", host_keys=root / "host.keys")
         yield tms
         tms.ctx.engine.dispose()
     finally:

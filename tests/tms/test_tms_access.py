@@ -19,7 +19,9 @@ from steadypos.tms.app import PUBLIC
 OWN = {("GET", p) for p in ("/api/v1/auth/me", "/api/v1/applications", "/api/v1/merchants",
                             "/api/v1/terminals", "/api/v1/audit", "/api/v1/alerts", "/ui/",
                             "/ui/applications",
-                            "/ui/merchants", "/ui/terminals")}
+                            "/ui/merchants", "/ui/terminals", "/api/v1/incidents",
+                            "/api/v1/incidents/stats", "/api/v1/maintenance/due",
+                            "/api/v1/training/gaps")}
 SKIP_AS_MERCHANT = {("POST", "/api/v1/auth/logout"), ("POST", "/ui/logout")}  # ends the walk
 
 
@@ -51,6 +53,13 @@ def world(tms: Tms) -> dict[str, Any]:
     tms.user("alice", "merchant", mid_a)
     tms.user("bob", "merchant", tms.merchant())
     user_a = tms.ok("GET", "/users", as_user="admin")["items"][-2]["id"]
+    with tms.ctx.sessions() as db:  # an incident of A's terminal
+        from steadypos.tms.services import alerts
+
+        alerts.raise_alert(db, f"diagnosis:{tid}:network", "tid", tid, "network", "low",
+                           ["net down 3 times"], mid=mid_a)
+        db.commit()
+    incident = tms.ok("GET", "/incidents", params={"cause": "network"})["items"][0]["id"]
     page = tms.client.get("/ui/login")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert csrf is not None
@@ -61,7 +70,8 @@ def world(tms: Tms) -> dict[str, Any]:
     cookies = dict(tms.client.cookies)
     tms.client.cookies.clear()
     return {"ids": {"app_id": app_id, "mid": mid_a, "tid": tid, "user_id": user_a,
-                    "lang": "en", "decision": "approve", "action": "lock"},
+                    "lang": "en", "decision": "approve", "action": "lock",
+                    "incident_id": incident, "step": "1", "operator": "op1"},
             "secret": [mid_a, tid, "alice"], "bob_cookies": cookies, "bob_csrf": found.group(1)}
 
 

@@ -16,22 +16,22 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from tmskit import PASSWORD, application
+from tmskit import PASSWORD, application, drop_pg_schema, fresh_pg_schema, pg_reason
 
 from steadypos.host import process
 from steadypos.host.demo_data import demo_data
 from steadypos.host.embedded import EmbeddedHost
-from steadypos.host.secrets import load_or_create
-from steadypos.host.sqlite_store import SqliteStore
+from steadypos.host.secrets import open_keys
+from steadypos.host.store import open_store
 from steadypos.protocol import certs, tls
 from steadypos.tms.ca import TmsCa
-from steadypos.tms.hostlink import NO_PG_HOST
 
 
 @dataclass
 class Stack:
     root: Path
-    db: Path
+    db: str  # the host's and the TMS's database: a SQLite path or a PostgreSQL URL
+    keys: Path  # the host's key file
     host: EmbeddedHost
     url: str
     api: httpx.Client
@@ -66,38 +66,47 @@ class Stack:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def stack(request: pytest.FixtureRequest,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    schema = None
     if request.param == "postgresql":
-        pytest.skip(NO_PG_HOST)
+        reason = pg_reason()
+        if reason:
+            pytest.skip(reason)
+        schema, db = fresh_pg_schema()
     root = tmp_path_factory.mktemp("activation")
-    db = root / "host.db"
+    if schema is None:
+        db = str(root / "host.db")
+    keys = root / "host.db.keys"
     # The host's TLS certificate from the TMS's CA, which also signs the terminals' ones.
     issued = TmsCa.load_or_create(root / "host.db.tms-ca").issue_host([])
     certs.write_all({root / "host.pem": issued.cert_pem, root / "host.key": issued.key_pem})
-    host = EmbeddedHost(db, tls=tls.server_context(root / "host.pem", root / "host.key",
+    host = EmbeddedHost(db, keys=keys, tls=tls.server_context(root / "host.pem", root / "host.key",
                                                    root / "host.db.tms-ca" / "ca.pem")).start()
     (root / "pw").write_text(PASSWORD + "\n")
-    subprocess.run(process.steadypos_argv("tms", "create-user", "--db", str(db), "--username",
+    subprocess.run(process.steadypos_argv("tms", "create-user", "--db", db, "--username",
                                           "ops", "--role", "ops", "--password-file",
                                           str(root / "pw")), check=True, capture_output=True)
     proc, _, port = process.start(process.steadypos_argv(
-        "tms", "serve", "--db", str(db), "--port", "0", "--link", f"127.0.0.1:{host.port}",
+        "tms", "serve", "--db", db, "--host-keys", str(keys), "--ca-dir",
+        str(root / "host.db.tms-ca"), "--port", "0", "--link", f"127.0.0.1:{host.port}",
         "--tls-link", f"127.0.0.1:{host.tls_port}", "--write-ca-cert", str(root / "ca.pem")))
     url = f"http://127.0.0.1:{port}"
     api = httpx.Client(base_url=url, timeout=30)
     token = api.post("/api/v1/auth/token", data={"username": "ops", "password": PASSWORD})
     api.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
     try:
-        yield Stack(root, db, host, url, api)
+        yield Stack(root, db, keys, host, url, api)
     finally:
         api.close()
         assert process.stop(proc) == 0
         host.stop()
+        if schema is not None:
+            drop_pg_schema(schema)
 
 
-def _card_balance(db: Path, pan: str) -> int:
-    store = SqliteStore(db)
+def _card_balance(stack: Stack, pan: str) -> int:
+    store = open_store(stack.db)
     try:
-        card = store.card(load_or_create(db).pan_ref(pan))
+        card = store.card(open_keys(stack.keys).pan_ref(pan))
         assert card is not None
         return store.balance(card.account)
     finally:
@@ -118,7 +127,7 @@ def test_apply_to_a_sale_over_tls_then_lock_and_retire(stack: Stack) -> None:
     rc, out = stack.terminal(journal, "sign-in")
     assert (rc, out["rc"]) == (0, "00"), out
     card = demo_data()["cards"][0]
-    before = _card_balance(stack.db, card["pan"])
+    before = _card_balance(stack, card["pan"])
 
     def sale() -> tuple[int, dict[str, Any]]:
         return stack.terminal(journal, "sale", "--amount", "12.34", "--track2", card["track2"],
@@ -126,7 +135,7 @@ def test_apply_to_a_sale_over_tls_then_lock_and_retire(stack: Stack) -> None:
 
     rc, out = sale()
     assert (rc, out["rc"], out["result"]) == (0, "00", "approved"), out
-    assert _card_balance(stack.db, card["pan"]) == before - 1234
+    assert _card_balance(stack, card["pan"]) == before - 1234
     stack.ok("POST", f"/terminals/{tid}/lock")
     rc, out = sale()
     assert (rc, out["rc"]) == (1, "03"), out
@@ -136,7 +145,7 @@ def test_apply_to_a_sale_over_tls_then_lock_and_retire(stack: Stack) -> None:
     assert stack.ok("POST", f"/terminals/{tid}/retire")["status"] == "retired"
     rc, out = sale()
     assert (rc, out["rc"]) == (1, "03"), out
-    assert _card_balance(stack.db, card["pan"]) == before - 2 * 1234
+    assert _card_balance(stack, card["pan"]) == before - 2 * 1234
     assert stack.api.post(f"/api/v1/terminals/{tid}/unlock").status_code == 409
     history = [e["action"] for e in stack.ok("GET", "/audit", params={"entity_id": tid})["items"]]
     assert history == ["terminal.retire", "terminal.unlock", "terminal.lock",

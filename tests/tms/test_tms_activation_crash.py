@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from tmskit import Tms
 
-from steadypos.host.sqlite_store import SqliteStore
+from steadypos.host.store import open_store
 from steadypos.protocol import certs
 from steadypos.tms.models import Terminal
 
@@ -35,7 +35,7 @@ def _device(serial: str, code: str) -> tuple[rsa.RSAPrivateKey, dict[str, str]]:
 
 
 def _host_tmk(tms: Tms, tid: str) -> bytes | None:
-    store = SqliteStore(str(tms.ctx.settings.db.sqlite_path))
+    store = open_store(tms.ctx.settings.db.host_url)
     try:
         row = store.terminal(tid)
         return None if row is None else tms.ctx.host.unseal(row.tmk)
@@ -53,7 +53,6 @@ def _tms_row(tms: Tms, tid: str) -> Terminal:
 @pytest.mark.parametrize("where", ["after the TMS's pending key", "after the host's registry"])
 def test_a_crash_between_the_writes_is_harmless_and_the_retry_finishes(
         tms: Tms, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
-    tms.needs_host()
     tid, serial, code = tms.shipped(tms.merchant())
     target: tuple[Any, str] = ((tms.ctx.host, "register") if where.startswith("after the TMS")
                                else (tms.ctx.ca, "issue"))

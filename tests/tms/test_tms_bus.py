@@ -27,18 +27,24 @@ from steadypos.tms.services.logs import gzip_lines
 
 NATS_URL = "nats://127.0.0.1:4222"
 TERMINALS, BEATS = 40, 25  # 1000 heartbeats through the bus
+LOGS = 13  # log uploads: 3 through the API, 5 among the heartbeats before the kill, 5 after
 
 
 def nats_reason() -> str | None:
+    async def quiet(exc: Exception) -> None:
+        pass  # the reason below says it once
+
     async def probe() -> None:
-        nc = await nats.connect(NATS_URL, connect_timeout=2, max_reconnect_attempts=0)
+        # No reconnecting: with it nats-py retries an absent server for ever instead of failing.
+        nc = await nats.connect(NATS_URL, connect_timeout=2, allow_reconnect=False,
+                                error_cb=quiet)
         await nc.jetstream().account_info()
         await nc.close()
 
     try:
-        asyncio.run(probe())
+        asyncio.run(asyncio.wait_for(probe(), 10))
     except Exception as exc:  # noqa: BLE001 - any failure means: no JetStream here
-        return f"no NATS JetStream at {NATS_URL}: {exc}"
+        return f"no NATS JetStream at {NATS_URL}: {exc or 'no answer within 10 s'}"
     return None
 
 
@@ -91,9 +97,11 @@ def test_a_worker_killed_mid_stream_loses_and_doubles_nothing(tms: Tms) -> None:
             "tid": tid, "ts": t0.isoformat(), "app_version": "1.0.0", "params_version": 0,
             "health": {"battery_pct": 50}, "sessions": {"1.0.0": {"started": 3, "crashed": 1}}})
         assert answer["actions"] == ["upload_logs"]
-        uploads = [gzip_lines([{"ts": "2026-12-01T10:00:00.000Z", "tid": tid, "type": "app",
-                                "event": "start", "app_version": f"1.0.{n}"}]) for n in range(3)]
-        for raw in uploads:
+        owners = [tid] * 3 + [t for t, _ in fleet[3:LOGS]]  # a terminal uploads its own log
+        uploads = [gzip_lines([{"ts": "2026-12-01T10:00:00.000Z", "tid": t, "type": "app",
+                                "event": "start", "app_version": f"1.0.{n}"}])
+                   for n, t in enumerate(owners)]
+        for raw in uploads[:3]:
             device.request("POST", f"/terminals/{tid}/logs", raw, "application/gzip")
         # The rest straight onto the bus, as many API processes would; a worker dies meanwhile.
         beats = [HeartbeatIn(tid=t, ts=t0 + timedelta(seconds=1 + n), app_version="1.0.0",
@@ -101,21 +109,27 @@ def test_a_worker_killed_mid_stream_loses_and_doubles_nothing(tms: Tms) -> None:
                              sessions={"1.0.0": {"started": 2, "crashed": 0}})
                  for n in range(BEATS) for t, _ in fleet]
         half = len(beats) // 2
-        for hb in beats[:half]:
+        for n, hb in enumerate(beats[:half]):
             bus.heartbeat(hb)
+            if n % 100 == 0:  # log uploads in the stream among the heartbeats
+                bus.log(owners[3 + n // 100], uploads[3 + n // 100])
         assert wait_for(tms, Heartbeat, 100, 60) >= 100
         workers[0].send_signal(signal.SIGKILL)
         workers[0].wait()
-        for hb in beats[half:]:
+        assert workers[0].returncode == -signal.SIGKILL
+        for n, hb in enumerate(beats[half:]):
             bus.heartbeat(hb)
+            if n % 100 == 0:
+                bus.log(owners[8 + n // 100], uploads[8 + n // 100])
         for hb in beats[:20]:
             bus.heartbeat(hb)  # a publisher's retry: dropped by JetStream's duplicate window
+        bus.log(owners[3], uploads[3])  # an upload sent twice: stored once
         total = len(beats) + 1
         assert wait_for(tms, Heartbeat, total) == total
-        assert wait_for(tms, LogUpload, 3) == 3
+        assert wait_for(tms, LogUpload, LOGS) == LOGS
         time.sleep(3)  # past ack_wait: anything redelivered has been handled again
         assert count(tms, Heartbeat) == total
-        assert count(tms, LogUpload) == 3
+        assert count(tms, LogUpload) == LOGS
         with tms.ctx.sessions() as s:
             started = s.scalar(sql_select(func.sum(SessionCount.started)))
             crashed = s.scalar(sql_select(func.sum(SessionCount.crashed)))

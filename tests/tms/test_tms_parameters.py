@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from tmskit import DeviceApi, Tms, active
 
-from steadypos.host.app import open_secrets, open_store
 from steadypos.host.service import HostService
+from steadypos.host.store import open_store
 from steadypos.protocol import builders
 from steadypos.protocol.builders import Station
 from steadypos.protocol.frame import PROC_NEW_PARAMS, PROC_NONE, Tpdu
@@ -26,11 +26,10 @@ VALUES = {"host": "127.0.0.1", "port": 5000, "tpdu": "6000030000", "timeout_s": 
 
 def proc_of_answer(tms: Tms, tid: str, mid: str) -> int:
     """The processing requirement of the host's answer to this terminal's sign-in."""
-    db = str(tms.ctx.settings.db.sqlite_path)
-    store = open_store(db)
+    store = open_store(tms.ctx.settings.db.host_url)
     try:
         store.begin()
-        resp = HostService(store, open_secrets(db)).handle(
+        resp = HostService(store, tms.ctx.host.secrets).handle(
             builders.sign_in(Station(tid, mid, Tpdu()), 1, 1))
         store.rollback()
     finally:
@@ -41,7 +40,6 @@ def proc_of_answer(tms: Tms, tid: str, mid: str) -> int:
 
 @pytest.fixture(scope="module")
 def world(tms: Tms) -> dict[str, Any]:
-    tms.needs_host()
     mid = tms.merchant()
     (tid, token), (tid2, _) = active(tms, mid, 2, register=True)
     return {"mid": mid, "tid": tid, "token": token, "tid2": tid2, "other_mid": tms.merchant()}

@@ -134,6 +134,18 @@ def test_log_uploads_are_diagnosed_and_bad_ones_refused(tms: Tms, pair: dict[str
     assert rows(tms) == before
 
 
+def test_an_oversized_upload_is_refused_while_it_streams(tms: Tms, pair: dict[str, Any],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same 413 the 64 MiB limit gives, over HTTP, with the limit made small for the test."""
+    monkeypatch.setattr(logs, "MAX_UPLOAD", 4096)
+    before = rows(tms)
+    r = tms.client.post(f"/api/v1/terminals/{pair['a']}/logs", content=bytes(8192),
+                        headers={"Authorization": f"Bearer {pair['api'].token}",
+                                 "Content-Type": "application/gzip"})
+    assert r.status_code == 413 and "larger than 4096 bytes" in r.json()["detail"]
+    assert rows(tms) == before
+
+
 def json_of(raw: bytes) -> Any:
     import json
 

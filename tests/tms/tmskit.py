@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from steadypos.tms.actors import Actor
 from steadypos.tms.app import create_app, open_context
 from steadypos.tms.context import TmsContext
-from steadypos.tms.hostlink import NO_PG_HOST
 from steadypos.tms.identifiers import USCC_ALPHABET, uscc_check_char
 from steadypos.tms.schemas.users import UserIn
 from steadypos.tms.services import users
@@ -80,12 +79,6 @@ class Tms:
         tms.user("admin", "admin")
         tms.user("ops", "ops")
         return tms
-
-    def needs_host(self) -> None:
-        import pytest
-
-        if self.backend == "postgresql":
-            pytest.skip(NO_PG_HOST)
 
     def user(self, username: str, role: str, mid: str | None = None) -> dict[str, str]:
         with self.ctx.sessions() as db:

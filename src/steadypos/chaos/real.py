@@ -34,8 +34,9 @@ from steadypos.chaos.toxics import DOWNSTREAM, UPSTREAM
 from steadypos.host import process
 from steadypos.host.app import CLOCK_ENV
 from steadypos.host.process import steadypos_argv
-from steadypos.host.secrets import load_or_create
-from steadypos.host.sqlite_store import SqliteStore
+from steadypos.host.secrets import open_keys
+from steadypos.host.settings import default_keys_path
+from steadypos.host.store import open_store
 from steadypos.masking import scrub
 from steadypos.money import format_fen
 from steadypos.terminal.events import events_path
@@ -349,12 +350,14 @@ class RealRun:
         for path in self.paths:
             self._command(path, ["settle"])
         self.host.stop()
-        store = SqliteStore(self.host.db)
+        store = open_store(self.host.db)
+        keys = default_keys_path(self.host.db)  # where `steadypos host --db` keeps them
+        assert keys is not None
         journals = [Journal(p) for p in self.paths]
         try:
             views = [TerminalView(t["tid"], j, KeyStore.load(p.with_name(p.name + ".keys")))
                      for t, j, p in zip(self.terminals, journals, self.paths, strict=True)]
-            found = check_all(store, load_or_create(self.host.db), views, opening_total=0)
+            found = check_all(store, open_keys(keys), views, opening_total=0)
         finally:
             store.close()
             for j in journals:

@@ -25,7 +25,7 @@ from steadypos.chaos.schedule import ATTACK_FAULTS, NETWORK_FAULTS, Op, Schedule
 from steadypos.host import demo_data
 from steadypos.host.secrets import HostSecrets
 from steadypos.host.service import HostService
-from steadypos.host.sqlite_store import SqliteStore
+from steadypos.host.store import open_store
 from steadypos.masking import mask_pan
 from steadypos.protocol.codec import Message, decode_frame, encode_frame
 from steadypos.protocol.codes import ReversalReason
@@ -62,14 +62,14 @@ class SimHost:
         self.secrets = HostSecrets(lmk, demo_data.DEMO_ISSUER_MK)
         self.clock = clock
         self.observer = observer
-        store = SqliteStore(self.db, synchronous="OFF")
+        store = open_store(self.db, synchronous="OFF")
         demo_data.seed(store, self.secrets)
         store.close()
         self.service = self._open()
         self.down = False
 
     def _open(self) -> HostService:
-        return HostService(SqliteStore(self.db, synchronous="OFF"), self.secrets, self.clock.now)
+        return HostService(open_store(self.db, synchronous="OFF"), self.secrets, self.clock.now)
 
     def restart(self) -> None:
         self.service.store.close()

@@ -7,23 +7,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 from steadypos.host import demo_data, registry
-from steadypos.host.secrets import HostSecrets, load_or_create
+from steadypos.host.secrets import HostSecrets, open_keys
 from steadypos.host.server import HostServer
 from steadypos.host.service import HostService
 from steadypos.host.settings import HostSettings
-from steadypos.host.sqlite_store import SqliteStore
-from steadypos.host.store import Store
+from steadypos.host.store import StoreUrl, open_store
 from steadypos.host.writer import GroupWriter
 
 log = logging.getLogger("steadypos.host")
 
 
-def open_store(db: str | Path, synchronous: str = "FULL") -> Store:
-    return SqliteStore(db, synchronous=synchronous)
-
-
-def open_secrets(db: str | Path, seed_demo: bool = False) -> HostSecrets:
-    return load_or_create(db, demo_data.DEMO_ISSUER_MK if seed_demo else None)
+def open_secrets(keys: str | Path, seed_demo: bool = False) -> HostSecrets:
+    """The host's key file; a new one under --seed-demo takes the demo cards' issuer key."""
+    return open_keys(keys, demo_data.DEMO_ISSUER_MK if seed_demo else None)
 
 
 # Test only: `STEADYPOS_TEST_CLOCK_AT=23:59:58` gives `steadypos host` its --clock-at, so that a
@@ -31,14 +27,15 @@ def open_secrets(db: str | Path, seed_demo: bool = False) -> HostSecrets:
 CLOCK_ENV = "STEADYPOS_TEST_CLOCK_AT"
 
 
-def build(db: str | Path, bind: str = "127.0.0.1", port: int = 0, seed_demo: bool = False,
-          synchronous: str = "FULL",
+def build(db: str | Path | StoreUrl, keys: str | Path, bind: str = "127.0.0.1", port: int = 0,
+          seed_demo: bool = False, synchronous: str = "FULL",
           service: Callable[..., HostService] = HostService,
           settings: HostSettings = HostSettings()) -> HostServer:
     """A host server ready to start; its writer thread already running. `service` makes the
     service from (store, secrets, clock): the conformance mode passes its own."""
-    secrets = open_secrets(db, seed_demo)
-    store = open_store(db, synchronous)
+    url = db if isinstance(db, StoreUrl) else StoreUrl.parse(db)
+    secrets = open_secrets(keys, seed_demo)
+    store = open_store(url, synchronous)
     try:
         if seed_demo:
             demo_data.seed(store, secrets)
@@ -49,6 +46,6 @@ def build(db: str | Path, bind: str = "127.0.0.1", port: int = 0, seed_demo: boo
         log.warning("terminals registered as legacy, with the weak pos_ecb MAC: %s",
                     ", ".join(legacy))
     clock = settings.clock()
-    writer = GroupWriter(lambda: service(open_store(db, synchronous), secrets, clock))
+    writer = GroupWriter(lambda: service(open_store(url, synchronous), secrets, clock))
     writer.start()
     return HostServer(writer, bind, port)

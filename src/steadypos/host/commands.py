@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets as _random
-import sqlite3
 import ssl
 from collections.abc import Callable
 from pathlib import Path
@@ -18,15 +17,15 @@ from steadypos import logs
 from steadypos.cli_tables import show_table
 from steadypos.files import removed_on_failure
 from steadypos.host import app as host_app
-from steadypos.host import ops_commands
+from steadypos.host import ops_commands, workers
 from steadypos.host.ledger import check
 from steadypos.host.ops import account_names
 from steadypos.host.process import TLS_MARK
 from steadypos.host.records import QrRow
-from steadypos.host.secrets import secrets_path
 from steadypos.host.server import HostServer, run_until_signalled
 from steadypos.host.service import HostService
-from steadypos.host.settings import HostSettings, parse_clock_at
+from steadypos.host.settings import HostSettings, default_keys_path, parse_clock_at
+from steadypos.host.store import StoreError, StoreUrl, open_store
 from steadypos.money import format_fen
 from steadypos.protocol import tls
 
@@ -44,16 +43,36 @@ class ConformanceMode(Protocol):
 host_group = typer.Typer(invoke_without_command=True)
 ledger_app = typer.Typer(help="The host's double-entry ledger.", no_args_is_help=True)
 wallet_app = typer.Typer(help="QR wallets.", no_args_is_help=True)
+DB_HELP = "the host's database: path of its SQLite file, or sqlite:///PATH"
+KEYS_HELP = ("path of the host's key file (LMK, issuer key; created if missing); default: "
+             "beside a SQLite database, DB.keys")
+
+
+def _where(err: Console, db: str, keys: Path | None) -> tuple[StoreUrl, Path]:
+    """The database URL and the key file; a bad URL, or no key file to use: exit 2."""
+    try:
+        url = StoreUrl.parse(db)
+    except ValueError as exc:
+        err.print(f"error: --db: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    keys = keys or default_keys_path(url)
+    if keys is None:
+        err.print(f"error: give --keys (the host's key file) for {url}", markup=False)
+        raise typer.Exit(2)
+    return url, keys
 
 
 @host_group.callback()
 def host(
     ctx: typer.Context,
-    db: Path = typer.Option(None, "--db", help="path of the SQLite database (created if "
-                            "missing); needed to run the host"),
+    db: str = typer.Option(None, "--db", help="the host's database: path of a SQLite file "
+                           "(created if missing) or sqlite:///PATH; needed to run the host"),
+    keys: Path = typer.Option(None, "--keys", help=KEYS_HELP),
     port: int = typer.Option(None, "--port",
                              help="plain TCP port to listen on; 0 picks a free one"),
     bind: str = typer.Option("127.0.0.1", "--bind", help="address to listen on"),
+    worker_count: int = typer.Option(1, "--workers", help="host processes sharing --port, "
+                                     "each with its own group commit (PostgreSQL only)"),
     tls_port: int = typer.Option(None, "--tls-port", help="TLS port (pos-link-v1.1 §8), with or "
                                  "instead of --port; 0 picks a free one"),
     tls_cert: Path = typer.Option(None, "--tls-cert", help="path of the host's certificate (PEM)"),
@@ -94,18 +113,30 @@ def host(
         if value is not None and not 0 <= value <= 65535:
             err.print(f"error: {name} {value} is not a port: give 1..65535, or 0 for a free one")
             raise typer.Exit(2)
+    url, keys = _where(err, db, keys)
     tls_context = _tls_context(err, port, tls_port, tls_cert, tls_key, client_ca)
     settings = _settings(err, clock_at)
     logs.setup(path=log_file)
+    if worker_count != 1:
+        _check_workers(err, url, worker_count, port, tls_port, conformance_report)
+        try:
+            with removed_on_failure(keys):
+                workers.serve(url, keys, bind, port, worker_count, seed_demo, settings,
+                              lambda h, p: print(f"listening on {h}:{p}", flush=True))
+        except (OSError, StoreError) as exc:
+            err.print(f"error: cannot start the host on {url}: {exc}", markup=False)
+            raise typer.Exit(2) from None
+        return
     service, report = _service(err, ctx.obj, conformance_report, withhold_rate,
                                corrupt_mac_rate, seed)
     try:
         # A database it cannot open leaves no keys file (nor anything else) behind.
-        with removed_on_failure(db, secrets_path(db)):
-            server = host_app.build(db, bind, port, seed_demo, service=service,
+        files = [p for p in (url.sqlite_path, keys) if p is not None]
+        with removed_on_failure(*files):
+            server = host_app.build(url, keys, bind, port, seed_demo, service=service,
                                     settings=settings)
-    except (OSError, sqlite3.Error) as exc:
-        err.print(f"error: cannot open the host database {db}: {exc}", markup=False)
+    except (OSError, StoreError) as exc:
+        err.print(f"error: cannot open the host database {url}: {exc}", markup=False)
         raise typer.Exit(2) from None
 
     listeners = [server] if port is not None else []
@@ -126,6 +157,22 @@ def host(
             report()
             err.print(conformance_report.with_name(conformance_report.name + ".txt")
                       .read_text(), markup=False, end="")
+
+
+def _check_workers(err: Console, url: StoreUrl, count: int, port: int | None,
+                   tls_port: int | None, report: Path | None) -> None:
+    """Several workers need PostgreSQL and one plain port; anything else is exit 2."""
+    problem = None
+    if count < 1:
+        problem = f"--workers {count}: give 1 or more"
+    elif url.is_sqlite:
+        problem = ("--workers needs a PostgreSQL --db: processes sharing one SQLite file "
+                   "wait for each other's commits")
+    elif port is None or tls_port is not None or report is not None:
+        problem = "--workers serves one plain --port (no --tls-port, no --conformance-report)"
+    if problem:
+        err.print(f"error: {problem}", markup=False)
+        raise typer.Exit(2)
 
 
 def _settings(err: Console, clock_at: str | None) -> HostSettings:
@@ -186,22 +233,29 @@ def _tls_context(err: Console, port: int | None, tls_port: int | None, cert: Pat
 
 
 @ledger_app.command("check")
-def ledger_check(db: Path = typer.Option(..., "--db", help="path of the host's SQLite database"),
+def ledger_check(db: str = typer.Option(..., "--db", help=DB_HELP),
                  as_json: bool = typer.Option(False, "--json", help="print JSON (fen)")) -> None:
     """Verify every posting balances and the grand total is zero; print balances by account."""
-    if not db.exists():
-        Console(stderr=True).print(f"error: no database at {db}")
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+    try:
+        url = StoreUrl.parse(db)
+    except ValueError as exc:
+        err.print(f"error: --db: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    if not url.exists():
+        err.print(f"error: no database at {url}", markup=False)
         raise typer.Exit(2)
     try:
-        store = host_app.open_store(db)
-        report = check(store)
-        names = account_names(store)
-    except sqlite3.Error as exc:
-        Console(stderr=True, soft_wrap=True).print(
-            f"error: {db} is not a host database SQLite can read ({exc}): restore it from a "
-            "backup", markup=False, highlight=False)
+        store = open_store(url)
+        try:
+            report = check(store)
+            names = account_names(store)
+        finally:
+            store.close()
+    except StoreError as exc:
+        err.print(f"error: {url} is not a host database that can be read ({exc}): restore it "
+                  "from a backup", markup=False)
         raise typer.Exit(2) from None
-    store.close()
     if as_json:
         print(json.dumps({"ok": report.ok, "postings": report.postings,
                           "grand_total": report.grand_total, "problems": report.problems,
@@ -223,17 +277,24 @@ def ledger_check(db: Path = typer.Option(..., "--db", help="path of the host's S
 
 @wallet_app.command("issue-code")
 def issue_code(
-    db: Path = typer.Option(..., "--db", help="path of the host's SQLite database"),
+    db: str = typer.Option(..., "--db", help=DB_HELP),
+    keys: Path = typer.Option(None, "--keys", help=KEYS_HELP),
     wallet: str = typer.Option(..., "--wallet", help="wallet id, e.g. W001"),
 ) -> None:
     """Issue a fresh one-time QR payment code for a wallet and print it."""
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+    url, keys = _where(err, db, keys)
     # Opening a missing database would create it, and with it a keys file whose random LMK and
     # issuer key a later `host --seed-demo` would then adopt.
-    if not db.exists() or not secrets_path(db).exists():
-        Console(stderr=True).print(f"error: no host database (with its keys) at {db}")
+    if not url.exists() or not keys.exists():
+        err.print(f"error: no host database (with its keys) at {url}", markup=False)
         raise typer.Exit(2)
-    store = host_app.open_store(db)
-    secrets = host_app.open_secrets(db)
+    try:
+        store = open_store(url)
+    except StoreError as exc:
+        err.print(f"error: cannot open the host database {url}: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    secrets = host_app.open_secrets(keys)
     account = f"wallet:{wallet}"
     if not any(a == account for a, _, _ in store.account_balances()):
         Console(stderr=True).print(f"error: no wallet {wallet!r}")

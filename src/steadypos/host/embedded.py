@@ -9,16 +9,22 @@ from pathlib import Path
 
 from steadypos.host import app
 from steadypos.host.server import HostServer
+from steadypos.host.settings import default_keys_path
 
 
 class EmbeddedHost:
     """A plain listener on `port`, and with `tls` (tls.server_context) a TLS listener too,
-    sharing the one writer; `tls_port` is 0 without it."""
+    sharing the one writer; `tls_port` is 0 without it. `keys`: the key file, beside a SQLite
+    `db` unless given."""
 
     def __init__(self, db: str | Path, seed_demo: bool = True, port: int = 0,
-                 tls: ssl.SSLContext | None = None, tls_port: int = 0) -> None:
-        self.db = Path(db)
-        self.server: HostServer = app.build(self.db, port=port, seed_demo=seed_demo)
+                 tls: ssl.SSLContext | None = None, tls_port: int = 0,
+                 keys: Path | None = None) -> None:
+        self.db = db if "://" in str(db) else Path(db)
+        keys = keys or default_keys_path(db)
+        assert keys is not None, "a database that is no file needs its key file named"
+        self.keys = keys
+        self.server: HostServer = app.build(self.db, keys, port=port, seed_demo=seed_demo)
         self.tls_server = HostServer(self.server.writer, self.server.bind, tls_port,
                                      ssl_context=tls) if tls is not None else None
         self._loop = asyncio.new_event_loop()

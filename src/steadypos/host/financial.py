@@ -149,7 +149,7 @@ def sale(store: Store, secrets: HostSecrets, req: Request) -> Outcome:
         bad_chip, icc = _check_chip(secrets, req, payer.card)
         if bad_chip:
             return decline(bad_chip, {55: icc} if icc else None)
-    if store.balance(payer.account) < amount:
+    if store.balance(payer.account, for_update=True) < amount:
         return decline(ResponseCode.INSUFFICIENT_FUNDS)
     if payer.qr_code is not None:
         store.use_qr(payer.qr_code)

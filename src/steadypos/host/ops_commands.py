@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import getpass
 import json
-import sqlite3
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -15,13 +13,13 @@ from rich.console import Console
 
 from steadypos.cli_tables import show_table
 from steadypos.files import removed_on_failure
-from steadypos.host import app as host_app
 from steadypos.host import ops
-from steadypos.host.store import Store
+from steadypos.host.store import Store, StoreError, StoreUrl, open_store
 from steadypos.money import format_fen
 
 T = TypeVar("T")
-DB = typer.Option(..., "--db", help="the host's database: path of its SQLite file")
+DB = typer.Option(..., "--db", help="the host's database: path of its SQLite file, "
+                  "sqlite:///PATH or postgresql://...")
 TID = typer.Option(..., "--tid", help="terminal ID (TID), 8 characters")
 AS_JSON = typer.Option(False, "--json", help="print JSON instead of a table")
 card_app = typer.Typer(help="Cards of the host (by the last 4 digits: never a full PAN).",
@@ -31,28 +29,37 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def _query(db: str, run: Callable[[Store], T]) -> T:
     """Run one query on the host database; a missing database or bad input: one line, exit 2."""
-    if not Path(db).is_file():  # opening a missing file would create an empty host
-        err.print(f"error: no host database at {db}", markup=False)
+    try:
+        url = StoreUrl.parse(db)
+    except ValueError as exc:
+        err.print(f"error: --db: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    if not url.exists():  # opening a missing file would create an empty host
+        err.print(f"error: no host database at {url}", markup=False)
         raise typer.Exit(2)
     try:
-        with removed_on_failure(db):  # SQLite's side files of a database it could not read
-            store = host_app.open_store(db)
-    except sqlite3.DatabaseError as exc:
-        _damaged(db, exc)
+        # SQLite's side files of a database it could not read go again.
+        with removed_on_failure(*([url.sqlite_path] if url.sqlite_path else [])):
+            store = open_store(url)
+    except StoreError as exc:
+        _damaged(url, exc)
     try:
         return run(store)
     except ops.OpsError as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
-    except sqlite3.DatabaseError as exc:  # damaged beyond its first page
-        _damaged(db, exc)
+    except StoreError as exc:  # damaged beyond its first page
+        _damaged(url, exc)
     finally:
         store.close()
 
 
-def _damaged(db: str, exc: sqlite3.DatabaseError) -> NoReturn:
-    err.print(f"error: {db} is not a host database SQLite can read ({exc}): nothing was done; "
-              "restore it from a backup", markup=False)
+def _damaged(url: StoreUrl, exc: StoreError) -> NoReturn:
+    if url.is_sqlite:
+        err.print(f"error: {url} is not a host database SQLite can read ({exc}): nothing was "
+                  "done; restore it from a backup", markup=False)
+    else:
+        err.print(f"error: cannot use the host database {url}: {exc}", markup=False)
     raise typer.Exit(2) from None
 
 

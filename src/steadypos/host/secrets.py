@@ -60,13 +60,10 @@ class HostSecrets:
         return "HostSecrets(<hidden>)"
 
 
-def secrets_path(db_path: str | Path) -> Path:
-    return Path(f"{db_path}.keys")
-
-
-def load_or_create(db_path: str | Path, issuer_mk: bytes | None = None) -> HostSecrets:
-    """Read `<db>.keys`, creating it (mode 0600) on first use."""
-    path = secrets_path(db_path)
+def open_keys(path: str | Path, issuer_mk: bytes | None = None) -> HostSecrets:
+    """Read the host's key file at `path`, creating it (mode 0600) on first use. Where it lives
+    is the command line's choice (settings.default_keys_path), never derived here."""
+    path = Path(path)
     if path.exists():
         make_private(path)
         data = json.loads(path.read_text())

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import ssl
 from collections.abc import Callable, Sequence
 
@@ -38,11 +39,14 @@ def refuse_tid(cert_tid: str) -> Action:
 
 class HostServer:
     """One listener. With `ssl_context` (tls.server_context) every client has shown a
-    certificate of the client CA, and every request must carry its TID in F41."""
+    certificate of the client CA, and every request must carry its TID in F41. With `sock` it
+    accepts on that listening socket (shared by several host processes) instead of binding."""
 
     def __init__(self, writer: GroupWriter, bind: str = "127.0.0.1", port: int = 0,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None,
+                 sock: socket.socket | None = None) -> None:
         self.writer = writer
+        self.sock = sock
         self.bind = bind
         self.port = port
         self.ssl_context = ssl_context
@@ -52,9 +56,15 @@ class HostServer:
         self._stopping = False
 
     async def start(self) -> tuple[str, int]:
-        self._server = await asyncio.start_server(
-            self._serve, self.bind, self.port, ssl=self.ssl_context,
-            ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self.ssl_context is not None else None)
+        handshake = HANDSHAKE_TIMEOUT if self.ssl_context is not None else None
+        if self.sock is not None:
+            self._server = await asyncio.start_server(
+                self._serve, sock=self.sock, ssl=self.ssl_context,
+                ssl_handshake_timeout=handshake)
+        else:
+            self._server = await asyncio.start_server(
+                self._serve, self.bind, self.port, ssl=self.ssl_context,
+                ssl_handshake_timeout=handshake)
         sock = self._server.sockets[0].getsockname()
         self.port = sock[1]
         return sock[0], sock[1]

@@ -6,6 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from pathlib import Path
+
+from steadypos.host.store import StoreUrl
+
+KEYS_SUFFIX = ".keys"
 
 
 @dataclass(frozen=True)
@@ -28,3 +33,12 @@ def parse_clock_at(raw: str) -> datetime:
     if "-" in raw:
         return datetime.fromisoformat(raw)
     return datetime.combine(date.today(), time.fromisoformat(raw))
+
+
+def default_keys_path(db: str | Path | StoreUrl) -> Path | None:
+    """Where the host's key file is unless `--keys` says: beside a SQLite file, `<file>.keys`;
+    None for a database that is no file (give --keys)."""
+    url = db if isinstance(db, StoreUrl) else StoreUrl.parse(db)
+    if url.sqlite_path is None:
+        return None
+    return url.sqlite_path.with_name(url.sqlite_path.name + KEYS_SUFFIX)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 from steadypos.host.service import HostService
+from steadypos.host.store import StoreConflict, StoreError
 from steadypos.protocol.codec import Message
 
 log = logging.getLogger("steadypos.host")
@@ -21,6 +22,9 @@ Waiter = Future[Message | None] | asyncio.Future[Message | None]
 # What the writer thread does with a request: answer it (the default), or refuse it outright.
 Action = Callable[[HostService, Message], "Message | None"]
 Item = tuple[Message, Waiter, Action]  # None in the queue: stop
+# A request that met another host process's change (same key, deadlock) runs again this often:
+# by then it sees what the other committed (a repeat, a tombstone, a lower balance).
+CONFLICT_RETRIES = 3
 
 
 def handle(service: HostService, msg: Message) -> Message | None:
@@ -100,18 +104,14 @@ class GroupWriter:
             for i, (msg, _, action) in enumerate(group):
                 sp = f"r{i}"
                 store.savepoint(sp)
-                try:
-                    results.append(action(service, msg))
-                except Exception:
-                    log.exception("request failed; answered 96, nothing kept")
-                    store.rollback_to(sp)
-                    results.append(service.system_error(msg))
+                results.append(self._one(service, sp, msg, action))
                 store.release(sp)
             store.commit()
         except Exception:
             # Nothing of this group is durable, so nothing of it may be seen: close instead.
             log.exception("commit failed; %d requests dropped unanswered", len(group))
-            store.rollback()
+            with contextlib.suppress(StoreError):
+                store.rollback()
             results = [None] * len(group)
         self.commits += 1
         self.requests += len(group)
@@ -125,6 +125,25 @@ class GroupWriter:
         for loop, answers in by_loop.items():
             with contextlib.suppress(RuntimeError):  # loop closed at shutdown: nobody waits
                 loop.call_soon_threadsafe(_deliver, answers)
+
+
+    @staticmethod
+    def _one(service: HostService, sp: str, msg: Message, action: Action) -> Message | None:
+        """One request inside savepoint `sp`: its answer, or 96 with nothing of it kept. A
+        database that went away fails the savepoint's rollback, and with it the group."""
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                return action(service, msg)
+            except StoreConflict as exc:
+                service.store.rollback_to(sp)
+                if attempt == CONFLICT_RETRIES:
+                    log.warning("request kept meeting other processes' changes (%s); "
+                                "answered 96, nothing kept", exc)
+            except Exception:
+                log.exception("request failed; answered 96, nothing kept")
+                service.store.rollback_to(sp)
+                break
+        return service.system_error(msg)
 
 
 def _still_wanted(fut: Waiter) -> bool:

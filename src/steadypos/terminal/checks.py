@@ -16,50 +16,50 @@ from steadypos.terminal.devices import UsageError
 from steadypos.terminal.events import events_path
 from steadypos.terminal.flows import Terminal
 from steadypos.terminal.lifecycle import TerminalError, keys_path
+from steadypos.terminal.texts import Text, text
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 CONFIG_KEYS = frozenset({"host", "port", "tid", "mid", "tpdu", "timeout"})
 KEY_FIELDS = ("tmk", "storage")
 
 
-def damaged(journal: Path, why: object) -> str:
-    return (f"the journal {journal} is damaged ({why}): nothing was done; restore it from a "
-            f"backup and keep the damaged file for support (init never overwrites it)")
+def damaged(journal: Path, why: object) -> Text:
+    return text("terminal.files.damaged", journal=str(journal),
+                why=why if isinstance(why, Text) else str(why))
 
 
-def journal_problem(journal: Path) -> str | None:
+def journal_problem(journal: Path) -> Text | None:
     """What is wrong with an existing terminal's files, or None (a missing journal is the
     engine's "run init")."""
     if not journal.exists():
         return None
     keys = keys_path(journal)
     if not keys.exists():
-        return (f"the key store {keys} is missing, so the terminal's keys are gone: restore it "
-                f"from a backup; without one, call support before you move {journal} aside and "
-                f"run `steadypos terminal init` (pending reversals are in it)")
+        return text("terminal.files.keys_missing", keys=str(keys), journal=str(journal))
     with journal.open("rb") as fh:
         head = fh.read(len(SQLITE_MAGIC))
     if head != SQLITE_MAGIC:
-        return damaged(journal, "not an SQLite file" if head else "empty")
+        return damaged(journal, text("terminal.files.not_sqlite" if head
+                                     else "terminal.files.empty"))
     try:
         data = json.loads(keys.read_text())
     except (OSError, ValueError) as exc:
-        return f"the key store {keys} is damaged ({exc}): nothing was done; restore it"
+        return text("terminal.files.keys_damaged", keys=str(keys), why=str(exc))
     if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in KEY_FIELDS):
-        return f"the key store {keys} is damaged (fields missing): nothing was done; restore it"
+        return text("terminal.files.keys_damaged", keys=str(keys),
+                    why=text("terminal.files.fields_missing"))
     return None
 
 
-def init_problem(journal: Path) -> str | None:
+def init_problem(journal: Path) -> Text | None:
     """Why a terminal cannot be created at `journal`, or None."""
     folder = journal.parent if str(journal.parent) else Path(".")
     if not folder.is_dir():
-        return f"the folder {folder} does not exist: create it first, or give another --journal"
+        return text("terminal.files.no_folder", folder=str(folder))
     if not os.access(folder, os.W_OK | os.X_OK):
-        return f"the folder {folder} is not writable: give another --journal"
+        return text("terminal.files.not_writable", folder=str(folder))
     if keys_path(journal).exists():
-        return (f"{keys_path(journal)} already exists: it belongs to another terminal; move it "
-                f"away or give another --journal")
+        return text("terminal.files.keys_taken", keys=str(keys_path(journal)))
     return None
 
 
@@ -86,5 +86,6 @@ def _open(opener: Callable[..., Terminal], journal: Path, *args: Any, **kw: Any)
     missing = CONFIG_KEYS - term.cfg.keys()
     if missing:
         term.close()
-        raise TerminalError(damaged(journal, f"no {', '.join(sorted(missing))} in its config"))
+        raise TerminalError(damaged(journal, text("terminal.files.no_config",
+                                                  names=", ".join(sorted(missing)))))
     return term

@@ -40,7 +40,7 @@ from steadypos.terminal.outcome import Exit, Outcome, Result
 from steadypos.terminal.screen import show_journal, show_outcome
 from steadypos.terminal.settings import SettingsError, TerminalSettings
 from steadypos.terminal.steps import STEPS
-from steadypos.terminal.texts import text
+from steadypos.terminal.texts import Text, text
 
 terminal_app = typer.Typer(help="The payment terminal (journaled, crash-safe).",
                            no_args_is_help=True)
@@ -121,12 +121,14 @@ STAN = typer.Option(..., "--stan", help="STAN of the original sale (1..999999)")
 PIN = typer.Option(None, "--pin", help="the cardholder's PIN, 4 to 12 digits (never stored)")
 
 
-def _fail_usage(message: str, as_json: bool) -> NoReturn:
+def _fail_usage(message: str | Text, as_json: bool, lang: str = "en") -> NoReturn:
+    """One line (in `lang` on the console, English in the JSON object), exit 2."""
     if as_json:
         print(json.dumps({"result": "failed", "rc": "", "stan": None, "batch": None, "rrn": "",
-                          "auth_code": "", "message": message, "error": "usage"}))
+                          "auth_code": "", "message": str(message), "error": "usage"}))
     else:
-        Console(stderr=True, soft_wrap=True).print(f"error: {message}", markup=False,
+        said = message.say(lang) if isinstance(message, Text) else message
+        Console(stderr=True, soft_wrap=True).print(f"error: {said}", markup=False,
                                                    highlight=False)
     raise typer.Exit(Exit.USAGE)
 
@@ -144,7 +146,7 @@ def _run(ctx: typer.Context, journal: Path, as_json: bool,
         term = checks.open_checked(opener, journal, run.observer(as_json, lang), run.settings,
                                    on_step=releases.fault_hook(journal))
     except TerminalError as exc:
-        _fail_usage(str(exc), as_json)
+        _fail_usage(exc.what, as_json, lang)
         return
     reason, crash = "normal", None
     try:
@@ -155,7 +157,7 @@ def _run(ctx: typer.Context, journal: Path, as_json: bool,
         return
     except sqlite3.DatabaseError as exc:  # found damaged on the way: stop, say so
         term.close("crash", exc)
-        _fail_usage(checks.damaged(journal, exc), as_json)
+        _fail_usage(checks.damaged(journal, exc), as_json, lang)
     except JournalError as exc:
         pending = bool(term.journal.reversals())
         outcome = Outcome.told(Result.FAILED, text("terminal.result.stopped", why=str(exc)),
@@ -196,6 +198,7 @@ def init(
                                   "certificate (PEM, CN = its TID)"),
     tls_key: Path = typer.Option(None, "--tls-key", help="TLS: path of its private key (PEM)"),
     as_json: bool = AS_JSON,
+    lang: str | None = LANG,
 ) -> None:
     """Create the terminal's state file; with --tls-ca/--tls-cert/--tls-key it talks TLS."""
     try:
@@ -211,12 +214,14 @@ def init(
     tls = _tls(tls_ca, tls_cert, tls_key, tid, as_json)
     problem = None if journal.exists() else checks.init_problem(journal)
     if problem:
-        _fail_usage(problem, as_json)
+        _fail_usage(problem, as_json, counter_cli.language(lang))
     try:
         with removed_on_failure(journal, keys_path(journal)):
             Terminal.init(journal, host, port, tid, mid, key, tpdu, timeout, tls,
                           mac_alg=mac_alg)
-    except (TerminalError, ProtocolError, OSError, sqlite3.Error) as exc:
+    except TerminalError as exc:
+        _fail_usage(exc.what, as_json, counter_cli.language(lang))
+    except (ProtocolError, OSError, sqlite3.Error) as exc:
         _fail_usage(str(exc), as_json)
     over = " over TLS" if tls else ""
     out = Outcome(Result.DONE, f"terminal {tid} ready at {journal}{over} (MAC {mac_alg.value})")
@@ -334,13 +339,14 @@ def recover(ctx: typer.Context, journal: Path = JOURNAL, as_json: bool = AS_JSON
 
 @terminal_app.command("journal")
 def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON,
-                training: bool = TRAINING) -> None:
+                training: bool = TRAINING, lang: str | None = LANG) -> None:
     """Every transaction: STAN, batch, kind, amount (yuan; fen with --json), state, rc, RRN."""
+    chosen = counter_cli.language(lang)
     try:
         term = checks.open_checked(practice.open_terminal if training else Terminal.open,
                                    journal)
     except TerminalError as exc:
-        _fail_usage(str(exc), as_json)
+        _fail_usage(exc.what, as_json, chosen)
         return
     rows = [{"stan": f"{t.stan:06d}", "batch": f"{t.batch:06d}", "kind": t.kind,
              "amount": t.amount, "state": t.state, "rc": t.rc, "rrn": t.rrn,

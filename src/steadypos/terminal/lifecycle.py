@@ -49,7 +49,15 @@ PRE_1_1_MAC = MacAlgorithm.POS_ECB
 
 
 class TerminalError(Exception):
-    """The terminal cannot run the command (not initialised, bad state file, ...)."""
+    """The terminal cannot run the command (not initialised, bad state file, ...): `str()` in
+    English, `say(lang)` in the operator's language."""
+
+    def __init__(self, what: Text | str) -> None:
+        super().__init__(str(what))
+        self.what = what
+
+    def say(self, lang: str) -> str:
+        return self.what.say(lang) if isinstance(self.what, Text) else str(self.what)
 
 
 def keys_path(journal_path: Path) -> Path:
@@ -82,7 +90,7 @@ class TerminalLifecycle:
              mac_alg: MacAlgorithm = DEFAULT_MAC) -> None:
         """`tls`: transport.tls_config's entries, to reach the host over TLS."""
         if journal_path.exists():
-            raise TerminalError(f"{journal_path} already exists")
+            raise TerminalError(text("terminal.files.exists", journal=str(journal_path)))
         Tpdu.parse_hex(tpdu)
         journal = Journal(journal_path)
         journal.set_config({"host": host, "port": str(port), "tid": tid, "mid": mid,
@@ -100,7 +108,7 @@ class TerminalLifecycle:
         """Open the terminal and settle what its journal alone can settle (`recover_offline`).
         `link_factory`: how to reach the host; by default what the config says (TCP or TLS)."""
         if not journal_path.exists() or not keys_path(journal_path).exists():
-            raise TerminalError(f"no terminal at {journal_path}: run `steadypos terminal init`")
+            raise TerminalError(text("terminal.files.none", journal=str(journal_path)))
         settings = settings or TerminalSettings()
         journal = Journal(journal_path, settings.journal_sync, settings.disk_fault)
         cfg = journal.config()

@@ -79,6 +79,7 @@ class ResultShown:
     rc_text: str
     stan: int | None
     message: str
+    said: tuple[Text, ...] = ()  # `message` as catalogue texts
 
 
 @dataclass(frozen=True)
@@ -172,8 +173,9 @@ def _line(event: TerminalEvent, lang: str) -> str:
             return f"[online] {text.say(lang)}"
         case ReceiptShown(receipt, _, fault):
             return f"[receipt] printer {fault}" if fault else "[receipt]\n" + receipt.rstrip()
-        case ResultShown(kind, result, charged, _, rc, _, _, message):
+        case ResultShown(kind, result, charged, _, rc, _, _, message, said):
             money = f" ({charged})" if charged else ""
             code = f" rc {rc}" if rc else ""
-            return f"[result] {kind} {result}{code}{money}: {message}"
+            told = "".join(t.say(lang) for t in said) or message
+            return f"[result] {kind} {result}{code}{money}: {told}"
     return ""

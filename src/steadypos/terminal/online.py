@@ -201,7 +201,7 @@ class OnlinePayment(TerminalLifecycle):
         charged = out.charged if kind in PAYMENTS else None
         self.observer.notify(ResultShown(kind, out.result, charged, amount, out.rc,
                                          describe(out.rc) if out.rc else "", out.stan,
-                                         out.message))
+                                         out.message, out.said))
         return out
 
     # -- the receipt --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from steadypos.money import format_fen
 from steadypos.protocol.codes import ResponseCode
 
 # Parameters that hold fen (shown in yuan), and those shown in words.
-MONEY_PARAMS = frozenset({"amount", "refunded", "debit_total", "credit_total"})
+MONEY_PARAMS = frozenset({"amount", "refunded", "debit_total", "credit_total", "balance"})
 KIND_PARAMS = frozenset({"kind"})
 RESULT_PARAMS = frozenset({"result"})  # an Outcome's result (approved, declined, ...)
 PROFILE_CODES = frozenset(c.value for c in ResponseCode)

@@ -32,6 +32,8 @@ def serve(
                                 "SQLite database, DB.tms-ca; ./tms-ca for PostgreSQL)"),
     write_ca_cert: Path = typer.Option(None, "--write-ca-cert", help="path to write the CA "
                                        "certificate to (PEM), for the host's --client-ca"),
+    host_keys: Path = typer.Option(None, "--host-keys", help="the host's key file (as `host "
+                                   "--keys`); default: beside a SQLite database, DB.keys"),
     log_file: str = typer.Option(None, "--log-file", help="path to write the log to "
                                  "(default: stderr)"),
     bus: str = typer.Option(None, "--bus", help="NATS JetStream URL (nats://127.0.0.1:4222): "
@@ -51,7 +53,8 @@ def serve(
     try:
         host, link_port = parse_link(link)
         tls_port = parse_link(tls_link)[1] if tls_link else None
-        settings = Settings.for_db(db, ca_dir, link_host=host, link_port=link_port,
+        settings = Settings.for_db(db, ca_dir, host_keys=host_keys, link_host=host,
+                                   link_port=link_port,
                                    tls_port=tls_port)
         ctx = open_context(settings)
     except (ValueError, OSError, SQLAlchemyError) as exc:

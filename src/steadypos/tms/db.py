@@ -39,6 +39,13 @@ class DatabaseUrl:
     def is_sqlite(self) -> bool:
         return self.sqlite_path is not None
 
+    @property
+    def host_url(self) -> str:
+        """The same database as the host's store opens it (`steadypos host --db`)."""
+        if self.sqlite_path is not None:
+            return str(self.sqlite_path)
+        return "postgresql://" + self.sqlalchemy_url.split("://", 1)[1]
+
     def default_ca_dir(self) -> Path:
         """The CA lives beside a SQLite file; for PostgreSQL, in ./tms-ca unless told."""
         if self.sqlite_path is not None:

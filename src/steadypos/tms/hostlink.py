@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from steadypos.host import registry
-from steadypos.host.app import open_secrets, open_store
+from steadypos.host.app import open_secrets
 from steadypos.host.secrets import HostSecrets
-from steadypos.host.store import Store
+from steadypos.host.settings import default_keys_path
+from steadypos.host.store import Store, open_store
 from steadypos.tms.db import DatabaseUrl
 from steadypos.tms.errors import Conflict, Unavailable
 from steadypos.tms.models import TerminalState
 
-# Said by every call (and by the tests that skip) while the TMS's database is PostgreSQL.
-NO_PG_HOST = "the host's store has no PostgreSQL backend yet (issue 11)"
+# Said by every call that needs the host's keys when nobody said where they are.
+NO_HOST_KEYS = "the host's key file is not known: give --host-keys (steadypos host --keys)"
 
 _STATUS = {TerminalState.ACTIVE: registry.TerminalStatus.ACTIVE,
            TerminalState.LOCKED: registry.TerminalStatus.LOCKED,
@@ -26,27 +28,25 @@ R = TypeVar("R")
 
 
 class HostLink:
-    def __init__(self, url: DatabaseUrl, txn_limit_fen: int) -> None:
+    def __init__(self, url: DatabaseUrl, txn_limit_fen: int, keys: Path | None = None) -> None:
         self.url = url
         self.txn_limit_fen = txn_limit_fen
+        self.keys = keys or default_keys_path(url.host_url)
         self._secrets: HostSecrets | None = None
-
-    def _path(self) -> str:
-        if self.url.sqlite_path is None:
-            raise Unavailable(NO_PG_HOST)
-        return str(self.url.sqlite_path)
 
     @property
     def secrets(self) -> HostSecrets:
         # Opened at first need, not at start-up: the host usually creates `<db>.keys` itself
         # (with the demo's issuer key under --seed-demo), and we must not get there first.
         if self._secrets is None:
-            self._secrets = open_secrets(self._path())
+            if self.keys is None:
+                raise Unavailable(NO_HOST_KEYS)
+            self._secrets = open_secrets(self.keys)
         return self._secrets
 
     @contextmanager
     def _store(self) -> Iterator[Store]:
-        store = open_store(self._path())
+        store = open_store(self.url.host_url)
         try:
             yield store
         finally:

@@ -26,6 +26,8 @@ class Settings:
     lockout: timedelta = timedelta(minutes=5)
     # A running rollout is evaluated after heartbeats at most this often (and at every read).
     evaluate_every_s: float = 1.0
+    # The host's key file (`steadypos host --keys`); None: beside a SQLite database, DB.keys.
+    host_keys: Path | None = None
 
     @classmethod
     def for_db(cls, db: str, ca_dir: Path | None = None, **kw: object) -> Settings:

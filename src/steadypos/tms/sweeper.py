@@ -1,5 +1,6 @@
 """A background thread of `tms serve`: once a minute, the alert for terminals whose heartbeats
-stopped for longer than their template allows."""
+stopped for longer than their template allows, then the oversight rules (fleet incidents,
+remedy checks, locking below the minimum version)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import threading
 from sqlalchemy.exc import SQLAlchemyError
 
 from steadypos.tms.context import TmsContext
-from steadypos.tms.services import telemetry
+from steadypos.tms.services import oversight, telemetry
 
 log = logging.getLogger("steadypos.tms")
 EVERY_S = 60.0
@@ -17,7 +18,9 @@ EVERY_S = 60.0
 
 def sweep_once(ctx: TmsContext) -> list[str]:
     with ctx.sessions() as db:
-        return telemetry.sweep_missing(db)
+        missing = telemetry.sweep_missing(db)
+        oversight.sweep(db, ctx)
+        return missing
 
 
 def start_sweeper(ctx: TmsContext, every_s: float = EVERY_S) -> threading.Event:

@@ -17,7 +17,8 @@ from textual.widgets import Digits, Footer, Static
 
 from steadypos import i18n
 from steadypos.money import AmountError, parse_yuan
-from steadypos.terminal.counter import course, flows
+from steadypos.terminal import fleet
+from steadypos.terminal.counter import course, flows, heartbeats
 from steadypos.terminal.counter.bridge import Bridge, EngineError, Refused
 from steadypos.terminal.counter.screens import CSS, PageScreen, ResultScreen
 from steadypos.terminal.counter.view import BannerView, Money, ResultView
@@ -52,9 +53,12 @@ class CounterApp(App[None]):
 
     def __init__(self, journal: Path, lang: str, training: bool = False,
                  settings: TerminalSettings | None = None,
-                 opener: Callable[..., Terminal] | None = None) -> None:
+                 opener: Callable[..., Terminal] | None = None, tms: fleet.Api | None = None,
+                 heartbeat_every: float = heartbeats.EVERY_S) -> None:
         super().__init__()
         self.journal, self.lang, self.training = journal, lang, training
+        self.tms, self.heartbeat_every = tms, heartbeat_every
+        self.heartbeats = 0  # sent since the screen opened
         self.bridge = Bridge(journal, self._from_engine, settings, opener)
         self.typed = ""
         self.operator: str | None = None
@@ -85,6 +89,18 @@ class CounterApp(App[None]):
         for banner in left or []:
             self._add_banner(banner)
         self.refresh_texts()
+        self.tms = None if self.training else self.tms or fleet.client_for(self.journal)
+        if self.tms is not None:  # activated through a TMS: heartbeats in the background
+            self.set_interval(self.heartbeat_every, self._heartbeat)
+
+    async def _heartbeat(self) -> None:
+        if self.busy or self.tms is None:
+            return  # a payment is being keyed or runs: the next tick sends it
+        sent, why = await asyncio.wrap_future(self.bridge.run(
+            heartbeats.command(self.journal, self.tms)))
+        self.heartbeats += sent
+        if not sent:
+            self.notice(self.t("counter.heartbeat_failed", what=why))
 
     def _from_engine(self, event: TerminalEvent) -> None:
         self.post_message(EngineEvent(event))  # thread-safe: the engine's thread calls it

@@ -70,7 +70,7 @@ def opened(ctx: typer.Context, journal: Path, on_banner: Callable[[str], None],
         term = open_checked(open_terminal if training else Terminal.open, journal,
                             Banners(on_banner, lang), settings_of(ctx))
     except TerminalError as exc:
-        fail(str(exc))
+        fail(exc.say(lang))
         raise
     try:
         yield term
@@ -129,5 +129,5 @@ def ui(ctx: typer.Context, journal: Path = JOURNAL, lang: str | None = LANG,
         # A terminal that cannot open says so here, in one line.
         open_checked(opener, journal, None, settings_of(ctx)).close()
     except TerminalError as exc:
-        fail(str(exc))
+        fail(exc.say(chosen))
     CounterApp(journal, chosen, training, settings_of(ctx), opener).run()

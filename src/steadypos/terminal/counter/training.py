@@ -19,6 +19,7 @@ from steadypos.terminal.journal import Journal
 from steadypos.terminal.keystore import KeyStore
 from steadypos.terminal.lifecycle import TerminalError, keys_path
 from steadypos.terminal.settings import TerminalSettings
+from steadypos.terminal.texts import text
 
 SUFFIX = ".training"
 COPIED_COUNTERS = ("batch", "stan")
@@ -51,7 +52,7 @@ def prepare(journal: Path) -> Path:
     keys, the open batch, and a STAN counter never behind the live one. The live journal is
     only read."""
     if not journal.exists() or not keys_path(journal).exists():
-        raise TerminalError(f"no terminal at {journal}: run `steadypos terminal init`")
+        raise TerminalError(text("terminal.files.none", journal=str(journal)))
     live = Journal(journal)
     try:
         cfg = live.config()

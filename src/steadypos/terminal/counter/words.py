@@ -7,11 +7,8 @@ from typing import Any
 
 from steadypos import i18n
 from steadypos.money import format_fen
-from steadypos.protocol.codes import ResponseCode
-
-PROFILE_CODES = frozenset(c.value for c in ResponseCode)
-# Parameters that hold fen and are shown in yuan.
-MONEY_PARAMS = frozenset({"amount", "debit_total", "credit_total", "balance"})
+from steadypos.terminal import texts
+from steadypos.terminal.texts import MONEY_PARAMS, PROFILE_CODES
 
 
 def yuan(fen: int) -> str:
@@ -33,9 +30,7 @@ def kind(name: str, lang: str) -> str:
 
 def reason(rc: str, lang: str) -> str:
     """Why the host answered `rc`, in plain words."""
-    if rc in PROFILE_CODES:
-        return say(f"rc.{rc}", lang)
-    return say("rc.unknown", lang, rc=rc)
+    return texts.reason(rc).say(lang)
 
 
 def what_to_do(rc: str, lang: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from steadypos.tms import fleet_models  # noqa: F401 - its tables are part of the metadata
+from steadypos.tms import fleet_models, ops_models  # noqa: F401 - tables of the metadata
 from steadypos.tms.db import VERSION_TABLE
 from steadypos.tms.models import Base
 

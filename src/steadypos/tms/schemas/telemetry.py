@@ -109,7 +109,9 @@ class ReleaseInstruction(Model):
 class Instructions(Model):
     parameters: ParamsInstruction | None = None
     release: ReleaseInstruction | None = None
-    actions: list[str] = Field(default_factory=list, description="`upload_logs`")
+    actions: list[str] = Field(default_factory=list, description=(
+        "`upload_logs`, `rollback`, `mandatory_update` (the release is below the rules' "
+        "minimum version: rollout 0)"))
 
 
 class LogAccepted(Model):

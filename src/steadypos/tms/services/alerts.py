@@ -1,9 +1,7 @@
 """Alerts: one open alert per `dedup_key` (a second raise adds to its evidence), cleared when
-its condition ends. Part 3 groups them into incidents."""
+its condition ends. Every raise joins an incident (services/incidents)."""
 
 from __future__ import annotations
-
-from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,14 +9,12 @@ from sqlalchemy.orm import Session
 from steadypos.tms.actors import Actor
 from steadypos.tms.fleet_models import Alert
 from steadypos.tms.models import utcnow
+from steadypos.tms.services import incidents
+from steadypos.tms.services.runbooks import Rule as Cause
+
+__all__ = ["Cause", "clear", "listing", "open_alert", "raise_alert"]
 
 MAX_EVIDENCE = 20
-
-
-class Cause(StrEnum):
-    MISSING_HEARTBEAT = "missing_heartbeat"
-    ROLLOUT_HALTED = "rollout_halted"
-    RELEASE_REFUSED = "release_refused"
 
 
 def open_alert(db: Session, dedup_key: str) -> Alert | None:
@@ -32,11 +28,12 @@ def raise_alert(db: Session, dedup_key: str, scope: str, subject: str, cause: st
     if alert is not None:
         alert.evidence = (alert.evidence + [e for e in evidence
                                             if e not in alert.evidence])[-MAX_EVIDENCE:]
-        return alert
-    alert = Alert(dedup_key=dedup_key, scope=scope, subject=subject, cause=cause,
-                  severity=severity, evidence=evidence[-MAX_EVIDENCE:], mid=mid)
-    db.add(alert)
-    db.flush()
+    else:
+        alert = Alert(dedup_key=dedup_key, scope=scope, subject=subject, cause=cause,
+                      severity=severity, evidence=evidence[-MAX_EVIDENCE:], mid=mid)
+        db.add(alert)
+        db.flush()
+    incidents.group(db, alert, evidence)
     return alert
 
 

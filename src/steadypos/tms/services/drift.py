@@ -71,7 +71,7 @@ def drifting(db: Session, ctx: TmsContext, actor: Actor, limit: int,
         query = query.where(Terminal.mid == actor.scope_mid)
     terms = list(db.scalars(query.order_by(Terminal.tid)))
     known = [t.tid for t in terms if t.status in HOST_KNOWS]
-    registry = ctx.host.infos(known) if known and ctx.settings.db.is_sqlite else None
+    registry = ctx.host.infos(known) if known else None
     found = []
     for term in terms:
         fields = template_fields(db, ctx, term)

@@ -19,7 +19,7 @@ from steadypos.diagnose.engine import diagnose
 from steadypos.tms.errors import Invalid, TmsError
 from steadypos.tms.fleet_models import LogUpload
 from steadypos.tms.models import Terminal
-from steadypos.tms.services import alerts
+from steadypos.tms.services import alerts, logfacts
 
 MAX_UPLOAD = 64 << 20
 MAX_EXPANDED = 1 << 30  # a log that expands past this is a gzip bomb, not a log
@@ -70,34 +70,46 @@ def accept(db: Session, term: Terminal, raw: bytes) -> LogUpload:
     """Check, diagnose and keep one upload (the same bytes twice are kept once)."""
     check(raw, term.tid)
     digest = hashlib.sha256(raw).hexdigest()
-    seen = db.scalar(select(LogUpload).where(LogUpload.tid == term.tid,
-                                             LogUpload.sha256 == digest))
+    seen = _stored(db, term.tid, digest)
     if seen is not None:
         return seen
+    try:
+        upload = _diagnosed(db, term, raw, digest)
+        db.commit()
+    except IntegrityError:  # the same upload stored meanwhile (a bus redelivery)
+        db.rollback()
+        stored = _stored(db, term.tid, digest)
+        assert stored is not None
+        return stored
+    return upload
+
+
+def _stored(db: Session, tid: str, digest: str) -> LogUpload | None:
+    return db.scalar(select(LogUpload).where(LogUpload.tid == tid, LogUpload.sha256 == digest))
+
+
+def _diagnosed(db: Session, term: Terminal, raw: bytes, digest: str) -> LogUpload:
+    """The upload diagnosed (with the TMS's maintenance and training merged in), its alert
+    raised and what the log says of training and operators kept; not yet committed."""
     with tempfile.TemporaryDirectory(prefix="tms-log-") as tmp:
         path = Path(tmp) / f"{term.tid}.jsonl.gz"
         path.write_bytes(raw)
+        path = logfacts.merged(db, term.tid, path, Path(tmp) / f"{term.tid}.jsonl")
         found = diagnose([str(path)])
-    result = next((r for r in found.results if r.tid == term.tid), None)
-    upload = LogUpload(tid=term.tid, sha256=digest, size=len(raw), events=found.stats.events,
-                       bad_lines=found.stats.malformed,
-                       episodes=result.episodes if result else 0,
-                       cause=result.cause if result else "none",
-                       confidence=float(result.confidence) if result else 0.0,
-                       evidence=list(result.evidence)[:20] if result else [])
-    db.add(upload)
+        result = next((r for r in found.results if r.tid == term.tid), None)
+        upload = LogUpload(tid=term.tid, sha256=digest, size=len(raw),
+                           events=found.stats.events, bad_lines=found.stats.malformed,
+                           episodes=result.episodes if result else 0,
+                           cause=result.cause if result else "none",
+                           confidence=float(result.confidence) if result else 0.0,
+                           evidence=list(result.evidence)[:20] if result else [])
+        db.add(upload)
+        db.flush()
+        logfacts.collect(db, term, upload, path)
     if upload.cause != "none":
         alerts.raise_alert(db, f"diagnosis:{term.tid}:{upload.cause}", "tid", term.tid,
                            upload.cause, "high" if upload.episodes > 1 else "low",
                            upload.evidence[:5], mid=term.mid)
-    try:
-        db.commit()
-    except IntegrityError:  # the same upload stored meanwhile (a bus redelivery)
-        db.rollback()
-        stored = db.scalar(select(LogUpload).where(LogUpload.tid == term.tid,
-                                                   LogUpload.sha256 == digest))
-        assert stored is not None
-        return stored
     return upload
 
 

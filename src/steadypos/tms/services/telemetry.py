@@ -25,7 +25,7 @@ from steadypos.tms.schemas.telemetry import (
     Reading,
     ReleaseInstruction,
 )
-from steadypos.tms.services import alerts, drift, parameters, rollouts
+from steadypos.tms.services import alerts, drift, fleetwatch, parameters, policies, rollouts
 from steadypos.tms.services.alerts import Cause
 from steadypos.tms.services.paramcheck import HOST_KNOWS
 
@@ -51,6 +51,10 @@ def sender(db: Session, actor: Actor, tid: str) -> Terminal:
 
 
 def missing_minutes(db: Session, term: Terminal) -> int:
+    """The rules' `missing_after_minutes` for the terminal, else its template's, else 30."""
+    rule = policies.effective(db, term).missing_after_minutes
+    if rule is not None:
+        return rule
     row = db.get(ParamVersion, term.assigned_version) if term.assigned_version else None
     return int(row.values.get("missing_after_minutes", DEFAULT_MISSING_MINUTES)) if row \
         else DEFAULT_MISSING_MINUTES
@@ -76,6 +80,7 @@ def _update(db: Session, ctx: TmsContext, term: Terminal, hb: HeartbeatIn,
     term.params_version, term.health = hb.params_version, hb.health.model_dump(
         exclude_none=True)
     term.pending_reversals, term.open_batch = hb.pending_reversals, hb.open_batch
+    fleetwatch.readings(db, term, term.health, hb.pending_reversals)
     term.reported_params = hb.params.model_dump(exclude_none=True) if hb.params else None
     if hb.release is not None:
         term.release_report = hb.release.model_dump(exclude_none=True)
@@ -134,6 +139,11 @@ def instructions(db: Session, term: Terminal, hb: HeartbeatIn) -> Instructions:
         rollout, release = offer
         out.release = ReleaseInstruction(version=release.version, sha256=release.sha256,
                                          rollout=rollout.id, signature=release.signature)
+    mandatory = policies.mandatory_release(db, term) if out.release is None else None
+    if mandatory is not None:  # below the rules' minimum version: rollout 0, not optional
+        out.release = ReleaseInstruction(version=mandatory.version, sha256=mandatory.sha256,
+                                         rollout=0, signature=mandatory.signature)
+        out.actions.append("mandatory_update")
     if rollouts.rolled_back_for(db, term) is not None:
         out.actions.append("rollback")
     if any(s.crashed for s in hb.sessions.values()):

@@ -1,0 +1,187 @@
+"""Incidents: every alert joins the open incident of its `dedup_key` (or of the fleet incident
+that covers its terminal), else opens one; triggered → acknowledged → resolved; MTTA and MTTR;
+runbook steps ticked off; on resolve the figure the incident was opened on is measured before,
+and once the same window has passed after, the remedy is judged (no better: reopened)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from steadypos.tms import audit
+from steadypos.tms.actors import Actor
+from steadypos.tms.errors import Conflict, Invalid, NotFound
+from steadypos.tms.fleet_models import Alert
+from steadypos.tms.models import utcnow
+from steadypos.tms.ops_models import Incident, IncidentState
+from steadypos.tms.services import figures, runbooks
+
+S = IncidentState
+MAX_EVIDENCE = 30
+# A fleet incident of a cause takes in its terminals' alerts of these causes.
+FAMILY: dict[str, frozenset[str]] = {
+    "network": frozenset({"network", "missing_heartbeat"}),
+    "compatibility": frozenset({"software_defect", "compatibility", "outdated_software"}),
+    "parameter_mismatch": frozenset({"parameter_mismatch"}),
+}
+
+
+def _open(db: Session, dedup_key: str) -> Incident | None:
+    return db.scalar(select(Incident).where(Incident.dedup_key == dedup_key,
+                                            Incident.status != S.RESOLVED,
+                                            Incident.merged_into.is_(None)))
+
+
+def covering(db: Session, tid: str, cause: str) -> Incident | None:
+    """The open fleet incident whose terminals include `tid` and whose cause takes `cause`."""
+    for inc in db.scalars(select(Incident).where(Incident.scope != "tid",
+                                                 Incident.status != S.RESOLVED,
+                                                 Incident.merged_into.is_(None))):
+        if tid in inc.members and cause in FAMILY.get(inc.cause, frozenset({inc.cause})):
+            return inc
+    return None
+
+
+def _add_evidence(inc: Incident, evidence: list[str]) -> None:
+    inc.evidence = (inc.evidence + [e for e in evidence if e not in inc.evidence])[-MAX_EVIDENCE:]
+    inc.alerts += 1
+    if inc.severity != "high" and len(inc.evidence) > 1 and inc.alerts > 2:
+        inc.severity = "high"  # it keeps coming back
+
+
+def group(db: Session, alert: Alert, evidence: list[str]) -> Incident:
+    """The incident `alert` (just raised, or raised again with `evidence`) belongs to."""
+    inc = _open(db, alert.dedup_key)
+    if inc is None and alert.scope == "tid":
+        inc = covering(db, alert.subject, alert.cause)
+    if inc is not None:
+        _add_evidence(inc, evidence)
+        return inc
+    members = [alert.subject] if alert.scope == "tid" else []
+    inc = Incident(dedup_key=alert.dedup_key, scope=alert.scope, subject=alert.subject,
+                   cause=alert.cause, severity=alert.severity, mid=alert.mid,
+                   evidence=list(evidence)[-MAX_EVIDENCE:], members=members, alerts=1,
+                   figure=runbooks.plan(alert.cause).figure, steps_done=[],
+                   opened_at=utcnow())
+    db.add(inc)
+    db.flush()
+    return inc
+
+
+def fold(db: Session, fleet: Incident, members: list[str]) -> int:
+    """Make `fleet` the one incident of its terminals: their own open incidents of its cause
+    family are merged into it (evidence kept); how many were merged."""
+    fleet.members = sorted(set(fleet.members) | set(members))
+    causes = FAMILY.get(fleet.cause, frozenset({fleet.cause}))
+    merged = 0
+    for inc in db.scalars(select(Incident).where(Incident.scope == "tid",
+                                                 Incident.status != S.RESOLVED,
+                                                 Incident.merged_into.is_(None))):
+        if inc.subject in fleet.members and inc.cause in causes:
+            inc.merged_into = fleet.id
+            fleet.evidence = (fleet.evidence + [f"{inc.subject}: {e}" for e in inc.evidence[:2]]
+                              )[-MAX_EVIDENCE:]
+            merged += 1
+    return merged
+
+
+def get(db: Session, actor: Actor, incident_id: int) -> Incident:
+    inc = db.get(Incident, incident_id)
+    if inc is None or (actor.scope_mid is not None and inc.mid != actor.scope_mid):
+        raise NotFound(f"no incident {incident_id}")
+    return inc
+
+
+def listing(db: Session, actor: Actor, status: str | None, cause: str | None,
+            scope: str | None, limit: int, offset: int) -> tuple[list[Incident], int]:
+    query = select(Incident).where(Incident.merged_into.is_(None))
+    if actor.scope_mid is not None:
+        query = query.where(Incident.mid == actor.scope_mid)
+    for column, value in ((Incident.status, status), (Incident.cause, cause),
+                          (Incident.scope, scope)):
+        if value is not None:
+            query = query.where(column == value)
+    rows = list(db.scalars(query.order_by(Incident.id.desc())))
+    return rows[offset:offset + limit], len(rows)
+
+
+def _audit(db: Session, actor: Actor, inc: Incident, action: str, before: str) -> None:
+    audit.record(db, actor.name, f"incident.{action}", "incident", str(inc.id),
+                 {"status": before}, {"status": inc.status, "note": inc.note}, mid=inc.mid)
+
+
+def ack(db: Session, actor: Actor, incident_id: int) -> Incident:
+    inc = get(db, actor, incident_id)
+    if inc.status != S.TRIGGERED:
+        raise Conflict(f"incident {incident_id} is {inc.status}; only a triggered one is "
+                       f"acknowledged")
+    inc.status, inc.acked_at, inc.acked_by = S.ACKNOWLEDGED, utcnow(), actor.name
+    _audit(db, actor, inc, "ack", S.TRIGGERED)
+    return inc
+
+
+def resolve(db: Session, actor: Actor, incident_id: int, note: str | None,
+            window_minutes: int | None = None) -> Incident:
+    """Resolved (acknowledged on the way if it was not); the figure before it opened is
+    measured now, the one after once `window_minutes` have passed (`check`)."""
+    inc = get(db, actor, incident_id)
+    if inc.status == S.RESOLVED:
+        raise Conflict(f"incident {incident_id} is already resolved")
+    before, now = inc.status, utcnow()
+    if inc.acked_at is None:
+        inc.acked_at, inc.acked_by = now, actor.name
+    inc.status, inc.resolved_at, inc.resolved_by, inc.note = S.RESOLVED, now, actor.name, note
+    if window_minutes is not None:
+        inc.window_minutes = window_minutes
+    window = timedelta(minutes=inc.window_minutes)
+    inc.before = figures.measure(db, inc, inc.opened_at - window, inc.opened_at)
+    inc.after, inc.verdict = None, None
+    _audit(db, actor, inc, "resolve", before)
+    return inc
+
+
+def tick(db: Session, actor: Actor, incident_id: int, step: int, done: bool) -> Incident:
+    inc = get(db, actor, incident_id)
+    count = len(runbooks.steps(inc.cause))
+    if not 1 <= step <= count:
+        raise Invalid("step", f"the runbook of {inc.cause} has steps 1..{count}")
+    ticked = set(inc.steps_done)
+    inc.steps_done = sorted(ticked | {step} if done else ticked - {step})
+    return inc
+
+
+def check(db: Session, now: datetime | None = None) -> list[Incident]:
+    """Judge every resolved incident whose after-window has passed: the figure after is
+    measured; no better than before reopens it. The incidents judged."""
+    now = now or utcnow()
+    judged = []
+    for inc in db.scalars(select(Incident).where(Incident.status == S.RESOLVED,
+                                                 Incident.verdict.is_(None))):
+        assert inc.resolved_at is not None
+        end = inc.resolved_at + timedelta(minutes=inc.window_minutes)
+        if now < end:
+            continue
+        inc.after = figures.measure(db, inc, inc.resolved_at, end)
+        inc.verdict = figures.verdict(inc.figure, inc.before, inc.after)
+        if inc.verdict == figures.Verdict.NOT_IMPROVED:
+            inc.status, inc.reopened = S.TRIGGERED, inc.reopened + 1
+            inc.acked_at = inc.acked_by = inc.resolved_at = inc.resolved_by = None
+            audit.record(db, "tms:remedy-check", "incident.reopen", "incident", str(inc.id),
+                         {"status": S.RESOLVED}, {"status": S.TRIGGERED, "before": inc.before,
+                                                  "after": inc.after}, mid=inc.mid)
+        judged.append(inc)
+    return judged
+
+
+def stats(db: Session, actor: Actor) -> dict[str, object]:
+    """MTTA and MTTR in minutes over every incident acknowledged / resolved, open counts."""
+    rows = listing(db, actor, None, None, None, 1_000_000, 0)[0]
+    ack_s = [(i.acked_at - i.opened_at).total_seconds() for i in rows if i.acked_at]
+    res_s = [(i.resolved_at - i.opened_at).total_seconds() for i in rows if i.resolved_at]
+    by_status = {s.value: sum(i.status == s for i in rows) for s in S}
+    return {"mtta_minutes": round(sum(ack_s) / len(ack_s) / 60, 1) if ack_s else None,
+            "mttr_minutes": round(sum(res_s) / len(res_s) / 60, 1) if res_s else None,
+            "acknowledged": len(ack_s), "resolved": len(res_s), "total": len(rows),
+            "by_status": by_status}

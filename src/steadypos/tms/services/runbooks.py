@@ -1,0 +1,94 @@
+"""Runbooks as data: for each cause (a diagnosis label or a telemetry rule) the seed's remedy
+as ordered steps from the i18n catalogue (`runbook.<cause>.<n>`, Chinese and English), the
+figure its check measures, and the one-click actions the TMS can take itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from steadypos import i18n
+
+
+class Figure(StrEnum):
+    """What a remedy's check measures; for each, lower is better except the crash-free rate."""
+
+    CRASHES_PER_DAY = "crashes_per_day"
+    CRASH_FREE_RATE = "crash_free_rate"
+    MISMATCHES = "mismatches"
+    MISSING_TERMINALS = "missing_terminals"
+
+
+class Action(StrEnum):
+    PUSH_PARAMETERS = "push_parameters"
+    HOLD_RELEASE = "hold_release"
+    SCHEDULE_MAINTENANCE = "schedule_maintenance"
+    ASSIGN_TRAINING = "assign_training"
+
+
+class Rule(StrEnum):
+    """Telemetry rules: causes that are not diagnosis labels."""
+
+    MISSING_HEARTBEAT = "missing_heartbeat"
+    ROLLOUT_HALTED = "rollout_halted"
+    RELEASE_REFUSED = "release_refused"
+    OVERHEAT_READING = "overheat_reading"
+    BATTERY_LOW = "battery_low"
+    PRINTER_FAULT = "printer_fault"
+    PENDING_REVERSALS = "pending_reversals"
+
+
+@dataclass(frozen=True)
+class Plan:
+    figure: Figure
+    actions: tuple[Action, ...]
+
+
+F, A = Figure, Action
+MAINTAIN = (A.SCHEDULE_MAINTENANCE,)
+PLANS: dict[str, Plan] = {
+    "software_defect": Plan(F.CRASHES_PER_DAY, (A.HOLD_RELEASE,)),
+    "compatibility": Plan(F.CRASH_FREE_RATE, (A.HOLD_RELEASE,)),
+    "outdated_software": Plan(F.CRASHES_PER_DAY, ()),
+    "hardware_memory": Plan(F.CRASHES_PER_DAY, MAINTAIN),
+    "hardware_overheat": Plan(F.CRASHES_PER_DAY, MAINTAIN),
+    "hardware_power": Plan(F.CRASHES_PER_DAY, MAINTAIN),
+    "hardware_printer": Plan(F.CRASHES_PER_DAY, MAINTAIN),
+    "network": Plan(F.MISSING_TERMINALS, ()),
+    "parameter_mismatch": Plan(F.MISMATCHES, (A.PUSH_PARAMETERS,)),
+    "environment_interference": Plan(F.CRASHES_PER_DAY, MAINTAIN),
+    "operator_error": Plan(F.CRASHES_PER_DAY, (A.ASSIGN_TRAINING,)),
+    "training_gap": Plan(F.CRASHES_PER_DAY, (A.ASSIGN_TRAINING,)),
+    "maintenance_overdue": Plan(F.CRASHES_PER_DAY, MAINTAIN),
+    Rule.MISSING_HEARTBEAT: Plan(F.MISSING_TERMINALS, ()),
+    Rule.ROLLOUT_HALTED: Plan(F.CRASH_FREE_RATE, (A.HOLD_RELEASE,)),
+    Rule.RELEASE_REFUSED: Plan(F.CRASH_FREE_RATE, (A.HOLD_RELEASE,)),
+    Rule.OVERHEAT_READING: Plan(F.CRASHES_PER_DAY, MAINTAIN),
+    Rule.BATTERY_LOW: Plan(F.CRASHES_PER_DAY, MAINTAIN),
+    Rule.PRINTER_FAULT: Plan(F.CRASHES_PER_DAY, MAINTAIN),
+    Rule.PENDING_REVERSALS: Plan(F.CRASHES_PER_DAY, ()),
+}
+DEFAULT = Plan(F.CRASHES_PER_DAY, ())
+
+
+def plan(cause: str) -> Plan:
+    return PLANS.get(cause, DEFAULT)
+
+
+def steps(cause: str, lang: str = i18n.FALLBACK) -> list[str]:
+    """The runbook's ordered steps in `lang` (every cause has them in both languages)."""
+    texts = i18n.catalogue(lang)
+    found = []
+    for n in range(1, 20):
+        text = texts.get(f"runbook.{cause}.{n}")
+        if text is None:
+            break
+        found.append(text)
+    return found
+
+
+def runbook(cause: str, done: list[int]) -> list[dict[str, object]]:
+    """Steps as the API gives them: number, both languages, whether it is ticked off."""
+    return [{"n": n, "en": en, "zh": zh, "done": n in done}
+            for n, (en, zh) in enumerate(zip(steps(cause, "en"), steps(cause, "zh"),
+                                             strict=True), 1)]

@@ -1,0 +1,113 @@
+"""The store behind its protocol: opened from a URL, versioned migrations (a new database, one at
+the previous version and one made before versions all reach the newest), driver errors as
+StoreError."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from steadypos.host import sqlite_store
+from steadypos.host.migrate import latest
+from steadypos.host.records import Posting
+from steadypos.host.settings import default_keys_path
+from steadypos.host.store import StoreError, StoreUrl, open_store
+
+NEWEST = latest(sqlite_store.MIGRATIONS)
+
+
+def test_a_url_or_a_plain_path_opens_the_same_sqlite_file(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    assert StoreUrl.parse(f"sqlite:///{db}").sqlite_path == db
+    assert StoreUrl.parse(str(db)).sqlite_path == db
+    store = open_store(f"sqlite:///{db}")
+    store.begin()
+    store.ensure_account("card:1", "card")
+    store.commit()
+    store.close()
+    again = open_store(db)
+    assert again.account_balances() == [("card:1", "card", 0)]
+    again.close()
+
+
+def test_an_unknown_scheme_is_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported database URL"):
+        StoreUrl.parse("mysql://127.0.0.1/host")
+
+
+def test_the_key_file_is_named_by_the_command_line_not_the_store(tmp_path: Path) -> None:
+    assert default_keys_path(f"sqlite:///{tmp_path}/h.db") == tmp_path / "h.db.keys"
+    assert default_keys_path(tmp_path / "h.db") == tmp_path / "h.db.keys"
+
+
+def test_a_new_database_is_at_the_newest_version(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "h.db")
+    assert store.schema_version() == NEWEST
+    store.close()
+
+
+def test_a_database_at_the_previous_version_is_upgraded_and_keeps_its_money(
+        tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    old = sqlite_store.SqliteStore(db, migrations=sqlite_store.MIGRATIONS[:-1])
+    assert old.schema_version() == NEWEST - 1
+    old.begin()  # what the code of that version wrote: a sale of 5 yuan
+    for sql in ("INSERT INTO accounts (id, kind, balance) VALUES ('card:1', 'card', -500)",
+                "INSERT INTO accounts (id, kind, balance) VALUES ('merchant:M1', 'merchant', 500)",
+                "INSERT INTO postings (id, kind, ref, created_at) VALUES (1, 'sale', 'T1/1', 'x')",
+                "INSERT INTO posting_lines (posting_id, account, amount) "
+                "VALUES (1, 'card:1', -500)",
+                "INSERT INTO posting_lines (posting_id, account, amount) "
+                "VALUES (1, 'merchant:M1', 500)"):
+        old.ddl(sql)
+    old.commit()
+    old.close()
+    store = open_store(db)
+    assert store.schema_version() == NEWEST
+    store.begin()
+    store.post(Posting("refund", "T1/2", (("merchant:M1", -200), ("card:1", 200))))
+    store.commit()
+    assert dict((a, b) for a, _, b in store.account_balances()) == {"card:1": -300,
+                                                                    "merchant:M1": 300}
+    assert store.postings()[-1][3] == [("merchant:M1", -200), ("card:1", 200)]
+    store.close()
+
+
+def test_a_database_made_before_versions_under_1_0_reaches_the_newest(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("CREATE TABLE terminals (tid TEXT PRIMARY KEY, mid TEXT NOT NULL, "
+                     "tmk TEXT NOT NULL, pik TEXT, mak TEXT, tdk TEXT, key_gen INTEGER NOT NULL "
+                     "DEFAULT 0, signed_in INTEGER NOT NULL DEFAULT 0, batch INTEGER NOT NULL "
+                     "DEFAULT 1, txn_limit INTEGER NOT NULL)")
+        conn.execute("CREATE TABLE txns (id INTEGER PRIMARY KEY, tid TEXT NOT NULL, "
+                     "batch INTEGER NOT NULL, stan INTEGER NOT NULL, mti TEXT NOT NULL, "
+                     "kind TEXT NOT NULL, content_hash TEXT, amount INTEGER NOT NULL, "
+                     "pan_ref TEXT, account TEXT, rc TEXT NOT NULL, rrn TEXT NOT NULL, "
+                     "auth_code TEXT NOT NULL, response TEXT NOT NULL, state TEXT NOT NULL, "
+                     "refunded INTEGER NOT NULL DEFAULT 0, orig_id INTEGER, "
+                     "created_at TEXT NOT NULL, UNIQUE (tid, batch, stan, mti))")
+        conn.execute("INSERT INTO terminals (tid, mid, tmk, txn_limit) "
+                     "VALUES ('T0000001', 'M1', 'AA', 100)")
+        conn.execute("INSERT INTO txns (tid, batch, stan, mti, kind, amount, rc, rrn, auth_code, "
+                     "response, state, created_at) VALUES ('T0000001', 1, 1, '0200', 'sale', "
+                     "100, '00', '000000000001', '123456', ?, 'approved', 'now')",
+                     (json.dumps({"2": "6222020000000001", "37": "000000000001"}),))
+    store = open_store(db)
+    assert store.schema_version() == NEWEST
+    term = store.terminal("T0000001")
+    assert term is not None and term.mac == "pos_ecb" and term.status == "active"
+    (row,) = store.terminal_txns("T0000001")
+    assert row.response == {"37": "000000000001"} and row.fingerprint == ""
+    store.close()
+
+
+def test_a_file_that_is_no_database_is_a_store_error(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not SQLite" * 100)
+    with pytest.raises(StoreError, match="not a database"):
+        open_store(junk)

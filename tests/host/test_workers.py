@@ -1,0 +1,117 @@
+"""`steadypos host --workers 2` on one PostgreSQL: the same request, a sale with its reversal, and
+competing refunds sent at once on several connections (which the two workers share between them)
+move each sum at most once; the ledger stays exact. Unique keys and row locks, not process state."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hostproc import DemoTerminal
+from support.pg import drop_schema, fresh_schema, pg_reason
+from support.world import rich_cards, swipe
+
+from steadypos.host import process
+from steadypos.host.ledger import check, merchant_account
+from steadypos.host.secrets import open_keys
+from steadypos.host.store import open_store
+from steadypos.protocol import builders
+from steadypos.protocol.codec import Message
+from steadypos.protocol.fields import Field60
+
+CONNECTIONS = 6
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[tuple[str, int, str, Path]]:
+    reason = pg_reason()
+    if reason:
+        pytest.skip(reason)
+    schema, url = fresh_schema("host_workers")
+    keys = tmp_path / "h.keys"
+    proc, host, port = process.start(process.steadypos_argv(
+        "host", "--db", url, "--keys", str(keys), "--port", "0", "--workers", "2",
+        "--seed-demo"), stderr=open(tmp_path / "host.log", "wb"))  # noqa: SIM115
+    try:
+        yield host, port, url, keys
+    finally:
+        assert process.stop(proc) == 0
+        drop_schema(schema)
+
+
+def _at_once(sends: list[Callable[[], Message]]) -> list[Message]:
+    """Run each send on its own thread, released together."""
+    gate = threading.Barrier(len(sends))
+    out: list[Any] = [None] * len(sends)
+
+    def run(i: int) -> None:
+        gate.wait()
+        out[i] = sends[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(sends))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(isinstance(m, Message) for m in out), "a connection got no answer"
+    return out
+
+
+def _balance(url: str, keys: Path, card: dict[str, Any] | None, mid: str = "") -> int:
+    store = open_store(url)
+    try:
+        if card is None:
+            return store.balance(merchant_account(mid))
+        row = store.card(open_keys(keys).pan_ref(card["pan"]))
+        assert row is not None
+        return store.balance(row.account)
+    finally:
+        store.close()
+
+
+def test_repeats_reversals_and_refunds_through_two_workers_move_money_once(
+        workers: tuple[str, int, str, Path]) -> None:
+    host, port, url, keys = workers
+    term = DemoTerminal(host, port)
+    term.sign_in()
+    twins = [term.twin() for _ in range(CONNECTIONS)]
+    card = rich_cards()[0]
+    start = _balance(url, keys, card)
+    merchant_start = _balance(url, keys, None, term.station.mid)
+
+    # The same sale on every connection at once: one posting, one answer repeated.
+    sale = term.sale(10_000, card)
+    answers = _at_once([lambda t=t: t.exchange(sale) for t in twins])
+    assert {(a.get(39), a.get(37)) for a in answers} == {("00", answers[0].get(37))}
+    assert _balance(url, keys, card) == start - 10_000
+
+    # Four refunds of 40 yuan against that 100-yuan sale at once: two fit under the cap.
+    f60 = Field60.parse(sale.get(60))
+    refunds = [builders.refund(term.station, next(term.stans), term.batch, 4_000, swipe(card),
+                               int(sale.get(11)), f60.batch, answers[0].get(37),
+                               answers[0].get(13)) for _ in range(4)]
+    codes = sorted(a.get(39) for a in _at_once(
+        [lambda t=t, r=r: t.exchange(r) for t, r in zip(twins, refunds, strict=False)]))
+    assert codes == ["00", "00", "13", "13"]
+    assert _balance(url, keys, card) == start - 10_000 + 8_000
+
+    # A sale and its reversal at once, each on its own connection, twice each: whatever order
+    # they meet in, the card ends where it was.
+    other = term.sale(2_500, card)
+    reversal = builders.reversal(other, "98", "")
+    _at_once([lambda: twins[0].exchange(other), lambda: twins[1].exchange(reversal),
+              lambda: twins[2].exchange(other), lambda: twins[3].exchange(reversal)])
+    assert _balance(url, keys, card) == start - 2_000
+    assert _balance(url, keys, None, term.station.mid) == merchant_start + 2_000
+
+    store = open_store(url)
+    try:
+        report = check(store)
+        assert report.ok, report.problems
+    finally:
+        store.close()
+    for t in (term, *twins):
+        t.close()

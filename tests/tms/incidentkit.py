@@ -1,0 +1,57 @@
+"""Helpers of the incident tests: a printer-jam log as a terminal uploads it, heartbeats with
+session counts, and moving an incident's times back (windows in the past)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tmskit import DeviceApi, Tms
+
+from steadypos.tms.ops_models import Incident
+from steadypos.tms.services import logs
+
+
+def stamp(at: datetime) -> str:
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def printer_jam_log(tid: str, sessions: int = 4, start: datetime | None = None,
+                    cause: str = "head_fault") -> bytes:
+    """`sessions` sessions that each end in a crash at the receipt printer."""
+    t0 = start or datetime(2026, 11, 30, 10, tzinfo=UTC)
+    events: list[dict[str, Any]] = []
+    for n in range(sessions):
+        at = stamp(t0 + timedelta(minutes=10 * n))
+        events += [{"ts": at, "tid": tid, "type": "app", "event": "start", "app_version": "1.0.0"},
+                   {"ts": at, "tid": tid, "type": "health", "printer": cause},
+                   {"ts": at, "tid": tid, "type": "screen", "screen": "receipt"},
+                   {"ts": at, "tid": tid, "type": "app", "event": "exit",
+                    "app_version": "1.0.0", "reason": "crash"}]
+    return logs.gzip_lines(events)
+
+
+def upload(api: DeviceApi, tid: str, raw: bytes) -> None:
+    api.request("POST", f"/terminals/{tid}/logs", raw, "application/gzip")
+
+
+def beat(api: DeviceApi, tid: str, at: datetime, started: int = 0, crashed: int = 0,
+         version: str = "1.0.0", **health: Any) -> Any:
+    body = {"tid": tid, "ts": stamp(at), "app_version": version, "params_version": 0,
+            "health": {"battery_pct": 80, "power": "ac", "cpu_temp_c": 45, "printer": "ok",
+                       **health},
+            "sessions": {version: {"started": started, "crashed": crashed}} if started else {}}
+    return api.call("POST", "/heartbeats", body)
+
+
+def shift(tms: Tms, incident_id: str, by: timedelta) -> None:
+    """Move an incident's times `by` into the past (its windows then lie where heartbeats,
+    which may be at most 5 minutes ahead of the clock, can reach)."""
+    with tms.ctx.sessions() as db:
+        inc = db.get(Incident, int(incident_id))
+        assert inc is not None
+        for name in ("opened_at", "acked_at", "resolved_at"):
+            value = getattr(inc, name)
+            if value is not None:
+                setattr(inc, name, value - by)
+        db.commit()
