@@ -245,6 +245,8 @@ class Recovery(Settlement):
             self.events.txn("reversal", txn.stan, "mac_fail")
             self.drop_keys()
             return ReversalAnswer.RETRY
+        if rc not in UNMACED_CODES:
+            self.keys.confirm()
         return ReversalAnswer.STANDS if rc == ORIGINAL_STANDS else ReversalAnswer.TAKEN
 
     def _original_of(self, txn: Txn) -> Txn | None:
