@@ -57,10 +57,14 @@ OTHER_FAULT = "the terminal's A0 or 77 came from another fault of the run, not f
 # 0800 carries no MAC), so that request got A0. The terminal now sends it once more under keys the
 # host holds (the set still in force, or a new sign-in's) and the sale goes through.
 KEYS_EVICTED = "a stranger's sign-ins pushed the terminal's unused key set out of the newest 3"
+# g_wire_mac, found once the terminal sent such a request again: the second send was damaged on
+# the way (A0, so its set stayed unused) and the strangers then pushed that set out as well.
+RESENT_SET_EVICTED = "the set of the terminal's own second sign-in, unused, pushed out as well"
 ATTACK_REGRESSIONS: dict[int, str] = {
     **dict.fromkeys((91235855, 91236183, 91236220, 91236963, 91237376, 91237529), OTHER_FAULT),
     **dict.fromkeys((91236296, 91237160, 555000706, 555004892, 555008564, 555009254, 555013602,
                      555015117, 555019640), KEYS_EVICTED),
+    555000939: RESENT_SET_EVICTED,
 }
 
 

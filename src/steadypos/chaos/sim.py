@@ -80,11 +80,13 @@ class SimHost:
 
     def observe(self, msg: Message) -> None:
         verdict, alg = self.service.mac_verdict(msg)
-        issued = self.issued.get(msg.get(41), [])
-        under = [k for k in issued if alg is not None and 64 in msg and mac.verify(msg, k, alg)]
-        if verdict and under:
-            issued.remove(under[0])  # in force now: from here on the host's rules alone judge it
-        elif verdict is False and under:
+        tid = msg.get(41)
+        current = self.service.keys_of(tid)
+        # A set that went into force is the host's rules' alone to judge from then on.
+        issued = self.issued[tid] = [k for k in self.issued.get(tid, [])
+                                     if current is None or k != current.mak]
+        if verdict is False and alg is not None and 64 in msg and any(
+                mac.verify(msg, k, alg) for k in issued):
             # A set the host gave the terminal's own sign-in and pushed out of its newest 3 for
             # a stranger's sign-ins before it was used (§4): the terminal could not know.
             verdict = None
