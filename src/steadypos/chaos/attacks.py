@@ -21,6 +21,7 @@ APPROVED = "00"
 # What the terminal's next answer says when a stranger disturbed it: signed out, keys stopped,
 # batch closed under it.
 DISTURBED = {"97": "signed out", "A0": "its keys stopped", "77": "its batch moved"}
+KEYS_REFUSED = "A0"
 STRANGER_MTIS = ("0800", "0820", "0500", "0320")
 MAX_STRANGER_SIGN_INS = 4  # one more than the unused key sets a terminal may have
 
@@ -116,6 +117,15 @@ def judge_next(tid: str, fault: str, answer: bytes | None) -> list[Violation]:
                                                 f"{resp.get(11)} got {resp.get(39)} ({what})")]
 
 
+def _exchange_of(answer: bytes | None) -> tuple[str, str]:
+    """(MTI, STAN) of an answer, empty when there is none or it does not decode."""
+    try:
+        resp = decode_frame(answer) if answer is not None else None
+    except ProtocolError:
+        resp = None
+    return (resp.mti, resp.get(11)) if resp is not None else ("", "")
+
+
 class Watch:
     """What invariant (i) needs from a run: the host's answer code to each exchange of each
     terminal, and the disturbed answers after an attack. `caused` keeps those the same schedule
@@ -126,6 +136,8 @@ class Watch:
         self.codes: dict[str, list[str | None]] = {}  # TID -> F39 per exchange (None: no answer)
         self.after: dict[str, str] = {}  # TID -> the attack its next answer is judged after
         self.disturbed: list[tuple[str, int, str, Violation]] = []
+        # TID -> (MTI and STAN of an answer A0, the attack, its entry in `disturbed`)
+        self.retry: dict[str, tuple[tuple[str, str], str, tuple[str, int, str, Violation]]] = {}
 
     def exchange(self, tid: str) -> None:
         """The terminal sent a request (its answer, if any, comes with `answer`)."""
@@ -138,9 +150,30 @@ class Watch:
             codes[-1] = decode_frame(answer).get(39) if answer is not None else None
         except ProtocolError:
             codes[-1] = None
+        if self._retried(tid, answer):
+            return
         if tid in self.after:
-            for v in judge_next(tid, self.after.pop(tid), answer):
+            fault = self.after.pop(tid)
+            for v in judge_next(tid, fault, answer):
                 self.disturbed.append((tid, len(codes) - 1, codes[-1] or "", v))
+                if codes[-1] == KEYS_REFUSED:
+                    self.retry[tid] = (_exchange_of(answer), fault, self.disturbed[-1])
+
+    def _retried(self, tid: str, answer: bytes | None) -> bool:
+        """After an A0 under a set the stranger pushed out, the terminal sends the same request
+        once more under keys the host holds (signing in first if it must): that answer is the
+        one judged. True while the answer is the sign-in between."""
+        if tid not in self.retry:
+            return False
+        which, fault, first = self.retry[tid]
+        got = _exchange_of(answer)
+        if got[0] == "0810":
+            return True
+        del self.retry[tid]
+        if got == which:
+            self.disturbed.remove(first)
+            self.after[tid] = fault
+        return False
 
     def caused(self, quiet: Watch) -> list[Violation]:
         return [v for tid, n, code, v in self.disturbed

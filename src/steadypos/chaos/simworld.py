@@ -18,6 +18,7 @@ from steadypos.host.secrets import HostSecrets
 from steadypos.host.service import HostService
 from steadypos.host.store import open_store
 from steadypos.masking import mask_pan
+from steadypos.protocol import mac
 from steadypos.protocol.codec import Message, decode_frame, encode_frame
 from steadypos.protocol.codes import ReversalReason
 from steadypos.protocol.errors import ProtocolError
@@ -53,6 +54,7 @@ class SimHost:
         store.close()
         self.service = self._open()
         self.down = False
+        self.issued: dict[str, list[bytes]] = {}  # TID -> MAC keys its own sign-ins got
 
     def _open(self) -> HostService:
         return HostService(open_store(self.db, synchronous="OFF"), self.secrets, self.clock.now)
@@ -63,7 +65,25 @@ class SimHost:
         self.down = False
 
     def observe(self, msg: Message) -> None:
-        self.observer.before(msg, *self.service.mac_verdict(msg))
+        verdict, alg = self.service.mac_verdict(msg)
+        tid = msg.get(41)
+        current = self.service.keys_of(tid)
+        # A set that went into force is the host's rules' alone to judge from then on.
+        issued = self.issued[tid] = [k for k in self.issued.get(tid, [])
+                                     if current is None or k != current.mak]
+        if verdict is False and alg is not None and 64 in msg and any(
+                mac.verify(msg, k, alg) for k in issued):
+            # A set the host gave the terminal's own sign-in and pushed out of its newest 3 for
+            # a stranger's sign-ins before it was used (§4): the terminal could not know.
+            verdict = None
+        self.observer.before(msg, verdict, alg)
+
+    def issued_to(self, tid: str) -> None:
+        """The terminal's own sign-in was answered: remember the MAC key of the set it got."""
+        sets = self.service.store.key_sets(tid)
+        if sets:
+            newest = max(sets, key=lambda k: k.gen)
+            self.issued.setdefault(tid, []).append(self.secrets.unseal(newest.mak))
 
     def handle(self, frame: bytes, commit: bool = True) -> bytes | None:
         """Answer a frame as the server would; `commit=False` is a kill before the commit."""
@@ -139,6 +159,8 @@ class SimNet:
                 self.host.down = True
             return LinkError("connection reset", sent=True)  # before the host got it
         answer = self.host.handle(frame, commit=fault != "kill_host" or self.rng.random() < 0.5)
+        if msg.mti == "0800" and answer is not None:
+            self.host.issued_to(tid)
         self._after_attack(tid, frame, answer)
         if fault == "duplicate_request":
             self.host.handle(frame)

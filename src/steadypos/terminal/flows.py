@@ -10,6 +10,7 @@ from typing import Any
 from steadypos.masking import mask_pan
 from steadypos.protocol import builders
 from steadypos.protocol.builders import Card
+from steadypos.protocol.codec import Message
 from steadypos.protocol.fields import ENTRY_METHODS
 from steadypos.terminal.devices import CardReader, ChipCard, DeviceError, Faults, PinPad, UsageError
 from steadypos.terminal.journal import Kind, State, Txn
@@ -135,9 +136,9 @@ class Terminal(Recovery):
             self.events.emit("pin", outcome="entered")
             self.journal.step(txn, Step.PIN_CAPTURED, "PIN entered (flag only)")
             self.after(Step.PIN_CAPTURED)
-        req = builders.sale(self.station, txn.stan, txn.batch, amount, got, entered,
-                            self.keys.working.pik if self.keys.working else None)
-        return self.online(txn, self.sign(req))
+        return self.online(txn, lambda: self.sign(builders.sale(
+            self.station, txn.stan, txn.batch, amount, got, entered,
+            self.keys.working.pik if self.keys.working else None)))
 
     def void(self, stan: int) -> Outcome:
         out = self._void(stan)
@@ -159,9 +160,9 @@ class Terminal(Recovery):
         self._card_read(txn, orig.method, orig.pan_masked, pan_sealed=orig.pan_sealed,
                         expiry=orig.expiry)
         self.after(Step.CARD_READ)
-        req = builders.void(self.station, txn.stan, txn.batch, orig.amount, self.card_of(orig),
-                            orig.stan, orig.batch, orig.rrn, orig.auth_code)
-        return self.online(txn, self.sign(req), orig=orig)
+        return self.online(txn, lambda: self.sign(builders.void(
+            self.station, txn.stan, txn.batch, orig.amount, self.card_of(orig), orig.stan,
+            orig.batch, orig.rrn, orig.auth_code)), orig=orig)
 
     def refund(self, stan: int, amount: int) -> Outcome:
         return self.report(Kind.REFUND, amount, self._refund(stan, amount))
@@ -184,7 +185,7 @@ class Terminal(Recovery):
         self._card_read(txn, orig.method, orig.pan_masked, pan_sealed=orig.pan_sealed,
                         expiry=orig.expiry)
         self.after(Step.CARD_READ)
-        return self.online(txn, self.refund_request(txn, orig), orig=orig)
+        return self.online(txn, lambda: self.refund_request(txn, orig), orig=orig)
 
     def balance(self, track2: str, pin: str) -> Outcome:
         return self.report(Kind.BALANCE, 0, self._balance(track2, pin))
@@ -206,9 +207,13 @@ class Terminal(Recovery):
         self._card_read(txn, got.method, mask_pan(got.pan))
         self._pin_prompt()
         self.events.emit("pin", outcome="entered")
-        assert self.keys.working is not None
-        req = builders.balance(self.station, txn.stan, txn.batch, got, pin, self.keys.working.pik)
-        return self.online(txn, self.sign(req))
+
+        def build() -> Message:
+            assert self.keys.working is not None
+            return self.sign(builders.balance(self.station, txn.stan, txn.batch, got, pin,
+                                              self.keys.working.pik))
+
+        return self.online(txn, build)
 
     def settle(self) -> Outcome:
         gate = self.gate()

@@ -292,5 +292,8 @@ class TerminalLifecycle:
         """Whether an answer's MAC verifies, for answers that carry one (§4)."""
         if not mac.needs_mac(resp):
             return True
-        return self.keys.working is not None and mac.verify(resp, self.keys.working.mak,
-                                                            self.mac_alg)
+        if self.keys.working is None or not mac.verify(resp, self.keys.working.mak,
+                                                       self.mac_alg):
+            return False
+        self.keys.confirm()
+        return True

@@ -4,6 +4,7 @@ the flow ends with its receipt; a lost answer leaves a pending reversal."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from steadypos.eventlog import TxnPhase
@@ -15,6 +16,7 @@ from steadypos.protocol.codes import (
     BATCH_MISMATCH,
     SIGN_IN_AGAIN,
     UNMACED_CODES,
+    ResponseCode,
     ReversalReason,
     describe,
 )
@@ -59,8 +61,10 @@ class Answer:
 class OnlinePayment(TerminalLifecycle):
     """A terminal that can take one journaled request online and settle its answer."""
 
-    def online(self, txn: Txn, req: Message, orig: Txn | None = None) -> Outcome:
-        """Send a packed and signed request of `txn` and settle the answer (rules 2-7)."""
+    def online(self, txn: Txn, build: Callable[[], Message], orig: Txn | None = None) -> Outcome:
+        """Send `txn`'s request, packed and signed by `build` under the working keys, and
+        settle the answer (rules 2-7)."""
+        req = build()
         reversible = txn.kind in REVERSIBLE
         self.journal.step(txn, Step.REQUEST_PACKED)
         self.after(Step.REQUEST_PACKED)
@@ -85,7 +89,28 @@ class OnlinePayment(TerminalLifecycle):
                                                         why=str(exc)),
                                     stan=txn.stan, batch=txn.batch)
             return self.no_answer(txn, reversible, str(exc))
+        if self._refused_new_keys(txn, resp) and self._keys_again():
+            # §4: the host never confirmed the new set (strangers' sign-ins can push it out of
+            # its newest 3). An A0 moved nothing and the host kept no record of it, so the same
+            # request (same STAN, its PIN block under the key it now goes with) goes once more,
+            # under the set still in force or a fresh one; its reversal record still holds.
+            try:
+                resp = self.exchange(build(), txn.kind, txn.stan, on_sent=sent)
+            except LinkError as exc:
+                return self.no_answer(txn, reversible, str(exc))
         return self.settle_answer(txn, resp, reversible, orig)
+
+    def _refused_new_keys(self, txn: Txn, resp: Message) -> bool:
+        """The host answered A0 to a request under a set it never confirmed."""
+        return (self.keys.unconfirmed and self._is_answer_to(txn, resp)
+                and resp.get(39) == ResponseCode.MAC_ERROR)
+
+    def _keys_again(self) -> bool:
+        """Keys the host surely holds: the set in force if there is one, else a new sign-in."""
+        if self.keys.fallback is not None:
+            self.keys.fall_back()
+            return True
+        return self.sign_in().result == Result.DONE
 
     def store_reversal(self, txn: Txn, req: Message) -> None:
         """Rule 2: the reversal record (reason 98) is on disk before the request goes out.
@@ -129,6 +154,8 @@ class OnlinePayment(TerminalLifecycle):
         if answer.rc not in UNMACED_CODES and not mac.verify(resp, self.keys.working.mak,
                                                              self.mac_alg):
             return self._mac_failed(txn, answer, reversible)
+        if answer.rc not in UNMACED_CODES:
+            self.keys.confirm()
         also = ([Journal.set_reversal_reason(txn, ReversalReason.TERMINAL_FAILED)]
                 if reversible and answer.approved else [])
         self.journal.step(txn, Step.RESPONSE_RECEIVED, f"rc {answer.rc}", rc=answer.rc,

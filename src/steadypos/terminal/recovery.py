@@ -246,6 +246,8 @@ class Recovery(Settlement):
             self.events.txn(TxnKind.REVERSAL, txn.stan, TxnPhase.MAC_FAIL)
             self.drop_keys()
             return ReversalAnswer.RETRY
+        if rc not in UNMACED_CODES:
+            self.keys.confirm()
         return ReversalAnswer.STANDS if rc == ORIGINAL_STANDS else ReversalAnswer.TAKEN
 
     def _original_of(self, txn: Txn) -> Txn | None:
