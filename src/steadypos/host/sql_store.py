@@ -245,9 +245,12 @@ class SqlStore:
             self._run("INSERT INTO posting_lines (posting_id, line, account, amount) "
                       "VALUES (:pid, :line, :account, :amount)", pid=pid, line=line,
                       account=account, amount=amount)
-            self._run("UPDATE accounts SET balance = balance + :amount WHERE id = :id",
-                      amount=amount, id=account)
+            self._add_to_balance(account, amount)
         return pid
+
+    def _add_to_balance(self, account: str, amount: int) -> None:
+        self._run("UPDATE accounts SET balance = balance + :amount WHERE id = :id",
+                  amount=amount, id=account)
 
     def account_balances(self) -> list[tuple[str, str, int]]:
         return [(r[0], r[1], int(r[2])) for r in
