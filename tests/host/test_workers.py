@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,10 @@ from steadypos.protocol.link import LinkError
 CONNECTIONS = 6
 
 
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[tuple[str, int, str, Path]]:
+@contextmanager
+def two_workers(tmp_path: Path) -> Iterator[tuple[Any, str, int, str, Path]]:
+    """A host of 2 worker processes on a fresh PostgreSQL schema: (supervisor, host, port, URL,
+    key file); stopped cleanly (exit 0) and the schema dropped afterwards."""
     reason = pg_reason()
     if reason:
         pytest.skip(reason)
@@ -40,10 +43,16 @@ def workers(tmp_path: Path) -> Iterator[tuple[str, int, str, Path]]:
         "host", "--db", url, "--keys", str(keys), "--port", "0", "--workers", "2",
         "--seed-demo"), stderr=open(tmp_path / "host.log", "wb"))  # noqa: SIM115
     try:
-        yield host, port, url, keys
+        yield proc, host, port, url, keys
     finally:
         assert process.stop(proc) == 0
         drop_schema(schema)
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[tuple[str, int, str, Path]]:
+    with two_workers(tmp_path) as (_proc, host, port, url, keys):
+        yield host, port, url, keys
 
 
 def _at_once(sends: list[Callable[[], Message]]) -> list[Message]:
@@ -135,15 +144,7 @@ def _workers_of(supervisor: int) -> list[int]:
 
 def test_a_worker_killed_mid_stream_is_replaced_and_no_sale_moves_twice(
         tmp_path: Path) -> None:
-    reason = pg_reason()
-    if reason:
-        pytest.skip(reason)
-    schema, url = fresh_schema("host_workers")
-    keys = tmp_path / "h.keys"
-    proc, host, port = process.start(process.steadypos_argv(
-        "host", "--db", url, "--keys", str(keys), "--port", "0", "--workers", "2",
-        "--seed-demo"), stderr=open(tmp_path / "host.log", "wb"))  # noqa: SIM115
-    try:
+    with two_workers(tmp_path) as (proc, host, port, url, keys):
         term = DemoTerminal(host, port)
         term.sign_in()
         card = rich_cards()[1]
@@ -172,6 +173,3 @@ def test_a_worker_killed_mid_stream_is_replaced_and_no_sale_moves_twice(
         finally:
             store.close()
         term.close()
-    finally:
-        assert process.stop(proc) == 0
-        drop_schema(schema)
