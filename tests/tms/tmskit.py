@@ -131,14 +131,14 @@ def active(tms: Tms, mid: str, n: int = 1, register: bool = False,
     directly in the database: (TID, token) each. With `register` the host's registry knows them
     too (SQLite only)."""
     from steadypos.tms.identifiers import next_tid
-    from steadypos.tms.models import Terminal, utcnow
+    from steadypos.tms.models import FleetTerminal, utcnow
     from steadypos.tms.services.auth import issue_terminal
 
     made = []
     with tms.ctx.sessions() as db:
         for _ in range(n):
             tid = next_tid(db)
-            db.add(Terminal(**{"tid": tid, "mid": mid, "serial": f"SN{tid}", "brand": "PAX",
+            db.add(FleetTerminal(**{"tid": tid, "mid": mid, "serial": f"SN{tid}", "brand": "PAX",
                                "model": "A920", "firmware": "PayDroid 8.1",
                                "mac_algorithm": "x919", "status": "active",
                                "activated_at": utcnow(), **over}))
