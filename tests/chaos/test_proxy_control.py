@@ -4,6 +4,7 @@ proxy` command."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import socket
@@ -197,15 +198,25 @@ def test_real_host_processes_a_sale_whose_answer_is_dropped(host_port: int,
 
 
 # -- the command -----------------------------------------------------------------------------------
-def test_cli_proxies_switches_and_stops(upstream: Upstream) -> None:
-    proc = subprocess.Popen(
-        steadypos_argv("proxy", "--listen", "0", "--upstream", f"127.0.0.1:{upstream.port}",
-                       "--seed", "5", "--toxic",
-                       '{"kind": "corrupt_byte", "offset": 0, "xor": 255, "count": 1}'),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+@contextlib.contextmanager
+def _proxy_command(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`steadypos proxy --listen 0 ARGS` as a child process, and the first line it printed;
+    killed at the end unless the test stopped it."""
+    proc = subprocess.Popen(steadypos_argv("proxy", "--listen", "0", *args),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
+        yield proc, proc.stdout.readline()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_cli_proxies_switches_and_stops(upstream: Upstream) -> None:
+    with _proxy_command("--upstream", f"127.0.0.1:{upstream.port}", "--seed", "5", "--toxic",
+                        '{"kind": "corrupt_byte", "offset": 0, "xor": 255, "count": 1}'
+                        ) as (proc, line):
         m = re.fullmatch(r"proxying 127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:(\d+) "
                          r"\(control 127\.0\.0\.1:(\d+)\)\n", line)
         assert m, line
@@ -225,19 +236,11 @@ def test_cli_proxies_switches_and_stops(upstream: Upstream) -> None:
         out, err = proc.communicate(timeout=10)
         assert proc.returncode == 0, err
         assert out == ""
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
 
 
 def test_cli_stops_on_sigint(upstream: Upstream) -> None:
-    proc = subprocess.Popen(steadypos_argv("proxy", "--listen", "0", "--upstream",
-                                 f"localhost:{upstream.port}", "--control", "0"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
+    with _proxy_command("--upstream", f"localhost:{upstream.port}", "--control", "0"
+                        ) as (proc, line):
         m = re.fullmatch(r"proxying 127\.0\.0\.1:(\d+) -> localhost:(\d+) "
                          r"\(control 127\.0\.0\.1:(\d+)\)\n", line)
         assert m, line
@@ -249,10 +252,6 @@ def test_cli_stops_on_sigint(upstream: Upstream) -> None:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=10)
         assert (proc.returncode, out) == (0, ""), err
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
 
 
 @pytest.mark.parametrize("args", [["--upstream", "nohost"], ["--upstream", "h:99999"],
