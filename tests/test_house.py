@@ -12,8 +12,8 @@ TESTS = Path(__file__).resolve().parent
 MAX_FUNCTION_LINES = 70
 # Alembic migrations are data (one table after another), read once, never called by the code.
 NOT_CODE = ("tms/migrations/versions/",)
-# Left as they are for now, each with its owner's work in flight (issue 9's note says why); the
-# lists may only shrink: a new long function or a new twin name fails.
+# Left as they are for now, each with its owner's work in flight; the lists may only shrink: a new
+# long function or a new twin name fails.
 KNOWN_LONG = {"demo.py run_day"}  # the demo's script, being rewritten by the demo issue
 KNOWN_TWINS: dict[str, list[str]] = {}
 
