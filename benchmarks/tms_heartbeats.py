@@ -41,7 +41,7 @@ from steadypos.host import process
 from steadypos.tms import db as tms_db
 from steadypos.tms import security
 from steadypos.tms.fleet_models import Heartbeat, SessionCount
-from steadypos.tms.models import Application, Merchant, Terminal, Token, TokenKind
+from steadypos.tms.models import Application, FleetTerminal, Merchant, Token, TokenKind
 
 PG_URL = "postgresql://127.0.0.1:5432/test"
 MID = "898600000000001"
@@ -62,7 +62,7 @@ def make_fleet(engine: Engine, n: int) -> list[tuple[str, str]]:
             contact_name="x", contact_phone="13912345678", address="x", settlement_account="1",
             created_at=datetime.now(UTC)))
         now = datetime.now(UTC)
-        conn.execute(insert(Terminal), [
+        conn.execute(insert(FleetTerminal), [
             {"tid": tid, "mid": MID, "serial": f"SN{tid}", "brand": "PAX", "model": "A920",
              "firmware": "PayDroid 8.1", "mac_algorithm": "x919", "status": "active",
              "created_at": now, "activated_at": now, "assigned_version": 0,

@@ -1,14 +1,17 @@
 """Event log v1 (docs/flash-exit-diagnosis.md): event types, their values and keys, the time format.
 
-The one schema shared by the terminal's writer, the fleet simulator and the diagnosis reader. It
-imports nothing of the project (the bottom floor). Values are `StrEnum`s: equal to their JSON text.
+The one schema shared by the terminal's writer, the fleet simulator and the diagnosis reader. Of the
+project it imports only steadypos.clock, the time format (the bottom floor). Values are
+`StrEnum`s: equal to their JSON text.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from enum import StrEnum
+
+from steadypos.clock import format_ts as format_ts  # the log's time format: the one clock format
+from steadypos.clock import now_ts as now_ts
 
 
 class EventType(StrEnum):
@@ -161,17 +164,6 @@ KEYS: dict[EventType, tuple[str, ...]] = {
 TYPES: frozenset[str] = frozenset(EventType)
 
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
-def format_ts(epoch: float) -> str:
-    """Epoch seconds -> RFC 3339 UTC with milliseconds (`2026-11-20T10:15:03.120Z`)."""
-    moment = datetime.fromtimestamp(round(epoch, 3), tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def now_ts() -> str:
-    """The current time in the log's format."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def encode(ts: str, tid: str, type_: EventType | str, keys: dict[str, object]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,10 @@ from support.pg import drop_schema, fresh_schema, pg_reason
 BACKENDS = ("sqlite", "postgresql")
 
 
-@pytest.fixture
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh host database on the backend the test is parametrized with (default SQLite)."""
-    backend = getattr(request, "param", "sqlite")
+@contextmanager
+def _database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh host database on `backend`: a SQLite path, or a PostgreSQL schema's URL (dropped
+    after; the test is skipped, with the reason, when no server answers)."""
     if backend == "sqlite":
         yield str(tmp_path / "h.db")
         return
@@ -32,23 +33,19 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         drop_schema(schema)
 
 
+@pytest.fixture
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh host database on the backend the test is parametrized with (default SQLite)."""
+    with _database(getattr(request, "param", "sqlite"), tmp_path) as url:
+        yield url
+
+
 @pytest.fixture(params=BACKENDS)
 def host(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Host]:
-    if request.param == "sqlite":
-        h = Host(tmp_path / "h.db")
+    with _database(request.param, tmp_path) as url:
+        h = Host(url) if request.param == "sqlite" else Host(url, keys=tmp_path / "h.keys")
         yield h
         h.close()
-        return
-    reason = pg_reason()
-    if reason:
-        pytest.skip(reason)
-    schema, url = fresh_schema("host_test")
-    try:
-        h = Host(url, keys=tmp_path / "h.keys")
-        yield h
-        h.close()
-    finally:
-        drop_schema(schema)
 
 
 @pytest.fixture

@@ -218,3 +218,16 @@ def chip_card(card: dict[str, Any], amount: int, atc: int = 1,
                  psn=card["psn"], icc=icc), emv.parse_icc(icc))
 
 
+# The fields of an approved sale's answer (§3).
+SALE_RESPONSE = {2, 3, 4, 11, 12, 13, 15, 25, 32, 37, 38, 39, 41, 42, 44, 49, 60, 63, 64}
+
+
+def snapshot(host: Host) -> tuple[dict[str, int], int]:
+    """Every account's balance, and how many postings there are."""
+    return host.balances(), len(host.postings())
+
+
+def nothing_moved(host: Host, before: dict[str, int], postings: int) -> None:
+    """No balance changed and no posting was added since `snapshot` gave these."""
+    assert host.balances() == before
+    assert len(host.postings()) == postings

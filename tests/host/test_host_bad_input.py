@@ -5,20 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from typer.testing import CliRunner
+from support.cli import refused
 
 from steadypos.cli import app
 
-RUNNER = CliRunner()
-
 
 def _refused(args: list[str]) -> str:
-    ran = RUNNER.invoke(app, args)
-    assert ran.exception is None or isinstance(ran.exception, SystemExit), ran.exception
-    assert ran.exit_code == 2, ran.output
-    lines = ran.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), ran.stderr
-    return lines[0]
+    return refused(app, args)
 
 
 def test_a_corrupt_host_database(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from steadypos.protocol.crypto import WorkingKeys
 from steadypos.protocol.fields import BatchRecord, Field60, Totals, format_batch_records
 
 
-class Recorder(DemoTerminal):
+class SecretKeeper(DemoTerminal):
     """A demo terminal that keeps every secret it sends or receives, to look for in the log."""
 
     def __init__(self, host: str, port: int, index: int = 0) -> None:
@@ -63,7 +63,7 @@ def chip(card: dict[str, Any], amount: int) -> Card:
     return Card(t2.pan, t2.expiry, t2.track2, method="05", psn=card["psn"], icc=icc)
 
 
-def full_day(t: Recorder, raw_port: int) -> None:
+def full_day(t: SecretKeeper, raw_port: int) -> None:
     """Every kind of exchange, good and bad, from one terminal."""
     t.sign_in()
     assert t.keys is not None
@@ -118,7 +118,7 @@ def full_day(t: Recorder, raw_port: int) -> None:
     t.run(builders.sign_in(st, next(t.stans), Field60.parse(resp.get(60)).batch + 1), "00")
 
 
-def forbidden(t: Recorder, db: Path) -> dict[str, str]:
+def forbidden(t: SecretKeeper, db: Path) -> dict[str, str]:
     """Every secret that must not be in a log: what it is, by its text."""
     out: dict[str, str] = {}
     for c in DEMO["cards"]:
@@ -139,7 +139,7 @@ def forbidden(t: Recorder, db: Path) -> dict[str, str]:
     return out
 
 
-def leaks(text: str, t: Recorder, db: Path) -> list[str]:
+def leaks(text: str, t: SecretKeeper, db: Path) -> list[str]:
     found = [f"{what} ({s[:4]}...)" for s, what in forbidden(t, db).items()
              if s.upper() in text.upper()]
     pins = {c["pin"] for c in DEMO["cards"]}
@@ -152,7 +152,7 @@ def leaks(text: str, t: Recorder, db: Path) -> list[str]:
 def test_log_file_after_a_full_exchange_holds_no_card_data_pin_or_key(tmp_path: Path) -> None:
     db, log = tmp_path / "host.db", tmp_path / "host.log"
     with host_process(db, log_file=log) as h:
-        t = Recorder(h.host, h.port)
+        t = SecretKeeper(h.host, h.port)
         with t:
             full_day(t, h.port)
         rc, _ = h.stop(signal.SIGTERM)
@@ -172,7 +172,7 @@ def test_pytest_captured_logs_of_an_in_process_host_are_scrubbed(
     db = tmp_path / "host.db"
     caplog.set_level(logging.INFO, logger="steadypos")
     with scrubbed_logs(), EmbeddedHost(db, seed_demo=True) as host:
-        t = Recorder("127.0.0.1", host.port)
+        t = SecretKeeper("127.0.0.1", host.port)
         with t:
             full_day(t, host.port)
         # Whatever a careless line would put there reaches pytest already masked.

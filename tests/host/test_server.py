@@ -27,6 +27,7 @@ from steadypos.host.writer import GroupWriter
 from steadypos.protocol import builders
 from steadypos.protocol.builders import Station
 from steadypos.protocol.codec import Message, decode_payload, encode_frame
+from steadypos.protocol.frame import read_payload
 from steadypos.protocol.link import LinkError
 
 
@@ -213,8 +214,9 @@ def test_stop_answers_a_request_already_with_the_writer() -> None:
         stopping = asyncio.create_task(server.stop())
         await asyncio.sleep(0.05)
         svc.gate.set()
-        head = await asyncio.wait_for(reader.readexactly(2), 5)
-        answer = decode_payload(await reader.readexactly(int.from_bytes(head, "big")))
+        payload = await asyncio.wait_for(read_payload(reader), 5)
+        assert payload is not None, "the answer came before the connection closed"
+        answer = decode_payload(payload)
         await asyncio.wait_for(stopping, 10)
         out = {"answer": answer, "after": await reader.read(), "idle": await idle_reader.read()}
         writer.close()

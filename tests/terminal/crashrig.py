@@ -65,7 +65,9 @@ def text_since(path: Path, offset: int) -> str:
 
 # -- the terminal -------------------------------------------------------------------------------
 @dataclass
-class Run:
+class TerminalRun:
+    """One `steadypos terminal` command as it ended: exit status, its JSON, what it printed."""
+
     rc: int
     out: dict[str, Any] | None
     stdout: str
@@ -97,13 +99,13 @@ class TerminalCli:
         return steadypos_argv("terminal", *bench, command, "--journal", str(self.journal),
                               *args, "--json")
 
-    def init(self, host: HostProcess, timeout: float = 30.0) -> Run:
+    def init(self, host: HostProcess, timeout: float = 30.0) -> TerminalRun:
         t = self.demo
         return self.run("init", "--host", host.host, "--port", str(host.port), "--tid", t["tid"],
                         "--mid", t["mid"], "--tmk", t["tmk"], "--mac", t["mac"],
                         "--timeout", str(timeout))
 
-    def run(self, command: str, *args: str, kill_at: str | None = None) -> Run:
+    def run(self, command: str, *args: str, kill_at: str | None = None) -> TerminalRun:
         self.calls += 1
         proc = subprocess.run(self.argv(command, *args, kill_at=kill_at), capture_output=True,
                               text=True, env=child_env(), timeout=RUN_TIMEOUT,
@@ -112,7 +114,7 @@ class TerminalCli:
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
         if lines:
             out = json.loads(lines[-1])
-        return Run(proc.returncode, out, proc.stdout, proc.stderr)
+        return TerminalRun(proc.returncode, out, proc.stdout, proc.stderr)
 
     def spawn(self, command: str, *args: str) -> subprocess.Popen[str]:
         self.calls += 1
@@ -120,7 +122,7 @@ class TerminalCli:
                                 stderr=subprocess.PIPE, text=True, env=child_env(),
                                 stdin=subprocess.DEVNULL)
 
-    def recover(self) -> Run:
+    def recover(self) -> TerminalRun:
         run = self.run("recover")
         assert run.rc == 0, f"recover exited {run.rc}: {run.stdout} {run.stderr[-2000:]}"
         return run

@@ -1,7 +1,8 @@
 """The terminal tests' rig: the real host in-process, a man-in-the-middle proxy between terminal
 and host that records every request (and can swallow, drop or corrupt answers), terminals driven
 through the engine, through the CLI in-process (CliRunner) or as killable `steadypos`
-subprocesses, and plain reads of the journal, the host's ledger, the key store and the event log.
+subprocesses, and plain reads of the journal, the host's ledger, the key store and the event log
+(the proxy is in rigwire.py, the reads of the terminal's files in rigfiles.py).
 
 Money is always checked on the host's side (its `accounts` table), journal rows on the terminal's
 side (its SQLite file), and what went over the wire through the proxy's record."""
@@ -11,16 +12,24 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
-import socket
 import sqlite3
 import subprocess
-import threading
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rigfiles import (
+    JournalView,
+    card_file,
+    dump_tables,
+    episodes,
+    keystore,
+    read_events,
+    receipts,
+)
+from rigwire import Proxy, closed_port
 from support.processes import child_env
 from typer.testing import CliRunner
 
@@ -30,15 +39,17 @@ from steadypos.host.process import steadypos_argv
 from steadypos.host.secrets import open_keys
 from steadypos.host.settings import default_keys_path
 from steadypos.host.sqlite_store import read_only
-from steadypos.protocol.codec import Message, decode_payload
-from steadypos.protocol.frame import recv_payload, with_length
-from steadypos.protocol.mti import response_mti
 from steadypos.terminal.commands import terminal_app
-from steadypos.terminal.events import events_path
 from steadypos.terminal.flows import Terminal
 from steadypos.terminal.journal import OUTCOMES
 from steadypos.terminal.observer import Observer
 from steadypos.terminal.settings import TerminalSettings
+
+# The wire and the files live in rigwire.py and rigfiles.py; the tests take them from here too.
+__all__ = ["ALLOWED_STATES", "CARD", "CARD2", "CHIP", "DEMO", "KILLED", "LOW", "MID", "QR", "TERM",
+           "TID", "HostRig", "JournalView", "Proxy", "Ran", "TerminalRig", "card_file", "cards",
+           "closed_port", "dump_tables", "episodes", "keystore", "read_events", "receipts",
+           "wrong_pin"]
 
 DEMO: dict[str, list[dict[str, Any]]] = demo_data()
 TERM = DEMO["terminals"][0]
@@ -127,238 +138,6 @@ class HostRig:
         with closing(self._read()) as conn:
             return conn.execute("SELECT batch, stan, problem FROM upload_diffs WHERE tid = ? "
                                 "ORDER BY id", (tid,)).fetchall()
-
-
-# -- the wire ---------------------------------------------------------------------------------
-class Proxy:
-    """Sits between terminal and host, records each request the terminal sends (`seen`) and
-    each answer it passes back (`answers`), and does to a request what `mode` says (for the
-    request MTIs in `only`, or for all when `only` is None):
-
-    forward   pass it on and pass the answer back
-    blackhole keep it, never answer (the host never sees it; the terminal times out)
-    swallow   pass it on, the host acts, the answer is thrown away (the terminal times out)
-    drop      pass it on, the host acts, then close the terminal's connection unanswered
-    flip_mac  pass it on; flip a bit of the last byte of F64 of a 0210 (or of the answers to
-              the MTIs given) on the way back
-
-    `down()` closes the port (connection refused), `up()` opens the same port again."""
-
-    def __init__(self, upstream_port: int) -> None:
-        self.upstream_port = upstream_port
-        self.mode = "forward"
-        self.only: set[str] | None = None
-        self.seen: list[Message] = []
-        self.answers: list[Message] = []  # the answers that reached the terminal
-        self._lock = threading.Lock()
-        self._open: set[socket.socket] = set()
-        self._listener: socket.socket | None = None
-        self.port = 0
-        self.up()
-
-    def set(self, mode: str, *mtis: str) -> None:
-        self.mode, self.only = mode, set(mtis) or None
-
-    def up(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", self.port))
-        self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
-
-    def down(self) -> None:
-        """Refuse connections and cut the ones that are open."""
-        if self._listener is not None:
-            with contextlib.suppress(OSError):
-                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
-            self._listener.close()
-            self._listener = None
-        with self._lock:
-            socks, self._open = list(self._open), set()
-        for s in socks:
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-            s.close()
-
-    close = down
-
-    def mtis(self, since: int = 0) -> list[str]:
-        """The request MTIs seen (0400 shown with its reason, e.g. `0400/98`)."""
-        return [m.mti + (f"/{m.get(39)}" if m.mti == "0400" else "") for m in self.seen[since:]]
-
-    def reversals(self) -> list[Message]:
-        return [m for m in self.seen if m.mti == "0400"]
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _track(self, s: socket.socket) -> socket.socket:
-        with self._lock:
-            self._open.add(s)
-        return s
-
-    def _serve(self, conn: socket.socket) -> None:
-        self._track(conn)
-        upstream: socket.socket | None = None
-        try:
-            while True:
-                payload = recv_payload(conn)
-                if payload is None:
-                    return
-                msg = decode_payload(payload)
-                with self._lock:
-                    self.seen.append(msg)
-                mode = self.mode if self.only is None or msg.mti in self.only else "forward"
-                if mode == "blackhole":
-                    continue
-                if upstream is None:
-                    upstream = self._track(socket.create_connection(
-                        ("127.0.0.1", self.upstream_port), timeout=10))
-                upstream.sendall(with_length(payload))
-                answer = recv_payload(upstream)
-                if answer is None or mode == "drop":
-                    return
-                if mode == "swallow":
-                    continue
-                flipped = {"0210"} if self.only is None else {response_mti(m) for m in self.only}
-                if mode == "flip_mac" and decode_payload(answer).mti in flipped:
-                    answer = answer[:-1] + bytes([answer[-1] ^ 0x01])
-                with self._lock:
-                    self.answers.append(decode_payload(answer))
-                conn.sendall(with_length(answer))
-        except OSError:
-            return
-        finally:
-            for s in (conn, upstream):
-                if s is not None:
-                    with self._lock:
-                        self._open.discard(s)
-                    s.close()
-
-
-def closed_port() -> int:
-    """A local port nobody listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-# -- the terminal's files ---------------------------------------------------------------------
-@dataclass
-class JournalView:
-    """A snapshot of the terminal's journal, read with plain SQL."""
-
-    txns: list[dict[str, Any]]
-    steps: list[tuple[int, str, str]]
-    reversals: list[dict[str, Any]]
-    counters: dict[str, int]
-
-    @classmethod
-    def read(cls, path: Path) -> JournalView:
-        with closing(read_only(path)) as conn:
-            conn.row_factory = sqlite3.Row
-            txns = [dict(r) for r in conn.execute("SELECT * FROM txns ORDER BY id")]
-            steps = [(r["txn_id"], r["step"], r["detail"])
-                     for r in conn.execute("SELECT * FROM steps ORDER BY id")]
-            revs = []
-            for r in conn.execute("SELECT * FROM reversals ORDER BY txn_id"):
-                rec = dict(r)
-                rec["fields"] = {int(k): v for k, v in json.loads(rec["fields"]).items()}
-                revs.append(rec)
-            counters = {r["name"]: r["value"] for r in conn.execute("SELECT * FROM counters")}
-        return cls(txns, steps, revs, counters)
-
-    def txn(self, stan: int, kind: str | None = None) -> dict[str, Any]:
-        found = [t for t in self.txns if t["stan"] == stan and kind in (None, t["kind"])]
-        assert found, f"no txn with STAN {stan:06d} in the journal"
-        return found[-1]
-
-    def steps_of(self, stan: int) -> list[str]:
-        txn_id = self.txn(stan)["id"]
-        return [s for tid, s, _ in self.steps if tid == txn_id]
-
-    def reversal_of(self, stan: int) -> dict[str, Any] | None:
-        txn_id = self.txn(stan)["id"]
-        return next((r for r in self.reversals if r["txn_id"] == txn_id), None)
-
-
-def dump_tables(path: Path) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    """Every row of every table of a journal: equal dumps mean nothing was written."""
-    with closing(read_only(path)) as conn:
-        names = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        return [(n, conn.execute(f"SELECT * FROM {n}").fetchall()) for n in names]
-
-
-def read_events(journal: Path) -> list[dict[str, Any]]:
-    """The event log; fails on a line that is not a JSON object with ts, tid and type."""
-    out = []
-    for i, line in enumerate(events_path(journal).read_text().splitlines(), 1):
-        rec = json.loads(line)
-        assert isinstance(rec, dict) and {"ts", "tid", "type"} <= rec.keys(), f"line {i}: {line}"
-        out.append(rec)
-    return out
-
-
-FLOW_SCREENS = ("amount", "card", "pin", "online", "receipt")
-
-
-def episodes(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Episodes as docs/flash-exit-diagnosis.md defines them: a flow that left `idle` and then
-    reached `idle`, an app start or a non-normal app exit without a `result` screen and without an
-    operator cancel. Each: the screen where it broke and what ended it."""
-    found: list[dict[str, Any]] = []
-    in_flow, last, finished = False, None, False
-    for ev in events:
-        kind = ev["type"]
-        ends = (kind == "screen" and ev["screen"] == "idle") or (
-            kind == "app" and (ev["event"] == "start" or ev.get("reason") != "normal"))
-        if ends:
-            if in_flow and not finished:
-                found.append({"screen": last, "ended_by": _ended_by(ev), "ts": ev["ts"]})
-            in_flow, last, finished = False, None, False
-            continue
-        if kind == "screen" and ev["screen"] in FLOW_SCREENS:
-            in_flow, last = True, ev["screen"]
-        elif kind == "screen" and ev["screen"] == "result":
-            finished = True
-        elif kind == "card":
-            in_flow = True
-            last = last or "card"
-        elif kind == "pin" and ev.get("outcome") == "cancelled":
-            finished = True
-    return found
-
-
-def _ended_by(ev: dict[str, Any]) -> str:
-    if ev["type"] == "screen":
-        return "idle"
-    return "app start" if ev["event"] == "start" else f"app exit {ev.get('reason')}"
-
-
-def keystore(journal: Path) -> dict[str, Any]:
-    return json.loads(journal.with_name(journal.name + ".keys").read_text())
-
-
-def receipts(journal: Path) -> dict[str, str]:
-    """Receipt files by name (`BATCH-STAN.txt`)."""
-    folder = journal.with_name(journal.name + ".receipts")
-    if not folder.exists():
-        return {}
-    return {p.name: p.read_text() for p in sorted(folder.iterdir())}
-
-
-def card_file(folder: Path, card: dict[str, Any], **changes: Any) -> Path:
-    """A chip card as the reader's card file (pan, expiry, psn, icc_mk, atc)."""
-    data = {k: card[k] for k in ("pan", "expiry", "psn", "icc_mk")}
-    data["atc"] = 1
-    data.update(changes)
-    path = folder / f"card-{card['pan'][-4:]}.json"
-    path.write_text(json.dumps(data))
-    return path
 
 
 # -- driving a terminal -----------------------------------------------------------------------

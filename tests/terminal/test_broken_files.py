@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rig import MID, TERM, TID, TerminalRig
+from support.cli import refused
 from typer.testing import CliRunner
 
 from steadypos.terminal.commands import terminal_app
@@ -25,14 +26,7 @@ def _files(folder: Path) -> set[str]:
 
 
 def _refused(args: list[str]) -> str:
-    """Run a command that must be refused: exit 2, one line, no traceback; its line."""
-    ran = RUNNER.invoke(terminal_app, args)
-    assert ran.exception is None or isinstance(ran.exception, SystemExit), ran.exception
-    assert ran.exit_code == 2, ran.output
-    lines = ran.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), ran.stderr
-    assert "Traceback" not in ran.output
-    return lines[0]
+    return refused(terminal_app, args)
 
 
 def test_init_where_no_file_can_be_created(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from browser import live, page  # noqa: F401 - the pages' tests' fixtures
-from tmskit import Tms, drop_pg_schema, fresh_pg_schema, pg_reason
+from support.pg import drop_schema, fresh_schema, pg_reason
+from tmskit import Tms
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -21,10 +22,10 @@ def tms(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     reason = pg_reason()
     if reason:
         pytest.skip(reason)
-    schema, url = fresh_pg_schema()
+    schema, url = fresh_schema("tms_test")
     try:
         tms = Tms.start(url, root / "ca", "postgresql", host_keys=root / "host.keys")
         yield tms
         tms.ctx.engine.dispose()
     finally:
-        drop_pg_schema(schema)
+        drop_schema(schema)

@@ -16,7 +16,8 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from tmskit import PASSWORD, application, drop_pg_schema, fresh_pg_schema, pg_reason
+from support.pg import drop_schema, fresh_schema, pg_reason
+from tmskit import PASSWORD, application
 
 from steadypos.host import process
 from steadypos.host.demo_data import demo_data
@@ -71,7 +72,7 @@ def stack(request: pytest.FixtureRequest,
         reason = pg_reason()
         if reason:
             pytest.skip(reason)
-        schema, db = fresh_pg_schema()
+        schema, db = fresh_schema("tms_test")
     root = tmp_path_factory.mktemp("activation")
     if schema is None:
         db = str(root / "host.db")
@@ -100,7 +101,7 @@ def stack(request: pytest.FixtureRequest,
         assert process.stop(proc) == 0
         host.stop()
         if schema is not None:
-            drop_pg_schema(schema)
+            drop_schema(schema)
 
 
 def _card_balance(stack: Stack, pan: str) -> int:

@@ -14,7 +14,7 @@ from tmskit import Tms
 
 from steadypos.host.store import open_store
 from steadypos.protocol import certs
-from steadypos.tms.models import Terminal
+from steadypos.tms.models import FleetTerminal
 
 
 class PowerCut(Exception):
@@ -43,9 +43,9 @@ def _host_tmk(tms: Tms, tid: str) -> bytes | None:
         store.close()
 
 
-def _tms_row(tms: Tms, tid: str) -> Terminal:
+def _tms_row(tms: Tms, tid: str) -> FleetTerminal:
     with tms.ctx.sessions() as db:
-        row = db.get(Terminal, tid)
+        row = db.get(FleetTerminal, tid)
         assert row is not None
         return row
 

@@ -11,7 +11,7 @@ from typing import Any
 from incidentkit import beat, printer_jam_log, shift, upload
 from tmskit import DeviceApi, Tms, active
 
-from steadypos.tms.models import Terminal, utcnow
+from steadypos.tms.models import FleetTerminal, utcnow
 from steadypos.tms.services import alerts, fleetwatch, incidents, telemetry
 
 
@@ -23,7 +23,7 @@ def test_a_merchant_outage_is_one_incident(tms: Tms) -> None:
     mid = tms.merchant()
     tids = [t for t, _ in active(tms, mid, 4)]
     with tms.ctx.sessions() as db:
-        for term in db.query(Terminal).filter(Terminal.tid.in_(tids[:3])):
+        for term in db.query(FleetTerminal).filter(FleetTerminal.tid.in_(tids[:3])):
             term.last_heartbeat = utcnow() - timedelta(hours=2)
         db.commit()
         assert sorted(telemetry.sweep_missing(db)) >= sorted(tids[:3])

@@ -11,7 +11,7 @@ from steadypos.tms.fleet_models import RolloutState
 from steadypos.tms.models import ApplicationStatus, Role, TerminalState
 from steadypos.tms.pages.parameters import TARGET_KINDS
 from steadypos.tms.services import rollouts
-from steadypos.tms.services.alerts import Cause
+from steadypos.tms.services.alerts import TelemetryCause
 from steadypos.tms.services.telemetry import READINGS
 from steadypos.tms.services.terminals import TRANSITIONS
 
@@ -33,7 +33,8 @@ def test_every_key_the_pages_use_exists() -> None:
     used |= {f"action.{a}" for a in TRANSITIONS} | {f"audit.terminal.{a}" for a in TRANSITIONS}
     used |= {f"error.{c}" for c in (400, 401, 403, 404, 409, 422, 429, 503)}
     used |= {f"rollout_state.{s}" for s in RolloutState} | {f"target.{k}" for k in TARGET_KINDS}
-    used |= {f"rollout.action.{a}" for a in rollouts.TRANSITIONS} | {f"alert.{c}" for c in Cause}
+    used |= {f"rollout.action.{a}" for a in rollouts.TRANSITIONS}
+    used |= {f"alert.{c}" for c in TelemetryCause}
     used |= {f"health.{r}" for r in READINGS} | {"rollout.line_new", "rollout.line_old"}
     used |= {"drift.source.template", "drift.source.registry", "rollout.drop",
              "rollout.guard_values"}

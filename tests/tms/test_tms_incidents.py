@@ -93,8 +93,8 @@ def test_a_merchant_sees_its_own_incidents_only(tms: Tms, fleet: dict[str, Any])
 def test_a_halted_rollout_and_a_missing_heartbeat_are_incidents(tms: Tms,
                                                                 fleet: dict[str, Any]) -> None:
     with tms.ctx.sessions() as db:
-        alerts.raise_alert(db, "rollout:999", "release", "9.9.9", alerts.Cause.ROLLOUT_HALTED,
-                           "high", ["crash-free 80% vs 99%"])
+        alerts.raise_alert(db, "rollout:999", "release", "9.9.9",
+                           alerts.TelemetryCause.ROLLOUT_HALTED, "high", ["crash-free 80% vs 99%"])
         db.commit()
     (inc,) = [i for i in tms.ok("GET", "/incidents", params={"scope": "release"})["items"]
               if i["scope"] == {"release": "9.9.9"}]

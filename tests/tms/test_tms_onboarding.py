@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 from tmskit import Tms, application, licence
 
-from steadypos.tms.models import Terminal
+from steadypos.tms.models import FleetTerminal
 
 # Published codes of real companies (check character per GB 32100-2015) and altered copies.
 REAL_CODES = ["914403001922038216", "91330100799655058B", "9144030071526726XG",
@@ -97,7 +97,7 @@ def test_assign_and_ship(tms: Tms) -> None:
     code = shipped["activation_code"]
     assert shipped["status"] == "shipped" and len(code) == 19
     with tms.ctx.sessions() as db:
-        stored = db.scalar(select(Terminal).where(Terminal.tid == tid))
+        stored = db.scalar(select(FleetTerminal).where(FleetTerminal.tid == tid))
         assert stored is not None and stored.code_hash is not None
         assert code not in stored.code_hash and stored.code_hash.startswith("$argon2id$")
     assert code not in tms.call("GET", f"/terminals/{tid}").text

@@ -28,9 +28,9 @@ def test_maintenance_due_done_and_seen_by_the_diagnosis(tms: Tms) -> None:
     mid = tms.merchant()
     (old, token), (new, _) = active(tms, mid, 2)
     with tms.ctx.sessions() as db:
-        from steadypos.tms.models import Terminal
+        from steadypos.tms.models import FleetTerminal
 
-        term = db.get(Terminal, old)
+        term = db.get(FleetTerminal, old)
         assert term is not None
         term.activated_at = utcnow() - timedelta(days=200)
         db.commit()
@@ -61,9 +61,9 @@ def test_training_from_training_mode_by_hand_and_the_gaps(tms: Tms) -> None:
     DeviceApi(tms.client, token).request("POST", f"/terminals/{tid}/logs",
                                          logs.gzip_lines(lines), "application/gzip")
     with tms.ctx.sessions() as db:  # the same log as an operator-error diagnosis would see it
-        from steadypos.tms.models import Terminal
+        from steadypos.tms.models import FleetTerminal
 
-        term = db.get(Terminal, tid)
+        term = db.get(FleetTerminal, tid)
         upload = db.query(LogUpload).filter(LogUpload.tid == tid).one()
         assert term is not None
         upload.cause = "operator_error"

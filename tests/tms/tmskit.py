@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from fastapi.testclient import TestClient
 
 from steadypos.tms.actors import Actor
@@ -20,31 +19,8 @@ from steadypos.tms.schemas.users import UserIn
 from steadypos.tms.services import users
 from steadypos.tms.settings import Settings
 
-PG_URL = "postgresql://127.0.0.1:5432/test"
 PASSWORD = "correct horse battery"
 _serial = itertools.count(1)
-
-
-def pg_reason() -> str | None:
-    """Why the PostgreSQL run cannot happen here, or None when a server answers."""
-    try:
-        psycopg.connect(PG_URL, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        return f"no PostgreSQL server at {PG_URL}: {exc}".splitlines()[0]
-    return None
-
-
-def fresh_pg_schema() -> tuple[str, str]:
-    """A new empty schema and the URL whose connections use it."""
-    name = f"tms_test_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {name}")
-    return name, f"{PG_URL}?options=-csearch_path%3D{name}"
-
-
-def drop_pg_schema(name: str) -> None:
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {name} CASCADE")
 
 
 def licence(n: int | None = None) -> str:
@@ -131,14 +107,14 @@ def active(tms: Tms, mid: str, n: int = 1, register: bool = False,
     directly in the database: (TID, token) each. With `register` the host's registry knows them
     too (SQLite only)."""
     from steadypos.tms.identifiers import next_tid
-    from steadypos.tms.models import Terminal, utcnow
+    from steadypos.tms.models import FleetTerminal, utcnow
     from steadypos.tms.services.auth import issue_terminal
 
     made = []
     with tms.ctx.sessions() as db:
         for _ in range(n):
             tid = next_tid(db)
-            db.add(Terminal(**{"tid": tid, "mid": mid, "serial": f"SN{tid}", "brand": "PAX",
+            db.add(FleetTerminal(**{"tid": tid, "mid": mid, "serial": f"SN{tid}", "brand": "PAX",
                                "model": "A920", "firmware": "PayDroid 8.1",
                                "mac_algorithm": "x919", "status": "active",
                                "activated_at": utcnow(), **over}))

@@ -15,7 +15,7 @@ HOUR_MULT = (0.5, 0.7, 1.0, 1.6, 1.8, 1.2, 0.8, 0.8, 1.0, 1.4, 1.7, 1.5, 1.0, 0.
 HEALTH_EVERY_S = 600.0
 
 
-class Day:
+class TerminalDay:
     """One day of one terminal (`run` returns its events in time order)."""
 
     def __init__(self, sim: TerminalSim, day: int) -> None:
@@ -127,4 +127,4 @@ def terminal_events(plan: Plan, fleet: Fleet, seed: int) -> Iterator[Event]:
     """One terminal's events over the whole window, in time order."""
     sim = TerminalSim(plan, fleet, seed)
     for day in range(fleet.days):
-        yield from Day(sim, day).run()
+        yield from TerminalDay(sim, day).run()

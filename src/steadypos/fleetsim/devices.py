@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from steadypos import __version__
+from steadypos.clock import now_ts
 from steadypos.terminal import releases
 from steadypos.terminal.fleet import Api
 from steadypos.terminal.releases import Installed
@@ -31,7 +31,7 @@ class SimDevice:
     report: dict[str, Any] | None = None
 
     def _now(self) -> str:
-        return datetime.now(UTC).isoformat()
+        return now_ts()
 
     def beat(self) -> dict[str, Any]:
         """One heartbeat with this round's sessions; follows a rollback or an offer."""

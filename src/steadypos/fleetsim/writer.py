@@ -8,9 +8,9 @@ import heapq
 import json
 import random
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from typing import IO
 
+from steadypos.clock import parse_utc
 from steadypos.diagnose.taxonomy import NONE
 from steadypos.eventlog import EventType
 from steadypos.fleetsim.catalog import START
@@ -91,7 +91,7 @@ def _reporting(events: Iterator[dict], report: Callable[[float], None]) -> Itera
     """The events unchanged; every 4096th tells `report` how many days (from START) are done."""
     for n, ev in enumerate(events, 1):
         if n % 4096 == 0:
-            at = datetime.fromisoformat(ev["ts"].replace("Z", "+00:00"))
+            at = parse_utc(ev["ts"])
             report((at - START).total_seconds() / 86400)
         yield ev
 

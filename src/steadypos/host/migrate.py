@@ -21,26 +21,28 @@ class Migratable(Protocol):
 
 
 @dataclass(frozen=True)
-class Step:
+class Migration:
+    """One step of the schema: the version it brings a database to, and how."""
+
     version: int
     what: str
     apply: Callable[[Migratable], None]
 
 
-def ddl_step(version: int, what: str, *statements: str) -> Step:
+def ddl_step(version: int, what: str, *statements: str) -> Migration:
     """A step that runs these statements, in order."""
 
     def apply(db: Migratable) -> None:
         for sql in statements:
             db.ddl(sql)
 
-    return Step(version, what, apply)
+    return Migration(version, what, apply)
 
 
-def upgrade(db: Migratable, steps: Sequence[Step]) -> list[Step]:
+def upgrade(db: Migratable, steps: Sequence[Migration]) -> list[Migration]:
     """Run the steps above the database's version, each in its own transaction; a no-op on a
     database at the newest. Returns the steps run; logs them unless the database was new."""
-    done: list[Step] = []
+    done: list[Migration] = []
     known = db.schema_version() > 0
     for step in steps:
         if step.version <= db.schema_version():
@@ -59,5 +61,5 @@ def upgrade(db: Migratable, steps: Sequence[Step]) -> list[Step]:
     return done
 
 
-def latest(steps: Sequence[Step]) -> int:
+def latest(steps: Sequence[Migration]) -> int:
     return max(s.version for s in steps)

@@ -12,7 +12,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from sqlalchemy.dialects import postgresql
 
-from steadypos.host.migrate import Step, ddl_step, upgrade
+from steadypos.host.migrate import Migration, ddl_step, upgrade
 from steadypos.host.sql_store import (
     SqlStore,
     StoreConflict,
@@ -71,7 +71,7 @@ TABLES = (
     "CREATE TABLE IF NOT EXISTS params_waiting (tid TEXT PRIMARY KEY)",
 )
 
-MIGRATIONS: tuple[Step, ...] = (
+MIGRATIONS: tuple[Migration, ...] = (
     ddl_step(1, "pos-link-v1.1 tables", *TABLES),
     ddl_step(2, "posting lines numbered within their posting",
              "ALTER TABLE posting_lines ADD COLUMN line INTEGER NOT NULL DEFAULT 0"),
@@ -105,7 +105,7 @@ class PgStore(SqlStore):
     row_locks = True
 
     def __init__(self, url: str, shard: int = 0,
-                 migrations: tuple[Step, ...] = MIGRATIONS) -> None:
+                 migrations: tuple[Migration, ...] = MIGRATIONS) -> None:
         """`shard`: which balance row of each account this process writes (its worker
         number)."""
         self.url, self.shard = url, shard

@@ -77,10 +77,8 @@ def parse_ready(line: bytes) -> tuple[str, int, bool]:
     return addr, int(port), text.rstrip("\n").endswith(TLS_MARK)
 
 
-def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM,
-         timeout: float = 20.0) -> int:
-    """Send `sig` (SIGTERM: answer what is held and exit; SIGKILL: gone), wait, and return the
-    exit status; a host that does not end in time is killed."""
+def _end(proc: subprocess.Popen[bytes], sig: int, timeout: float) -> None:
+    """Send `sig` unless it has ended, and wait; kill it when it does not end in time."""
     if proc.poll() is None:
         proc.send_signal(sig)
         try:
@@ -88,6 +86,13 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM,
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM,
+         timeout: float = 20.0) -> int:
+    """Send `sig` (SIGTERM: answer what is held and exit; SIGKILL: gone), wait, and return the
+    exit status; a host that does not end in time is killed."""
+    _end(proc, sig, timeout)
     if proc.stdout is not None:
         proc.stdout.close()
     return proc.returncode
@@ -154,13 +159,7 @@ class HostProcess:
         proc, self.proc = self.proc, None
         if proc is None:
             return 0, ""
-        if proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _end(proc, sig, timeout)
         assert proc.stdout is not None
         rest = proc.stdout.read().decode(errors="replace")
         proc.stdout.close()

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import text
 from sqlalchemy.engine import Dialect
 
+from steadypos.clock import now_ts
 from steadypos.host.records import (
     CardRow,
     KeySetRow,
@@ -46,10 +46,6 @@ def store_error(exc: BaseException) -> StoreError:
     """The driver's error as a StoreError saying its first line."""
     said = str(exc).strip()
     return StoreError(said.splitlines()[0] if said else type(exc).__name__)
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _txn_row(row: Any) -> TxnRow:
@@ -216,7 +212,7 @@ class SqlStore:
     def add_qr(self, q: QrRow) -> None:
         self._run("INSERT INTO qr_codes (code_ref, wallet, used, issued_at) "
                   "VALUES (:ref, :wallet, :used, :at)", ref=q.code_ref, wallet=q.wallet,
-                  used=int(q.used), at=now_iso())
+                  used=int(q.used), at=now_ts())
 
     def qr(self, code_ref: str) -> QrRow | None:
         row = self._run("SELECT code_ref, wallet, used FROM qr_codes WHERE code_ref = :ref",
@@ -240,7 +236,7 @@ class SqlStore:
     def post(self, p: Posting) -> int:
         pid = self._insert_returning_id(
             "INSERT INTO postings (kind, ref, created_at) VALUES (:kind, :ref, :at)",
-            dict(kind=p.kind, ref=p.ref, at=now_iso()))
+            dict(kind=p.kind, ref=p.ref, at=now_ts()))
         for line, (account, amount) in enumerate(p.lines):
             self._run("INSERT INTO posting_lines (posting_id, line, account, amount) "
                       "VALUES (:pid, :line, :account, :amount)", pid=pid, line=line,
@@ -312,7 +308,7 @@ class SqlStore:
                  account=t.account, rc=t.rc, rrn=t.rrn, auth_code=t.auth_code,
                  response=json.dumps(t.response, sort_keys=True), state=t.state,
                  refunded=t.refunded, orig_id=t.orig_id, fingerprint=t.fingerprint,
-                 at=now_iso()))
+                 at=now_ts()))
         return t.id
 
     def update_txn(self, t: TxnRow) -> None:
@@ -345,7 +341,7 @@ class SqlStore:
     def record_settlement(self, tid: str, batch: int, result: str) -> None:
         self._run("INSERT INTO settlements (tid, batch, result, created_at) "
                   "VALUES (:tid, :batch, :result, :at)", tid=tid, batch=batch, result=result,
-                  at=now_iso())
+                  at=now_ts())
 
     def settled(self, tid: str, batch: int) -> bool:
         """Whether a settlement closed this batch of the terminal: its totals never change."""
@@ -359,7 +355,7 @@ class SqlStore:
     def add_upload_diff(self, tid: str, batch: int, stan: int, problem: str) -> None:
         self._run("INSERT INTO upload_diffs (tid, batch, stan, problem, created_at) "
                   "VALUES (:tid, :batch, :stan, :problem, :at)", tid=tid, batch=batch, stan=stan,
-                  problem=problem, at=now_iso())
+                  problem=problem, at=now_ts())
 
     def upload_diffs(self, tid: str | None = None) -> list[tuple[str, int, int, str]]:
         sql = "SELECT tid, batch, stan, problem FROM upload_diffs"
@@ -406,7 +402,7 @@ class SqlStore:
 
     def add_audit(self, operator: str, action: str, subject: str, detail: str) -> None:
         self._run("INSERT INTO host_audit (at, operator, action, subject, detail) "
-                  "VALUES (:at, :operator, :action, :subject, :detail)", at=now_iso(),
+                  "VALUES (:at, :operator, :action, :subject, :detail)", at=now_ts(),
                   operator=operator, action=action, subject=subject, detail=detail)
 
     def audit_entries(self) -> list[tuple[str, str, str, str, str]]:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.dialects import sqlite
 
 from steadypos.files import make_private_db
-from steadypos.host.migrate import Migratable, Step, ddl_step, upgrade
+from steadypos.host.migrate import Migratable, Migration, ddl_step, upgrade
 from steadypos.host.sql_store import SqlStore, store_error
 
 log = logging.getLogger("steadypos.host")
@@ -91,8 +91,8 @@ def _pos_link_1_1(db: Migratable) -> None:
         db.ddl(sql)
 
 
-MIGRATIONS: tuple[Step, ...] = (
-    Step(1, "pos-link-v1.1 tables", _pos_link_1_1),
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "pos-link-v1.1 tables", _pos_link_1_1),
     ddl_step(2, "posting lines numbered within their posting",
              "ALTER TABLE posting_lines ADD COLUMN line INTEGER NOT NULL DEFAULT 0"),
 )
@@ -111,7 +111,7 @@ class SqliteStore(SqlStore):
     driver_error = sqlite3.Error
 
     def __init__(self, path: str | Path, synchronous: str = "FULL",
-                 migrations: tuple[Step, ...] = MIGRATIONS) -> None:
+                 migrations: tuple[Migration, ...] = MIGRATIONS) -> None:
         self.path = str(path)
         try:
             make_private_db(self.path)

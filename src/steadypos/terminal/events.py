@@ -42,15 +42,27 @@ def _frames(exc: BaseException) -> list[str]:
     return frames[::-1][:MAX_FRAMES]
 
 
-def _tail(path: Path) -> tuple[bytes, bool]:
-    """The log's last bytes, and whether they are the whole file."""
+def read_tail(path: Path, limit: int = TAIL_BYTES) -> tuple[bytes, bool]:
+    """The log's last `limit` bytes (b"" when it cannot be read), and whether they are the whole
+    file (when not, the first line may be cut)."""
     try:
         with open(path, "rb") as fh:
             size = fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, size - TAIL_BYTES))
-            return fh.read(), size <= TAIL_BYTES
+            fh.seek(max(0, size - limit))
+            return fh.read(), size <= limit
     except OSError:
         return b"", True
+
+
+def newest_first(lines: list[bytes]) -> Iterator[dict[str, Any]]:
+    """The records of these log lines, the newest first; a line cut by a kill is passed over."""
+    for raw in reversed(lines):
+        try:
+            rec = json.loads(raw)
+        except ValueError:
+            continue  # a line cut by the kill
+        if isinstance(rec, dict):
+            yield rec
 
 
 @dataclass(frozen=True)
@@ -68,13 +80,7 @@ def unclosed_session(tail: bytes, whole: bool) -> Unclosed | None:
     if not whole:
         lines = lines[1:]  # the first line may be cut by the seek
     last_ts, last_screen = None, None
-    for raw in reversed(lines):
-        try:
-            rec = json.loads(raw)
-        except ValueError:
-            continue  # a line cut by the kill
-        if not isinstance(rec, dict):
-            continue
+    for rec in newest_first(lines):
         if last_ts is None and isinstance(rec.get("ts"), str):
             last_ts = rec["ts"]
         if last_screen is None and rec.get("type") == "screen":
@@ -93,7 +99,7 @@ class EventLog:
         self.tid = tid
         self._back: str | None = None  # where screens shown inside a flow go back to
         self.app_version = app_version  # the running release (terminal/releases.py)
-        tail, whole = _tail(path)
+        tail, whole = read_tail(path)
         self._unclosed = unclosed_session(tail, whole)
         make_private(path)
         self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the session

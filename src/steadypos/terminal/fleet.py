@@ -11,10 +11,10 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from steadypos.clock import now_ts
 from steadypos.terminal import releases
 from steadypos.terminal.devices import Faults
 from steadypos.terminal.events import EventLog, events_path
@@ -204,7 +204,7 @@ class Agent:
         offset = journal.counter(LOG_OFFSET, 0)
         sessions, new_offset = sessions_since(events.path, offset)
         body: dict[str, Any] = {
-            "tid": cfg["tid"], "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "tid": cfg["tid"], "ts": now_ts(),
             "app_version": events.app_version, "params_version": int(cfg.get("params_version",
                                                                                 "0")),
             "health": health, "sessions": sessions, "params": local_params(cfg),

@@ -184,7 +184,7 @@ def worker_for(ctx: Any, url: str, names: Names = Names(), batch: int = 200,
                ack_wait_s: float = ACK_WAIT_S) -> Worker:
     """A worker that stores into `ctx`'s database (a TmsContext)."""
     from steadypos.tms.errors import TmsError
-    from steadypos.tms.models import Terminal
+    from steadypos.tms.models import FleetTerminal
     from steadypos.tms.services import logs, telemetry
 
     def beats(raw: list[bytes]) -> int:
@@ -193,7 +193,7 @@ def worker_for(ctx: Any, url: str, names: Names = Names(), batch: int = 200,
 
     def upload(tid: str, raw: bytes) -> None:
         with ctx.sessions() as db:
-            term = db.get(Terminal, tid)
+            term = db.get(FleetTerminal, tid)
             if term is None:
                 log.warning("log of unknown terminal %s dropped", tid)
                 return

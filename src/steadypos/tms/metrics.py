@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from steadypos.tms.context import TmsContext
 from steadypos.tms.fleet_models import Heartbeat
-from steadypos.tms.models import Terminal
+from steadypos.tms.models import FleetTerminal
 from steadypos.tms.ops_models import Incident, IncidentState
 
 
@@ -37,8 +37,8 @@ class FleetCollector(Collector):
                                       "Open incidents (triggered or acknowledged) by cause",
                                       labels=["cause", "severity"])
         with self.ctx.sessions() as db:
-            for status, n in db.execute(select(Terminal.status, func.count())
-                                        .group_by(Terminal.status)):
+            for status, n in db.execute(select(FleetTerminal.status, func.count())
+                                        .group_by(FleetTerminal.status)):
                 by_status.add_metric([status], n)
             for cause, severity, n in db.execute(
                     select(Incident.cause, Incident.severity, func.count())
@@ -47,7 +47,7 @@ class FleetCollector(Collector):
                     .group_by(Incident.cause, Incident.severity)):
                 incidents.add_metric([cause, severity], n)
             beats = db.scalar(select(func.count()).select_from(Heartbeat)) or 0
-            pending = db.scalar(select(func.coalesce(func.sum(Terminal.pending_reversals),
+            pending = db.scalar(select(func.coalesce(func.sum(FleetTerminal.pending_reversals),
                                                      0))) or 0
         yield by_status
         yield incidents

@@ -126,7 +126,9 @@ class Merchant(Business, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Terminal(Base):
+class FleetTerminal(Base):
+    """A terminal as the TMS manages it: shipping, activation, parameters and last telemetry."""
+
     __tablename__ = "tms_terminals"
     tid: Mapped[str] = mapped_column(String(8), primary_key=True)
     mid: Mapped[str] = mapped_column(ForeignKey("tms_merchants.mid"), index=True)

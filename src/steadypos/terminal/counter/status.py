@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from steadypos.eventlog import TxnPhase
 from steadypos.protocol.fields import Totals
-from steadypos.terminal.events import events_path
+from steadypos.terminal.events import events_path, newest_first, read_tail
 from steadypos.terminal.journal import Txn
 
 # Recovery re-sends these when they were sent and their answer never came (engine.recover).
@@ -66,19 +65,8 @@ def unknown_outcome(txns: list[Txn]) -> list[Pending]:
 
 def last_contact(journal: Path) -> dict[str, Any] | None:
     """The newest exchange with the host in the event log: when, and how it ended."""
-    path = events_path(journal)
-    if not path.exists():
-        return None
-    with path.open("rb") as fh:
-        fh.seek(max(0, path.stat().st_size - TAIL_BYTES))
-        lines = fh.read().splitlines()
-    for raw in reversed(lines):
-        try:
-            ev = json.loads(raw)
-        except ValueError:
-            continue  # a line cut by a kill
-        if not isinstance(ev, dict):
-            continue
+    tail, _ = read_tail(events_path(journal), TAIL_BYTES)
+    for ev in newest_first(tail.splitlines()):
         if ev.get("type") == "txn" and ev.get("phase") in CONTACT_PHASES:
             return {"at": ev.get("ts"), "what": ev["phase"], "rc": ev.get("rc") or "",
                     "kind": ev.get("kind")}

@@ -10,7 +10,7 @@ from steadypos import i18n
 from steadypos.tms import security
 from steadypos.tms.deps import Ctx, Db
 from steadypos.tms.errors import TmsError
-from steadypos.tms.models import Application, AuditEntry, Terminal, TerminalState, TokenKind
+from steadypos.tms.models import Application, AuditEntry, FleetTerminal, TerminalState, TokenKind
 from steadypos.tms.pages import fleet
 from steadypos.tms.pages import incidents as incident_pages
 from steadypos.tms.pages import parameters as parameter_pages
@@ -88,12 +88,12 @@ def set_lang(lang: str, next: str = "/ui/") -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, db: Db, actor: Viewer) -> HTMLResponse:
-    by_status = select(Terminal.status, func.count()).group_by(Terminal.status)
+    by_status = select(FleetTerminal.status, func.count()).group_by(FleetTerminal.status)
     waiting = select(func.count()).where(Application.status == "submitted")
     activations = (select(AuditEntry).where(AuditEntry.action == "terminal.activate")
                    .order_by(AuditEntry.id.desc()).limit(10))
     if actor.scope_mid is not None:
-        by_status = by_status.where(Terminal.mid == actor.scope_mid)
+        by_status = by_status.where(FleetTerminal.mid == actor.scope_mid)
         waiting = waiting.where(Application.mid == actor.scope_mid)
         activations = activations.where(AuditEntry.mid == actor.scope_mid)
     counts = {status: n for status, n in db.execute(by_status).all()}

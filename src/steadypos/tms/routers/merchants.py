@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path
 from sqlalchemy import func, select
 
 from steadypos.tms.deps import Db, User
-from steadypos.tms.models import Merchant, Terminal
+from steadypos.tms.models import FleetTerminal, Merchant
 from steadypos.tms.routers.applications import masked
 from steadypos.tms.schemas.common import MID_PATTERN, Page, Paging
 from steadypos.tms.schemas.merchants import MerchantOut
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/merchants", tags=["merchants"])
 
 
 def out(db: Db, m: Merchant) -> MerchantOut:
-    count = db.scalar(select(func.count()).where(Terminal.mid == m.mid)) or 0
+    count = db.scalar(select(func.count()).where(FleetTerminal.mid == m.mid)) or 0
     return MerchantOut(mid=m.mid, legal_name=m.legal_name, licence_no=m.licence_no,
                        contact_name=m.contact_name, contact_phone=m.contact_phone,
                        address=m.address, settlement_account=masked(m.settlement_account),

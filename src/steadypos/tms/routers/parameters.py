@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path
 from steadypos.tms.deps import Caller, Ctx, Db, Staff, device_or_staff
 from steadypos.tms.errors import NotFound
 from steadypos.tms.fleet_models import ParamTemplate
-from steadypos.tms.models import Terminal
+from steadypos.tms.models import FleetTerminal
 from steadypos.tms.schemas.common import ID_PATTERN, TID_PATTERN, Page, Paging
 from steadypos.tms.schemas.parameters import (
     Assigned,
@@ -94,7 +94,7 @@ def drifting(db: Db, ctx: Ctx, actor: Staff,
 def fetch(tid: TidPath, db: Db, ctx: Ctx, actor: Caller) -> TerminalParameters:
     """The terminal's assigned version and values (the terminal itself, or ops)."""
     device_or_staff(actor, tid)
-    term = db.get(Terminal, tid)
+    term = db.get(FleetTerminal, tid)
     if term is None:
         raise NotFound(f"no terminal {tid}")
     number, values = parameters.for_terminal(db, ctx, term)

@@ -12,7 +12,7 @@ from steadypos.tms.actors import TERMINAL
 from steadypos.tms.deps import Caller, Ctx, Db, Staff
 from steadypos.tms.errors import Forbidden
 from steadypos.tms.fleet_models import Release
-from steadypos.tms.models import Role, Terminal
+from steadypos.tms.models import FleetTerminal, Role
 from steadypos.tms.schemas.common import Page, Paging
 from steadypos.tms.schemas.releases import ReleaseHealth, ReleaseIn, ReleaseOut
 from steadypos.tms.schemas.telemetry import VERSION_PATTERN
@@ -55,7 +55,7 @@ def package(version: VersionPath, db: Db, actor: Caller) -> Response:
     """The package's bytes: for ops, and for a terminal the release is compatible with."""
     release = releases.get(db, version)
     if actor.role == TERMINAL:
-        term = db.get(Terminal, actor.tid)
+        term = db.get(FleetTerminal, actor.tid)
         if term is None or not releases.compatible(release, term):
             raise Forbidden(f"release {version} is not for this terminal's brand, model and "
                             f"firmware")

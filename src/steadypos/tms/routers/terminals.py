@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 
 from steadypos.tms.deps import Ctx, Db, Staff, User
-from steadypos.tms.models import Terminal
+from steadypos.tms.models import FleetTerminal
 from steadypos.tms.schemas.common import MID_PATTERN, TID_PATTERN, Page, Paging
 from steadypos.tms.schemas.terminals import (
     ShipIn,
@@ -26,7 +26,7 @@ TidPath = Annotated[str, Path(pattern=TID_PATTERN)]
 Status = Literal["assigned", "shipped", "active", "locked", "retired"]
 
 
-def out(t: Terminal) -> TerminalOut:
+def out(t: FleetTerminal) -> TerminalOut:
     return TerminalOut.model_validate(t)
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 
 from steadypos.tms.deps import Caller, Db, Staff, User, device_or_staff
 from steadypos.tms.errors import NotFound
-from steadypos.tms.models import Terminal
+from steadypos.tms.models import FleetTerminal
 from steadypos.tms.schemas.common import TID_PATTERN, Page
 from steadypos.tms.schemas.upkeep import (
     Due,
@@ -66,7 +66,7 @@ def operator(tid: TidPath, operator: OperatorPath, db: Db, actor: Caller) -> Ope
     """What `operator` may log in to on `tid`: live trading only with a training record where
     the rules require training (the terminal asks at login)."""
     device_or_staff(actor, tid)
-    term = db.get(Terminal, tid)
+    term = db.get(FleetTerminal, tid)
     if term is None:
         raise NotFound(f"no terminal {tid}")
     required = policies.effective(db, term).training_required

@@ -13,7 +13,7 @@ from steadypos.tms.services import runbooks
 from steadypos.tms.services.runbooks import Action
 
 
-class Step(Model):
+class RunbookStep(Model):
     n: int
     en: str
     zh: str
@@ -36,7 +36,7 @@ class IncidentOut(Model):
     cause: str
     severity: str
     status: str
-    runbook: list[Step]
+    runbook: list[RunbookStep]
     actions: list[Action]
     evidence: list[str]
     alerts: int
@@ -50,7 +50,7 @@ class IncidentOut(Model):
     def of(cls, inc: Incident) -> IncidentOut:
         return cls(id=str(inc.id), scope={inc.scope: inc.subject}, members=inc.members,
                    cause=inc.cause, severity=inc.severity, status=inc.status,
-                   runbook=[Step.model_validate(s)
+                   runbook=[RunbookStep.model_validate(s)
                             for s in runbooks.runbook(inc.cause, inc.steps_done)],
                    actions=list(runbooks.plan(inc.cause).actions), evidence=inc.evidence,
                    alerts=inc.alerts, opened_at=inc.opened_at, acked_at=inc.acked_at,

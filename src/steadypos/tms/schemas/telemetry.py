@@ -132,7 +132,7 @@ class AlertOut(Model):
     cleared_at: Time | None
 
 
-class Reading(Model):
+class HeartbeatHour(Model):
     """One hour of a terminal's heartbeats: the worst of each reading, and its sessions."""
 
     hour: Time

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from steadypos.tms.schemas.common import Mid, Model, Text64, Time
-from steadypos.tms.schemas.telemetry import Reading
+from steadypos.tms.schemas.telemetry import HeartbeatHour
 
 
 class TerminalIn(Model):
@@ -65,5 +65,5 @@ class TerminalOut(Model):
     open_batch: int | None = None
     release_report: dict[str, object] | None = None
     open_incidents: int = 0
-    history: list[Reading] | None = Field(None, description="GET /terminals/{tid} only: the last "
-                                          "7 days of readings, an hour a point")
+    history: list[HeartbeatHour] | None = Field(None, description="GET /terminals/{tid} only: the "
+                                                "last 7 days of readings, an hour a point")

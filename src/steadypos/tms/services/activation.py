@@ -17,7 +17,7 @@ from steadypos.tms import audit, security
 from steadypos.tms.actors import Actor
 from steadypos.tms.context import TmsContext
 from steadypos.tms.errors import Conflict, Forbidden, Invalid
-from steadypos.tms.models import Terminal, TerminalState, utcnow
+from steadypos.tms.models import FleetTerminal, TerminalState, utcnow
 from steadypos.tms.schemas.activation import Activated, ActivateIn
 from steadypos.tms.services.auth import issue_terminal
 
@@ -46,12 +46,12 @@ def _csr(pem: str) -> None:
         raise Invalid("csr", "its signature does not verify")
 
 
-def _claim(db: Session, data: ActivateIn) -> Terminal:
+def _claim(db: Session, data: ActivateIn) -> FleetTerminal:
     """The shipped terminal this serial and code belong to: 403 when they do not match, 409
     when the code was already used."""
     code = security.normalise_code(data.activation_code)
-    rows = db.scalars(select(Terminal).where(Terminal.serial == data.serial,
-                                             Terminal.code_hash.is_not(None)))
+    rows = db.scalars(select(FleetTerminal).where(FleetTerminal.serial == data.serial,
+                                             FleetTerminal.code_hash.is_not(None)))
     term = next((t for t in rows if security.verify_secret(t.code_hash, code)), None)
     if term is None:
         security.verify_secret(None, code)  # the same time as a real check
@@ -87,7 +87,7 @@ def activate(db: Session, ctx: TmsContext, data: ActivateIn) -> Activated:
     if ctx.host.info(tid) is None:
         ctx.host.register(tid, term.mid, tmk, term.mac_algorithm)  # write 2
     certificate = ctx.ca.issue(data.csr, tid)
-    term = db.get(Terminal, tid, populate_existing=True)  # type: ignore[assignment]
+    term = db.get(FleetTerminal, tid, populate_existing=True)  # type: ignore[assignment]
     if term is None or term.status != TerminalState.SHIPPED or term.pending_tmk != sealed:
         raise Conflict("this activation code was already used")
     term.status, term.activated_at, term.pending_tmk = TerminalState.ACTIVE, utcnow(), None

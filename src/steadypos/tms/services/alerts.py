@@ -10,9 +10,9 @@ from steadypos.tms.actors import Actor
 from steadypos.tms.fleet_models import Alert
 from steadypos.tms.models import utcnow
 from steadypos.tms.services import incidents
-from steadypos.tms.services.runbooks import Rule as Cause
+from steadypos.tms.services.runbooks import TelemetryCause
 
-__all__ = ["Cause", "clear", "listing", "open_alert", "raise_alert"]
+__all__ = ["TelemetryCause", "clear", "listing", "open_alert", "raise_alert"]
 
 MAX_EVIDENCE = 20
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from steadypos.tms import audit
 from steadypos.tms.actors import Actor
 from steadypos.tms.context import TmsContext
-from steadypos.tms.models import Terminal, TerminalState
+from steadypos.tms.models import FleetTerminal, TerminalState
 from steadypos.tms.schemas.parameters import DriftOut, FieldDrift
 from steadypos.tms.services import parameters, terminals
 from steadypos.tms.services.paramcheck import HOST_KNOWS
@@ -26,7 +26,7 @@ def _norm(field: str, value: Any) -> Any:
     return value
 
 
-def template_fields(db: Session, ctx: TmsContext, term: Terminal) -> list[FieldDrift]:
+def template_fields(db: Session, ctx: TmsContext, term: FleetTerminal) -> list[FieldDrift]:
     """Where the terminal's reported values differ from what it should run."""
     number, expected = parameters.for_terminal(db, ctx, term)
     out = []
@@ -44,7 +44,7 @@ def template_fields(db: Session, ctx: TmsContext, term: Terminal) -> list[FieldD
     return out
 
 
-def registry_fields(term: Terminal, info: Any) -> list[FieldDrift]:
+def registry_fields(term: FleetTerminal, info: Any) -> list[FieldDrift]:
     reported = term.reported_params or {}
     if info is None:
         return [FieldDrift(field="tid", expected="a terminal of the host's registry",
@@ -63,13 +63,13 @@ def registry_fields(term: Terminal, info: Any) -> list[FieldDrift]:
 
 def drifting(db: Session, ctx: TmsContext, actor: Actor, limit: int,
              offset: int) -> tuple[list[DriftOut], int]:
-    query = select(Terminal).where(
-        Terminal.status != TerminalState.RETIRED,
-        or_(Terminal.reported_params.is_not(None), Terminal.assigned_version != 0,
-            Terminal.params_version.is_not(None)))
+    query = select(FleetTerminal).where(
+        FleetTerminal.status != TerminalState.RETIRED,
+        or_(FleetTerminal.reported_params.is_not(None), FleetTerminal.assigned_version != 0,
+            FleetTerminal.params_version.is_not(None)))
     if actor.scope_mid is not None:
-        query = query.where(Terminal.mid == actor.scope_mid)
-    terms = list(db.scalars(query.order_by(Terminal.tid)))
+        query = query.where(FleetTerminal.mid == actor.scope_mid)
+    terms = list(db.scalars(query.order_by(FleetTerminal.tid)))
     known = [t.tid for t in terms if t.status in HOST_KNOWS]
     registry = ctx.host.infos(known) if known else None
     found = []
@@ -84,7 +84,7 @@ def drifting(db: Session, ctx: TmsContext, actor: Actor, limit: int,
     return found[offset:offset + limit], len(found)
 
 
-def push(db: Session, ctx: TmsContext, actor: Actor, tid: str) -> Terminal:
+def push(db: Session, ctx: TmsContext, actor: Actor, tid: str) -> FleetTerminal:
     """Make the terminal fetch and apply its assigned parameters again: its next heartbeat's
     instructions name them and the host's answers carry processing requirement 6 until it
     reports them applied."""

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from steadypos.tms.fleet_models import Alert, LogUpload, SessionCount
-from steadypos.tms.models import Terminal
+from steadypos.tms.models import FleetTerminal
 from steadypos.tms.ops_models import Incident
 from steadypos.tms.services.runbooks import Figure
 
@@ -26,11 +26,11 @@ def terminals(db: Session, inc: Incident) -> list[str] | None:
     if inc.scope == "tid":
         return [inc.subject]
     if inc.scope == "mid":
-        return list(db.scalars(select(Terminal.tid).where(Terminal.mid == inc.subject)))
+        return list(db.scalars(select(FleetTerminal.tid).where(FleetTerminal.mid == inc.subject)))
     if inc.scope == "model":
         brand, _, model = inc.subject.partition(" ")
-        return list(db.scalars(select(Terminal.tid).where(Terminal.brand == brand,
-                                                          Terminal.model == model)))
+        return list(db.scalars(select(FleetTerminal.tid).where(FleetTerminal.brand == brand,
+                                                          FleetTerminal.model == model)))
     if inc.scope == "release":
         return None
     return list(inc.members)

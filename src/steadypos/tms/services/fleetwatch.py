@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from steadypos.diagnose.taxonomy import HOT_C, VITALS_PER_MODEL
 from steadypos.tms.fleet_models import SessionCount
-from steadypos.tms.models import Terminal, TerminalState, utcnow
+from steadypos.tms.models import FleetTerminal, TerminalState, utcnow
 from steadypos.tms.ops_models import Incident, IncidentState
 from steadypos.tms.services import alerts, incidents
-from steadypos.tms.services.runbooks import Rule
+from steadypos.tms.services.runbooks import TelemetryCause
 
 MIN_TERMINALS = 3  # a fleet incident needs at least this many terminals ...
 OUTAGE_SHARE = 0.5  # ... and, for a merchant's outage, this share of its terminals
@@ -59,7 +59,7 @@ def merchant_outages(db: Session) -> list[Incident]:
     found = []
     for mid, tids in by_mid.items():
         total = db.scalar(select(func.count()).where(
-            Terminal.mid == mid, Terminal.status == TerminalState.ACTIVE)) or 0
+            FleetTerminal.mid == mid, FleetTerminal.status == TerminalState.ACTIVE)) or 0
         if len(tids) >= MIN_TERMINALS and len(tids) >= OUTAGE_SHARE * total:
             found.append(_raise(db, f"outage:{mid}", "mid", mid, "network", sorted(tids),
                                 [f"{len(tids)} of {total} terminals missing or offline"],
@@ -70,11 +70,11 @@ def merchant_outages(db: Session) -> list[Incident]:
 def model_crash_rates(db: Session, now: datetime) -> list[Incident]:
     """A brand/model whose crash rate over the last 24 h stands out (Android vitals: 8 % on
     one device model, and at least twice the rest of the fleet's)."""
-    rows = db.execute(select(Terminal.brand, Terminal.model, SessionCount.tid,
+    rows = db.execute(select(FleetTerminal.brand, FleetTerminal.model, SessionCount.tid,
                              func.sum(SessionCount.started), func.sum(SessionCount.crashed))
-                      .join(Terminal, Terminal.tid == SessionCount.tid)
+                      .join(FleetTerminal, FleetTerminal.tid == SessionCount.tid)
                       .where(SessionCount.ts >= now - MODEL_WINDOW)
-                      .group_by(Terminal.brand, Terminal.model, SessionCount.tid)).all()
+                      .group_by(FleetTerminal.brand, FleetTerminal.model, SessionCount.tid)).all()
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     crashing: dict[str, list[str]] = defaultdict(list)
     for brand, model, tid, started, crashed in rows:
@@ -101,7 +101,7 @@ def parameter_versions(db: Session) -> list[Incident]:
     """A parameter version whose terminals show mismatches: one incident for the version."""
     by_version: dict[int, list[str]] = defaultdict(list)
     for inc in _open_tid_incidents(db, frozenset({"parameter_mismatch"})):
-        term = db.get(Terminal, inc.subject)
+        term = db.get(FleetTerminal, inc.subject)
         if term is not None and term.params_version is not None:
             by_version[term.params_version].append(term.tid)
     return [_raise(db, f"params:{v}", "params", str(v), "parameter_mismatch", sorted(tids),
@@ -115,18 +115,18 @@ def evaluate(db: Session, now: datetime | None = None) -> list[Incident]:
     return merchant_outages(db) + model_crash_rates(db, now) + parameter_versions(db)
 
 
-def readings(db: Session, term: Terminal, health: dict[str, object],
+def readings(db: Session, term: FleetTerminal, health: dict[str, object],
              pending_reversals: int) -> None:
     """The telemetry rules on one heartbeat: raise what is out of bounds, clear what is back."""
     temp, battery, printer = health.get("cpu_temp_c"), health.get("battery_pct"), \
         health.get("printer")
     checks = (
-        (Rule.OVERHEAT_READING, isinstance(temp, int | float) and temp > HOT_C,
+        (TelemetryCause.OVERHEAT_READING, isinstance(temp, int | float) and temp > HOT_C,
          f"cpu_temp_c {temp} (over {HOT_C:.0f})"),
-        (Rule.BATTERY_LOW, isinstance(battery, int) and battery < BATTERY_LOW_PCT
+        (TelemetryCause.BATTERY_LOW, isinstance(battery, int) and battery < BATTERY_LOW_PCT
          and health.get("power") != "ac", f"battery {battery}% on battery power"),
-        (Rule.PRINTER_FAULT, printer in PRINTER_FAULTS, f"printer {printer}"),
-        (Rule.PENDING_REVERSALS, pending_reversals >= PENDING_REVERSALS,
+        (TelemetryCause.PRINTER_FAULT, printer in PRINTER_FAULTS, f"printer {printer}"),
+        (TelemetryCause.PENDING_REVERSALS, pending_reversals >= PENDING_REVERSALS,
          f"{pending_reversals} reversals pending"),
     )
     for rule, bad, text in checks:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from steadypos.tms.fleet_models import LogUpload
-from steadypos.tms.models import Terminal
+from steadypos.tms.models import FleetTerminal
 from steadypos.tms.ops_models import MaintenanceRecord, OperatorError, TrainingRecord
 
 OPERATOR_CAUSES = frozenset({"operator_error", "training_gap"})
@@ -61,7 +61,7 @@ def _ts(line: bytes) -> str | None:
     return ts if isinstance(ts, str) else None
 
 
-def collect(db: Session, term: Terminal, upload: LogUpload, path: Path) -> None:
+def collect(db: Session, term: FleetTerminal, upload: LogUpload, path: Path) -> None:
     """Training records from the log's `training` events (training mode), and the operators
     behind an operator-error diagnosis."""
     opener = gzip.open if path.suffix == ".gz" else open
@@ -86,7 +86,7 @@ def collect(db: Session, term: Terminal, upload: LogUpload, path: Path) -> None:
                    for op in sorted(operators)[:MAX_OPERATORS])
 
 
-def _trained(db: Session, term: Terminal, rec: dict[str, Any],
+def _trained(db: Session, term: FleetTerminal, rec: dict[str, Any],
              seen: set[tuple[str, str, Any]]) -> None:
     from datetime import datetime
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from steadypos.diagnose.engine import diagnose
 from steadypos.tms.errors import Invalid, TmsError
 from steadypos.tms.fleet_models import LogUpload
-from steadypos.tms.models import Terminal
+from steadypos.tms.models import FleetTerminal
 from steadypos.tms.services import alerts, logfacts
 
 MAX_UPLOAD = 64 << 20
@@ -66,7 +66,7 @@ def _check_lines(lines: list[bytes], tid: str, before: int) -> int:
     return len(lines)
 
 
-def accept(db: Session, term: Terminal, raw: bytes) -> LogUpload:
+def accept(db: Session, term: FleetTerminal, raw: bytes) -> LogUpload:
     """Check, diagnose and keep one upload (the same bytes twice are kept once)."""
     check(raw, term.tid)
     digest = hashlib.sha256(raw).hexdigest()
@@ -88,7 +88,7 @@ def _stored(db: Session, tid: str, digest: str) -> LogUpload | None:
     return db.scalar(select(LogUpload).where(LogUpload.tid == tid, LogUpload.sha256 == digest))
 
 
-def _diagnosed(db: Session, term: Terminal, raw: bytes, digest: str) -> LogUpload:
+def _diagnosed(db: Session, term: FleetTerminal, raw: bytes, digest: str) -> LogUpload:
     """The upload diagnosed (with the TMS's maintenance and training merged in), its alert
     raised and what the log says of training and operators kept; not yet committed."""
     with tempfile.TemporaryDirectory(prefix="tms-log-") as tmp:

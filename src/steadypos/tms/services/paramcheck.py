@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from steadypos.tms.context import TmsContext
 from steadypos.tms.errors import Invalid
-from steadypos.tms.models import Merchant, Terminal
+from steadypos.tms.models import FleetTerminal, Merchant
 from steadypos.tms.schemas.parameters import ParamValues
 
 
@@ -42,7 +42,7 @@ def addresses(ctx: TmsContext) -> list[tuple[str, int]]:
     return [(s.link_host, s.link_port)] + ([(s.link_host, s.tls_port)] if s.tls_port else [])
 
 
-def defaults(ctx: TmsContext, term: Terminal) -> dict[str, object]:
+def defaults(ctx: TmsContext, term: FleetTerminal) -> dict[str, object]:
     """What activation handed the terminal, before any template."""
     s = ctx.settings
     return {"tid": term.tid, "mid": term.mid, "host": s.link_host,
@@ -70,7 +70,7 @@ def check_values(db: Session, ctx: TmsContext, values: ParamValues) -> None:
         raise Invalid("values.mid", f"no merchant {values.mid}")
 
 
-def check_terminals(ctx: TmsContext, values: ParamValues, terms: Iterable[Terminal]) -> None:
+def check_terminals(ctx: TmsContext, values: ParamValues, terms: Iterable[FleetTerminal]) -> None:
     """What the values must satisfy for each terminal that gets them: its model, and the host's
     registry (the TID is known there and belongs to the same merchant)."""
     terms = list(terms)

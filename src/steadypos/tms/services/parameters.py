@@ -14,7 +14,7 @@ from steadypos.tms.context import TmsContext
 from steadypos.tms.errors import Conflict, NotFound
 from steadypos.tms.fleet_models import ParamAssignment, ParamTemplate, ParamVersion
 from steadypos.tms.identifiers import next_value
-from steadypos.tms.models import Terminal
+from steadypos.tms.models import FleetTerminal
 from steadypos.tms.schemas.parameters import ParamValues
 from steadypos.tms.services import paramcheck, targets
 from steadypos.tms.services.paramcheck import HOST_KNOWS
@@ -58,13 +58,13 @@ def create(db: Session, ctx: TmsContext, actor: Actor, name: str,
     return template
 
 
-def assigned(db: Session, template_id: int) -> list[Terminal]:
-    return list(db.scalars(select(Terminal).where(Terminal.template_id == template_id)
-                           .order_by(Terminal.tid)))
+def assigned(db: Session, template_id: int) -> list[FleetTerminal]:
+    return list(db.scalars(select(FleetTerminal).where(FleetTerminal.template_id == template_id)
+                           .order_by(FleetTerminal.tid)))
 
 
 def update(db: Session, ctx: TmsContext, actor: Actor, template_id: int,
-           values: ParamValues) -> tuple[ParamTemplate, list[Terminal]]:
+           values: ParamValues) -> tuple[ParamTemplate, list[FleetTerminal]]:
     """A new version; every terminal assigned this template is assigned it too."""
     template = get(db, template_id)
     paramcheck.check_values(db, ctx, values)
@@ -81,7 +81,7 @@ def update(db: Session, ctx: TmsContext, actor: Actor, template_id: int,
 
 
 def assign(db: Session, ctx: TmsContext, actor: Actor, template_id: int,
-           target: dict[str, Any]) -> tuple[ParamTemplate, list[Terminal]]:
+           target: dict[str, Any]) -> tuple[ParamTemplate, list[FleetTerminal]]:
     template = get(db, template_id)
     current = version(db, template.version)
     assert current is not None
@@ -96,7 +96,7 @@ def assign(db: Session, ctx: TmsContext, actor: Actor, template_id: int,
     return template, terms
 
 
-def adopt(db: Session, term: Terminal) -> None:
+def adopt(db: Session, term: FleetTerminal) -> None:
     """A terminal that joined a target after its assignment gets the newest matching one."""
     if term.template_id is not None:
         return
@@ -108,7 +108,7 @@ def adopt(db: Session, term: Terminal) -> None:
             return
 
 
-def for_terminal(db: Session, ctx: TmsContext, term: Terminal) -> tuple[int, dict[str, Any]]:
+def for_terminal(db: Session, ctx: TmsContext, term: FleetTerminal) -> tuple[int, dict[str, Any]]:
     """(version, values) as the terminal fetches them: what activation gave it, under the
     assigned version's values."""
     values = paramcheck.defaults(ctx, term)
@@ -119,13 +119,13 @@ def for_terminal(db: Session, ctx: TmsContext, term: Terminal) -> tuple[int, dic
     return term.assigned_version, values
 
 
-def behind(term: Terminal) -> bool:
+def behind(term: FleetTerminal) -> bool:
     """Whether the terminal should fetch its parameters: its reported version is not the
     assigned one, or ops pushed them again (drift repair)."""
     return term.params_push or (term.assigned_version or 0) != (term.params_version or 0)
 
 
-def deliver(db: Session, ctx: TmsContext, terms: list[Terminal]) -> None:
+def deliver(db: Session, ctx: TmsContext, terms: list[FleetTerminal]) -> None:
     """Tell the host which of `terms` are behind (processing requirement 6 in its answers) and
     which are not any more. Called after the TMS's own change is committed: the host is written
     first, then our record of it, so a crash between the two only repeats an idempotent write."""
@@ -143,6 +143,6 @@ def deliver(db: Session, ctx: TmsContext, terms: list[Terminal]) -> None:
 
 def counts(db: Session) -> dict[int, int]:
     """Terminals per template."""
-    rows = db.execute(select(Terminal.template_id, func.count()).where(
-        Terminal.template_id.is_not(None)).group_by(Terminal.template_id))
+    rows = db.execute(select(FleetTerminal.template_id, func.count()).where(
+        FleetTerminal.template_id.is_not(None)).group_by(FleetTerminal.template_id))
     return {int(t or 0): int(n) for t, n in rows}

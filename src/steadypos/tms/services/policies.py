@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from steadypos.tms import audit
 from steadypos.tms.actors import Actor
 from steadypos.tms.fleet_models import Release
-from steadypos.tms.models import Terminal, TerminalState, utcnow
+from steadypos.tms.models import FleetTerminal, TerminalState, utcnow
 from steadypos.tms.ops_models import Policy
 from steadypos.tms.services import targets
 
@@ -59,7 +59,7 @@ def listing(db: Session) -> list[Policy]:
     return list(db.scalars(select(Policy).order_by(Policy.id)))
 
 
-def effective(db: Session, term: Terminal) -> Effective:
+def effective(db: Session, term: FleetTerminal) -> Effective:
     rows = [p for p in listing(db) if targets.matches(p.target, term)]
     rows.sort(key=lambda p: SPECIFICITY.index(next(iter(p.target), "all")))
     out = Effective()
@@ -71,7 +71,7 @@ def effective(db: Session, term: Terminal) -> Effective:
     return out
 
 
-def mandatory_release(db: Session, term: Terminal) -> Release | None:
+def mandatory_release(db: Session, term: FleetTerminal) -> Release | None:
     """The newest release compatible with `term` when it runs below the minimum version."""
     rule = effective(db, term).min_app_version
     if rule is None or term.app_version is None or \
@@ -82,17 +82,18 @@ def mandatory_release(db: Session, term: Terminal) -> Release | None:
     return max(fits, key=lambda r: version_key(r.version), default=None)
 
 
-def _fits(c: dict[str, str], term: Terminal) -> bool:
+def _fits(c: dict[str, str], term: FleetTerminal) -> bool:
     return c["brand"] == term.brand and c["model"] == term.model and \
         c["firmware"] in ("*", term.firmware)
 
 
-def overdue_updates(db: Session, now: Any = None) -> list[Terminal]:
+def overdue_updates(db: Session, now: Any = None) -> list[FleetTerminal]:
     """Active terminals still below the minimum version after the grace period from when the
     rule was set: to be locked until they update."""
     now = now or utcnow()
     out = []
-    for term in db.scalars(select(Terminal).where(Terminal.status == TerminalState.ACTIVE)):
+    active = select(FleetTerminal).where(FleetTerminal.status == TerminalState.ACTIVE)
+    for term in db.scalars(active):
         rule = effective(db, term)
         if rule.min_app_version is None or term.app_version is None or \
                 version_key(term.app_version) >= version_key(rule.min_app_version):

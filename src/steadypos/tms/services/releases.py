@@ -17,7 +17,7 @@ from steadypos.tms.actors import Actor
 from steadypos.tms.context import TmsContext
 from steadypos.tms.errors import Conflict, Invalid, NotFound
 from steadypos.tms.fleet_models import Release, SessionCount
-from steadypos.tms.models import Terminal, TerminalState, utcnow
+from steadypos.tms.models import FleetTerminal, TerminalState, utcnow
 from steadypos.tms.schemas.releases import DayRate, ReleaseHealth, ReleaseIn
 
 
@@ -53,7 +53,7 @@ def get(db: Session, version: str) -> Release:
     return release
 
 
-def compatible(release: Release, term: Terminal) -> bool:
+def compatible(release: Release, term: FleetTerminal) -> bool:
     return any(c["brand"] == term.brand and c["model"] == term.model
                and c["firmware"] in ("*", term.firmware) for c in release.compatible)
 
@@ -71,9 +71,9 @@ def health(db: Session, version: str, days: int = 14,
         row[1] += crashed
     sessions = sum(r[0] for r in by_day.values())
     crashed = sum(r[1] for r in by_day.values())
-    running = db.scalar(select(func.count()).where(Terminal.app_version == version)) or 0
+    running = db.scalar(select(func.count()).where(FleetTerminal.app_version == version)) or 0
     active = db.scalar(select(func.count()).where(
-        Terminal.status == TerminalState.ACTIVE)) or 0
+        FleetTerminal.status == TerminalState.ACTIVE)) or 0
     return ReleaseHealth(
         version=version, sessions=sessions, crashed=crashed,
         crash_free_pct=crash_free_pct(sessions, crashed), terminals=running,

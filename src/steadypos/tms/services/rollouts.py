@@ -28,10 +28,10 @@ from steadypos.tms.fleet_models import (
     RolloutTerminal,
     SessionCount,
 )
-from steadypos.tms.models import Terminal, TerminalState, utcnow
+from steadypos.tms.models import FleetTerminal, TerminalState, utcnow
 from steadypos.tms.schemas.releases import RolloutIn
 from steadypos.tms.services import alerts, releases, targets
-from steadypos.tms.services.alerts import Cause
+from steadypos.tms.services.alerts import TelemetryCause
 
 R = RolloutState
 # action: (states it may start from, state it leads to)
@@ -66,7 +66,7 @@ def _order(rollout_id: int, tid: str) -> str:
     return hashlib.sha256(f"{rollout_id}:{tid}".encode()).hexdigest()
 
 
-def eligible(db: Session, rollout: Rollout, release: Release) -> list[Terminal]:
+def eligible(db: Session, rollout: Rollout, release: Release) -> list[FleetTerminal]:
     terms = [t for t in targets.terminals_in(db, rollout.target)
              if t.status == TerminalState.ACTIVE and releases.compatible(release, t)]
     return sorted(terms, key=lambda t: _order(rollout.id, t.tid))
@@ -164,7 +164,7 @@ def evaluate(db: Session, rollout: Rollout, now: datetime | None = None) -> None
         audit.record(db, "tms:rollout-guard", "rollout.halt", "rollout", str(rollout.id),
                      {"state": R.RUNNING}, {"state": R.HALTED, "reason": reason["text"]})
         alerts.raise_alert(db, f"rollout:{rollout.id}", "release", rollout.release,
-                           Cause.ROLLOUT_HALTED, "high", [reason["text"]])
+                           TelemetryCause.ROLLOUT_HALTED, "high", [reason["text"]])
         return
     if now - rollout.stage_started_at < timedelta(minutes=rollout.observe_minutes):
         return
@@ -207,7 +207,7 @@ def offer_for(db: Session, tid: str) -> tuple[Rollout, Release] | None:
     return None if row is None else (row[0], row[1])
 
 
-def rolled_back_for(db: Session, term: Terminal) -> RolloutTerminal | None:
+def rolled_back_for(db: Session, term: FleetTerminal) -> RolloutTerminal | None:
     """This terminal's offer of a rolled-back rollout whose release it still runs."""
     return db.scalar(select(RolloutTerminal).join(
         Rollout, Rollout.id == RolloutTerminal.rollout_id).where(
@@ -216,7 +216,7 @@ def rolled_back_for(db: Session, term: Terminal) -> RolloutTerminal | None:
         RolloutTerminal.state.in_((OfferState.SWITCHED, OfferState.VERIFIED))))
 
 
-def record_report(db: Session, term: Terminal, version: str, state: str,
+def record_report(db: Session, term: FleetTerminal, version: str, state: str,
                   reason: str | None, now: datetime) -> None:
     """What the terminal says it did with an offered release."""
     offer = db.scalar(select(RolloutTerminal).join(
@@ -226,8 +226,9 @@ def record_report(db: Session, term: Terminal, version: str, state: str,
         return
     offer.state, offer.updated_at = OfferState(state), now
     if state == OfferState.REFUSED:
-        alerts.raise_alert(db, f"refused:{version}", "release", version, Cause.RELEASE_REFUSED,
-                           "high", [f"{term.tid}: {reason or 'refused'}"])
+        alerts.raise_alert(db, f"refused:{version}", "release", version,
+                           TelemetryCause.RELEASE_REFUSED, "high",
+                           [f"{term.tid}: {reason or 'refused'}"])
 
 
 def change(db: Session, actor: Actor, rollout_id: int, action: str) -> Rollout:

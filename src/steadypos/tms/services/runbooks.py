@@ -26,7 +26,7 @@ class Action(StrEnum):
     ASSIGN_TRAINING = "assign_training"
 
 
-class Rule(StrEnum):
+class TelemetryCause(StrEnum):
     """Telemetry rules: causes that are not diagnosis labels."""
 
     MISSING_HEARTBEAT = "missing_heartbeat"
@@ -39,39 +39,41 @@ class Rule(StrEnum):
 
 
 @dataclass(frozen=True)
-class Plan:
+class RemedyPlan:
+    """What a cause's remedy is checked by, and the actions the TMS can take itself."""
+
     figure: Figure
     actions: tuple[Action, ...]
 
 
 F, A = Figure, Action
 MAINTAIN = (A.SCHEDULE_MAINTENANCE,)
-PLANS: dict[str, Plan] = {
-    "software_defect": Plan(F.CRASHES_PER_DAY, (A.HOLD_RELEASE,)),
-    "compatibility": Plan(F.CRASH_FREE_RATE, (A.HOLD_RELEASE,)),
-    "outdated_software": Plan(F.CRASHES_PER_DAY, ()),
-    "hardware_memory": Plan(F.CRASHES_PER_DAY, MAINTAIN),
-    "hardware_overheat": Plan(F.CRASHES_PER_DAY, MAINTAIN),
-    "hardware_power": Plan(F.CRASHES_PER_DAY, MAINTAIN),
-    "hardware_printer": Plan(F.CRASHES_PER_DAY, MAINTAIN),
-    "network": Plan(F.MISSING_TERMINALS, ()),
-    "parameter_mismatch": Plan(F.MISMATCHES, (A.PUSH_PARAMETERS,)),
-    "environment_interference": Plan(F.CRASHES_PER_DAY, MAINTAIN),
-    "operator_error": Plan(F.CRASHES_PER_DAY, (A.ASSIGN_TRAINING,)),
-    "training_gap": Plan(F.CRASHES_PER_DAY, (A.ASSIGN_TRAINING,)),
-    "maintenance_overdue": Plan(F.CRASHES_PER_DAY, MAINTAIN),
-    Rule.MISSING_HEARTBEAT: Plan(F.MISSING_TERMINALS, ()),
-    Rule.ROLLOUT_HALTED: Plan(F.CRASH_FREE_RATE, (A.HOLD_RELEASE,)),
-    Rule.RELEASE_REFUSED: Plan(F.CRASH_FREE_RATE, (A.HOLD_RELEASE,)),
-    Rule.OVERHEAT_READING: Plan(F.CRASHES_PER_DAY, MAINTAIN),
-    Rule.BATTERY_LOW: Plan(F.CRASHES_PER_DAY, MAINTAIN),
-    Rule.PRINTER_FAULT: Plan(F.CRASHES_PER_DAY, MAINTAIN),
-    Rule.PENDING_REVERSALS: Plan(F.CRASHES_PER_DAY, ()),
+PLANS: dict[str, RemedyPlan] = {
+    "software_defect": RemedyPlan(F.CRASHES_PER_DAY, (A.HOLD_RELEASE,)),
+    "compatibility": RemedyPlan(F.CRASH_FREE_RATE, (A.HOLD_RELEASE,)),
+    "outdated_software": RemedyPlan(F.CRASHES_PER_DAY, ()),
+    "hardware_memory": RemedyPlan(F.CRASHES_PER_DAY, MAINTAIN),
+    "hardware_overheat": RemedyPlan(F.CRASHES_PER_DAY, MAINTAIN),
+    "hardware_power": RemedyPlan(F.CRASHES_PER_DAY, MAINTAIN),
+    "hardware_printer": RemedyPlan(F.CRASHES_PER_DAY, MAINTAIN),
+    "network": RemedyPlan(F.MISSING_TERMINALS, ()),
+    "parameter_mismatch": RemedyPlan(F.MISMATCHES, (A.PUSH_PARAMETERS,)),
+    "environment_interference": RemedyPlan(F.CRASHES_PER_DAY, MAINTAIN),
+    "operator_error": RemedyPlan(F.CRASHES_PER_DAY, (A.ASSIGN_TRAINING,)),
+    "training_gap": RemedyPlan(F.CRASHES_PER_DAY, (A.ASSIGN_TRAINING,)),
+    "maintenance_overdue": RemedyPlan(F.CRASHES_PER_DAY, MAINTAIN),
+    TelemetryCause.MISSING_HEARTBEAT: RemedyPlan(F.MISSING_TERMINALS, ()),
+    TelemetryCause.ROLLOUT_HALTED: RemedyPlan(F.CRASH_FREE_RATE, (A.HOLD_RELEASE,)),
+    TelemetryCause.RELEASE_REFUSED: RemedyPlan(F.CRASH_FREE_RATE, (A.HOLD_RELEASE,)),
+    TelemetryCause.OVERHEAT_READING: RemedyPlan(F.CRASHES_PER_DAY, MAINTAIN),
+    TelemetryCause.BATTERY_LOW: RemedyPlan(F.CRASHES_PER_DAY, MAINTAIN),
+    TelemetryCause.PRINTER_FAULT: RemedyPlan(F.CRASHES_PER_DAY, MAINTAIN),
+    TelemetryCause.PENDING_REVERSALS: RemedyPlan(F.CRASHES_PER_DAY, ()),
 }
-DEFAULT = Plan(F.CRASHES_PER_DAY, ())
+DEFAULT = RemedyPlan(F.CRASHES_PER_DAY, ())
 
 
-def plan(cause: str) -> Plan:
+def plan(cause: str) -> RemedyPlan:
     return PLANS.get(cause, DEFAULT)
 
 

@@ -17,16 +17,16 @@ from steadypos.tms.actors import TERMINAL, Actor
 from steadypos.tms.context import TmsContext
 from steadypos.tms.errors import Forbidden, NotFound, TmsError
 from steadypos.tms.fleet_models import Heartbeat, ParamVersion, SessionCount
-from steadypos.tms.models import Terminal, TerminalState, utcnow
+from steadypos.tms.models import FleetTerminal, TerminalState, utcnow
 from steadypos.tms.schemas.telemetry import (
+    HeartbeatHour,
     HeartbeatIn,
     Instructions,
     ParamsInstruction,
-    Reading,
     ReleaseInstruction,
 )
 from steadypos.tms.services import alerts, drift, fleetwatch, parameters, policies, rollouts
-from steadypos.tms.services.alerts import Cause
+from steadypos.tms.services.alerts import TelemetryCause
 from steadypos.tms.services.paramcheck import HOST_KNOWS
 
 log = logging.getLogger("steadypos.tms")
@@ -36,11 +36,11 @@ READINGS = ("battery_pct", "power", "cpu_temp_c", "mem_free_mb", "mem_total_mb",
             "storage_free_mb", "signal_dbm", "printer")
 
 
-def sender(db: Session, actor: Actor, tid: str) -> Terminal:
+def sender(db: Session, actor: Actor, tid: str) -> FleetTerminal:
     """The terminal a device call speaks for: 404 unknown, 403 another terminal's token."""
     if actor.role != TERMINAL:
         raise Forbidden("only a terminal's own token may send this")
-    term = db.get(Terminal, tid)
+    term = db.get(FleetTerminal, tid)
     if term is None:
         raise NotFound(f"no terminal {tid}")
     if actor.tid != tid:
@@ -50,7 +50,7 @@ def sender(db: Session, actor: Actor, tid: str) -> Terminal:
     return term
 
 
-def missing_minutes(db: Session, term: Terminal) -> int:
+def missing_minutes(db: Session, term: FleetTerminal) -> int:
     """The rules' `missing_after_minutes` for the terminal, else its template's, else 30."""
     rule = policies.effective(db, term).missing_after_minutes
     if rule is not None:
@@ -71,7 +71,7 @@ def _rows(hb: HeartbeatIn, now: datetime) -> list[Any]:
     return rows
 
 
-def _update(db: Session, ctx: TmsContext, term: Terminal, hb: HeartbeatIn,
+def _update(db: Session, ctx: TmsContext, term: FleetTerminal, hb: HeartbeatIn,
             now: datetime) -> None:
     previous = term.last_heartbeat
     if previous is not None and hb.ts < previous:
@@ -93,8 +93,8 @@ def _update(db: Session, ctx: TmsContext, term: Terminal, hb: HeartbeatIn,
         alerts.clear(db, f"missing:{term.tid}")
 
 
-def _add(db: Session, ctx: TmsContext, hb: HeartbeatIn, now: datetime) -> Terminal | None:
-    term = db.get(Terminal, hb.tid)
+def _add(db: Session, ctx: TmsContext, hb: HeartbeatIn, now: datetime) -> FleetTerminal | None:
+    term = db.get(FleetTerminal, hb.tid)
     if term is None or db.get(Heartbeat, (hb.tid, hb.ts)) is not None:
         return None
     db.add_all(_rows(hb, now))
@@ -129,7 +129,7 @@ def store(db: Session, ctx: TmsContext, beats: list[HeartbeatIn]) -> int:
     return len(terms)
 
 
-def instructions(db: Session, term: Terminal, hb: HeartbeatIn) -> Instructions:
+def instructions(db: Session, term: FleetTerminal, hb: HeartbeatIn) -> Instructions:
     """What the terminal should do next, from what the TMS holds and what it reported."""
     out = Instructions()
     if term.params_push or term.assigned_version != hb.params_version:
@@ -151,7 +151,7 @@ def instructions(db: Session, term: Terminal, hb: HeartbeatIn) -> Instructions:
     return out
 
 
-def history(db: Session, tid: str, now: datetime | None = None) -> list[Reading]:
+def history(db: Session, tid: str, now: datetime | None = None) -> list[HeartbeatHour]:
     """The last 7 days, an hour a point: the worst of each reading, sessions and crashes."""
     since = (now or utcnow()) - timedelta(days=HISTORY_DAYS)
     hours: dict[datetime, dict[str, Any]] = {}
@@ -175,7 +175,7 @@ def history(db: Session, tid: str, now: datetime | None = None) -> list[Reading]
         row = sessions[ts.replace(minute=0, second=0, microsecond=0)]
         row[0] += started
         row[1] += crashed
-    return [Reading(hour=h, heartbeats=p["heartbeats"],
+    return [HeartbeatHour(hour=h, heartbeats=p["heartbeats"],
                     battery_pct_min=min(p["battery"], default=None),
                     cpu_temp_c_max=max(p["cpu"], default=None),
                     mem_free_mb_min=min(p["mem"], default=None),
@@ -190,15 +190,16 @@ def sweep_missing(db: Session, now: datetime | None = None) -> list[str]:
     (`missing_after_minutes`, default 30); the TIDs newly or still missing."""
     now = now or utcnow()
     missing = []
-    for term in db.scalars(select(Terminal).where(Terminal.status == TerminalState.ACTIVE)):
+    active = select(FleetTerminal).where(FleetTerminal.status == TerminalState.ACTIVE)
+    for term in db.scalars(active):
         last = term.last_heartbeat or term.activated_at
         limit = missing_minutes(db, term)
         if last is None or now - last <= timedelta(minutes=limit):
             continue
         quiet = int((now - last).total_seconds() // 60)
-        alerts.raise_alert(db, f"missing:{term.tid}", "tid", term.tid, Cause.MISSING_HEARTBEAT,
-                           "low", [f"no heartbeat for {quiet} minutes (allowed: {limit})"],
-                           mid=term.mid)
+        alerts.raise_alert(db, f"missing:{term.tid}", "tid", term.tid,
+                           TelemetryCause.MISSING_HEARTBEAT, "low",
+                           [f"no heartbeat for {quiet} minutes (allowed: {limit})"], mid=term.mid)
         missing.append(term.tid)
     db.commit()
     return missing

@@ -13,7 +13,7 @@ from steadypos.tms.actors import Actor
 from steadypos.tms.context import TmsContext
 from steadypos.tms.errors import Conflict, Invalid, NotFound
 from steadypos.tms.identifiers import next_tid
-from steadypos.tms.models import AuditEntry, Merchant, Terminal, TerminalState, utcnow
+from steadypos.tms.models import AuditEntry, FleetTerminal, Merchant, TerminalState, utcnow
 from steadypos.tms.schemas.terminals import ShipIn, TerminalIn
 
 S = TerminalState
@@ -26,19 +26,19 @@ TRANSITIONS: dict[str, tuple[frozenset[TerminalState], TerminalState]] = {
 _LIVE = (S.ASSIGNED, S.SHIPPED, S.ACTIVE, S.LOCKED)
 
 
-def state(t: Terminal) -> dict[str, object]:
+def state(t: FleetTerminal) -> dict[str, object]:
     return {"status": t.status, "mid": t.mid, "serial": t.serial, "model": t.model,
             "firmware": t.firmware, "carrier": t.carrier, "tracking_no": t.tracking_no}
 
 
-def assign(db: Session, actor: Actor, data: TerminalIn) -> Terminal:
+def assign(db: Session, actor: Actor, data: TerminalIn) -> FleetTerminal:
     if db.get(Merchant, data.mid) is None:
         raise Invalid("mid", f"no merchant {data.mid}")
-    clash = db.scalar(select(Terminal.tid).where(Terminal.serial == data.serial,
-                                                 Terminal.status.in_(_LIVE)))
+    clash = db.scalar(select(FleetTerminal.tid).where(FleetTerminal.serial == data.serial,
+                                                 FleetTerminal.status.in_(_LIVE)))
     if clash is not None:
         raise Conflict(f"serial: {data.serial} is already terminal {clash}")
-    term = Terminal(tid=next_tid(db), **data.model_dump())
+    term = FleetTerminal(tid=next_tid(db), **data.model_dump())
     db.add(term)
     db.flush()
     audit.record(db, actor.name, "terminal.assign", "terminal", term.tid, None, state(term),
@@ -46,8 +46,8 @@ def assign(db: Session, actor: Actor, data: TerminalIn) -> Terminal:
     return term
 
 
-def get(db: Session, actor: Actor, tid: str) -> Terminal:
-    term = db.get(Terminal, tid)
+def get(db: Session, actor: Actor, tid: str) -> FleetTerminal:
+    term = db.get(FleetTerminal, tid)
     if term is None or not actor.sees(term.mid):
         raise NotFound(f"no terminal {tid}")
     return term
@@ -62,25 +62,25 @@ class TerminalFilter:
 
 
 def listing(db: Session, actor: Actor, f: TerminalFilter, limit: int,
-            offset: int) -> tuple[list[Terminal], int]:
-    query = select(Terminal)
+            offset: int) -> tuple[list[FleetTerminal], int]:
+    query = select(FleetTerminal)
     if actor.scope_mid is not None:
-        query = query.where(Terminal.mid == actor.scope_mid)
+        query = query.where(FleetTerminal.mid == actor.scope_mid)
     if f.mid:
-        query = query.where(Terminal.mid == f.mid)
+        query = query.where(FleetTerminal.mid == f.mid)
     if f.status:
-        query = query.where(Terminal.status == f.status)
+        query = query.where(FleetTerminal.status == f.status)
     if f.model:
-        query = query.where(Terminal.model == f.model)
+        query = query.where(FleetTerminal.model == f.model)
     if f.q:
         like = f"%{f.q}%"
-        query = query.where(or_(Terminal.tid.like(like), Terminal.serial.like(like)))
+        query = query.where(or_(FleetTerminal.tid.like(like), FleetTerminal.serial.like(like)))
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.scalars(query.order_by(Terminal.tid).limit(limit).offset(offset)).all()
+    rows = db.scalars(query.order_by(FleetTerminal.tid).limit(limit).offset(offset)).all()
     return list(rows), total
 
 
-def ship(db: Session, ctx: TmsContext, actor: Actor, tid: str, data: ShipIn) -> tuple[Terminal,
+def ship(db: Session, ctx: TmsContext, actor: Actor, tid: str, data: ShipIn) -> tuple[FleetTerminal,
                                                                                        str]:
     """The activation code in clear (shown once) and the terminal, now `shipped`."""
     term = get(db, actor, tid)
@@ -97,7 +97,7 @@ def ship(db: Session, ctx: TmsContext, actor: Actor, tid: str, data: ShipIn) -> 
     return term, code
 
 
-def change(db: Session, ctx: TmsContext, actor: Actor, tid: str, action: str) -> Terminal:
+def change(db: Session, ctx: TmsContext, actor: Actor, tid: str, action: str) -> FleetTerminal:
     """Lock, unlock or retire. The host's registry is written first, in its own transaction,
     and the TMS's row after it: a crash between the two leaves the host ahead (a locked or
     retired terminal gets 03 at once, which is the safe side), the TMS still showing the old

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from steadypos.tms import audit
 from steadypos.tms.actors import Actor
 from steadypos.tms.errors import Invalid
-from steadypos.tms.models import Terminal, TerminalState, utcnow
+from steadypos.tms.models import FleetTerminal, TerminalState, utcnow
 from steadypos.tms.ops_models import MaintenanceRecord, OperatorError, TrainingRecord
 from steadypos.tms.services import policies, terminals
 
@@ -64,9 +64,9 @@ def due(db: Session, actor: Actor, now: datetime | None = None) -> list[dict[str
     now = now or utcnow()
     done = last_done(db)
     rows = []
-    query = select(Terminal).where(Terminal.status == TerminalState.ACTIVE)
+    query = select(FleetTerminal).where(FleetTerminal.status == TerminalState.ACTIVE)
     if actor.scope_mid is not None:
-        query = query.where(Terminal.mid == actor.scope_mid)
+        query = query.where(FleetTerminal.mid == actor.scope_mid)
     for term in db.scalars(query):
         interval = policies.effective(db, term).maintenance_interval_days or \
             DEFAULT_INTERVAL_DAYS

@@ -1,0 +1,36 @@
+"""The one clock format of what steadypos writes: RFC 3339 in UTC with milliseconds and `Z`
+(`2026-11-20T10:15:03.120Z`), in the event log, the terminal's journal and the host's store.
+
+It imports nothing of the project (the bottom floor). `parse_utc` reads that format and any
+other RFC 3339 offset, so that values stored before it (the host wrote `+00:00`) still parse.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def format_utc(moment: datetime) -> str:
+    """An aware moment in the one format (naive moments are taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def format_ts(epoch: float) -> str:
+    """Epoch seconds -> the one format (rounded to the millisecond)."""
+    return format_utc(datetime.fromtimestamp(round(epoch, 3), tz=UTC))
+
+
+def now_ts() -> str:
+    """The current time in the one format."""
+    return format_utc(datetime.now(UTC))
+
+
+def parse_utc(text: str) -> datetime:
+    """A stored time back as an aware UTC moment: `Z` or any offset (`+00:00`, `+08:00`)."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no offset")
+    return moment.astimezone(UTC)
