@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from support.listener import listen
+
 from steadypos.protocol.frame import LEN_BYTES, declared_length, split_payloads, with_length
 
 QUIET = 0.4  # how long a client waits before it calls an answer lost
@@ -43,25 +45,19 @@ class Upstream:
     """Answers each frame with `answer_of(n, payload)`; records frames, bytes and chunks."""
 
     def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
         self.frames: list[bytes] = []
         self.conns: list[Seen] = []
         self.lock = threading.Lock()
         self.open: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.sock = listen(self._accept)
+        self.port = self.sock.getsockname()[1]
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            seen = Seen()
-            with self.lock:
-                self.conns.append(seen)
-                self.open.append(conn)
-            threading.Thread(target=self._serve, args=(conn, seen), daemon=True).start()
+    def _accept(self, conn: socket.socket) -> None:
+        seen = Seen()
+        with self.lock:
+            self.conns.append(seen)
+            self.open.append(conn)
+        threading.Thread(target=self._serve, args=(conn, seen), daemon=True).start()
 
     def _serve(self, conn: socket.socket, seen: Seen) -> None:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

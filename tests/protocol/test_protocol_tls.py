@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import socket
 import ssl
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from support.listener import listen
 
 from steadypos.protocol import builders, certs, tls
 from steadypos.protocol.link import Connection, LinkError
@@ -42,26 +42,20 @@ class EchoServer:
     refused: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock = listen(self._serve)
         self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._run, daemon=True).start()
 
-    def _run(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            conn.settimeout(5)
-            try:
-                with self.ctx.wrap_socket(conn, server_side=True) as tls_conn:
-                    self.tids.append(tls.peer_tid(tls_conn))
-                    data = tls_conn.recv(4096)
-                    self.received.append(data)
-                    tls_conn.sendall(data)
-            except (ssl.SSLError, OSError) as exc:
-                self.refused.append(type(exc).__name__)
-                conn.close()
+    def _serve(self, conn: socket.socket) -> None:
+        conn.settimeout(5)
+        try:
+            with self.ctx.wrap_socket(conn, server_side=True) as tls_conn:
+                self.tids.append(tls.peer_tid(tls_conn))
+                data = tls_conn.recv(4096)
+                self.received.append(data)
+                tls_conn.sendall(data)
+        except (ssl.SSLError, OSError) as exc:
+            self.refused.append(type(exc).__name__)
+            conn.close()
 
     def close(self) -> None:
         self.sock.close()
