@@ -24,6 +24,7 @@ from datetime import datetime
 
 from host_throughput import Template, Terminal, bench_terminals, bench_world
 
+from steadypos import logs
 from steadypos.host.secrets import open_keys
 from steadypos.host.service import HostService
 from steadypos.host.store import open_store
@@ -114,6 +115,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--profile", help="write cProfile statistics (both threads) here")
     args = ap.parse_args()
+    logs.setup(path=f"{args.keys}.floor.log")  # the host logs each request: so does its floor
     secrets = open_keys(args.keys)
     profiles = [cProfile.Profile(), cProfile.Profile()] if args.profile else []
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 
+from steadypos import logs
 from steadypos.host.metrics import HostMetrics
 from steadypos.host.service import HostService
 from steadypos.host.store import StoreConflict, StoreError
@@ -104,6 +105,7 @@ class GroupWriter:
         store = service.store
         started = time.perf_counter()
         results: list[Message | None] = []
+        logs.hold()  # the group's log lines go out in one write, before its answers
         try:
             store.begin()
             for i, (msg, _, action) in enumerate(group):
@@ -124,6 +126,7 @@ class GroupWriter:
             self.metrics.committed([(msg, resp) for (msg, _, _), resp in zip(group, results,
                                                                              strict=True)],
                                    time.perf_counter() - started)
+        logs.release()
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Message | None],
                                                             Message | None]]] = {}
         for (_, fut, _), resp in zip(group, results, strict=True):
