@@ -79,6 +79,15 @@ def encode_body(msg: Message, reference: bool = False) -> bytes:
     cached = None if reference else msg.cached_body()
     if cached is not None:
         return cached
+    raw = None if reference else layout.encode(msg.mti, msg.fields)
+    if raw is None:
+        raw = _encode_checked(msg)
+    msg.wire = (dict(msg.fields), raw)
+    return raw
+
+
+def _encode_checked(msg: Message) -> bytes:
+    """encode_body through the profile's checks and pyiso8583, which name what is wrong."""
     if not _MTI.match(msg.mti):
         raise ProtocolError(f"MTI {msg.mti!r} is not a pos-link message type", "MTI", 0)
     for n, v in msg.fields.items():
@@ -87,14 +96,10 @@ def encode_body(msg: Message, reference: bool = False) -> bytes:
             raise ProtocolError(f"field {n} is not in the profile", f"field {n}", 0)
         if _BAD_CHAR[spec.content].search(v):
             raise ProtocolError(f"value does not fit {spec.content}", f"field {n} ({spec.name})")
-    raw = None if reference else layout.encode(msg.mti, msg.fields)
-    if raw is None:
-        try:
-            raw = bytes(iso8583.encode(_doc(msg), SPEC)[0])
-        except EncodeError as exc:
-            raise ProtocolError(exc.msg, _name(exc.field), 0) from exc
-    msg.wire = (dict(msg.fields), raw)
-    return raw
+    try:
+        return bytes(iso8583.encode(_doc(msg), SPEC)[0])
+    except EncodeError as exc:
+        raise ProtocolError(exc.msg, _name(exc.field), 0) from exc
 
 
 def encode_frame(msg: Message) -> bytes:

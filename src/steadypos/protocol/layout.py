@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from steadypos.protocol.spec import FIELDS
 
-# The characters each content class allows (codec.py's checks, the same sets).
-_GOOD = {
-    "n": re.compile(r"[0-9]*"),
-    "z": re.compile(r"[0-9D]*"),
-    "ans": re.compile(r"[\x20-\x7e]*"),
-    "b": re.compile(r"[0-9A-F]*"),
+_HEX = re.compile(r"[0-9A-F]*")
+_MTI = re.compile(r"0[1-9][0-9]0")
+
+
+def _digits(v: str) -> bool:
+    return not v or (v.isascii() and v.isdigit())
+
+
+# Whether a value has only the characters of its content class: codec.py's checks (the same
+# sets: n 0-9, z 0-9 and D, ans 0x20-0x7E, b 0-9 A-F), in str methods where they are faster.
+_GOOD: dict[str, Callable[[str], bool]] = {
+    "n": _digits,
+    "z": lambda v: _digits(v.replace("D", "")),
+    "ans": lambda v: v.isascii() and v.isprintable(),
+    "b": lambda v: _HEX.fullmatch(v) is not None,
 }
 _BITMAP_BYTES = 8
 _BODY_START = 2 + _BITMAP_BYTES  # MTI (BCD, 2 bytes) and the primary bitmap
@@ -33,7 +43,7 @@ class _Slot:
     max_len: int  # nibbles (n, z) or bytes (b, ans)
     nibbles: bool
     text: bool  # ans: ASCII; otherwise hex digits packed two to a byte
-    good: re.Pattern[str]
+    good: Callable[[str], bool]
 
 
 SLOTS: tuple[_Slot, ...] = tuple(sorted(
@@ -62,14 +72,19 @@ def _data(slot: _Slot, value: str) -> tuple[bytes, int] | None:
 
 
 def encode(mti: str, fields: dict[int, str]) -> bytes | None:
-    """MTI + bitmap + fields of a message whose MTI and field contents codec.py has checked;
-    None when a field does not fit its layout (pyiso8583 then names the problem)."""
+    """MTI + bitmap + fields of a message of the profile's MTIs, fields and characters whose
+    every field fits its layout; None for anything else (codec.py then names the problem)."""
+    if not isinstance(mti, str) or _MTI.fullmatch(mti) is None:
+        return None
     bitmap = 0
     parts = [b""]
     try:
         for number in sorted(fields):
             slot = BY_NUMBER[number]
-            done = _data(slot, fields[number])
+            value = fields[number]
+            if not slot.good(value):
+                return None
+            done = _data(slot, value)
             if done is None:
                 return None
             raw, length = done
@@ -116,7 +131,7 @@ def _field(body: bytes, pos: int, slot: _Slot) -> tuple[str, int] | None:
             if value[-1] != "0":
                 return None
             value = value[:-1]
-    if slot.good.fullmatch(value) is None:
+    if not slot.good(value):
         return None
     return value, pos + size
 
