@@ -5,11 +5,12 @@ the ceiling of the same clients, in the same run.
         [--db postgresql://127.0.0.1:5432/test] [--workers 2] [--src NAME=PATH ...]
 
 Measured: `steadypos host` in a subprocess on a fresh database seeded with the demo data and one
-terminal and one card per client: a temporary SQLite file (WAL, synchronous=FULL), or with
-`--db` a fresh schema in that PostgreSQL database (dropped after), with `--workers K` host
-processes. K asyncio connections in this process sign in (once per terminal) and send sales of 1
-fen, each with a PIN, one at a time per connection, for the given seconds. CPU per sale is the
-host processes' user + system CPU over the sales answered.
+terminal and one card per client: a temporary SQLite file (WAL, synchronous=FULL), and with
+`--db` also a fresh schema in that PostgreSQL database (dropped after), with `--workers K` host
+processes; the first row (SQLite, one process) is the baseline. K asyncio connections in this
+process sign in (once per terminal) and send sales of 1 fen, each with a PIN, one at a time per
+connection, for the given seconds. CPU per sale is the host processes' user + system CPU over
+the sales answered.
 Floor: the same request path in one process without sockets (benchmarks/host_floor.py: decode,
 group writer, service, store, encode) on an equally fresh database; its ratio says what the
 sockets, the streams and the event loop cost.
@@ -400,14 +401,18 @@ def main() -> None:
         return
     sources = _sources(args.src)
     kind = ("PostgreSQL" if args.db.startswith("postgres") else "db") if args.db else "SQLite"
-    table: list[list[Run]] = [[] for _ in sources]
+    # (row name, sources, database, workers): with --db, the first sources on SQLite come first.
+    rows = [(f"{name}: {kind} x{args.workers}", src, args.db, args.workers)
+            for name, src in sources]
+    if args.db:
+        rows.insert(0, (f"{sources[0][0]}: baseline SQLite x1", sources[0][1], None, 1))
+    table: list[list[Run]] = [[] for _ in rows]
     ceiling: list[Run] = []
     for _ in range(args.repeat):  # interleaved, so that a busy moment of the machine is shared
-        for runs, (name, src) in zip(table, sources, strict=True):
-            runs.append(run_host(f"{name}: {kind} x{args.workers}", args.db, args.workers,
-                                 args, src))
+        for runs, (name, src, db, workers) in zip(table, rows, strict=True):
+            runs.append(run_host(name, db, workers, args, src))
             if not args.no_floor:
-                runs[-1].floor.append(run_floor(args.db, args, src))
+                runs[-1].floor.append(run_floor(db, args, src))
         ceiling.append(run_ceiling(args, table[0][-1].res.sample))
     print(f"{args.clients} clients, {args.seconds:g} s each, {args.repeat} run(s), "
           f"{os.cpu_count()} CPUs, durable commits (SQLite synchronous=FULL; PostgreSQL "
