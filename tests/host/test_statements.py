@@ -21,8 +21,9 @@ from steadypos.protocol.codec import Message, decode_frame
 
 # A group of one approved magstripe sale, BEGIN and COMMIT included, between two RRN blocks
 # (before this: 18 on each store, with a savepoint, the ensure-account SELECT, the counter's
-# SELECT and UPDATE, and one statement per posting line and per balance).
-PER_SALE = {"sqlite": 11, "postgresql": 12}
+# SELECT and UPDATE, one statement per posting line and per balance, and the parameters-waiting
+# SELECT, now read with the terminal).
+PER_SALE = {"sqlite": 10, "postgresql": 11}
 
 
 class _Counting:

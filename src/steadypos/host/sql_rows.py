@@ -16,6 +16,10 @@ CARD_COLS = ("id, pan_ref, pan_masked, expiry, status, kind, psn, pin_verifier, 
              "track_verifier")
 TXN_COLS = ("id, tid, batch, stan, mti, kind, content_hash, amount, pan_ref, account, rc, rrn, "
             "auth_code, response, state, refunded, orig_id, fingerprint")
+# A terminal as read: its columns, and whether the TMS has parameters waiting for it (one
+# statement for both, under the row's lock).
+_TERMINAL_READ = (f"SELECT {TERMINAL_COLS}, EXISTS (SELECT 1 FROM params_waiting p "
+                  "WHERE p.tid = terminals.tid) FROM terminals")
 KEY_SET_COLS = "tid, gen, pik, mak, tdk, issued_at"
 
 
@@ -29,7 +33,7 @@ def txn_row(row: Any) -> TxnRow:
 
 def terminal_row(row: Any) -> TerminalRow:
     return TerminalRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]),
-                       row[8], row[9], row[10], row[11])
+                       row[8], row[9], row[10], row[11], bool(row[12]))
 
 
 class SqlRows(SqlRun):
@@ -45,8 +49,7 @@ class SqlRows(SqlRun):
 
     def terminal(self, tid: str, lock: RowLock = RowLock.NONE) -> TerminalRow | None:
         clause = lock.value if self.row_locks else ""
-        row = self._run(f"SELECT {TERMINAL_COLS} FROM terminals WHERE tid = :tid{clause}",
-                        tid=tid).fetchone()
+        row = self._run(f"{_TERMINAL_READ} WHERE tid = :tid{clause}", tid=tid).fetchone()
         return None if row is None else terminal_row(row)
 
     def update_registration(self, t: TerminalRow) -> None:
@@ -57,7 +60,7 @@ class SqlRows(SqlRun):
 
     def terminals(self) -> list[TerminalRow]:
         return [terminal_row(r) for r in
-                self._run(f"SELECT {TERMINAL_COLS} FROM terminals ORDER BY tid").fetchall()]
+                self._run(f"{_TERMINAL_READ} ORDER BY tid").fetchall()]
 
     def save_keys(self, t: TerminalRow) -> None:
         self._run("UPDATE terminals SET pik = :pik, mak = :mak, tdk = :tdk, key_gen = :gen, "

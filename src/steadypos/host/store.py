@@ -29,7 +29,8 @@ SQLITE_SCHEME = "sqlite:///"
 
 class Store(Protocol):
     """One connection, used by one thread at a time (the host's writer). Nothing is durable
-    before commit(); a savepoint undoes one request of a group."""
+    before commit(); a savepoint undoes one request of a group (the writer takes them only when a
+    request of the group failed)."""
 
     # -- transactions ----------------------------------------------------------------------
     def begin(self) -> None: ...
