@@ -7,6 +7,7 @@ processes."""
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from typing import Any
 
 import psycopg
@@ -115,6 +116,11 @@ class PgStore(SqlStore):
 
     def close(self) -> None:
         self.conn.close()
+
+    def pipelined(self) -> AbstractContextManager[Any]:
+        """psycopg's pipeline mode: a statement is sent without waiting for the answer to the
+        one before, until a result is read (a SELECT's row, an id)."""
+        return self.conn.pipeline()
 
     def has_table(self, name: str) -> bool:
         return self._run("SELECT 1 FROM information_schema.tables WHERE table_name = :name "

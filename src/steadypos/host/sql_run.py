@@ -4,6 +4,8 @@ quoting); driver errors as StoreError; transactions, savepoints and the schema v
 
 from __future__ import annotations
 
+import contextlib
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 from sqlalchemy import text
@@ -102,6 +104,11 @@ class SqlRun:
             self._rollback()
         finally:
             self._undone(committed=False)
+
+    def pipelined(self) -> AbstractContextManager[Any]:
+        """Within it, statements whose results nobody reads may go to the server without waiting
+        for its answer (errors then surface at a later statement); none here by default."""
+        return contextlib.nullcontext()
 
     def savepoint(self, name: str) -> None:
         self._run(f"SAVEPOINT {name}")

@@ -137,7 +137,8 @@ class GroupWriter:
         store = service.store
         store.begin()
         try:
-            results = [action(service, msg) for msg, _, action in group]
+            with store.pipelined():
+                results = [action(service, msg) for msg, _, action in group]
         except Exception:  # the careful run below says what it was
             store.rollback()
             store.begin()
