@@ -13,7 +13,7 @@ import pytest
 from support.pg import PG_URL, drop_schema, fresh_schema, pg_reason
 
 from steadypos.chaos import ops, worker_kills
-from steadypos.chaos.worker_kills import KillSchedule, Lane, Sale
+from steadypos.chaos.worker_kills import KillSchedule, Lane, StreamedSale
 from steadypos.host import demo_data
 from steadypos.host.ledger import merchant_account, transfer
 from steadypos.host.process import steadypos_argv
@@ -69,7 +69,7 @@ def test_the_check_catches_what_a_broken_host_would_do(pg: str, tmp_path: Path) 
         swiped = Card.from_track2(card["track2"])
         for stan, (rc, reversed_) in enumerate([("00", False), ("00", False), ("00", True)], 1):
             msg = builders.sale(lane.station, stan, 1, 500, swiped)
-            lane.sales.append(Sale(msg, 0, 500, rc, f"{stan:012d}", reversed_))
+            lane.sales.append(StreamedSale(msg, 0, 500, rc, f"{stan:012d}", reversed_))
         store.begin()  # stan 1 posted twice; stan 2 never posted; stan 3 posted, not reversed
         store.ensure_account(merchant_account(term["mid"]), "merchant")
         for stan in (1, 1, 3):

@@ -59,7 +59,7 @@ class KillSchedule:
 
 
 @dataclass
-class Sale:
+class StreamedSale:
     msg: Message  # unMACed
     card: int
     amount: int
@@ -77,7 +77,7 @@ class Lane:
     keys: WorkingKeys
     stans: Any  # shared with the terminal's other lane
     reverses: bool
-    sales: list[Sale] = field(default_factory=list)
+    sales: list[StreamedSale] = field(default_factory=list)
     problems: list[Violation] = field(default_factory=list)
     conn: Connection | None = None
 
@@ -97,7 +97,7 @@ class Lane:
             self.conn.close()
             self.conn = None
 
-    def settle(self, addr: tuple[str, int], sale: Sale, until: float) -> None:
+    def settle(self, addr: tuple[str, int], sale: StreamedSale, until: float) -> None:
         """What a terminal does about a sale it heard nothing back about: the reversal (98), or
         the same request again, until the host answers."""
         msg = builders.reversal(sale.msg, "98", "") if self.reverses else sale.msg
@@ -127,7 +127,7 @@ class Lane:
             amount = 100 + n % 37
             msg = builders.sale(self.station, next(self.stans), 1, amount,
                                 Card.from_track2(cards[card]["track2"]))
-            sale = Sale(msg, card, amount)
+            sale = StreamedSale(msg, card, amount)
             self.sales.append(sale)
             try:
                 resp = self.exchange(addr, msg)
