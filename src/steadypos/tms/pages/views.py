@@ -11,6 +11,7 @@ from steadypos.tms import security
 from steadypos.tms.deps import Ctx, Db
 from steadypos.tms.errors import TmsError
 from steadypos.tms.models import Application, AuditEntry, FleetTerminal, TerminalState, TokenKind
+from steadypos.tms.pages import board as board_pages
 from steadypos.tms.pages import fleet
 from steadypos.tms.pages import incidents as incident_pages
 from steadypos.tms.pages import parameters as parameter_pages
@@ -144,3 +145,4 @@ router.include_router(fleet.router)
 router.include_router(parameter_pages.router)
 router.include_router(release_pages.router)
 router.include_router(incident_pages.router)
+router.include_router(board_pages.router)
