@@ -99,5 +99,4 @@ def test_the_board_shows_the_little_fleets_figures(tms: Tms, page: Any, tmp_path
     assert "Printer fault" in page.inner_text("#board-causes tr[data-cause=hardware_printer]")
     assert "Means over 3 acknowledged and 2 resolved" in page.inner_text("#board-mean-over")
     check_plots(page)
-    shoot(page, "board-en", tmp_path)
     page.click("#lang-switch")
