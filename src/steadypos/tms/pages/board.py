@@ -11,12 +11,12 @@ from steadypos.tms.deps import Db
 from steadypos.tms.pages.bars import chart
 from steadypos.tms.pages.web import Viewer, lang_of, render
 from steadypos.tms.services import board
-from steadypos.tms.services.board import Rate
+from steadypos.tms.services.board import CrashFree
 
 router = APIRouter()
 
 
-def _rates(rates: list[Rate]) -> list[tuple[str, str, float]]:
+def _rates(rates: list[CrashFree]) -> list[tuple[str, str, float]]:
     return [(r.name, r.name, r.pct) for r in rates if r.pct is not None]
 
 

@@ -21,7 +21,7 @@ WINDOW_DAYS = 14  # as a release's health on the releases page
 
 
 @dataclass(frozen=True)
-class Rate:
+class CrashFree:
     """Crash-free sessions of one release, or of one brand/model (`name` "PAX A920")."""
 
     name: str
@@ -39,8 +39,8 @@ class Board:
     open_by_cause: dict[str, int]  # most first
     open_by_severity: dict[str, int]  # high, low
     stats: dict[str, Any]  # incidents.stats: MTTA/MTTR in minutes, how many each
-    by_release: list[Rate]  # oldest version first
-    by_model: list[Rate]
+    by_release: list[CrashFree]  # oldest version first
+    by_model: list[CrashFree]
     overdue: list[dict[str, Any]]  # upkeep.due
     gaps: list[dict[str, Any]]  # upkeep.gaps
     window_days: int
@@ -74,16 +74,16 @@ def _sessions(actor: Actor, since: datetime, *group: Any) -> Select[Any]:
                   ).where(*where).group_by(*group)
 
 
-def crash_free_by_release(db: Session, actor: Actor, since: datetime) -> list[Rate]:
-    rates = [Rate(version, int(s), int(c)) for version, s, c in
+def crash_free_by_release(db: Session, actor: Actor, since: datetime) -> list[CrashFree]:
+    rates = [CrashFree(version, int(s), int(c)) for version, s, c in
              db.execute(_sessions(actor, since, SessionCount.app_version))]
     return sorted(rates, key=lambda r: (policies.version_key(r.name), r.name))
 
 
-def crash_free_by_model(db: Session, actor: Actor, since: datetime) -> list[Rate]:
+def crash_free_by_model(db: Session, actor: Actor, since: datetime) -> list[CrashFree]:
     query = _sessions(actor, since, FleetTerminal.brand, FleetTerminal.model).join(
         FleetTerminal, FleetTerminal.tid == SessionCount.tid)
-    return sorted((Rate(f"{brand} {model}", int(s), int(c))
+    return sorted((CrashFree(f"{brand} {model}", int(s), int(c))
                    for brand, model, s, c in db.execute(query)), key=lambda r: r.name)
 
 
