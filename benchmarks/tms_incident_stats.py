@@ -1,5 +1,6 @@
 """How long MTTA/MTTR take over many incidents: every incident loaded into Python (as
-`incidents.stats` did) against the SQL aggregates it runs now, in the same run.
+`incidents.stats` did) against the SQL aggregates it runs now, in the same run; and the first
+page of `GET /incidents` (100 of them) sliced in Python from all against LIMIT/OFFSET.
 
     .venv/bin/python benchmarks/tms_incident_stats.py [--incidents 20000] [--repeat 5]
         [--backend sqlite|postgresql|both]
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 
 from steadypos.tms import db as tmsdb
 from steadypos.tms.actors import Actor
@@ -72,6 +73,20 @@ def before(engine: Engine) -> dict[str, object]:
                 "by_status": {s.value: sum(i.status == s for i in rows) for s in IncidentState}}
 
 
+def page_before(engine: Engine) -> dict[str, object]:
+    """The first page as `incidents.listing` made it: every incident loaded, then sliced."""
+    with tmsdb.sessions(engine)() as db:
+        rows = list(db.scalars(select(Incident).where(Incident.merged_into.is_(None))
+                               .order_by(Incident.id.desc())))
+        return {"ids": [i.id for i in rows[:100]], "total": len(rows)}
+
+
+def page_after(engine: Engine) -> dict[str, object]:
+    with tmsdb.sessions(engine)() as db:
+        rows, total = incidents.listing(db, OPS, None, None, None, 100, 0)
+        return {"ids": [i.id for i in rows], "total": total}
+
+
 def after(engine: Engine) -> dict[str, object]:
     with tmsdb.sessions(engine)() as db:
         return incidents.stats(db, OPS)
@@ -93,11 +108,16 @@ def run(backend: str, url: str, n: int, repeat: int) -> None:
     fill(engine, n)
     slow, old = median_ms(before, engine, repeat)
     fast, new = median_ms(after, engine, repeat)
+    page_slow, page_old = median_ms(page_before, engine, repeat)
+    page_fast, page_new = median_ms(page_after, engine, repeat)
     engine.dispose()
     print(f"{backend}: {n} incidents; loaded into Python {slow:.0f} ms, SQL aggregates "
           f"{fast:.1f} ms, {slow / fast:.1f}x; same figures: {'yes' if old == new else 'NO'}")
     print(f"  MTTA {new['mtta_minutes']} min, MTTR {new['mttr_minutes']} min, "
           f"{new['acknowledged']} acknowledged, {new['resolved']} resolved")
+    print(f"  first page of 100: all loaded and sliced {page_slow:.0f} ms, LIMIT/OFFSET "
+          f"{page_fast:.1f} ms, {page_slow / page_fast:.1f}x; same page: "
+          f"{'yes' if page_old == page_new else 'NO'}")
 
 
 def main() -> None:

@@ -108,8 +108,9 @@ def listing(db: Session, actor: Actor, status: str | None, cause: str | None,
                           (Incident.scope, scope)):
         if value is not None:
             query = query.where(column == value)
-    rows = list(db.scalars(query.order_by(Incident.id.desc())))
-    return rows[offset:offset + limit], len(rows)
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(db.scalars(query.order_by(Incident.id.desc()).limit(limit).offset(offset)))
+    return rows, total
 
 
 def _audit(db: Session, actor: Actor, inc: Incident, action: str, before: str) -> None:
