@@ -92,8 +92,12 @@ def test_the_board_shows_the_little_fleets_figures(tms: Tms, page: Any, tmp_path
         fleet.overdue_tid
     check_plots(page)
     shoot(page, "board", tmp_path)
+    page.goto("/ui/")
+    assert page.inner_text("#count-overdue") == "1"  # the dashboard's tile leads to the list
+    page.click("#count-overdue")
+    page.wait_for_url("**/ui/board#board-overdue")
     page.click("#lang-switch")
-    page.wait_for_url("**/ui/board")
+    page.wait_for_url("**/ui/board*")
     assert page.locator("h1").inner_text() == "Fleet board"
     check_figures(page, "en")
     assert "Printer fault" in page.inner_text("#board-causes tr[data-cause=hardware_printer]")

@@ -32,7 +32,7 @@ from steadypos.tms.pages.web import (
 )
 from steadypos.tms.routers.auth import client_of
 from steadypos.tms.schemas.applications import RejectIn
-from steadypos.tms.services import applications, auth
+from steadypos.tms.services import applications, auth, upkeep
 from steadypos.tms.services import terminals as terminal_service
 from steadypos.tms.services.terminals import TerminalFilter
 
@@ -100,7 +100,8 @@ def dashboard(request: Request, db: Db, actor: Viewer) -> HTMLResponse:
     counts = {status: n for status, n in db.execute(by_status).all()}
     return render(request, "dashboard.html", actor, counts=counts,
                   statuses=[s.value for s in TerminalState],
-                  waiting=db.scalar(waiting) or 0, activations=list(db.scalars(activations)))
+                  waiting=db.scalar(waiting) or 0, activations=list(db.scalars(activations)),
+                  overdue=len(upkeep.due(db, actor)))
 
 
 @router.get("/applications", response_class=HTMLResponse)
