@@ -24,7 +24,7 @@ from tmskit import Tms, active
 from steadypos import i18n
 from steadypos.tms.actors import Actor
 from steadypos.tms.ops_models import Incident
-from steadypos.tms.pages.bars import chart, round_top
+from steadypos.tms.pages.bars import chart, fit, round_top
 from steadypos.tms.services import alerts, board, incidents, runbooks
 
 OPS = Actor("user:ops", "ops")
@@ -98,3 +98,5 @@ def test_bars_start_at_zero_and_scale_alike() -> None:
     rates = chart([("1.0.0", "1.0.0", 98.0)], 100, "%", 2)
     assert rates.bars[0].text == "98.00%" and [t for _, t in rates.ticks][::5] == ["0%", "100%"]
     assert chart([]).empty
+    assert fit("Environmental interference") == "Environmental interfere…"
+    assert fit("打印机故障") == "打印机故障" and fit("网" * 13) == "网" * 11 + "…"

@@ -14,7 +14,8 @@ ROW = 26
 @dataclass(frozen=True)
 class Bar:
     key: str  # what the item is (a state, a cause, a version): data-key in the SVG
-    label: str
+    label: str  # as it fits the label column; `full` in the bar's tooltip
+    full: str
     value: float
     text: str  # the value as printed at the bar's end
     y: float
@@ -39,6 +40,16 @@ def round_top(value: float, least: float = 5) -> float:
     return next(base * power for base in (1, 2, 5, 10) if base * power >= value)
 
 
+def fit(label: str, room: int = 24) -> str:
+    """`label` cut to the label column (a CJK character takes the room of two)."""
+    used = 0
+    for n, ch in enumerate(label):
+        used += 2 if ord(ch) > 0x2E80 else 1
+        if used > room:
+            return label[:n - 1] + "…"
+    return label
+
+
 def chart(items: list[tuple[str, str, float]], top: float | None = None,
           unit: str = "", digits: int = 0) -> Chart:
     """Bars for `(key, label, value)` items, in their order; the axis runs from 0 to `top`
@@ -47,7 +58,7 @@ def chart(items: list[tuple[str, str, float]], top: float | None = None,
         return Chart(WIDTH, TOP + AXIS, LEFT, WIDTH - RIGHT, [], [], True)
     top = top or round_top(max(v for _, _, v in items))
     inner = WIDTH - LEFT - RIGHT
-    bars = [Bar(key, label, value, f"{value:.{digits}f}{unit}", TOP + ROW * n,
+    bars = [Bar(key, fit(label), label, value, f"{value:.{digits}f}{unit}", TOP + ROW * n,
                 round(inner * max(value, 0) / top, 1))
             for n, (key, label, value) in enumerate(items)]
     steps = 4 if str(int(top / 10 ** math.floor(math.log10(top)))) == "2" else 5
