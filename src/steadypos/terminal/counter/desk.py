@@ -10,8 +10,8 @@ from typing import Any, Protocol, TypeVar
 from textual.screen import Screen
 
 from steadypos.terminal.counter.bridge import Bridge
-from steadypos.terminal.fleet import Api
 from steadypos.terminal.counter.view import ResultView
+from steadypos.terminal.fleet import Api
 from steadypos.terminal.flows import Terminal
 
 T = TypeVar("T")
