@@ -81,5 +81,5 @@ def test_without_any_answer_yet_an_unreachable_tms_does_not_stop_selling(tmp_pat
     told = operators.check(journal, "10000001", "07", down)
     assert (told.live, told.fresh) == (True, False) and "cannot reach" in told.why
     assert not operators.cache_path(journal).exists()
-    assert operators.check(journal, "10000001", "07", None) == operators.Decision("07", True,
+    assert operators.check(journal, "10000001", "07", None) == operators.Admission("07", True,
                                                                                   True)

@@ -14,19 +14,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from steadypos.clock import now_ts
 from steadypos.files import write_private_json
+from steadypos.terminal.fleet import Api
 from steadypos.terminal.tmsclient import TmsCallError
 
 
-class Api(Protocol):
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any: ...
-
-
 @dataclass(frozen=True)
-class Decision:
+class Admission:
     """May `operator` trade live; `fresh`: the TMS answered now (else the last answer stands),
     `why` the TMS's error when it did not."""
 
@@ -55,20 +52,20 @@ def _decide(known: dict[str, Any], operator: str) -> bool:
     return trained or not required
 
 
-def check(journal: Path, tid: str, operator: str, api: Api | None) -> Decision:
+def check(journal: Path, tid: str, operator: str, api: Api | None) -> Admission:
     """Ask the TMS whether `operator` may trade live on `tid`, remembering its answer; without
     a TMS (a terminal not activated through one) there is no rule."""
     if api is None:
-        return Decision(operator, True, True)
+        return Admission(operator, True, True)
     known = remembered(journal)
     try:
         got = api.call("GET", f"/terminals/{tid}/operators/{operator}")
         trained, required = bool(got["trained"]), bool(got["training_required"])
         live = "live" in got["modes"]
     except (TmsCallError, KeyError, TypeError) as exc:
-        return Decision(operator, _decide(known, operator), False, str(exc))
+        return Admission(operator, _decide(known, operator), False, str(exc))
     operators = {**(known.get("operators") or {}),
                  operator: {"trained": trained, "at": now_ts()}}
     write_private_json(cache_path(journal), {"training_required": required,
                                              "operators": operators, "at": now_ts()})
-    return Decision(operator, live, True)
+    return Admission(operator, live, True)
