@@ -23,7 +23,7 @@ from rich.console import Console
 from sqlalchemy import select
 
 from steadypos import i18n
-from steadypos.clock import format_ts, parse_utc
+from steadypos.clock import format_ts, now_ts, parse_utc
 from steadypos.fleetsim import remedy
 from steadypos.fleetsim.catalog import START
 from steadypos.fleetsim.devices import SimDevice
@@ -76,6 +76,13 @@ def _rebased(days: list[list[dict[str, Any]]], tid: str, start: datetime
              for ev in d] for d in days]
 
 
+def _beat(case: Case, ts: str, sessions: dict[str, dict[str, int]]) -> None:
+    case.device.api.call("POST", "/heartbeats", {
+        "tid": case.tid, "ts": ts, "app_version": next(iter(sessions), "4.2.1"),
+        "params_version": 0, "sessions": sessions,
+        "health": {"battery_pct": 90, "power": "ac", "printer": "ok"}})
+
+
 def _report(case: Case, days: list[list[dict[str, Any]]]) -> dict[str, Any]:
     """Heartbeats of the days (one at each day's end, its sessions counted as the terminal's
     own heartbeat counts them), then the days' log uploaded; the upload's diagnosis."""
@@ -83,12 +90,7 @@ def _report(case: Case, days: list[list[dict[str, Any]]]) -> dict[str, Any]:
         for n, d in enumerate(days):
             path = Path(tmp) / f"day{n}.jsonl"
             path.write_text("".join(json.dumps(ev) + "\n" for ev in d), encoding="utf-8")
-            sessions, _ = sessions_since(path, 0)
-            version = next(iter(sessions), "4.2.1")
-            case.device.api.call("POST", "/heartbeats", {
-                "tid": case.tid, "ts": str(d[-1]["ts"]), "app_version": version,
-                "params_version": 0, "sessions": sessions,
-                "health": {"battery_pct": 90, "power": "ac", "printer": "ok"}})
+            _beat(case, str(d[-1]["ts"]), sessions_since(path, 0)[0])
     raw = gzip.compress(b"".join(json.dumps(ev).encode() + b"\n" for d in days for ev in d))
     got: dict[str, Any] = json.loads(case.device.api.request(
         "POST", f"/terminals/{case.tid}/logs", raw, "application/gzip"))
@@ -195,14 +197,16 @@ def close_loop(day: DemoDay, url: str, password: str, console: Console) -> None:
         _clock(db, {c.incident["id"]: {"acked_at": opened_at + timedelta(hours=1),
                                        "resolved_at": monday} for c in cases},
                {c.uploads[-1]: monday + WINDOW - timedelta(hours=1) for c in cases}, judge=True)
+        for case in cases:  # today: the terminals heartbeat as ever
+            _beat(case, now_ts(), {})
     except TmsCallError as exc:
         day.expect(f"the loop's TMS calls: {exc}", False)
         return
     for case in cases:
-        _checked(day, api, case, console)
+        _checked(day, api, url, case, console)
 
 
-def _checked(day: DemoDay, api: TmsClient, case: Case, console: Console) -> None:
+def _checked(day: DemoDay, api: TmsClient, url: str, case: Case, console: Console) -> None:
     """The incident as the TMS shows it now: both figures printed, the drop expected."""
     inc = api.call("GET", f"/incidents/{case.incident['id']}")
     check = inc["check"]
@@ -214,6 +218,7 @@ def _checked(day: DemoDay, api: TmsClient, case: Case, console: Console) -> None
                                      figure=i18n.t(f"figure.{check['figure']}", lang),
                                      verdict=i18n.t(f"verdict.{check['verdict']}", lang)),
                       highlight=False, soft_wrap=True)
+    console.print(f"   {url}/ui/incidents/{case.incident['id']}", highlight=False)
     day.expect(f"remedy check {case.tid} {case.label}: {check['figure']} {check['before']} → "
                f"{check['after']}, the incident stays resolved",
                check["before"] is not None and check["after"] is not None
