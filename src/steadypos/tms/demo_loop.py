@@ -4,7 +4,7 @@ printer-jam terminal is worked through its runbook with maintenance, an untraine
 training; the simulator then runs without the fault, and the TMS's remedy check measures the
 incident's figure before and after over equal windows, printed in Chinese and English.
 
-Two simulated weeks of three days pass in seconds: the terminals report their days with
+Two windows of three simulated days pass in seconds: the terminals report their days with
 back-dated times (heartbeats accept up to 7 days back), and `_clock` moves what the TMS stamped
 with its own clock (an incident's open, acknowledge and resolve times, an upload's arrival) to
 the simulated moments they stand for, as the incident tests do."""
@@ -52,7 +52,7 @@ class Case:
     device: SimDevice
     days: list[list[dict[str, Any]]]
     incident: dict[str, Any] = field(default_factory=dict)
-    uploads: list[str] = field(default_factory=list)  # their sha256, first week first
+    uploads: list[str] = field(default_factory=list)  # their sha256, the window before first
 
     @property
     def tid(self) -> str:
@@ -156,8 +156,8 @@ def _clock(db: str, opened: dict[int, dict[str, datetime]],
 
 def _start(day: DemoDay, api: TmsClient, url: str, monday: datetime,
            console: Console) -> list[Case]:
-    """The fleet simulated, two of its terminals onboarded, their first week reported: the
-    cases whose incident opened."""
+    """The fleet simulated, two of its terminals onboarded, their days before the remedy
+    reported: the cases whose incident opened."""
     plan_fleet, plans = remedy.fleet_with(tuple(c for c, _ in CASES), TERMINALS, DAYS, SEED)
     devices = fleet(day, api, url, len(CASES), name="杭州湖滨小吃有限公司", licence=2,
                     prefix="LOOP")
@@ -188,7 +188,7 @@ def close_loop(day: DemoDay, url: str, password: str, console: Console) -> None:
     db = str(day.host.db)
     try:
         cases = _start(day, api, url, monday, console)
-        opened_at = monday - timedelta(hours=2)  # the first week's logs came in that evening
+        opened_at = monday - timedelta(hours=2)  # the logs before came in that evening
         _clock(db, {c.incident["id"]: {"opened_at": opened_at} for c in cases},
                {c.uploads[0]: opened_at - timedelta(hours=1) for c in cases})
         for case in cases:
