@@ -154,7 +154,7 @@ def _clock(db: str, opened: dict[int, dict[str, datetime]],
         engine.dispose()
 
 
-def _start(day: DemoDay, api: TmsClient, url: str, monday: datetime,
+def _start(day: DemoDay, api: TmsClient, url: str, remedy_day: datetime,
            console: Console) -> list[Case]:
     """The fleet simulated, two of its terminals onboarded, their days before the remedy
     reported: the cases whose incident opened."""
@@ -164,7 +164,7 @@ def _start(day: DemoDay, api: TmsClient, url: str, monday: datetime,
     cases = []
     for (label, cure), device in zip(CASES, devices, strict=True):
         days = remedy.replay(plans[label], plan_fleet, SEED, cure, ON_DAY)
-        case = Case(label, cure, device, _rebased(days, device.tid, monday - WINDOW))
+        case = Case(label, cure, device, _rebased(days, device.tid, remedy_day - WINDOW))
         got = _report(case, case.days[:ON_DAY])
         opened = _opened(api, case)
         cause = i18n.t(f"demoloop.cause.{label}", "en")
@@ -184,19 +184,19 @@ def _start(day: DemoDay, api: TmsClient, url: str, monday: datetime,
 def close_loop(day: DemoDay, url: str, password: str, console: Console) -> None:
     """Incidents from the simulated fleet, two remedies done, both checked and printed."""
     api = TmsClient(url).login("admin", password)
-    monday = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - WINDOW
+    remedy_day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - WINDOW
     db = str(day.host.db)
     try:
-        cases = _start(day, api, url, monday, console)
-        opened_at = monday - timedelta(hours=2)  # the logs before came in that evening
+        cases = _start(day, api, url, remedy_day, console)
+        opened_at = remedy_day - timedelta(hours=2)  # the logs before came in that evening
         _clock(db, {c.incident["id"]: {"opened_at": opened_at} for c in cases},
                {c.uploads[0]: opened_at - timedelta(hours=1) for c in cases})
         for case in cases:
             _work(api, case, console)
             _report(case, case.days[ON_DAY:])
         _clock(db, {c.incident["id"]: {"acked_at": opened_at + timedelta(hours=1),
-                                       "resolved_at": monday} for c in cases},
-               {c.uploads[-1]: monday + WINDOW - timedelta(hours=1) for c in cases}, judge=True)
+                                       "resolved_at": remedy_day} for c in cases},
+               {c.uploads[-1]: remedy_day + WINDOW - timedelta(hours=1) for c in cases}, judge=True)
         for case in cases:  # today: the terminals heartbeat as ever
             _beat(case, now_ts(), {})
     except TmsCallError as exc:
