@@ -164,7 +164,10 @@ class Worker:
                 log.warning("log upload left for redelivery: %s", str(exc).splitlines()[0])
                 continue
             await msg.ack()
-            await store.delete(ref["object"])
+            try:
+                await store.delete(ref["object"])
+            except NotFoundError:  # the same object twice (a retried upload): deleted already
+                pass
 
 
 def heartbeats_from(raw: list[bytes]) -> list[Any]:
