@@ -339,8 +339,7 @@ def demo(keep: bool = typer.Option(True, "--keep/--clean",
         tms_fleet.drift(day, url, password, console)
         _scene("TMS: a release built with a crash fault, rolled out in stages, halts itself")
         tms_fleet.bad_release(day, url, password, console)
-        _scene("TMS: the loop closed: a simulated fleet's flash-exits become incidents, two are "
-               "worked through their runbooks, and their remedies are checked")
+        _scene("TMS: the loop closed: flash-exits → incidents → runbooks → remedies checked")
         tms_loop.close_loop(day, url, password, console)
         _closing(day)
         if not failed():
