@@ -2,7 +2,8 @@
 rules' interval where set), done records with their checklist that reach the diagnosis as a
 `maintenance` event; training from training mode and by hand, the gaps; and each rule enforced:
 `training_required`, `maintenance_interval_days`, `missing_after_minutes`, `min_app_version`
-(offered as mandatory, then locked), every change in the audit log."""
+(offered as mandatory, then locked), every change in the audit log with the values before and
+after."""
 
 from __future__ import annotations
 
@@ -125,3 +126,29 @@ def test_a_minimum_version_is_offered_as_mandatory_then_locked(tms: Tms) -> None
         assert oversight.lock_outdated(db, tms.ctx, utcnow()) == []  # within the grace
         assert oversight.lock_outdated(db, tms.ctx, utcnow() + timedelta(days=1)) == [tid]
     assert tms.ok("GET", f"/terminals/{tid}")["status"] == "locked"
+
+
+def test_every_change_of_a_rule_is_in_the_audit_log(tms: Tms) -> None:
+    mid = tms.merchant()
+
+    def entries(policy_id: str) -> list[dict[str, Any]]:
+        audit = tms.ok("GET", "/audit", as_user="admin", params={"limit": 1000})["items"]
+        return sorted((e for e in audit if e["action"] == "policy.put"
+                       and e["entity_id"] == policy_id), key=lambda e: int(e["id"]))
+
+    made = tms.ok("PUT", "/policies", json={"target": {"mid": mid},
+                                            "maintenance_interval_days": 30})
+    tms.ok("PUT", "/policies", json={"target": {"mid": mid}, "maintenance_interval_days": 60,
+                                     "training_required": True})
+    tms.ok("PUT", "/policies", json={"target": {"mid": mid}, "min_app_version": "3.1.0",
+                                     "missing_after_minutes": 15})
+    first, second, third = entries(str(made["id"]))
+    assert (first["before"], first["after"]["maintenance_interval_days"]) == (None, 30)
+    assert (second["before"]["maintenance_interval_days"], second["before"]["training_required"],
+            second["after"]["maintenance_interval_days"], second["after"]["training_required"]
+            ) == (30, False, 60, True)
+    assert third["before"] == second["after"]
+    assert (third["after"]["min_app_version"], third["after"]["missing_after_minutes"],
+            third["after"]["maintenance_interval_days"]) == ("3.1.0", 15, 60)
+    assert {e["actor"] for e in (first, second, third)} == {"user:ops"}
+    assert {e["mid"] for e in (first, second, third)} == {mid}
