@@ -7,6 +7,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from steadypos.diagnose.corroboration import (
+    ALONE_WEIGHT,
+    link_shown,
+    printer_fault_read,
+)
 from steadypos.diagnose.episodes import Episode
 from steadypos.diagnose.evidence import FAMILIES, FAMILY_LABEL, Family, Scored, score_episode
 from steadypos.diagnose.fleet import FleetContext
@@ -97,11 +102,17 @@ class _Fleetwide:
 
 def _score(term: TerminalRecord, ctx: FleetContext, groups: dict[str, GroupCause]) -> list[Scored]:
     out = []
+    link = link_shown(term.n)
     for ep in term.episodes:
         ev = score_episode(ep)
         weight, note = 1.0, ""
         if ev.family == Family.NETWORK and ctx.fleet_wide(ep.t1):
             weight, note = HOST_SIDE_WEIGHT, "network trouble across many merchants at that time"
+        elif ev.family == Family.NETWORK and not link:
+            weight, note = ALONE_WEIGHT, "a timeout alone: the link never went down, failed to" \
+                                         " connect or had a weak signal"  # fmt: skip
+        elif ev.family == Family.WEAR and ev.kind == "printer" and not printer_fault_read(ep):
+            weight, note = ALONE_WEIGHT, "stopped at the receipt screen with no printer fault read"
         elif ev.family == Family.SOFTWARE and ev.kind == "crash":
             g = ctx.group_of(ep.exception, ep.frames)
             if g is not None and groups[g.fingerprint].sporadic:
