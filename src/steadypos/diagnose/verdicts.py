@@ -124,15 +124,16 @@ def _score(term: TerminalRecord, ctx: FleetContext, groups: dict[str, GroupCause
     return out
 
 
-def _counts(scored: list[Scored]) -> dict[str, float]:
-    """Weighted episodes per family and per family:kind."""
+def _counts(scored: list[Scored], whole: bool = False) -> dict[str, float]:
+    """Weighted episodes per family and per family:kind (`whole`: each episode counts one)."""
     c: dict[str, float] = {}
     for s in scored:
         if s.family:
-            c[s.family] = c.get(s.family, 0.0) + s.weight
+            w = 1.0 if whole else s.weight
+            c[s.family] = c.get(s.family, 0.0) + w
             if s.kind:
                 key = f"{s.family}:{s.kind}"
-                c[key] = c.get(key, 0.0) + s.weight
+                c[key] = c.get(key, 0.0) + w
     return c
 
 
@@ -142,7 +143,11 @@ def judge(terms: list[TerminalRecord], ctx: FleetContext) -> Verdicts:
     scored = {t.tid: _score(t, ctx, groups) for t in terms}
     counts = {t.tid: _counts(scored[t.tid]) for t in terms}
     keys = set(FAMILIES) | {k for c in counts.values() for k in c}
-    noise = {k: typical_rate((counts[t.tid].get(k, 0.0), t.n.flows) for t in terms) for k in keys}
+    # the noise floors count whole episodes, as they happen: counts weighed down (a lone timeout,
+    # a host-side outage) would spread the ordinary part's rates and move its cut with every
+    # terminal, and what the fleet's ordinary terminals show is its noise, weighed or not
+    whole = {t.tid: _counts(scored[t.tid], whole=True) for t in terms}
+    noise = {k: typical_rate((whole[t.tid].get(k, 0.0), t.n.flows) for t in terms) for k in keys}
     fw = _Fleetwide(ctx, groups, noise, typical_rate((pin_misuse(t), t.n.flows) for t in terms),
                     typical_rate((wrong_methods(t), t.n.flows) for t in terms),
                     typical_rate((read_errors(t), t.n.card_reads) for t in terms))  # fmt: skip
