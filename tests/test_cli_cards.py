@@ -36,6 +36,13 @@ def test_demo_data_card_writes_the_demo_cards(tmp_path: Path) -> None:
         assert cards.load(out) == cards.parse(expected)
 
 
+@pytest.mark.parametrize("pan", ["4111111111111111", "5500005555555559", "378282246310005",
+                                 "6011111111111117", "79927398713"])
+def test_check_digit_completes_published_luhn_numbers(pan: str) -> None:
+    # Published test PANs (and the Luhn article's 79927398713): an oracle outside the code.
+    assert cards.check_digit(pan[:-1]) == pan[-1]
+
+
 def test_a_pan_of_no_demo_card_gives_a_valid_file_and_a_note(tmp_path: Path) -> None:
     pan = "622202999999999" + cards.check_digit("622202999999999")
     out = tmp_path / "c.json"

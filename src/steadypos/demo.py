@@ -10,6 +10,7 @@ import ssl
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -46,18 +47,30 @@ def _charged(day: Day, pan: str, before: int, fen: int, what: str) -> bool:
                       day.balance(day.card_account(pan)) == before - fen)
 
 
-def run_day(day: Day) -> None:
+@dataclass(frozen=True)
+class DemoCards:
+    """The demo data's cards each scene of the day uses."""
+
+    rich: dict
+    other: dict
+    low: dict
+    chip: dict
+    chip_file: Path
+
+
+def _cards(day: Day) -> DemoCards:
     d = day.data
-    t1, t2 = d["terminals"][0], d["terminals"][2]
     cards = [c for c in d["cards"] if c["kind"] == "magstripe" and c["status"] == "active"]
-    rich_card, other_card = cards[0], cards[1]
-    low = next(c for c in cards if c["balance"] < 1000)
     chip = next(c for c in d["cards"] if c["kind"] == "chip")
     chip_file = day.root / "chip-card.json"
     chip_file.write_text(json.dumps({k: chip[k] for k in ("pan", "expiry", "psn", "icc_mk")}))
-    acct = day.card_account
+    low = next(c for c in cards if c["balance"] < 1000)
+    return DemoCards(rich=cards[0], other=cards[1], low=low, chip=chip, chip_file=chip_file)
 
+
+def _opening(day: Day) -> None:
     _scene("Opening: two terminals sign in (T1 direct, T3 through the fault proxy)")
+    t1, t2 = day.data["terminals"][0], day.data["terminals"][2]
     for n, t, port in ((1, t1, day.host.port), (2, t2, day.proxy.port)):
         day.terminal(n, "init", "--host", "127.0.0.1", "--port", str(port), "--tid", t["tid"],
                      "--mid", t["mid"], "--tmk", t["tmk"], "--timeout", "2")
@@ -65,25 +78,29 @@ def run_day(day: Day) -> None:
         _show(code, out)
         day.expect(f"{t['tid']} signed in", code == 0 and out.get("rc") == "00")
 
+
+def _sales(day: Day, cards: DemoCards) -> tuple[int, int]:
+    """Magstripe, chip and QR sales; the STANs of the first two, for the void and the refund."""
+    acct = day.card_account
     _scene("Magstripe sale with PIN: 88.00")
-    before = day.balance(acct(rich_card["pan"]))
-    code, out = day.swipe(1, "88.00", rich_card)
+    before = day.balance(acct(cards.rich["pan"]))
+    code, out = day.swipe(1, "88.00", cards.rich)
     _show(code, out)
     magstripe_stan = int(out.get("stan") or 0)
     day.expect("approved", code == 0 and out.get("rc") == "00")
-    _charged(day, rich_card["pan"], before, 8800, "charged once")
+    _charged(day, cards.rich["pan"], before, 8800, "charged once")
 
     _scene("Chip sale: the card computes an ARQC, the issuer answers an ARPC")
-    before = day.balance(acct(chip["pan"]))
-    code, out = day.terminal(2, "sale", "--amount", "120.00", "--card-file", str(chip_file),
-                             "--pin", chip["pin"])
+    before = day.balance(acct(cards.chip["pan"]))
+    code, out = day.terminal(2, "sale", "--amount", "120.00", "--card-file", str(cards.chip_file),
+                             "--pin", cards.chip["pin"])
     _show(code, out)
     chip_stan = int(out.get("stan") or 0)
     day.expect("approved", code == 0)
-    _charged(day, chip["pan"], before, 12000, "charged once")
+    _charged(day, cards.chip["pan"], before, 12000, "charged once")
 
     _scene("QR sale: a one-time code pays once")
-    qr = d["qr_codes"][0]
+    qr = day.data["qr_codes"][0]
     wallet = f"wallet:{qr['wallet']}"
     before_w = day.balance(wallet)
     code, out = day.terminal(1, "sale", "--amount", "25.00", "--qr", qr["code"])
@@ -93,52 +110,66 @@ def run_day(day: Day) -> None:
     _show(code, out)
     day.expect("the same code again is refused (14)", code == 1 and out.get("rc") == "14")
     day.expect("wallet charged 25.00 once", day.balance(wallet) == before_w - 2500)
+    return magstripe_stan, chip_stan
 
+
+def _declines(day: Day, cards: DemoCards) -> None:
+    acct = day.card_account
     _scene("Wrong PIN")
-    before = day.balance(acct(other_card["pan"]))
-    wrong = "000000" if other_card["pin"] != "000000" else "111111"
-    code, out = day.swipe(1, "10.00", other_card, wrong)
+    before = day.balance(acct(cards.other["pan"]))
+    wrong = "000000" if cards.other["pin"] != "000000" else "111111"
+    code, out = day.swipe(1, "10.00", cards.other, wrong)
     _show(code, out)
     day.expect("declined 55", code == 1 and out.get("rc") == "55")
-    _charged(day, other_card["pan"], before, 0, "nothing charged")
+    _charged(day, cards.other["pan"], before, 0, "nothing charged")
 
     _scene("Insufficient funds")
-    before = day.balance(acct(low["pan"]))
-    code, out = day.swipe(1, "20.00", low)
+    before = day.balance(acct(cards.low["pan"]))
+    code, out = day.swipe(1, "20.00", cards.low)
     _show(code, out)
     day.expect("declined 51", code == 1 and out.get("rc") == "51")
-    _charged(day, low["pan"], before, 0, "nothing charged")
+    _charged(day, cards.low["pan"], before, 0, "nothing charged")
+
+
+def _duplicate(day: Day, cards: DemoCards) -> None:
+    from steadypos.chaos.proxy import Toxic  # lazily, like every room the CLI does not need
 
     _scene("Duplicate retransmission: the proxy sends T3's request twice")
-    from steadypos.chaos.proxy import Toxic
-
     day.proxy.add(Toxic("duplicate_request", direction="upstream", count=1, name="dup"))
-    before = day.balance(acct(other_card["pan"]))
-    code, out = day.swipe(2, "66.00", other_card)
+    before = day.balance(day.card_account(cards.other["pan"]))
+    code, out = day.swipe(2, "66.00", cards.other)
     _show(code, out)
     day.proxy.clear()
     day.expect("approved", code == 0)
     day.expect("the host saw the request twice",
                day.proxy.injected.get("duplicate_request", 0) >= 1)
-    _charged(day, other_card["pan"], before, 6600, "charged once, not twice")
+    _charged(day, cards.other["pan"], before, 6600, "charged once, not twice")
 
+
+def _void_and_refund(day: Day, cards: DemoCards, magstripe_stan: int, chip_stan: int) -> None:
     _scene("Void of the magstripe sale")
-    before = day.balance(acct(rich_card["pan"]))
+    before = day.balance(day.card_account(cards.rich["pan"]))
     code, out = day.terminal(1, "void", "--stan", str(magstripe_stan))
     _show(code, out)
     day.expect("void approved", code == 0)
-    _charged(day, rich_card["pan"], before, -8800, "88.00 back on the card")
+    _charged(day, cards.rich["pan"], before, -8800, "88.00 back on the card")
 
     _scene("Partial refund of the chip sale: 20.00 of 120.00")
-    before = day.balance(acct(chip["pan"]))
+    before = day.balance(day.card_account(cards.chip["pan"]))
     code, out = day.terminal(2, "refund", "--stan", str(chip_stan), "--amount", "20.00")
     _show(code, out)
     day.expect("refund approved", code == 0)
-    _charged(day, chip["pan"], before, -2000, "20.00 back on the card")
+    _charged(day, cards.chip["pan"], before, -2000, "20.00 back on the card")
 
+
+def _faults(day: Day, cards: DemoCards) -> None:
+    """A terminal killed mid-sale and an answer lost on the way: both end with the money back."""
+    from steadypos.chaos.proxy import Toxic
+
+    rich, acct = cards.rich, day.card_account
     _scene("Flash-exit: T1's process is SIGKILLed after sending a sale")
-    before = day.balance(acct(rich_card["pan"]))
-    code, out = day.swipe(1, "50.00", rich_card, bench=("--crash-at", "request_sent"))
+    before = day.balance(acct(rich["pan"]))
+    code, out = day.swipe(1, "50.00", rich, bench=("--crash-at", "request_sent"))
     console.print(f"   terminal process ended by signal {-code}" if code < 0 else
                   f"   terminal exit {code}")
     day.expect("the process died by SIGKILL", code == -9)
@@ -146,26 +177,37 @@ def run_day(day: Day) -> None:
     _show(code, out)
     day.expect("on restart the operator is told: reversed: not charged",
                any("reversed: not charged" in x for x in out.get("recovered", [])))
-    _charged(day, rich_card["pan"], before, 0, "nothing charged after the automatic reversal")
+    _charged(day, rich["pan"], before, 0, "nothing charged after the automatic reversal")
 
     _scene("Lost response: the proxy drops T3's answer; the terminal reverses")
     day.proxy.add(Toxic("drop_response", direction="downstream", count=1, name="lost"))
-    before = day.balance(acct(rich_card["pan"]))
-    code, out = day.swipe(2, "30.00", rich_card)
+    before = day.balance(acct(rich["pan"]))
+    code, out = day.swipe(2, "30.00", rich)
     _show(code, out)
     day.proxy.clear()
     day.expect("no answer: failed with a reversal pending (exit 3)", code == 3)
     day.expect("meanwhile the host had charged the card",
-               day.balance(acct(rich_card["pan"])) == before - 3000)
+               day.balance(acct(rich["pan"])) == before - 3000)
     code, out = day.terminal(2, "recover")
     _show(code, out)
     day.expect("reversal sent (98) and answered", code == 0)
-    _charged(day, rich_card["pan"], before, 0, "money back after the reversal")
+    _charged(day, rich["pan"], before, 0, "money back after the reversal")
+
+
+def run_day(day: Day) -> None:
+    """The trading day's scenes in order; each checks the money it moved."""
+    cards = _cards(day)
+    _opening(day)
+    magstripe_stan, chip_stan = _sales(day, cards)
+    _declines(day, cards)
+    _duplicate(day, cards)
+    _void_and_refund(day, cards, magstripe_stan, chip_stan)
+    _faults(day, cards)
 
     _scene("The counter screen: a payment interrupted, in Chinese and English")
     from steadypos.demo_counter import counter_scene
 
-    counter_scene(day, rich_card, day.balance(acct(rich_card["pan"])))
+    counter_scene(day, cards.rich, day.balance(day.card_account(cards.rich["pan"])))
 
     _scene("Settlement")
     for n in (1, 2):

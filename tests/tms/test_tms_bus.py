@@ -20,7 +20,7 @@ from sqlalchemy import select as sql_select
 from tmskit import DeviceApi, Tms, active
 
 from steadypos.host import process
-from steadypos.tms.bus import Names, Publisher
+from steadypos.tms.bus import Names, Publisher, Worker
 from steadypos.tms.fleet_models import Heartbeat, LogUpload, SessionCount
 from steadypos.tms.schemas.telemetry import HeartbeatIn
 from steadypos.tms.services.logs import gzip_lines
@@ -153,3 +153,44 @@ def test_a_corrupt_upload_is_refused_before_the_bus(tms: Tms) -> None:
     finally:
         tms.ctx.bus = None
         bus.close()
+
+
+def test_a_log_whose_object_another_worker_deleted_does_not_stop_the_worker() -> None:
+    # Past ack_wait (a slow batch) JetStream hands a log to a second worker while the first
+    # still works on it; both store it (idempotent by sha256) and the second delete finds nothing.
+    reason = nats_reason()
+    if reason:
+        pytest.skip(reason)
+    names = Names(f"t{secrets.token_hex(4)}")
+    bus = Publisher(NATS_URL, names)
+    digest = bus.log("T0000001", b"one upload")
+    logs: list[bytes] = []
+    beats: list[bytes] = []
+
+    def handle_log(tid: str, raw: bytes) -> None:
+        bus._run(bus._store.delete(f"{tid}/{digest}"))  # the other worker, done meanwhile
+        logs.append(raw)
+
+    def handle_beats(raw: list[bytes]) -> int:
+        beats.extend(raw)
+        return len(raw)
+
+    async def scenario() -> None:
+        worker = Worker(NATS_URL, handle_beats, handle_log, names)
+        task = asyncio.create_task(worker.run())
+        hb = HeartbeatIn(tid="T0000001", ts=datetime.now(UTC), app_version="1.0.0",
+                         params_version=0, health={}, sessions={})
+        for _ in range(100):
+            if logs and not beats:
+                await asyncio.to_thread(bus.heartbeat, hb)
+            if beats or task.done():
+                break
+            await asyncio.sleep(0.1)
+        worker.stopping.set()
+        await asyncio.wait_for(task, 10)  # raises what stopped the worker, if anything did
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        bus.close()
+    assert logs == [b"one upload"] and len(beats) == 1
