@@ -13,8 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-from support.pg import drop_schema, fresh_schema, pg_reason
+from support.pg import pg_schema
 from support.world import DEMO, demo_cards, rich_cards, swipe
 
 from steadypos.host import demo_data
@@ -40,14 +39,8 @@ def database(backend: str, folder: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield str(folder / "h.db")
         return
-    reason = pg_reason()
-    if reason:
-        pytest.skip(reason)
-    schema, url = fresh_schema("host_test")
-    try:
+    with pg_schema("host_test") as url:
         yield url
-    finally:
-        drop_schema(schema)
 
 
 def rich_card(i: int = 0) -> dict[str, Any]:

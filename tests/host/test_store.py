@@ -11,7 +11,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from support.pg import drop_schema, fresh_schema, pg_reason
+from support.pg import pg_schema
 
 from steadypos.host import pg_store, sqlite_store
 from steadypos.host.ledger import check
@@ -120,14 +120,8 @@ def test_a_file_that_is_no_database_is_a_store_error(tmp_path: Path) -> None:
 # -- PostgreSQL: the same steps from new and from the previous version -------------------------
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    reason = pg_reason()
-    if reason:
-        pytest.skip(reason)
-    schema, url = fresh_schema("host_store")
-    try:
+    with pg_schema("host_store") as url:
         yield url
-    finally:
-        drop_schema(schema)
 
 
 def test_a_new_postgresql_database_is_at_the_newest_version(pg_url: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from hostproc import DemoTerminal
-from support.pg import drop_schema, fresh_schema, pg_reason
+from support.pg import pg_schema
 from support.world import rich_cards, swipe
 
 from steadypos.chaos.worker_kills import worker_pids
@@ -35,19 +35,15 @@ CONNECTIONS = 6
 def two_workers(tmp_path: Path) -> Iterator[tuple[Any, str, int, str, Path]]:
     """A host of 2 worker processes on a fresh PostgreSQL schema: (supervisor, host, port, URL,
     key file); stopped cleanly (exit 0) and the schema dropped afterwards."""
-    reason = pg_reason()
-    if reason:
-        pytest.skip(reason)
-    schema, url = fresh_schema("host_workers")
-    keys = tmp_path / "h.keys"
-    proc, host, port = process.start(process.steadypos_argv(
-        "host", "--db", url, "--keys", str(keys), "--port", "0", "--workers", "2",
-        "--seed-demo"), stderr=open(tmp_path / "host.log", "wb"))  # noqa: SIM115
-    try:
-        yield proc, host, port, url, keys
-    finally:
-        assert process.stop(proc) == 0
-        drop_schema(schema)
+    with pg_schema("host_workers") as url:
+        keys = tmp_path / "h.keys"
+        proc, host, port = process.start(process.steadypos_argv(
+            "host", "--db", url, "--keys", str(keys), "--port", "0", "--workers", "2",
+            "--seed-demo"), stderr=open(tmp_path / "host.log", "wb"))  # noqa: SIM115
+        try:
+            yield proc, host, port, url, keys
+        finally:
+            assert process.stop(proc) == 0
 
 
 @pytest.fixture
