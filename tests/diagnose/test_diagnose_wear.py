@@ -13,15 +13,6 @@ from steadypos.diagnose.engine import Diagnosis, diagnose
 OLD, RECENT = "2025-01-10", "2026-10-01"  # over / under 180 days before the log (2026-11-20)
 
 
-def _base(log: Log, tid: str, sales: int = 12, version: str = "4.2.1", **inv: object) -> Term:
-    t = log.term(tid)
-    t.ev("app", event="start", app_version=version).inventory(app_version=version, **inv)
-    t.health().screen("idle")
-    for _ in range(sales):
-        t.good_sale().at(60)
-    return t
-
-
 def _print_stop(t: Term, fault: str | None = "jam") -> None:
     """A sale approved online that stops at the receipt screen (a printer fault read or not)."""
     t.screen("amount", "card").ev("card", method="chip", ok=True, error=None)
@@ -45,28 +36,28 @@ def _abandon(t: Term, operator: str) -> None:
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Diagnosis:
     log = Log()
     for n in range(8):
-        _base(log, f"OK{n}", mid=f"MOK{n}")
-    worn = _base(log, "WORN", last_maintenance=OLD, mid="MW")  # overdue; a cleaning ends it
+        log.healthy(f"OK{n}", mid=f"MOK{n}")
+    worn = log.healthy("WORN", last_maintenance=OLD, mid="MW")  # overdue; a cleaning ends it
     for _ in range(4):
         _print_stop(worn)
     worn.at(600).ev("maintenance", kind="cleaning")
     for _ in range(14):
         worn.good_sale().at(60)
-    broken = _base(log, "PRN", last_maintenance=RECENT, mid="MP")  # a printer that stays broken
+    broken = log.healthy("PRN", last_maintenance=RECENT, mid="MP")  # a printer that stays broken
     for _ in range(4):
         _print_stop(broken)
         broken.good_sale().at(60)
-    bare = _base(log, "BARE", mid="MB")  # one flow stopped at the receipt, no fault read
+    bare = log.healthy("BARE", mid="MB")  # one flow stopped at the receipt, no fault read
     _print_stop(bare, fault=None)
     for tid, shown in (("LONE", False), ("LINK", True)):
-        t = _base(log, tid, mid=f"M{tid}")
+        t = log.healthy(tid, mid=f"M{tid}")
         for _ in range(3):
             t.screen("amount", "card", "online").ev("txn", kind="sale", stan=3, phase="sent")
             if shown:
                 t.ev("net", event="down", signal_dbm=-107)
             t.ev("txn", kind="sale", stan=3, phase="timeout", latency_ms=30000).screen("idle")
     for tid, errors in (("ONE", {"op-a": 6, "op-b": 0}), ("TWO", {"op-a": 2, "op-b": 1})):
-        t = _base(log, tid, mid=f"M{tid}")
+        t = log.healthy(tid, mid=f"M{tid}")
         for op in errors:
             t.ev("training", operator=op, course="basic_sale")
         for op, k in errors.items():
@@ -75,7 +66,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Diagnosis:
                 t.good_sale().at(60)
             for _ in range(k):
                 _abandon(t, op)
-    new = _base(log, "NEWVER", version="4.1.0", mid="MNEW")  # trained, errors after 4.2.1
+    new = log.healthy("NEWVER", version="4.1.0", mid="MNEW")  # trained, errors after 4.2.1
     for op in ("op-a", "op-b"):
         new.ev("training", operator=op, course="basic_sale")
     for op in ("op-a", "op-b"):
