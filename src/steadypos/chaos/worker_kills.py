@@ -31,6 +31,7 @@ from steadypos.host.store import Store, open_store
 from steadypos.protocol import builders, mac
 from steadypos.protocol.builders import Card, Station
 from steadypos.protocol.codec import Message
+from steadypos.protocol.codes import ResponseCode
 from steadypos.protocol.crypto import WorkingKeys, unpack_key_block
 from steadypos.protocol.link import Connection
 
@@ -108,7 +109,7 @@ class Lane:
                 time.sleep(0.05)
                 continue
             if self.reverses:
-                sale.reversed = resp.get(39) == "00"
+                sale.reversed = resp.get(39) == ResponseCode.APPROVED
                 if not sale.reversed:
                     self.problems.append(Violation("reversal-refused", f"{resp.get(39)}"))
             else:
@@ -211,7 +212,7 @@ def check_money(store: Store, lanes: list[Lane], card_accounts: list[str], openi
     for lane in lanes:
         for s in lane.sales:
             ref = f"{lane.station.tid}/000001/{int(s.msg.get(11)):06d}"
-            stands = s.rc == "00" and not s.reversed
+            stands = s.rc == ResponseCode.APPROVED and not s.reversed
             want = 1 if stands else kinds[("reversal", ref)]
             if kinds[("sale", ref)] != want or kinds[("reversal", ref)] > 1:
                 out.append(Violation("posted-once", f"{ref}: {kinds[('sale', ref)]} sale, "
@@ -283,7 +284,7 @@ def _sell_and_kill(supervisor: int, addr: tuple[str, int], url: str, keys: Path,
             lane.close()
         figures.violations += check_money(store, lanes, accounts, opening, merchants)
         figures.sales = sum(1 for lane in lanes for s in lane.sales
-                            if s.rc == "00" and not s.reversed)
+                            if s.rc == ResponseCode.APPROVED and not s.reversed)
         return figures
     finally:
         store.close()
