@@ -315,6 +315,7 @@ def demo(keep: bool = typer.Option(True, "--keep/--clean",
     from steadypos.host import process
     from steadypos.tms import demo as tms_demo
     from steadypos.tms import demo_fleet as tms_fleet
+    from steadypos.tms import demo_loop as tms_loop
 
     root = Path(tempfile.mkdtemp(prefix="steadypos-demo-"))
     console.print(f"[bold]steadypos demo[/bold] in {root} "
@@ -338,6 +339,8 @@ def demo(keep: bool = typer.Option(True, "--keep/--clean",
         tms_fleet.drift(day, url, password, console)
         _scene("TMS: a release built with a crash fault, rolled out in stages, halts itself")
         tms_fleet.bad_release(day, url, password, console)
+        _scene("TMS: the loop closed: flash-exits → incidents → runbooks → remedies checked")
+        tms_loop.close_loop(day, url, password, console)
         _closing(day)
         if not failed():
             _console_until_interrupted(url, password, serve)

@@ -4,6 +4,7 @@ umask, and tightened to 0600 when they already exist."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,3 +60,14 @@ def removed_on_failure(*paths: str | Path) -> Iterator[None]:
                 with contextlib.suppress(OSError):
                     path.unlink()
         raise
+
+
+def write_private_json(path: Path, data: object) -> None:
+    """Replace `path` with `data` as JSON, mode 0600, durably: written to a side file, synced,
+    then renamed over it (a crash leaves the old file or the new one, never half of one)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "w") as fh:
+        json.dump(data, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

@@ -72,6 +72,16 @@ class Log:
     def term(self, tid: str, start: datetime = T0) -> Term:
         return Term(self, tid, start)
 
+    def healthy(self, tid: str, sales: int = 12, version: str = "4.2.1", **inv: object) -> Term:
+        """A terminal that starts, reports its inventory and health, and makes `sales` good
+        sales a minute apart: the ordinary part of a fleet."""
+        t = self.term(tid)
+        t.ev("app", event="start", app_version=version).inventory(app_version=version, **inv)
+        t.health().screen("idle")
+        for _ in range(sales):
+            t.good_sale().at(60)
+        return t
+
     def write(self, path: Path) -> Path:
         path.write_text("\n".join(self.lines) + "\n", encoding="utf-8")
         return path

@@ -8,15 +8,6 @@ from diaglog import Log, Term
 from steadypos.diagnose.engine import Diagnosis, diagnose
 
 
-def _fleet_base(log: Log, tid: str, version: str = "4.2.1", sales: int = 12, **inv: object) -> Term:
-    t = log.term(tid)
-    t.ev("app", event="start", app_version=version).inventory(app_version=version, **inv)
-    t.health().screen("idle")
-    for _ in range(sales):
-        t.good_sale().at(60)
-    return t
-
-
 def _restart(t: Term, version: str = "4.2.1") -> None:
     t.at(60).ev("app", event="start", app_version=version).screen("idle")
 
@@ -25,16 +16,16 @@ def _restart(t: Term, version: str = "4.2.1") -> None:
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Diagnosis:
     log = Log()
     for n in range(8):  # healthy terminals on several models, all on 4.2.1
-        _fleet_base(log, f"OK{n}", brand="PAX", model=f"M{n % 3}", mid=f"MOK{n}")
+        log.healthy(f"OK{n}", brand="PAX", model=f"M{n % 3}", mid=f"MOK{n}")
     # overheat: 5 of 6 exits after cpu_temp_c 81..88
-    hot = _fleet_base(log, "HOT", mid="MH")
+    hot = log.healthy("HOT", mid="MH")
     for temp in (81, 83, 85, 86, 88):
         hot.health(temp=temp).to_pin().ev("app", event="exit", reason="watchdog")
         _restart(hot)
     hot.at(3600).health(temp=50).to_pin().ev("app", event="exit", reason="crash")
     _restart(hot)
     # memory: free memory near zero, then OOM / killed
-    mem = _fleet_base(log, "MEM", mid="MM")
+    mem = log.healthy("MEM", mid="MM")
     for k in range(4):
         mem.health(mem=12).to_pin()
         if k % 2:
@@ -44,31 +35,31 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Diagnosis:
                    frames=["com.steadypos.pay.print.Render.draw"])  # fmt: skip
         _restart(mem)
     # power: unstable power, then power_loss
-    pw = _fleet_base(log, "PWR", mid="MP")
+    pw = log.healthy("PWR", mid="MP")
     for _ in range(3):
         pw.health(power="unstable", battery=3).to_pin().ev("app", event="exit", reason="power_loss")
         _restart(pw)
     # network: two terminals of one merchant lose the link at the same moments
-    n1 = _fleet_base(log, "NET1", mid="MNET")
-    n2 = _fleet_base(log, "NET2", mid="MNET")
+    n1 = log.healthy("NET1", mid="MNET")
+    n2 = log.healthy("NET2", mid="MNET")
     for _ in range(3):
         for t in (n1, n2):
             t.health(signal=-106).screen("amount", "card", "online")
             t.ev("net", event="down", signal_dbm=-108)
             t.ev("txn", kind="sale", stan=9, phase="timeout", latency_ms=30000).screen("idle")
     # parameters: new params applied, then mismatches and 39=A0/03 on the way out of online
-    pm = _fleet_base(log, "PAR", mid="MPAR")
+    pm = log.healthy("PAR", mid="MPAR")
     pm.ev("params", event="applied", version="P9")
     pm.ev("params", event="mismatch", version="P9", field="keys")
     for rc in ("A0", "03", "A0"):
         pm.screen("amount", "card", "online")
         pm.ev("txn", kind="sale", stan=5, phase="response", rc=rc).screen("idle")
     # printer: jams at the receipt screen
-    pr = _fleet_base(log, "PRN", mid="MPR")
+    pr = log.healthy("PRN", mid="MPR")
     for _ in range(3):
         pr.screen("amount", "card", "online", "receipt").health(printer="jam").screen("idle")
     # maintenance overdue: old last_maintenance, card and printer wear
-    mt = _fleet_base(log, "MNT", mid="MMT", last_maintenance="2025-01-10")
+    mt = log.healthy("MNT", mid="MMT", last_maintenance="2025-01-10")
     for k in range(4):
         mt.screen("amount", "card").ev("card", method="chip", ok=False, error="chip_mute")
         mt.ev("card", method="chip", ok=False, error="bad_read").screen("idle")
@@ -76,7 +67,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Diagnosis:
             mt.screen("amount", "card", "online", "receipt").health(printer="head_fault")
             mt.screen("idle")
     # environment: watchdog resets with normal readings, bursts of swipe errors
-    en = _fleet_base(log, "ENV", mid="MEN")
+    en = log.healthy("ENV", mid="MEN")
     for _ in range(3):
         en.health(temp=38).screen("amount", "card")
         for err in ("bad_read", "lrc", "bad_read"):
@@ -85,7 +76,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Diagnosis:
         _restart(en)
     # operators: wrong PIN then abandon; trained vs untrained
     for tid, trained in (("OPE", True), ("TRG", False)):
-        op = _fleet_base(log, tid, mid="M" + tid)
+        op = log.healthy(tid, mid="M" + tid)
         if trained:
             op.ev("training", operator=f"{tid}-op", course="basic")
         op.ev("operator", event="login", operator=f"{tid}-op")
@@ -93,13 +84,13 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Diagnosis:
             op.to_pin().ev("pin", outcome="entered").screen("online")
             op.ev("txn", kind="sale", stan=2, phase="response", rc="55").screen("idle")
     # outdated: an old version, format errors
-    od = _fleet_base(log, "OLD", version="3.6.2", mid="MOLD")
+    od = log.healthy("OLD", version="3.6.2", mid="MOLD")
     for _ in range(3):
         od.screen("amount", "card", "online").ev("txn", kind="sale", stan=1, phase="response",
                                                  rc="30").screen("idle")  # fmt: skip
     # software defect: 4.3.0 installed, then the same NPE on three models
     for n, model in enumerate(("A920", "P2", "K9")):
-        sw = _fleet_base(log, f"SW{n}", model=model, mid=f"MSW{n}")
+        sw = log.healthy(f"SW{n}", model=model, mid=f"MSW{n}")
         sw.ev("maintenance", kind="software_update").ev("app", event="exit", reason="normal")
         _restart(sw, "4.3.0")
         for _ in range(3):
@@ -110,7 +101,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Diagnosis:
             _restart(sw, "4.3.0")
     # compatibility: vendor SDK crash on one brand/model/firmware, same app version fine elsewhere
     for n in range(2):
-        cp = _fleet_base(log, f"CMP{n}", brand="Newland", model="ME31", firmware="1.9.2b",
+        cp = log.healthy(f"CMP{n}", brand="Newland", model="ME31", firmware="1.9.2b",
                          mid=f"MC{n}")  # fmt: skip
         for _ in range(3):
             cp.to_pin().ev(
@@ -119,7 +110,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Diagnosis:
             )  # fmt: skip
             _restart(cp)
     # healthy but noisy: one PIN timeout and one read failure
-    nz = _fleet_base(log, "NOISY", mid="MNZ")
+    nz = log.healthy("NOISY", mid="MNZ")
     nz.to_pin().ev("pin", outcome="timeout").screen("idle")
     nz.screen("amount", "card").ev("card", method="chip", ok=False, error="bad_read").screen("idle")
     path = log.write(tmp_path_factory.mktemp("fleet") / "fleet.jsonl")

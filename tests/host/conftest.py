@@ -6,43 +6,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from hostkit import Host, TestTerminal
-from support.pg import drop_schema, fresh_schema, pg_reason
-
-BACKENDS = ("sqlite", "postgresql")
-
-
-@contextmanager
-def _database(backend: str, tmp_path: Path) -> Iterator[str]:
-    """A fresh host database on `backend`: a SQLite path, or a PostgreSQL schema's URL (dropped
-    after; the test is skipped, with the reason, when no server answers)."""
-    if backend == "sqlite":
-        yield str(tmp_path / "h.db")
-        return
-    reason = pg_reason()
-    if reason:
-        pytest.skip(reason)
-    schema, url = fresh_schema("host_test")
-    try:
-        yield url
-    finally:
-        drop_schema(schema)
+from hostkit import BACKENDS, Host, TestTerminal, database
 
 
 @pytest.fixture
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh host database on the backend the test is parametrized with (default SQLite)."""
-    with _database(getattr(request, "param", "sqlite"), tmp_path) as url:
+    with database(getattr(request, "param", "sqlite"), tmp_path) as url:
         yield url
 
 
 @pytest.fixture(params=BACKENDS)
 def host(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Host]:
-    with _database(request.param, tmp_path) as url:
+    with database(request.param, tmp_path) as url:
         h = Host(url) if request.param == "sqlite" else Host(url, keys=tmp_path / "h.keys")
         yield h
         h.close()

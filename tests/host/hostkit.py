@@ -7,11 +7,13 @@ exactly what it would read off the wire."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from support.pg import pg_schema
 from support.world import DEMO, demo_cards, rich_cards, swipe
 
 from steadypos.host import demo_data
@@ -27,6 +29,18 @@ from steadypos.protocol.crypto import WorkingKeys, unpack_key_block
 from steadypos.protocol.fields import BatchRecord, Field60, Totals, format_batch_records
 
 MID_A = DEMO["terminals"][0]["mid"]
+BACKENDS = ("sqlite", "postgresql")
+
+
+@contextmanager
+def database(backend: str, folder: Path) -> Iterator[str]:
+    """A fresh host database on `backend`: a SQLite path in `folder`, or a PostgreSQL schema's
+    URL (dropped after; the test is skipped, with the reason, when no server answers)."""
+    if backend == "sqlite":
+        yield str(folder / "h.db")
+        return
+    with pg_schema("host_test") as url:
+        yield url
 
 
 def rich_card(i: int = 0) -> dict[str, Any]:

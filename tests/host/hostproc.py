@@ -1,6 +1,6 @@
 """Helpers of the host's process-level tests (the host process itself is support.processes'): a
-blocking demo terminal that signs in and sells, scrubbed logs, and reads of the ledger straight
-from the database file."""
+blocking demo terminal that signs in and sells, scrubbed logs, and reads of the ledger beside the
+running host (straight from a SQLite file, or on a PostgreSQL connection of the test's own)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from support.world import DEMO, swipe
 from steadypos.host.secrets import open_keys
 from steadypos.host.settings import default_keys_path
 from steadypos.host.sqlite_store import read_only
+from steadypos.host.store import Store, StoreUrl, open_store
 from steadypos.masking import ScrubFilter
 from steadypos.protocol import builders, mac
 from steadypos.protocol.builders import Station
@@ -120,15 +121,25 @@ class DemoTerminal:
         self.close()
 
 
-# -- the ledger, read from the file ----------------------------------------------------------
-def balances(db: Path) -> dict[str, int]:
-    with closing(read_only(db)) as conn:
-        return {a: int(b) for a, b in conn.execute("SELECT id, balance FROM accounts")}
+# -- the ledger, read beside a running host -------------------------------------------------
+@contextmanager
+def peek(db: Path | str) -> Iterator[Store]:
+    """The host's database on a connection of this test's own (SQLite file or PostgreSQL)."""
+    with closing(open_store(db)) as store:
+        yield store
 
 
-def card_accounts(db: Path) -> dict[str, str]:
+def balances(db: Path | str) -> dict[str, int]:
+    if StoreUrl.parse(db).is_sqlite:
+        with closing(read_only(db)) as conn:
+            return {a: int(b) for a, b in conn.execute("SELECT id, balance FROM accounts")}
+    with peek(db) as store:
+        return {a: b for a, _, b in store.account_balances()}
+
+
+def card_accounts(db: Path | str, keys: Path | None = None) -> dict[str, str]:
     """Demo PAN -> ledger account, through the host's keyed PAN references."""
-    secrets = open_keys(default_keys_path(db) or "")
-    with closing(read_only(db)) as conn:
-        by_ref = {ref: f"card:{cid}" for cid, ref in conn.execute("SELECT id, pan_ref FROM cards")}
+    secrets = open_keys(keys or default_keys_path(db) or "")
+    with peek(db) as store:
+        by_ref = {c.pan_ref: c.account for c in store.cards()}
     return {c["pan"]: by_ref[secrets.pan_ref(c["pan"])] for c in DEMO["cards"]}

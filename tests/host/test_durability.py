@@ -1,23 +1,25 @@
 """Durable before visible: SIGKILL the host while terminals stream sales, restart it on the same
 database, and account for every sale. An approved answer means the sale is in the ledger exactly
 once; a sale whose answer never came is either there or not, and the terminal's repeat and
-reversal (§6, §7) settle it, so every card ends at opening balance less what was approved."""
+reversal (§6, §7) settle it, so every card ends at opening balance less what was approved. On
+each store: a SQLite file, and a fresh PostgreSQL schema."""
 
 from __future__ import annotations
 
 import threading
 import time
-from contextlib import closing
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hostproc import DemoTerminal, balances, card_accounts
+import pytest
+from hostkit import BACKENDS
+from hostproc import DemoTerminal, balances, card_accounts, peek
 from support.processes import host_process, ledger_check
 from support.world import DEMO, rich_cards
 
 from steadypos.host.ledger import merchant_account
-from steadypos.host.sqlite_store import read_only
 from steadypos.protocol import builders
 from steadypos.protocol.link import LinkError
 
@@ -72,12 +74,14 @@ def stream(term: DemoTerminal, st: Stream, card: dict[str, Any]) -> None:
         term.close()
 
 
+@pytest.mark.parametrize("store_url", BACKENDS, indirect=True)
 def test_sigkill_mid_stream_loses_nothing_approved_and_reversals_settle_the_rest(
-        tmp_path: Path) -> None:
-    db = tmp_path / "host.db"
+        store_url: str, tmp_path: Path) -> None:
+    db = store_url
+    keys = tmp_path / "host.keys"
     cards = rich_cards()
     streams = [Stream(i % TERMINALS) for i in range(2 * TERMINALS)]
-    with host_process(db) as h:
+    with host_process(db, keys=keys) as h:
         opening = balances(db)
         terms = [DemoTerminal(h.host, h.port, i, timeout=5) for i in range(TERMINALS)]
         for t in terms:
@@ -98,25 +102,9 @@ def test_sigkill_mid_stream_loses_nothing_approved_and_reversals_settle_the_rest
         assert st.error is None, st.error
         assert all(s.rc in ("00", None) for s in st.sales), [s.rc for s in st.sales]
     assert sum(len(st.approved()) for st in streams) >= APPROVED_BEFORE_KILL
+    _assert_approved_survived(db, streams)
 
-    # Every approved sale survived the kill: one approved txn row, one sale posting, its RRN.
-    with closing(read_only(db)) as conn:
-        for st in streams:
-            tid = DEMO["terminals"][st.index]["tid"]
-            for s in st.approved():
-                row = conn.execute("SELECT state, rc, rrn FROM txns WHERE tid = ? AND batch = 1 "
-                                   "AND stan = ? AND mti = '0200'", (tid, s.stan)).fetchone()
-                assert row == ("approved", "00", s.rrn), (tid, s.stan, row)
-                ref = f"{tid}/000001/{s.stan:06d}"
-                (n,) = conn.execute("SELECT COUNT(*) FROM postings WHERE ref = ? AND kind = 'sale'",
-                                    (ref,)).fetchone()
-                assert n == 1, (ref, n)
-            processed = dict(conn.execute(
-                "SELECT stan, rrn FROM txns WHERE tid = ? AND kind = 'sale'", (tid,)).fetchall())
-            for s in st.unanswered():
-                s.rrn = processed.get(s.stan, "")
-
-    with host_process(db, seed_demo=False) as h:
+    with host_process(db, seed_demo=False, keys=keys) as h:
         for st in streams:
             with DemoTerminal(h.host, h.port, st.index) as term:
                 term.sign_in()  # after a restart, and to show old keys need not survive it
@@ -139,7 +127,7 @@ def test_sigkill_mid_stream_loses_nothing_approved_and_reversals_settle_the_rest
                     _assert_reversed(db, term.tid, s)
 
         # Each card: opening balance less exactly the sales the terminals saw approved.
-        accounts = card_accounts(db)
+        accounts = card_accounts(db, keys)
         after = balances(db)
         for card in cards:
             spent = sum(s.amount for st in streams for s in st.approved() if s.card is card)
@@ -153,12 +141,28 @@ def test_sigkill_mid_stream_loses_nothing_approved_and_reversals_settle_the_rest
     assert check.returncode == 0 and "ledger balanced" in check.stdout, check.stdout
 
 
-def _assert_reversed(db: Path, tid: str, s: Sale) -> None:
-    with closing(read_only(db)) as conn:
-        (state,) = conn.execute("SELECT state FROM txns WHERE tid = ? AND batch = 1 AND stan = ? "
-                                "AND mti = '0200'", (tid, s.stan)).fetchone()
+def _assert_approved_survived(db: str, streams: list[Stream]) -> None:
+    """Every approved sale survived the kill: one approved txn row, one sale posting, its RRN;
+    the unanswered ones learn the RRN of what was processed."""
+    with peek(db) as store:
+        postings = Counter((kind, ref) for _, kind, ref, _ in store.postings())
+        for st in streams:
+            tid = DEMO["terminals"][st.index]["tid"]
+            for s in st.approved():
+                row = store.txn(tid, 1, s.stan, "0200")
+                assert row is not None and (row.state, row.rc, row.rrn) == ("approved", "00",
+                                                                            s.rrn), (tid, s.stan)
+                ref = f"{tid}/000001/{s.stan:06d}"
+                assert postings[("sale", ref)] == 1, ref
+            processed = {t.stan: t.rrn for t in store.terminal_txns(tid) if t.kind == "sale"}
+            for s in st.unanswered():
+                s.rrn = processed.get(s.stan, "")
+
+
+def _assert_reversed(db: str, tid: str, s: Sale) -> None:
+    with peek(db) as store:
+        row = store.txn(tid, 1, s.stan, "0200")
         ref = f"{tid}/000001/{s.stan:06d}"
-        kinds = sorted(k for (k,) in conn.execute("SELECT kind FROM postings WHERE ref = ?",
-                                                  (ref,)))
-    assert state == "reversed"
+        kinds = sorted(kind for _, kind, r, _ in store.postings() if r == ref)
+    assert row is not None and row.state == "reversed"
     assert kinds == ["reversal", "sale"], kinds

@@ -2,7 +2,7 @@
 random bytes, truncated frames, wrong lengths and mutated MAC'd sales (bit flips in every field,
 bad BCD nibbles, bad bitmaps, oversized LLVAR lengths, with the old MAC or a fresh one). Each gets
 well-formed answers or a closed connection; after each, an echo still works, and money moved
-only where an answer said 00."""
+only where an answer said 00. On each store: a SQLite file, and a fresh PostgreSQL schema."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import itertools
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import iso8583
 import pytest
+from hostkit import BACKENDS, database
 from hostproc import DemoTerminal, balances, scrubbed_logs
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -59,10 +59,12 @@ class Target:
         return encode_frame(mac.sign(req, self.mak))
 
 
-@pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    db = tmp_path_factory.mktemp("fuzz") / "host.db"
-    with scrubbed_logs(), EmbeddedHost(db, seed_demo=True) as host:
+@pytest.fixture(scope="module", params=BACKENDS)
+def target(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    folder = tmp_path_factory.mktemp("fuzz")
+    with database(request.param, folder) as db, scrubbed_logs(), \
+            EmbeddedHost(db, seed_demo=True, keys=folder / "host.keys") as host:
         term = DemoTerminal("127.0.0.1", host.port, 0, timeout=TIMEOUT)
         term.sign_in()
         term.close()
@@ -265,5 +267,5 @@ def test_the_host_still_sells_and_balances_after_the_fuzz(target: Target) -> Non
     with term:
         term.sign_in()
         assert term.exchange(term.sale(100, rich_cards()[5])).get(39) == "00"
-    check = ledger_check(Path(target.host.db))
+    check = ledger_check(target.host.db)
     assert check.returncode == 0 and "ledger balanced" in check.stdout, check.stdout

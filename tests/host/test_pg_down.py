@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from hostkit import Host, TestTerminal, rich_card, swipe
-from support.pg import PG_URL, drop_schema, fresh_schema, pg_reason
+from support.pg import PG_URL, pg_schema
 
 from steadypos.host.process import steadypos_argv
 from steadypos.host.service import HostService
@@ -42,17 +42,13 @@ class WriterHost(Host):
 
 @pytest.fixture
 def pg_host(tmp_path: Path) -> Iterator[tuple[WriterHost, str]]:
-    reason = pg_reason()
-    if reason:
-        pytest.skip(reason)
     tag = f"steadypos_down_{secrets.token_hex(4)}"
-    schema, url = fresh_schema("host_down")
-    host = WriterHost(f"{url}&application_name={tag}", tmp_path / "h.keys")
-    try:
-        yield host, tag
-    finally:
-        host.close()
-        drop_schema(schema)
+    with pg_schema("host_down") as url:
+        host = WriterHost(f"{url}&application_name={tag}", tmp_path / "h.keys")
+        try:
+            yield host, tag
+        finally:
+            host.close()
 
 
 def _cut(tag: str) -> int:

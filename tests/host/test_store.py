@@ -1,19 +1,23 @@
 """The store behind its protocol: opened from a URL, versioned migrations (a new database, one at
-the previous version and one made before versions all reach the newest), driver errors as
-StoreError."""
+the previous version and one made before versions all reach the newest, on SQLite and on
+PostgreSQL), driver errors as StoreError."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
 import pytest
+from support.pg import pg_schema
 
-from steadypos.host import sqlite_store
+from steadypos.host import pg_store, sqlite_store
+from steadypos.host.ledger import check
 from steadypos.host.migrate import latest
 from steadypos.host.records import Posting
+from steadypos.host.schema import RRN_BLOCK
 from steadypos.host.settings import default_keys_path
 from steadypos.host.store import StoreError, StoreUrl, open_store
 
@@ -111,3 +115,48 @@ def test_a_file_that_is_no_database_is_a_store_error(tmp_path: Path) -> None:
     junk.write_bytes(b"this is not SQLite" * 100)
     with pytest.raises(StoreError, match="not a database"):
         open_store(junk)
+
+
+# -- PostgreSQL: the same steps from new and from the previous version -------------------------
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with pg_schema("host_store") as url:
+        yield url
+
+
+def test_a_new_postgresql_database_is_at_the_newest_version(pg_url: str) -> None:
+    store = open_store(pg_url)
+    assert store.schema_version() == latest(pg_store.MIGRATIONS) > NEWEST
+    store.close()
+
+
+def test_a_postgresql_database_at_the_previous_version_keeps_its_money_and_rrns(
+        pg_url: str) -> None:
+    old = pg_store.PgStore(pg_url, migrations=pg_store.MIGRATIONS[:-1])
+    assert old.schema_version() == latest(pg_store.MIGRATIONS) - 1
+    old.begin()  # what the code of that version wrote: a sale of 5 yuan, RRNs one at a time
+    for sql in ("INSERT INTO accounts (id, kind) VALUES ('card:1', 'card'), "
+                "('merchant:M1', 'merchant')",
+                "INSERT INTO account_shards (account, shard, balance) "
+                "VALUES ('card:1', 0, -500), ('merchant:M1', 1, 500)",
+                "INSERT INTO postings (kind, ref, created_at) VALUES ('sale', 'T1/1', 'x')",
+                "INSERT INTO posting_lines (posting_id, account, amount) "
+                "SELECT id, 'card:1', -500 FROM postings UNION ALL "
+                "SELECT id, 'merchant:M1', 500 FROM postings"):
+        old.ddl(sql)
+    old.commit()
+    given = [int(old._run("SELECT nextval('rrn_seq')").fetchone()[0]) for _ in range(3)]
+    assert given == [1, 2, 3]
+    old.close()
+    store, other = open_store(pg_url), open_store(pg_url, worker=1)
+    assert store.schema_version() == latest(pg_store.MIGRATIONS)
+    # Two workers draw RRNs in blocks: none given before, none twice.
+    drawn = [s.next_value("rrn") for _ in range(2 * RRN_BLOCK) for s in (store, other)]
+    assert len(set(drawn)) == len(drawn) and min(drawn) > max(given)
+    store.begin()
+    store.post(Posting("refund", "T1/2", (("merchant:M1", -200), ("card:1", 200))))
+    store.commit()
+    assert {a: b for a, _, b in other.account_balances()} == {"card:1": -300, "merchant:M1": 300}
+    assert check(other).ok
+    store.close()
+    other.close()

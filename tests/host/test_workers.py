@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 from hostproc import DemoTerminal
-from support.pg import drop_schema, fresh_schema, pg_reason
+from support.pg import pg_schema
 from support.world import rich_cards, swipe
 
+from steadypos.chaos.worker_kills import worker_pids
 from steadypos.host import process
 from steadypos.host.ledger import check, merchant_account
 from steadypos.host.secrets import open_keys
@@ -34,19 +35,15 @@ CONNECTIONS = 6
 def two_workers(tmp_path: Path) -> Iterator[tuple[Any, str, int, str, Path]]:
     """A host of 2 worker processes on a fresh PostgreSQL schema: (supervisor, host, port, URL,
     key file); stopped cleanly (exit 0) and the schema dropped afterwards."""
-    reason = pg_reason()
-    if reason:
-        pytest.skip(reason)
-    schema, url = fresh_schema("host_workers")
-    keys = tmp_path / "h.keys"
-    proc, host, port = process.start(process.steadypos_argv(
-        "host", "--db", url, "--keys", str(keys), "--port", "0", "--workers", "2",
-        "--seed-demo"), stderr=open(tmp_path / "host.log", "wb"))  # noqa: SIM115
-    try:
-        yield proc, host, port, url, keys
-    finally:
-        assert process.stop(proc) == 0
-        drop_schema(schema)
+    with pg_schema("host_workers") as url:
+        keys = tmp_path / "h.keys"
+        proc, host, port = process.start(process.steadypos_argv(
+            "host", "--db", url, "--keys", str(keys), "--port", "0", "--workers", "2",
+            "--seed-demo"), stderr=open(tmp_path / "host.log", "wb"))  # noqa: SIM115
+        try:
+            yield proc, host, port, url, keys
+        finally:
+            assert process.stop(proc) == 0
 
 
 @pytest.fixture
@@ -130,18 +127,6 @@ def test_repeats_reversals_and_refunds_through_two_workers_move_money_once(
         t.close()
 
 
-def _workers_of(supervisor: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[1] == str(supervisor):
-            found.append(int(stat.parent.name))
-    return found
-
-
 def test_a_worker_killed_mid_stream_is_replaced_and_no_sale_moves_twice(
         tmp_path: Path) -> None:
     with two_workers(tmp_path) as (proc, host, port, url, keys):
@@ -152,7 +137,7 @@ def test_a_worker_killed_mid_stream_is_replaced_and_no_sale_moves_twice(
         sent = []
         for i in range(12):
             if i == 6:
-                victim = _workers_of(proc.pid)[0]
+                victim = worker_pids(proc.pid)[0]
                 os.kill(victim, signal.SIGKILL)
             sale = term.sale(100, card)
             sent.append(sale)
@@ -165,7 +150,7 @@ def test_a_worker_killed_mid_stream_is_replaced_and_no_sale_moves_twice(
                     time.sleep(0.2)
             else:
                 pytest.fail("no worker answered after the kill")
-        assert victim not in _workers_of(proc.pid) and len(_workers_of(proc.pid)) == 2
+        assert victim not in worker_pids(proc.pid) and len(worker_pids(proc.pid)) == 2
         assert _balance(url, keys, card) == start - 100 * len(sent)
         store = open_store(url)
         try:

@@ -4,8 +4,11 @@ and the reason to skip when no server answers."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
+import pytest
 
 PG_URL = "postgresql://127.0.0.1:5432/test"
 
@@ -30,3 +33,17 @@ def fresh_schema(prefix: str) -> tuple[str, str]:
 def drop_schema(name: str) -> None:
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {name} CASCADE")
+
+
+@contextmanager
+def pg_schema(prefix: str) -> Iterator[str]:
+    """A fresh schema's URL, dropped afterwards; the test is skipped, with the reason, when no
+    server answers."""
+    reason = pg_reason()
+    if reason:
+        pytest.skip(reason)
+    schema, url = fresh_schema(prefix)
+    try:
+        yield url
+    finally:
+        drop_schema(schema)

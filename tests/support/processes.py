@@ -24,17 +24,22 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def host_process(db: Path, seed_demo: bool = True, log_file: Path | None = None,
-                 extra: tuple[str, ...] = ()) -> HostProcess:
-    """`steadypos host` on `db` (not started); its stderr beside the database."""
+def host_process(db: Path | str, seed_demo: bool = True, log_file: Path | None = None,
+                 extra: tuple[str, ...] = (), keys: Path | None = None) -> HostProcess:
+    """`steadypos host` on `db` (not started); its stderr beside the database file, or beside
+    `keys` (the key file a PostgreSQL URL needs named)."""
     args = [*extra]
+    if keys is not None:
+        args += ["--keys", str(keys)]
+    beside = Path(db) if keys is None else keys
     if seed_demo:
         args.append("--seed-demo")
     if log_file is not None:
         args += ["--log-file", str(log_file)]
-    return HostProcess(db, args, env=child_env(), stderr=db.with_name(db.name + ".stderr.txt"))
+    return HostProcess(db, args, env=child_env(),
+                       stderr=beside.with_name(beside.name + ".stderr.txt"))
 
 
-def ledger_check(db: Path) -> subprocess.CompletedProcess[str]:
+def ledger_check(db: Path | str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(steadypos_argv("ledger", "check", "--db", str(db)),
                           capture_output=True, text=True, timeout=RUN_TIMEOUT, env=child_env())

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from browser import live, page  # noqa: F401 - the pages' tests' fixtures
-from support.pg import drop_schema, fresh_schema, pg_reason
+from support.pg import pg_schema
 from tmskit import Tms
 
 
@@ -19,13 +19,7 @@ def tms(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         yield tms
         tms.ctx.engine.dispose()
         return
-    reason = pg_reason()
-    if reason:
-        pytest.skip(reason)
-    schema, url = fresh_schema("tms_test")
-    try:
+    with pg_schema("tms_test") as url:
         tms = Tms.start(url, root / "ca", "postgresql", host_keys=root / "host.keys")
         yield tms
         tms.ctx.engine.dispose()
-    finally:
-        drop_schema(schema)

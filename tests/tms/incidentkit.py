@@ -1,5 +1,6 @@
-"""Helpers of the incident tests: a printer-jam log as a terminal uploads it, heartbeats with
-session counts, and moving an incident's times back (windows in the past)."""
+"""Helpers of the incident tests: a printer-jam log and a wrong-PIN log as a terminal uploads
+them, heartbeats with session counts, and moving an incident's times back (windows in the
+past)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,32 @@ def printer_jam_log(tid: str, sessions: int = 4, start: datetime | None = None,
                    {"ts": at, "tid": tid, "type": "screen", "screen": "receipt"},
                    {"ts": at, "tid": tid, "type": "app", "event": "exit",
                     "app_version": "1.0.0", "reason": "crash"}]
+    return logs.gzip_lines(events)
+
+
+def wrong_pin_log(tid: str, shifts: list[tuple[str, int, int]], start: datetime) -> bytes:
+    """One operator after another (operator, good sales, sales declined 55 for a wrong PIN),
+    each logging in and out."""
+    t = start
+    events: list[dict[str, Any]] = []
+
+    def ev(type_: str, **keys: Any) -> None:
+        nonlocal t
+        events.append({"ts": stamp(t), "tid": tid, "type": type_, **keys})
+        t += timedelta(seconds=20)
+
+    ev("app", event="start", app_version="1.0.0")
+    ev("screen", screen="idle")
+    for operator, good, declined in shifts:
+        ev("operator", event="login", operator=operator)
+        for rc in ["00"] * good + ["55"] * declined:
+            for screen in ("amount", "card", "pin", "online"):
+                ev("screen", screen=screen)
+            ev("txn", kind="sale", stan=1, phase="sent", amount=1234)
+            ev("txn", kind="sale", stan=1, phase="response", rc=rc, latency_ms=300)
+            for screen in ("receipt", "result", "idle") if rc == "00" else ("idle",):
+                ev("screen", screen=screen)
+        ev("operator", event="logout", operator=operator)
     return logs.gzip_lines(events)
 
 

@@ -21,7 +21,7 @@ OWN = {("GET", p) for p in ("/api/v1/auth/me", "/api/v1/applications", "/api/v1/
                             "/ui/applications",
                             "/ui/merchants", "/ui/terminals", "/api/v1/incidents",
                             "/api/v1/incidents/stats", "/api/v1/maintenance/due",
-                            "/api/v1/training/gaps", "/ui/incidents")}
+                            "/api/v1/training/gaps", "/ui/incidents", "/ui/board")}
 SKIP_AS_MERCHANT = {("POST", "/api/v1/auth/logout"), ("POST", "/ui/logout")}  # ends the walk
 
 

@@ -57,6 +57,13 @@ def test_alerts_group_by_dedup_key_and_follow_the_life_cycle(tms: Tms,
 
 
 def test_stats_give_mtta_and_mttr(tms: Tms, fleet: dict[str, Any]) -> None:
+    # Its own incidents: under xdist the other tests of this module may run in another worker.
+    (tid, token), = active(tms, fleet["mid"])
+    for sessions in (4, 5):  # a new alert after the resolution: a second incident
+        upload(DeviceApi(tms.client, token), tid, printer_jam_log(tid, sessions))
+        (inc,) = incidents_of(tms, tid, status="triggered")
+        tms.ok("POST", f"/incidents/{inc['id']}/ack")
+        tms.ok("POST", f"/incidents/{inc['id']}/resolve", json={})
     stats = tms.ok("GET", "/incidents/stats")
     assert stats["resolved"] >= 2 and stats["acknowledged"] >= 2
     assert stats["mtta_minutes"] is not None and stats["mttr_minutes"] is not None
@@ -85,6 +92,7 @@ def test_a_merchant_sees_its_own_incidents_only(tms: Tms, fleet: dict[str, Any])
     tms.user(f"m{other}", "merchant", mid=other)
     mine = tms.ok("GET", "/incidents", as_user=f"m{other}")
     assert mine == {"items": [], "total": 0}
+    upload(fleet["api_a"], fleet["a"], printer_jam_log(fleet["a"], 6))
     any_id = incidents_of(tms, fleet["a"])[0]["id"]
     assert tms.call("GET", f"/incidents/{any_id}", as_user=f"m{other}").status_code == 404
     assert tms.call("POST", f"/incidents/{any_id}/ack", as_user=f"m{other}").status_code == 404

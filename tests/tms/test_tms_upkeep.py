@@ -2,7 +2,8 @@
 rules' interval where set), done records with their checklist that reach the diagnosis as a
 `maintenance` event; training from training mode and by hand, the gaps; and each rule enforced:
 `training_required`, `maintenance_interval_days`, `missing_after_minutes`, `min_app_version`
-(offered as mandatory, then locked), every change in the audit log."""
+(offered as mandatory, then locked), every change in the audit log with the values before and
+after."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
-from incidentkit import beat, printer_jam_log, stamp
+from incidentkit import beat, printer_jam_log, stamp, upload, wrong_pin_log
 from tmskit import DeviceApi, Tms, active
 
 from steadypos.terminal import releases
@@ -54,23 +55,19 @@ def test_maintenance_due_done_and_seen_by_the_diagnosis(tms: Tms) -> None:
 def test_training_from_training_mode_by_hand_and_the_gaps(tms: Tms) -> None:
     mid = tms.merchant()
     (tid, token), = active(tms, mid)
-    at = stamp(utcnow() - timedelta(hours=1))
-    lines = [{"ts": at, "tid": tid, "type": "operator", "event": "login", "operator": "op7"},
-             {"ts": at, "tid": tid, "type": "operator", "event": "login", "operator": "op8"},
-             {"ts": at, "tid": tid, "type": "training", "operator": "op8", "course": "refunds"}]
-    DeviceApi(tms.client, token).request("POST", f"/terminals/{tid}/logs",
-                                         logs.gzip_lines(lines), "application/gzip")
-    with tms.ctx.sessions() as db:  # the same log as an operator-error diagnosis would see it
-        from steadypos.tms.models import FleetTerminal
-
-        term = db.get(FleetTerminal, tid)
-        upload = db.query(LogUpload).filter(LogUpload.tid == tid).one()
-        assert term is not None
-        upload.cause = "operator_error"
-        path = tms.ctx.settings.ca_dir.parent / f"{tid}.jsonl.gz"
-        path.write_bytes(logs.gzip_lines(lines))
-        logfacts.collect(db, term, upload, path)
-        db.commit()
+    start = utcnow() - timedelta(hours=2)
+    training = logs.gzip_lines([{"ts": stamp(start), "tid": tid, "type": "training",
+                                 "operator": "op8", "course": "refunds"}])
+    api = DeviceApi(tms.client, token)
+    upload(api, tid, training)
+    # op7 and op8 key wrong PINs, op9 sells without a slip: the gaps are the untrained among
+    # the operators behind the errors, not everyone who logged in on that terminal.
+    upload(api, tid, wrong_pin_log(tid, [("op9", 12, 0), ("op7", 0, 4), ("op8", 0, 2)],
+                                   start + timedelta(minutes=5)))
+    with tms.ctx.sessions() as db:
+        causes = [u.cause for u in db.query(LogUpload).filter(LogUpload.tid == tid)
+                  .order_by(LogUpload.id)]
+    assert causes[-1] in logfacts.OPERATOR_CAUSES
     gaps = [g for g in tms.ok("GET", "/training/gaps")["items"] if g["mid"] == mid]
     assert [(g["operator"], g["errors"]) for g in gaps] == [("op7", 1)]  # op8 was trained
     tms.ok("POST", "/training-records", 201, json={"operator": "op7", "tid": tid,
@@ -125,3 +122,29 @@ def test_a_minimum_version_is_offered_as_mandatory_then_locked(tms: Tms) -> None
         assert oversight.lock_outdated(db, tms.ctx, utcnow()) == []  # within the grace
         assert oversight.lock_outdated(db, tms.ctx, utcnow() + timedelta(days=1)) == [tid]
     assert tms.ok("GET", f"/terminals/{tid}")["status"] == "locked"
+
+
+def test_every_change_of_a_rule_is_in_the_audit_log(tms: Tms) -> None:
+    mid = tms.merchant()
+
+    def entries(policy_id: str) -> list[dict[str, Any]]:
+        audit = tms.ok("GET", "/audit", as_user="admin", params={"limit": 1000})["items"]
+        return sorted((e for e in audit if e["action"] == "policy.put"
+                       and e["entity_id"] == policy_id), key=lambda e: int(e["id"]))
+
+    made = tms.ok("PUT", "/policies", json={"target": {"mid": mid},
+                                            "maintenance_interval_days": 30})
+    tms.ok("PUT", "/policies", json={"target": {"mid": mid}, "maintenance_interval_days": 60,
+                                     "training_required": True})
+    tms.ok("PUT", "/policies", json={"target": {"mid": mid}, "min_app_version": "3.1.0",
+                                     "missing_after_minutes": 15})
+    first, second, third = entries(str(made["id"]))
+    assert (first["before"], first["after"]["maintenance_interval_days"]) == (None, 30)
+    assert (second["before"]["maintenance_interval_days"], second["before"]["training_required"],
+            second["after"]["maintenance_interval_days"], second["after"]["training_required"]
+            ) == (30, False, 60, True)
+    assert third["before"] == second["after"]
+    assert (third["after"]["min_app_version"], third["after"]["missing_after_minutes"],
+            third["after"]["maintenance_interval_days"]) == ("3.1.0", 15, 60)
+    assert {e["actor"] for e in (first, second, third)} == {"user:ops"}
+    assert {e["mid"] for e in (first, second, third)} == {mid}

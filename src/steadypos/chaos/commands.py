@@ -7,16 +7,19 @@ import json
 import signal
 from pathlib import Path
 
+import psycopg
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from steadypos.chaos import schedule as schedules
+from steadypos.chaos import worker_kills
 from steadypos.chaos.broken import BROKEN
 from steadypos.chaos.campaign import Campaign, Runner, run_campaign
 from steadypos.chaos.proxy import FaultProxy
 from steadypos.chaos.sim import RunResult
 from steadypos.chaos.toxics import Toxic
+from steadypos.host.pg_store import is_pg_url
 from steadypos.progress import progress
 from steadypos.terminal import commands as terminal_commands
 from steadypos.terminal.flows import Terminal
@@ -143,10 +146,19 @@ def chaos(
                              "(else real host, proxy and terminal processes)"),
     terminal: str = typer.Option("steadypos", "--terminal", hidden=True,
                                  help="test only: a deliberately broken terminal"),
+    kill_workers: bool = typer.Option(False, "--kill-workers",
+                                      help="SIGKILL host workers at random instead (a host of "
+                                           "--workers processes on the PostgreSQL of --db)"),
+    db: str = typer.Option(None, "--db", help="with --kill-workers: postgresql://... (each "
+                           "schedule in a fresh schema of it)"),
+    workers: int = typer.Option(2, "--workers", min=1, help="with --kill-workers: host workers"),
 ) -> None:
     """Run seeded fault schedules against host, terminals and proxy; check the invariants after
     each heals. Exits 0 only when no invariant was violated."""
     console = Console()
+    if kill_workers:
+        _kill_workers(console, db, workers, seed, runs, json_out)
+        return
     kinds = _kinds(faults)
     if terminal != "steadypos" and terminal not in BROKEN:
         raise _fail(f"--terminal must be steadypos or one of {', '.join(BROKEN)}", 2)
@@ -170,6 +182,36 @@ def chaos(
     if json_out is not None:
         json_out.write_text(json.dumps(camp.to_json(), indent=2) + "\n")
     if camp.violations:
+        raise typer.Exit(1)
+
+
+def _kill_workers(console: Console, db: str | None, workers: int, seed: int, runs: int,
+                  json_out: Path | None) -> None:
+    if db is None or not is_pg_url(db):
+        raise _fail("--kill-workers needs --db postgresql://... (several host processes share "
+                    "one PostgreSQL)", 2)
+    try:
+        with progress("chaos", runs, "schedules") as meter:
+            camp = worker_kills.campaign(db, workers, seed, runs,
+                                         progress=lambda _r: meter.advance())
+    except psycopg.Error as exc:
+        raise _fail(f"cannot use the database {db}: {str(exc).strip().splitlines()[0]}",
+                    2) from None
+    figures = camp.to_json()
+    for v in figures["violations"][:20]:
+        console.print(f"[red]{v['invariant']}[/red] in seed {v['seed']} (replay: steadypos "
+                      f"chaos --kill-workers --db {db} --runs 1 --seed {v['seed']}): "
+                      f"{v['detail']}", highlight=False)
+    table = Table(title=f"chaos: {workers} host workers killed at random")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for name in ("schedules", "kills", "sales", "seconds"):
+        table.add_row(name, str(figures[name]))
+    table.add_row("violations", str(len(figures["violations"])))
+    console.print(table)
+    if json_out is not None:
+        json_out.write_text(json.dumps(figures, indent=2) + "\n")
+    if figures["violations"]:
         raise typer.Exit(1)
 
 

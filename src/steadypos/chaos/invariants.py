@@ -16,6 +16,7 @@ from steadypos.host.settlement import host_totals
 from steadypos.host.store import Store
 from steadypos.masking import mask_pan
 from steadypos.protocol.fields import Totals
+from steadypos.protocol.mti import Mti
 from steadypos.terminal.journal import IN_PROGRESS, Journal
 from steadypos.terminal.keystore import KeyStore
 
@@ -96,7 +97,7 @@ def _check_terminal(store: Store, secrets: HostSecrets, view: CheckedTerminal) -
             continue
         ref, shown = _ref(secrets, view, txn.pan_sealed, txn.method)
         names[ref] = shown
-        host = host_rows.get((txn.batch, txn.stan, "0200"))
+        host = host_rows.get((txn.batch, txn.stan, Mti.FINANCIAL))
         charged = host is not None and host.kind == "sale" and host.state in _HOST_CHARGED
         says = txn.state in _JOURNAL_CHARGED
         if says:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from steadypos.diagnose.ambient import low_memory
 from steadypos.diagnose.episodes import Episode
 from steadypos.diagnose.records import FlowCard
 from steadypos.diagnose.taxonomy import (
@@ -17,7 +18,6 @@ from steadypos.diagnose.taxonomy import (
     WEAK_SIGNAL_DBM,
     Cause,
 )
-from steadypos.diagnose.tracker import low_memory
 from steadypos.eventlog import PRINTER_FAULTS, READ_ERRORS, CardError, TxnPhase
 
 

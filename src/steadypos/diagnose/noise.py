@@ -46,12 +46,12 @@ def on_grid(rate: float) -> float:
     return 10 ** (round(math.log10(rate) * GRID_STEPS) / GRID_STEPS)
 
 
-def threshold(expected: float) -> int:
-    """Fewest episodes that noise at mean `expected` reaches with probability < ALPHA (>= 1)."""
+def threshold(expected: float, alpha: float = ALPHA) -> int:
+    """Fewest episodes that noise at mean `expected` reaches with probability < alpha (>= 1)."""
     n = 1
     term = math.exp(-expected)  # P(X = 0)
     cdf = term
-    while 1.0 - cdf >= ALPHA and n < 10_000:
+    while 1.0 - cdf >= alpha and n < 10_000:
         term *= expected / n
         cdf += term  # P(X <= n)
         n += 1

@@ -23,8 +23,9 @@ PEOPLE_CAUSES = (Cause.OPERATOR_ERROR, Cause.TRAINING_GAP)
 # is the terminal's own, drawn towards the fleet's usual rate of operator episodes as if the
 # fleet had lent it PRIOR_FLOWS flows: a change early in the log has few flows before it.
 AFTER_MIN_EPISODES, AFTER_FACTOR, PRIOR_FLOWS = 2, 3.0, 20
-# "one operator stands out": of two or more operators, one made this share of the errors
-STANDOUT_SHARE = 2 / 3
+# "one operator stands out": of two or more operators, one made this share of the errors, more
+# than the others' rate explains (Poisson, STANDOUT_ALPHA)
+STANDOUT_SHARE, STANDOUT_ALPHA = 2 / 3, 0.05
 SHOWN_OPERATORS = 2  # operators named in the evidence
 
 
@@ -63,7 +64,7 @@ PEOPLE_RULES: tuple[SplitRule[PeopleFacts], ...] = (
     # spread over the operators rather than one
     SplitRule(Cause.OPERATOR_ERROR, 1.5, lambda f: float(bool(f.standout)),
               lambda f: f"operator {f.standout} stands out (most of the errors)"),
-    SplitRule(Cause.TRAINING_GAP, 2.0, lambda f: f.after / f.n, lambda f: f.after_words),
+    SplitRule(Cause.TRAINING_GAP, 2.5, lambda f: f.after / f.n, lambda f: f.after_words),
     SplitRule(Cause.TRAINING_GAP, 1.0, lambda f: float(f.spread >= 2),
               lambda f: f"errors spread over {f.spread} operators, none stands out"),
     # nobody logged in: misuse at the counter, unless the terminal keeps no training record at
@@ -116,13 +117,20 @@ def _rise(eps: list[Episode], term: TerminalRecord, change: VersionChange,
 
 
 def _who(eps: list[Episode], term: TerminalRecord) -> tuple[str, int]:
-    """(the operator who stands out or "", how many operators share the errors otherwise)."""
+    """(the operator who stands out or "", how many operators share the errors otherwise).
+
+    One stands out when they made most of the errors and more than the others' rate explains on
+    their flows (Poisson, STANDOUT_ALPHA): two of three errors are not an operator apart."""
     by_op = Counter(e.operator for e in eps if e.operator is not None)
     working = sum(1 for row in term.ops.values() if row.flows)
     if working < 2 or not by_op:
         return "", 0
     op, k = by_op.most_common(1)[0]
-    if k >= STANDOUT_SHARE * sum(by_op.values()) and k >= 2:
+    flows = term.ops[op].flows if op in term.ops else 0
+    others = sum(row.flows for name, row in term.ops.items() if name != op)
+    rate = (sum(by_op.values()) - k + 0.5) / (others + 1)
+    if (k >= STANDOUT_SHARE * sum(by_op.values()) and k >= 2
+            and k >= threshold(rate * flows, STANDOUT_ALPHA)):  # fmt: skip
         return op, 0
     return "", len(by_op)
 

@@ -157,3 +157,11 @@ class Tallies:
     @property
     def signal_mean(self) -> float | None:
         return self.signal_sum / self.signal if self.signal else None
+
+
+class Visit(NamedTuple):
+    """A `maintenance` event: when, what kind, and how many flows the terminal had run by then."""
+
+    t: float
+    kind: str
+    flows: int

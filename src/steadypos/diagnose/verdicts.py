@@ -7,6 +7,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from steadypos.diagnose.corroboration import (
+    ALONE_WEIGHT,
+    link_shown,
+    printer_fault_read,
+)
 from steadypos.diagnose.episodes import Episode
 from steadypos.diagnose.evidence import FAMILIES, FAMILY_LABEL, Family, Scored, score_episode
 from steadypos.diagnose.fleet import FleetContext
@@ -97,11 +102,17 @@ class _Fleetwide:
 
 def _score(term: TerminalRecord, ctx: FleetContext, groups: dict[str, GroupCause]) -> list[Scored]:
     out = []
+    link = link_shown(term.n)
     for ep in term.episodes:
         ev = score_episode(ep)
         weight, note = 1.0, ""
         if ev.family == Family.NETWORK and ctx.fleet_wide(ep.t1):
             weight, note = HOST_SIDE_WEIGHT, "network trouble across many merchants at that time"
+        elif ev.family == Family.NETWORK and not link:
+            weight, note = ALONE_WEIGHT, "a timeout alone: the link never went down, failed to" \
+                                         " connect or had a weak signal"  # fmt: skip
+        elif ev.family == Family.WEAR and ev.kind == "printer" and not printer_fault_read(ep):
+            weight, note = ALONE_WEIGHT, "stopped at the receipt screen with no printer fault read"
         elif ev.family == Family.SOFTWARE and ev.kind == "crash":
             g = ctx.group_of(ep.exception, ep.frames)
             if g is not None and groups[g.fingerprint].sporadic:
@@ -113,15 +124,16 @@ def _score(term: TerminalRecord, ctx: FleetContext, groups: dict[str, GroupCause
     return out
 
 
-def _counts(scored: list[Scored]) -> dict[str, float]:
-    """Weighted episodes per family and per family:kind."""
+def _counts(scored: list[Scored], whole: bool = False) -> dict[str, float]:
+    """Weighted episodes per family and per family:kind (`whole`: each episode counts one)."""
     c: dict[str, float] = {}
     for s in scored:
         if s.family:
-            c[s.family] = c.get(s.family, 0.0) + s.weight
+            w = 1.0 if whole else s.weight
+            c[s.family] = c.get(s.family, 0.0) + w
             if s.kind:
                 key = f"{s.family}:{s.kind}"
-                c[key] = c.get(key, 0.0) + s.weight
+                c[key] = c.get(key, 0.0) + w
     return c
 
 
@@ -131,7 +143,11 @@ def judge(terms: list[TerminalRecord], ctx: FleetContext) -> Verdicts:
     scored = {t.tid: _score(t, ctx, groups) for t in terms}
     counts = {t.tid: _counts(scored[t.tid]) for t in terms}
     keys = set(FAMILIES) | {k for c in counts.values() for k in c}
-    noise = {k: typical_rate((counts[t.tid].get(k, 0.0), t.n.flows) for t in terms) for k in keys}
+    # the noise floors count whole episodes, as they happen: counts weighed down (a lone timeout,
+    # a host-side outage) would spread the ordinary part's rates and move its cut with every
+    # terminal, and what the fleet's ordinary terminals show is its noise, weighed or not
+    whole = {t.tid: _counts(scored[t.tid], whole=True) for t in terms}
+    noise = {k: typical_rate((whole[t.tid].get(k, 0.0), t.n.flows) for t in terms) for k in keys}
     fw = _Fleetwide(ctx, groups, noise, typical_rate((pin_misuse(t), t.n.flows) for t in terms),
                     typical_rate((wrong_methods(t), t.n.flows) for t in terms),
                     typical_rate((read_errors(t), t.n.card_reads) for t in terms))  # fmt: skip
@@ -183,7 +199,7 @@ def _decide(term: TerminalRecord, scored: list[Scored], counts: dict[str, float]
     fams = {k: v for k, v in counts.items() if ":" not in k}
     if n == 0:
         return TerminalVerdict(term.tid, 0, NONE, 1.0, ["no flash-exit in the log"], []), []
-    bonus = bonuses(term, scored, fw.ctx, fw.misuse_rate, fw.wrong_rate)
+    bonus = bonuses(term, scored, fw.ctx, fw.misuse_rate, fw.wrong_rate, fw.read_error_rate)
     strength, ratio = _strengths(term, counts, scored, bonus, fw)
     splits = {fam: _split(fam, scored, term, fw) for fam in fams}
     if not strength:

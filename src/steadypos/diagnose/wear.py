@@ -9,6 +9,7 @@ from datetime import date
 
 from steadypos.diagnose.episodes import Episode
 from steadypos.diagnose.evidence import Scored
+from steadypos.diagnose.noise import threshold
 from steadypos.diagnose.splits import Split, SplitRule, weigh
 from steadypos.diagnose.taxonomy import MAINTENANCE_DAYS, Cause
 from steadypos.diagnose.tracker import TerminalRecord
@@ -16,10 +17,18 @@ from steadypos.eventlog import READ_ERRORS, format_ts
 
 WEAR_CAUSES = (Cause.HARDWARE_PRINTER, Cause.MAINTENANCE_OVERDUE, Cause.ENVIRONMENT_INTERFERENCE)
 # "slowly worsening": the later half of the days has at least this many errors, 1.5x the earlier
-# half's error rate, and 2 points more of the uses (the reader's and the printer's apart)
-TREND_MIN_ERRORS, TREND_FACTOR, TREND_MIN_RISE = 4, 1.5, 0.02
-# the reader fails too: at least this many read errors, at this many times the fleet's usual rate
-READER_MIN_ERRORS, READER_FACTOR = 3, 2.0
+# half's error rate, 2 points more of the uses (the reader's and the printer's apart), and more
+# than the earlier rate explains by chance (Poisson, TREND_ALPHA): a flat fault rate that the
+# halves split unevenly is not a trend
+TREND_MIN_ERRORS, TREND_FACTOR, TREND_MIN_RISE, TREND_ALPHA = 3, 1.5, 0.02, 0.05
+# the reader fails: at least this many read errors, more than the fleet's usual rate explains
+# (Poisson, READER_ALPHA)
+READER_MIN_ERRORS, READER_ALPHA = 3, 0.01
+# "after a cleaning they stop" (maintenance relieves want of care, not a broken part): at least
+# RELIEF_MIN wear episodes before a service visit, at least RELIEF_EXPECTED expected after it at
+# the rate before, and at most a third of that seen
+RELIEF_MIN, RELIEF_EXPECTED, RELIEF_SHARE = 3, 1.5, 1 / 3
+SERVICE_KINDS = frozenset(("cleaning", "inspection", "part_replaced"))
 
 
 def read_errors(term: TerminalRecord) -> int:
@@ -59,8 +68,32 @@ def trends(term: TerminalRecord) -> dict[str, str]:
 def _rise(what: str, uses: str, errs1: int, uses1: int, errs2: int, uses2: int) -> str:
     r1 = errs1 / uses1 if uses1 else 0.0
     r2 = errs2 / uses2 if uses2 else 0.0
-    if errs2 >= TREND_MIN_ERRORS and r2 >= TREND_FACTOR * r1 and r2 - r1 >= TREND_MIN_RISE:
+    before = (errs1 + 0.5) / (uses1 + 1)  # Jeffreys: none before is not a rate of zero
+    if (errs2 >= TREND_MIN_ERRORS and r2 >= TREND_FACTOR * r1 and r2 - r1 >= TREND_MIN_RISE
+            and errs2 >= threshold(before * uses2, TREND_ALPHA)):  # fmt: skip
         return f"{what} rose from {100 * r1:.1f}% to {100 * r2:.1f}% of {uses}"
+    return ""
+
+
+def failing(errors: int, uses: int, usual: float) -> bool:
+    """More errors than the fleet's usual rate explains on this many uses."""
+    return errors >= max(READER_MIN_ERRORS, threshold(usual * uses, READER_ALPHA))
+
+
+def relief(eps: list[Scored], term: TerminalRecord) -> str:
+    """The wear episodes stopped after a service visit (cleaning, inspection, a part), in words."""
+    for visit in term.maintenance:
+        if visit.kind not in SERVICE_KINDS:
+            continue
+        before = sum(1 for s in eps if s.episode.t1 < visit.t)
+        flows_after = term.n.flows - visit.flows
+        if before < RELIEF_MIN or visit.flows <= 0 or flows_after <= 0:
+            continue
+        expected = before / visit.flows * flows_after
+        after = len(eps) - before
+        if expected >= RELIEF_EXPECTED and after <= RELIEF_SHARE * expected:
+            return (f"{before} episodes before the {visit.kind} on {format_ts(visit.t)[:10]},"
+                    f" {after} in the {flows_after} flows after it")  # fmt: skip
     return ""
 
 
@@ -82,6 +115,7 @@ class WearFacts:
     bursts: int  # episodes right after a burst of swipe errors
     resets: int  # watchdog resets among them
     usual_reads: float  # the fleet's usual read errors per card read
+    relieved: str  # how the episodes stopped after a service visit ('' when they did not)
 
     @property
     def contact_worn(self) -> bool:
@@ -89,16 +123,12 @@ class WearFacts:
         contacts and heads, not a magnetic field (which spoils the swipes only)."""
         term = self.term
         errors = read_errors(term) - term.n.swipe_errors
-        reads = term.n.card_reads - term.n.swipe_reads
-        return (errors >= READER_MIN_ERRORS
-                and errors / max(1, reads) >= READER_FACTOR * self.usual_reads)  # fmt: skip
+        return failing(errors, term.n.card_reads - term.n.swipe_reads, self.usual_reads)
 
     @property
     def reader_failing(self) -> bool:
         """Read errors of any kind well over the fleet's usual rate."""
-        errors = read_errors(self.term)
-        return (errors >= READER_MIN_ERRORS
-                and errors / max(1, self.term.n.card_reads) >= READER_FACTOR * self.usual_reads)
+        return failing(read_errors(self.term), self.term.n.card_reads, self.usual_reads)
 
     @property
     def reader_worn(self) -> bool:
@@ -107,6 +137,13 @@ class WearFacts:
 
     def share(self, kind: str) -> float:
         return self.kinds[kind] / self.n
+
+    @property
+    def printer_alone(self) -> float:
+        """The printer episodes' share, weighed by half on a terminal overdue for maintenance:
+        the document's maintenance_overdue names printer errors too, so there they tell the two
+        causes apart no more than the maintenance date and the trend do."""
+        return self.share("printer") * (0.5 if self.overdue >= 0.5 else 1.0)
 
     @property
     def swipe_only(self) -> bool:
@@ -126,8 +163,10 @@ WEAR_RULES: tuple[SplitRule[WearFacts], ...] = (
     # worn by want of care: the reader worsens (a printer that worsens alone may just be broken)
     SplitRule(Cause.MAINTENANCE_OVERDUE, 2.0, lambda f: float(bool(f.trend["reader"])),
               lambda f: f.trend["reader"]),
-    SplitRule(Cause.MAINTENANCE_OVERDUE, 1.0, lambda f: float(bool(f.trend["printer"])),
+    SplitRule(Cause.MAINTENANCE_OVERDUE, 1.5, lambda f: float(bool(f.trend["printer"])),
               lambda f: f.trend["printer"]),
+    SplitRule(Cause.MAINTENANCE_OVERDUE, 1.5, lambda f: float(bool(f.relieved)),
+              lambda f: f.relieved),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.5, lambda f: float(f.reader_worn),
               lambda f: f"card read errors on {read_errors(f.term)} of {f.term.n.card_reads} reads,"
               f" chip and contactless ones too (the fleet's usual: {100 * f.usual_reads:.1f}%)"),
@@ -138,7 +177,7 @@ WEAR_RULES: tuple[SplitRule[WearFacts], ...] = (
               lambda f: f"{sum(f.term.n.card_errors.values())} card read errors,"
               f" {f.term.n.printer_faults} printer faults"),
     # hardware_printer: printer faults, episodes at the receipt screen
-    SplitRule(Cause.HARDWARE_PRINTER, 3.0, lambda f: f.share("printer"),
+    SplitRule(Cause.HARDWARE_PRINTER, 3.0, lambda f: f.printer_alone,
               lambda f: f"{f.kinds['printer']} of {len(f.term.episodes)} episodes broke at the"
               " receipt screen"),
     SplitRule(Cause.HARDWARE_PRINTER, 0.5,
@@ -171,6 +210,6 @@ def split_wear(eps: list[Scored], term: TerminalRecord, usual_reads: float) -> S
         oldest, oldest_date,
         bool(known) and len(known) == len(ages) and max(known) <= MAINTENANCE_DAYS,
         trends(term), sum(1 for s in eps if s.episode.around.swipe_burst >= 2),
-        sum(1 for s in eps if s.episode.end_kind == "watchdog"), usual_reads,
+        sum(1 for s in eps if s.episode.end_kind == "watchdog"), usual_reads, relief(eps, term),
     )  # fmt: skip
     return weigh(WEAR_CAUSES, WEAR_RULES, facts)

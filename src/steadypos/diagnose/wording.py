@@ -9,7 +9,7 @@ from steadypos.diagnose.evidence import Family, Scored
 from steadypos.diagnose.fleet import FleetContext, behind
 from steadypos.diagnose.taxonomy import HOT_C, MAINTENANCE_DAYS, RC_PARAMETER, Cause
 from steadypos.diagnose.tracker import TerminalRecord
-from steadypos.diagnose.wear import maintenance_age, wear_trend
+from steadypos.diagnose.wear import failing, maintenance_age, read_errors, wear_trend
 from steadypos.eventlog import CardError, ExitReason, PinOutcome, format_ts
 
 # A terminal-level fact adds one episode's worth to its family when it holds:
@@ -56,8 +56,8 @@ def _network_facts(term: TerminalRecord, scored: list[Scored], ctx: FleetContext
     return out
 
 
-def bonuses(term: TerminalRecord, scored: list[Scored], ctx: FleetContext,
-            misuse_rate: float, wrong_rate: float) -> dict[str, list[str]]:  # fmt: skip
+def bonuses(term: TerminalRecord, scored: list[Scored], ctx: FleetContext, misuse_rate: float,
+            wrong_rate: float, read_rate: float) -> dict[str, list[str]]:  # fmt: skip
     """Terminal-level facts that add weight to a family (each one said in words)."""
     n = term.n
     out: dict[str, list[str]] = {
@@ -76,7 +76,7 @@ def bonuses(term: TerminalRecord, scored: list[Scored], ctx: FleetContext,
     if behind(term.app_version, ctx.current_version) >= BEHIND_FOR_FACT:
         out[Family.SOFTWARE].append(f"app_version {term.app_version} is behind the fleet's"
                                     f" current {ctx.current_version}")  # fmt: skip
-    out[Family.WEAR] = _wear_facts(term, scored)
+    out[Family.WEAR] = _wear_facts(term, scored, read_rate)
     if n.low_mem >= MIN_LOW_MEM:
         out[Family.MEMORY].append(f"free memory near zero in {n.low_mem} health readings")
     if n.hot >= MIN_HOT:
@@ -88,10 +88,15 @@ def bonuses(term: TerminalRecord, scored: list[Scored], ctx: FleetContext,
     return {k: v for k, v in out.items() if v}
 
 
-def _wear_facts(term: TerminalRecord, scored: list[Scored]) -> list[str]:
+def _wear_facts(term: TerminalRecord, scored: list[Scored], read_rate: float) -> list[str]:
     """The document's maintenance_overdue signs on the terminal: over 180 days since the last
-    maintenance at the time of its wear episodes, and reader/printer errors that worsen."""
+    maintenance at the time of its wear episodes, reader/printer errors that worsen, and a reader
+    that fails on more of all its reads than the fleet's usual rate explains."""
     out = []
+    errors, reads = read_errors(term), term.n.card_reads
+    if any(s.family == Family.WEAR for s in scored) and failing(errors, reads, read_rate):
+        out.append(f"card read errors on {errors} of {reads} reads (the fleet's usual:"
+                   f" {100 * read_rate:.1f}%)")  # fmt: skip
     ages = [(a, s.episode.maint_date) for s in scored if s.family == Family.WEAR
             and (a := maintenance_age(s.episode)) is not None]  # fmt: skip
     if ages and max(ages)[0] > MAINTENANCE_DAYS:

@@ -17,6 +17,7 @@ from steadypos.protocol.codes import ORIGINAL_STANDS, ResponseCode
 from steadypos.protocol.crypto import decipher_pin
 from steadypos.protocol.fields import Field61, format_balance
 from steadypos.protocol.messages import REVERSIBLE_BY_60_1
+from steadypos.protocol.mti import Mti
 
 _JSON = json.JSONEncoder()  # json.dumps without building an encoder per call: the same text
 MAX_PIN_TRIES = 3
@@ -163,7 +164,7 @@ def sale(store: Store, secrets: HostSecrets, req: Request) -> Reply:
 
 
 def _original_sale(store: Store, req: Request, f61: Field61) -> TxnRow | None:
-    orig = store.txn(req.terminal.tid, f61.batch, f61.stan, "0200")
+    orig = store.txn(req.terminal.tid, f61.batch, f61.stan, Mti.FINANCIAL)
     if orig is None or orig.kind != "sale":
         return None
     return orig
@@ -261,10 +262,11 @@ def reversal(store: Store, secrets: HostSecrets, req: Request) -> Reply:
     """Undo an original by TID + batch + STAN; unknown originals leave a tombstone (§7). An
     approved original in a settled batch stands (12): a settled batch's totals never change."""
     tid, batch, stan = req.terminal.tid, req.f60.batch, req.stan
-    orig = store.txn(tid, batch, stan, "0200")
+    orig = store.txn(tid, batch, stan, Mti.FINANCIAL)
     if orig is None:
-        store.insert_txn(TxnRow(tid=tid, batch=batch, stan=stan, mti="0200", kind="tombstone",
-                                content_hash=None, amount=req.amount, rc="", state="tombstone"))
+        store.insert_txn(TxnRow(tid=tid, batch=batch, stan=stan, mti=Mti.FINANCIAL,
+                                kind="tombstone", content_hash=None, amount=req.amount, rc="",
+                                state="tombstone"))
         return Reply(ResponseCode.APPROVED, {37: rrn(store)})
     if orig.kind == "tombstone":
         return Reply(ResponseCode.APPROVED, {37: rrn(store)})

@@ -33,6 +33,7 @@ class TerminalRow:
     txn_limit: int = DEFAULT_TXN_LIMIT
     mac: str = "x919"  # registry.MacAlgorithm
     status: str = "active"  # registry.TerminalStatus
+    params_waiting: bool = False  # the TMS has newer parameters (read with the row, not kept)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ MAC, format, idempotency, batch), hands it to its handler, and builds the respon
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -13,7 +14,7 @@ from typing import cast
 from steadypos.host import financial, session, settlement
 from steadypos.host.context import Reply, Request
 from steadypos.host.keyring import KeyRing
-from steadypos.host.records import RowLock, TxnRow
+from steadypos.host.records import RowLock, TerminalRow, TxnRow
 from steadypos.host.registry import TerminalStatus
 from steadypos.host.secrets import CONTENT_REF_PREFIX, HostSecrets
 from steadypos.host.store import Store
@@ -134,20 +135,21 @@ class HostService:
         # Several host processes: the terminal's requests run one at a time (keys, batch, its
         # originals), whichever process each reaches.
         term = self.store.terminal(msg.get(41), RowLock.UPDATE)
+        refuse = functools.partial(self._refuse, term=term)
         if term is None or term.mid != msg.get(42) or term.status != TerminalStatus.ACTIVE:
-            return self._refuse(msg, mt, ResponseCode.INVALID_MERCHANT, None,
+            return refuse(msg, mt, ResponseCode.INVALID_MERCHANT, None,
                                 "unknown, locked or retired terminal, or TID/MID mismatch")
         alg = MacAlgorithm(term.mac)
         if (mt is None or mt.name not in NO_SIGN_IN_NEEDED) and not self.keyring.has_keys(term):
-            return self._refuse(msg, mt, ResponseCode.NOT_SIGNED_IN, None, "not signed in")
+            return refuse(msg, mt, ResponseCode.NOT_SIGNED_IN, None, "not signed in")
         keys = None
         if mac.needs_mac(msg):
             keys = self.keyring.verify(term, msg)
             if keys is None:
-                return self._refuse(msg, mt, ResponseCode.MAC_ERROR, None,
+                return refuse(msg, mt, ResponseCode.MAC_ERROR, None,
                                     f"MAC missing or wrong ({alg.value})")
         if mt is None:
-            return self._refuse(msg, None, ResponseCode.FORMAT_ERROR, keys,
+            return refuse(msg, None, ResponseCode.FORMAT_ERROR, keys,
                                 "no such message in the profile", alg)
         problem = self._format_problem(msg, mt)
         try:
@@ -155,7 +157,7 @@ class HostService:
         except ProtocolError as exc:
             problem = problem or str(exc)
         if problem:
-            return self._refuse(msg, mt, ResponseCode.FORMAT_ERROR, keys, problem, alg)
+            return refuse(msg, mt, ResponseCode.FORMAT_ERROR, keys, problem, alg)
         req = Request(msg, mt, term, keys, f60, self.clock(), self.keyring)
         store = self._store_for(msg)
         if mt.name not in NOT_IDEMPOTENT:
@@ -163,11 +165,11 @@ class HostService:
             if seen is not None:
                 return self._repeat(req, seen)
         if mt.name in OPEN_BATCH_ONLY and f60.batch != term.batch:
-            return self._refuse(msg, mt, ResponseCode.BATCH_MISMATCH, keys,
+            return refuse(msg, mt, ResponseCode.BATCH_MISMATCH, keys,
                                 f"batch {f60.batch:06d} is not the open batch {term.batch:06d}",
                                 alg)
         out = HANDLERS[mt.name](store, self.secrets, req)
-        resp = self._answer(msg, mt, out.rc, out.fields, keys, alg, req.now)
+        resp = self._answer(msg, mt, out.rc, out.fields, keys, alg, req.now, term)
         if mt.name not in NOT_IDEMPOTENT:
             self._remember(store, req, resp, out)
         self._log(req, out.rc, "training" if store is not self.store else "")
@@ -181,11 +183,12 @@ class HostService:
 
     # -- checks and answers ---------------------------------------------------------------
     def _refuse(self, msg: Message, mt: MessageType | None, rc: str, keys: WorkingKeys | None,
-                why: str, alg: MacAlgorithm = mac.DEFAULT_MAC) -> Message:
+                why: str, alg: MacAlgorithm = mac.DEFAULT_MAC,
+                term: TerminalRow | None = None) -> Message:
         """An answer before any handler ran: logged (so MAC failures leave a trace), not kept."""
         log.info("%s %s stan=%s refused rc=%s: %s", msg.get(41) or "-",
                  mt.name if mt else msg.mti, msg.get(11) or "-", rc, why)
-        return self._answer(msg, mt, rc, {}, keys, alg)
+        return self._answer(msg, mt, rc, {}, keys, alg, term=term)
 
     @staticmethod
     def _format_problem(msg: Message, mt: MessageType) -> str | None:
@@ -198,7 +201,9 @@ class HostService:
 
     def _answer(self, req: Message, mt: MessageType | None, rc: str, extra: dict[int, str],
                 keys: WorkingKeys | None, alg: MacAlgorithm = mac.DEFAULT_MAC,
-                now: datetime | None = None) -> Message:
+                now: datetime | None = None, term: TerminalRow | None = None) -> Message:
+        """The response; `term`: the request's terminal as read with its lock (whose row says
+        whether the TMS has parameters waiting), else that is read now."""
         now = now or self.clock()
         allowed = mt.response if mt else frozenset({11, 39, 41, 42, 60})
         fields = {n: v for n, v in req.fields.items() if n in allowed and n != 64}
@@ -209,7 +214,9 @@ class HostService:
         fields = {n: v for n, v in fields.items() if n in allowed}
         mti = response_mti(req.mti)
         proc = PROC_SIGN_IN if rc in SIGN_IN_AGAIN else PROC_NONE
-        if proc == PROC_NONE and self.store.params_waiting(req.get(41) or ""):
+        waiting = term.params_waiting if term is not None else \
+            self.store.params_waiting(req.get(41) or "")
+        if proc == PROC_NONE and waiting:
             proc = PROC_NEW_PARAMS  # the TMS has newer parameters for this terminal
         resp = Message(mti, fields, req.tpdu.swapped(), req.header.with_proc(proc))
         if mac.needs_mac(resp):
@@ -224,16 +231,18 @@ class HostService:
             # The original arrives after its reversal: decline and move nothing (§7).
             rc = ResponseCode.ORIGINAL_NOT_FOUND
             self._log(req, rc, "late original after reversal")
-            return self._answer(req.msg, req.mt, rc, {}, req.keys, alg, req.now)
+            return self._answer(req.msg, req.mt, rc, {}, req.keys, alg, req.now,
+                                req.terminal)
         if not same_content(self.secrets, seen.content_hash, req.msg):
             self._log(req, ResponseCode.DUPLICATE, "same key, other content")
             return self._answer(req.msg, req.mt, ResponseCode.DUPLICATE, {}, req.keys, alg,
-                                req.now)
+                                req.now, req.terminal)
         # The stored part is what the host added; the rest is copied again from the request,
         # which has the same content: the answer is rebuilt, never kept whole (1.1, at rest).
         stored = {int(k): v for k, v in seen.response.items()}
         self._log(req, seen.rc, "repeat: stored response")
-        return self._answer(req.msg, req.mt, seen.rc, stored, req.keys, alg, req.now)
+        return self._answer(req.msg, req.mt, seen.rc, stored, req.keys, alg, req.now,
+                            req.terminal)
 
     def _remember(self, store: Store, req: Request, resp: Message, out: Reply) -> None:
         added = {str(n): v for n, v in resp.fields.items()
@@ -285,4 +294,4 @@ class HostService:
         found = self.keyring.matching(term, msg) if term is not None else None
         alg = MacAlgorithm(term.mac) if term is not None else mac.DEFAULT_MAC
         return self._answer(msg, mt, ResponseCode.SYSTEM_ERROR, {}, found[1] if found else None,
-                            alg)
+                            alg, term=term)

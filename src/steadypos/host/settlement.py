@@ -18,6 +18,7 @@ from steadypos.protocol.fields import (
     Totals,
     parse_batch_records,
 )
+from steadypos.protocol.mti import Mti
 
 log = logging.getLogger("steadypos.host")
 
@@ -69,7 +70,7 @@ def batch_upload(store: Store, secrets: HostSecrets, req: Request) -> Reply:
         return Reply(ResponseCode.FORMAT_ERROR)
     tid, batch = req.terminal.tid, req.f60.batch
     for rec in records:
-        ours = [t for t in (store.txn(tid, batch, rec.stan, "0200"),
+        ours = [t for t in (store.txn(tid, batch, rec.stan, Mti.FINANCIAL),
                             store.txn(tid, batch, rec.stan, "0220")) if t is not None]
         ours = [t for t in ours if t.kind in ("sale", "refund")]
         if not ours:

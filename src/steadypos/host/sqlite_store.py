@@ -11,56 +11,11 @@ from typing import Any
 from sqlalchemy.dialects import sqlite
 
 from steadypos.files import make_private_db
-from steadypos.host.migrate import Migratable, Migration, ddl_step, upgrade
+from steadypos.host.migrate import Migratable, Migration, upgrade
+from steadypos.host.schema import SqlDialect, shared_steps, tables
 from steadypos.host.sql_store import SqlStore, store_error
 
 log = logging.getLogger("steadypos.host")
-
-TABLES = (
-    """CREATE TABLE IF NOT EXISTS terminals (
-    tid TEXT PRIMARY KEY, mid TEXT NOT NULL, tmk TEXT NOT NULL,
-    pik TEXT, mak TEXT, tdk TEXT, key_gen INTEGER NOT NULL DEFAULT 0,
-    signed_in INTEGER NOT NULL DEFAULT 0, batch INTEGER NOT NULL DEFAULT 1,
-    txn_limit INTEGER NOT NULL, mac TEXT NOT NULL DEFAULT 'x919',
-    status TEXT NOT NULL DEFAULT 'active')""",
-    """CREATE TABLE IF NOT EXISTS key_sets (
-    tid TEXT NOT NULL, gen INTEGER NOT NULL, pik TEXT NOT NULL, mak TEXT NOT NULL,
-    tdk TEXT NOT NULL, issued_at TEXT NOT NULL, PRIMARY KEY (tid, gen))""",
-    """CREATE TABLE IF NOT EXISTS cards (
-    id INTEGER PRIMARY KEY, pan_ref TEXT NOT NULL UNIQUE, pan_masked TEXT NOT NULL,
-    expiry TEXT NOT NULL, status TEXT NOT NULL, kind TEXT NOT NULL, psn TEXT NOT NULL,
-    pin_verifier TEXT NOT NULL, pin_tries INTEGER NOT NULL DEFAULT 0,
-    track_verifier TEXT NOT NULL DEFAULT '')""",
-    """CREATE TABLE IF NOT EXISTS qr_codes (
-    code_ref TEXT PRIMARY KEY, wallet TEXT NOT NULL, used INTEGER NOT NULL DEFAULT 0,
-    issued_at TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS accounts (
-    id TEXT PRIMARY KEY, kind TEXT NOT NULL, balance INTEGER NOT NULL DEFAULT 0)""",
-    """CREATE TABLE IF NOT EXISTS postings (
-    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref TEXT NOT NULL, created_at TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS posting_lines (
-    posting_id INTEGER NOT NULL REFERENCES postings(id), account TEXT NOT NULL,
-    amount INTEGER NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS posting_lines_posting ON posting_lines(posting_id)",
-    """CREATE TABLE IF NOT EXISTS txns (
-    id INTEGER PRIMARY KEY, tid TEXT NOT NULL, batch INTEGER NOT NULL, stan INTEGER NOT NULL,
-    mti TEXT NOT NULL, kind TEXT NOT NULL, content_hash TEXT, amount INTEGER NOT NULL,
-    pan_ref TEXT, account TEXT, rc TEXT NOT NULL, rrn TEXT NOT NULL, auth_code TEXT NOT NULL,
-    response TEXT NOT NULL, state TEXT NOT NULL, refunded INTEGER NOT NULL DEFAULT 0,
-    orig_id INTEGER, created_at TEXT NOT NULL, fingerprint TEXT NOT NULL DEFAULT '',
-    UNIQUE (tid, batch, stan, mti))""",
-    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-    """CREATE TABLE IF NOT EXISTS settlements (
-    tid TEXT NOT NULL, batch INTEGER NOT NULL, result TEXT NOT NULL, created_at TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS settlements_batch ON settlements(tid, batch)",
-    """CREATE TABLE IF NOT EXISTS upload_diffs (
-    id INTEGER PRIMARY KEY, tid TEXT NOT NULL, batch INTEGER NOT NULL, stan INTEGER NOT NULL,
-    problem TEXT NOT NULL, created_at TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS host_audit (
-    id INTEGER PRIMARY KEY, at TEXT NOT NULL, operator TEXT NOT NULL, action TEXT NOT NULL,
-    subject TEXT NOT NULL, detail TEXT NOT NULL)""",
-    "CREATE TABLE IF NOT EXISTS params_waiting (tid TEXT PRIMARY KEY)",
-)
 
 # (table, column, definition) that pos-link-v1.0 databases lack. Terminals registered under 1.0
 # spoke pos_ecb: they stay legacy until they are registered again with x919.
@@ -87,15 +42,12 @@ def _pos_link_1_1(db: Migratable) -> None:
         # from the repeated request, so the stored part never needs it.
         db.ddl("UPDATE txns SET response = json_remove(response, '$.2') "
                "WHERE json_extract(response, '$.2') IS NOT NULL")
-    for sql in TABLES:
+    for sql in tables(SqlDialect.SQLITE):
         db.ddl(sql)
 
 
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "pos-link-v1.1 tables", _pos_link_1_1),
-    ddl_step(2, "posting lines numbered within their posting",
-             "ALTER TABLE posting_lines ADD COLUMN line INTEGER NOT NULL DEFAULT 0"),
-)
+MIGRATIONS: tuple[Migration, ...] = shared_steps(Migration(1, "pos-link-v1.1 tables",
+                                                           _pos_link_1_1))
 
 
 def read_only(path: str | Path) -> sqlite3.Connection:
@@ -112,6 +64,7 @@ class SqliteStore(SqlStore):
 
     def __init__(self, path: str | Path, synchronous: str = "FULL",
                  migrations: tuple[Migration, ...] = MIGRATIONS) -> None:
+        super().__init__()
         self.path = str(path)
         try:
             make_private_db(self.path)
@@ -137,13 +90,13 @@ class SqliteStore(SqlStore):
     def _insert_returning_id(self, sql: str, params: dict[str, Any]) -> int:
         return int(self._run(sql, **params).lastrowid or 0)
 
-    def begin(self) -> None:
+    def _begin(self) -> None:
         self.ddl("BEGIN IMMEDIATE")
 
-    def commit(self) -> None:
+    def _commit(self) -> None:
         self.ddl("COMMIT")
 
-    def rollback(self) -> None:
+    def _rollback(self) -> None:
         if self.conn.in_transaction:
             self.ddl("ROLLBACK")
 

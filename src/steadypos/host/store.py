@@ -5,9 +5,10 @@ the database fails."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from steadypos.host.pg_store import PgStore, is_pg_url
 from steadypos.host.records import (
@@ -29,13 +30,15 @@ SQLITE_SCHEME = "sqlite:///"
 
 class Store(Protocol):
     """One connection, used by one thread at a time (the host's writer). Nothing is durable
-    before commit(); a savepoint undoes one request of a group."""
+    before commit(); a savepoint undoes one request of a group (the writer takes them only when a
+    request of the group failed)."""
 
     # -- transactions ----------------------------------------------------------------------
     def begin(self) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
     def close(self) -> None: ...
+    def pipelined(self) -> AbstractContextManager[Any]: ...
     def savepoint(self, name: str) -> None: ...
     def release(self, name: str) -> None: ...
     def rollback_to(self, name: str) -> None: ...

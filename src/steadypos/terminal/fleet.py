@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from steadypos.clock import now_ts
+from steadypos.files import write_private_json
 from steadypos.terminal import releases
 from steadypos.terminal.devices import Faults
 from steadypos.terminal.events import EventLog, events_path
@@ -173,15 +174,7 @@ class Agent:
         return tms_settings(self.journal_path) or {}
 
     def _save_state(self, **changes: Any) -> None:
-        state = {**self._state(), **changes}
-        path = tms_file(self.journal_path)
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_private_json(tms_file(self.journal_path), {**self._state(), **changes})
 
     def heartbeat(self) -> dict[str, Any]:
         """Send one heartbeat and follow its instructions; the instructions."""

@@ -11,6 +11,7 @@ bucket (a message stays small); the message names the object."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -164,10 +165,9 @@ class Worker:
                 log.warning("log upload left for redelivery: %s", str(exc).splitlines()[0])
                 continue
             await msg.ack()
-            try:
+            # Another worker handed the same log past ack_wait may have deleted it already.
+            with contextlib.suppress(NotFoundError):
                 await store.delete(ref["object"])
-            except NotFoundError:  # the same object twice (a retried upload): deleted already
-                pass
 
 
 def heartbeats_from(raw: list[bytes]) -> list[Any]:

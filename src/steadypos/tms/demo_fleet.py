@@ -75,16 +75,18 @@ def _licence(n: int) -> str:
     return body + uscc_check_char(body)
 
 
-def _fleet(day: DemoDay, api: TmsClient, url: str) -> list[SimDevice]:
-    """A new merchant's FLEET devices, each onboarded as a real one is: assigned, shipped,
+def fleet(day: DemoDay, api: TmsClient, url: str, size: int = FLEET,
+          name: str = "杭州连锁便利店有限公司", licence: int = 1,
+          prefix: str = "FLEET") -> list[SimDevice]:
+    """A new merchant's `size` devices, each onboarded as a real one is: assigned, shipped,
     activated with its one-time code (a fresh RSA key each)."""
     app = TmsClient(url).call("POST", "/applications", {
-        **APPLICATION, "legal_name": "杭州连锁便利店有限公司", "licence_no": _licence(1),
-        "terminals_requested": FLEET})
+        **APPLICATION, "legal_name": name, "licence_no": _licence(licence),
+        "terminals_requested": size})
     mid = api.call("POST", f"/applications/{app['id']}/approve")["mid"]
     devices = []
-    for n in range(FLEET):
-        serial = f"PAX-A920-FLEET-{n:04d}"
+    for n in range(size):
+        serial = f"PAX-A920-{prefix}-{n:04d}"
         tid = api.call("POST", "/terminals", {"mid": mid, "serial": serial, "brand": "PAX",
                                               "model": "A920",
                                               "firmware": "PayDroid 8.1"})["tid"]
@@ -104,7 +106,7 @@ def bad_release(day: DemoDay, url: str, password: str, console: Console) -> None
     at the first stage; rolled back, every device runs the built-in app again."""
     api = TmsClient(url).login("admin", password)
     try:
-        devices = _fleet(day, api, url)
+        devices = fleet(day, api, url)
         raw = releases.build(BAD, Fault.CRASH, crash_rate=0.3)
         api.call("POST", "/releases", {
             "version": BAD, "sha256": hashlib.sha256(raw).hexdigest(),

@@ -4,12 +4,14 @@ screens and the engine's thread (`CounterApp` is one; flows and course take it a
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from textual.screen import Screen
 
 from steadypos.terminal.counter.bridge import Bridge
 from steadypos.terminal.counter.view import ResultView
+from steadypos.terminal.fleet import Api
 from steadypos.terminal.flows import Terminal
 
 T = TypeVar("T")
@@ -22,6 +24,9 @@ class Desk(Protocol):
     lang: str
     operator: str | None
     bridge: Bridge
+    journal: Path
+    training: bool
+    tms: Api | None
 
     def t(self, key: str, **params: Any) -> str: ...
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from steadypos.money import AmountError, parse_yuan
-from steadypos.terminal import emergency
+from steadypos.terminal import emergency, operators
 from steadypos.terminal.counter import reprint as reprinting
 from steadypos.terminal.counter import status as statuses
 from steadypos.terminal.counter.bridge import Listener
@@ -191,14 +191,28 @@ async def status(app: Desk) -> None:
 
 
 async def login(app: Desk) -> None:
+    """An operator logs in by number; live, only if the TMS's rules let them (else they are
+    told to practise in training mode first)."""
     number = await app.push_screen_wait(AskScreen(
         app.t("counter.ask.operator"), restrict=r"[0-9]*",
         check=lambda s: None if len(s) == 2 else app.t("counter.ask.bad_operator")))
-    if number:
-        app.operator = number
-        await app.engine(lambda t: t.events.emit("operator", event="login", operator=number))
-        app.notice("counter.login.done", operator=number)
-        app.refresh_texts()
+    if not number:
+        return
+    done = "counter.login.done"
+    if not app.training:  # live: the TMS's rules decide (training mode is open to anyone)
+        told = await app.engine(lambda t: operators.check(app.journal, t.cfg["tid"], number,
+                                                          app.tms))
+        if told is None:
+            return
+        if not told.live:
+            app.notice("counter.login.training_only" if told.fresh
+                       else "counter.login.training_only_offline", operator=number)
+            return
+        done = done if told.fresh else "counter.login.done_offline"
+    app.operator = number
+    await app.engine(lambda t: t.events.emit("operator", event="login", operator=number))
+    app.notice(done, operator=number)
+    app.refresh_texts()
 
 
 async def logout(app: Desk) -> None:

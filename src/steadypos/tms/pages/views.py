@@ -11,6 +11,7 @@ from steadypos.tms import security
 from steadypos.tms.deps import Ctx, Db
 from steadypos.tms.errors import TmsError
 from steadypos.tms.models import Application, AuditEntry, FleetTerminal, TerminalState, TokenKind
+from steadypos.tms.pages import board as board_pages
 from steadypos.tms.pages import fleet
 from steadypos.tms.pages import incidents as incident_pages
 from steadypos.tms.pages import parameters as parameter_pages
@@ -31,7 +32,7 @@ from steadypos.tms.pages.web import (
 )
 from steadypos.tms.routers.auth import client_of
 from steadypos.tms.schemas.applications import RejectIn
-from steadypos.tms.services import applications, auth
+from steadypos.tms.services import applications, auth, upkeep
 from steadypos.tms.services import terminals as terminal_service
 from steadypos.tms.services.terminals import TerminalFilter
 
@@ -99,7 +100,8 @@ def dashboard(request: Request, db: Db, actor: Viewer) -> HTMLResponse:
     counts = {status: n for status, n in db.execute(by_status).all()}
     return render(request, "dashboard.html", actor, counts=counts,
                   statuses=[s.value for s in TerminalState],
-                  waiting=db.scalar(waiting) or 0, activations=list(db.scalars(activations)))
+                  waiting=db.scalar(waiting) or 0, activations=list(db.scalars(activations)),
+                  overdue=len(upkeep.due(db, actor)))
 
 
 @router.get("/applications", response_class=HTMLResponse)
@@ -144,3 +146,4 @@ router.include_router(fleet.router)
 router.include_router(parameter_pages.router)
 router.include_router(release_pages.router)
 router.include_router(incident_pages.router)
+router.include_router(board_pages.router)

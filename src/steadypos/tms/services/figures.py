@@ -1,6 +1,6 @@
 """The figures a remedy is checked on, for an incident's scope over a window: crashed sessions
-per day and the crash-free rate (from heartbeats' session counts), parameter mismatches (from
-diagnosed uploads), terminals that went missing (from alerts)."""
+per day and the crash-free rate (from heartbeats' session counts), flash-exit episodes per day
+and parameter mismatches (from diagnosed uploads), terminals that went missing (from alerts)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,16 @@ def _sessions(db: Session, inc: Incident, start: datetime, end: datetime) -> tup
     return int(started), int(crashed)
 
 
+def _episodes(db: Session, tids: list[str], start: datetime, end: datetime,
+              cause: str | None) -> int:
+    """Flash-exit episodes of the uploads received in [start, end) (of `cause` only, if given)."""
+    query = select(func.coalesce(func.sum(LogUpload.episodes), 0)).where(
+        LogUpload.tid.in_(tids), LogUpload.received_at >= start, LogUpload.received_at < end)
+    if cause is not None:
+        query = query.where(LogUpload.cause == cause)
+    return int(db.scalar(query) or 0)
+
+
 def measure(db: Session, inc: Incident, start: datetime, end: datetime) -> float | None:
     """The incident's figure over [start, end); None where nothing was measured."""
     days = max((end - start).total_seconds() / 86400, 1e-9)
@@ -58,10 +68,10 @@ def measure(db: Session, inc: Incident, start: datetime, end: datetime) -> float
         started, crashed = _sessions(db, inc, start, end)
         return round(100 * (1 - crashed / started), 2) if started else None
     tids = terminals(db, inc) or []
+    if inc.figure == Figure.EPISODES_PER_DAY:
+        return round(_episodes(db, tids, start, end, None) / days, 2)
     if inc.figure == Figure.MISMATCHES:
-        return float(db.scalar(select(func.coalesce(func.sum(LogUpload.episodes), 0)).where(
-            LogUpload.tid.in_(tids), LogUpload.cause == "parameter_mismatch",
-            LogUpload.received_at >= start, LogUpload.received_at < end)) or 0)
+        return float(_episodes(db, tids, start, end, "parameter_mismatch"))
     return float(db.scalar(select(func.count(func.distinct(Alert.subject))).where(
         Alert.scope == "tid", Alert.subject.in_(tids), Alert.cause == "missing_heartbeat",
         Alert.raised_at >= start, Alert.raised_at < end)) or 0)

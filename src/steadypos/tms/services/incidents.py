@@ -6,9 +6,12 @@ and once the same window has passed after, the remedy is judged (no better: reop
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Float, func, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from steadypos.tms import audit
 from steadypos.tms.actors import Actor
@@ -105,8 +108,9 @@ def listing(db: Session, actor: Actor, status: str | None, cause: str | None,
                           (Incident.scope, scope)):
         if value is not None:
             query = query.where(column == value)
-    rows = list(db.scalars(query.order_by(Incident.id.desc())))
-    return rows[offset:offset + limit], len(rows)
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(db.scalars(query.order_by(Incident.id.desc()).limit(limit).offset(offset)))
+    return rows, total
 
 
 def _audit(db: Session, actor: Actor, inc: Incident, action: str, before: str) -> None:
@@ -178,13 +182,43 @@ def check(db: Session, now: datetime | None = None) -> list[Incident]:
     return judged
 
 
+class SecondsBetween(FunctionElement[float]):
+    """Seconds from the second datetime column to the first, in SQL on SQLite and PostgreSQL."""
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+
+@compiles(SecondsBetween)
+def _seconds_pg(element: SecondsBetween, compiler: Any, **kw: Any) -> str:
+    end, start = (compiler.process(c, **kw) for c in element.clauses)
+    return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+
+
+@compiles(SecondsBetween, "sqlite")
+def _seconds_sqlite(element: SecondsBetween, compiler: Any, **kw: Any) -> str:
+    end, start = (compiler.process(c, **kw) for c in element.clauses)
+    return f"((julianday({end}) - julianday({start})) * 86400.0)"
+
+
+def _minutes(seconds: object) -> float | None:
+    return None if seconds is None else round(float(seconds) / 60, 1)  # type: ignore[arg-type]
+
+
 def stats(db: Session, actor: Actor) -> dict[str, object]:
-    """MTTA and MTTR in minutes over every incident acknowledged / resolved, open counts."""
-    rows = listing(db, actor, None, None, None, 1_000_000, 0)[0]
-    ack_s = [(i.acked_at - i.opened_at).total_seconds() for i in rows if i.acked_at]
-    res_s = [(i.resolved_at - i.opened_at).total_seconds() for i in rows if i.resolved_at]
-    by_status = {s.value: sum(i.status == s for i in rows) for s in S}
-    return {"mtta_minutes": round(sum(ack_s) / len(ack_s) / 60, 1) if ack_s else None,
-            "mttr_minutes": round(sum(res_s) / len(res_s) / 60, 1) if res_s else None,
-            "acknowledged": len(ack_s), "resolved": len(res_s), "total": len(rows),
-            "by_status": by_status}
+    """MTTA and MTTR in minutes over every incident acknowledged / resolved, open counts: SQL
+    aggregates (the incidents stay in the database, however many there are)."""
+    where: list[ColumnElement[bool]] = [Incident.merged_into.is_(None)]
+    if actor.scope_mid is not None:
+        where.append(Incident.mid == actor.scope_mid)
+    total, acked, mtta, resolved, mttr = db.execute(select(
+        func.count(), func.count(Incident.acked_at),
+        func.avg(SecondsBetween(Incident.acked_at, Incident.opened_at)),
+        func.count(Incident.resolved_at),
+        func.avg(SecondsBetween(Incident.resolved_at, Incident.opened_at))).where(*where)).one()
+    counted: dict[str, int] = {status: n for status, n in db.execute(
+        select(Incident.status, func.count()).where(*where).group_by(Incident.status))}
+    return {"mtta_minutes": _minutes(mtta), "mttr_minutes": _minutes(mttr),
+            "acknowledged": acked, "resolved": resolved, "total": total,
+            "by_status": {s.value: counted.get(s.value, 0) for s in S}}

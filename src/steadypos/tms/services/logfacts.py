@@ -1,12 +1,14 @@
 """What an uploaded log and the TMS tell each other: the TMS's maintenance and training records
 of the terminal go into the log the diagnosis reads (as `maintenance` and `training` events,
 in time order); the log's training-mode sessions become training records, and the operators
-of a log diagnosed as operator error or training gap are kept for `GET /training/gaps`."""
+whose flows the diagnosis blamed on operator error or a training gap are kept for
+`GET /training/gaps`."""
 
 from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +63,12 @@ def _ts(line: bytes) -> str | None:
     return ts if isinstance(ts, str) else None
 
 
-def collect(db: Session, term: FleetTerminal, upload: LogUpload, path: Path) -> None:
-    """Training records from the log's `training` events (training mode), and the operators
-    behind an operator-error diagnosis."""
+def collect(db: Session, term: FleetTerminal, upload: LogUpload, path: Path,
+            culprits: Iterable[str] = ()) -> None:
+    """Training records from the log's `training` events (training mode), and `culprits`: the
+    operators behind the episodes the diagnosis called operator error or training gap (not
+    everyone who logged in: a colleague who sold without a slip has no gap to close)."""
     opener = gzip.open if path.suffix == ".gz" else open
-    operators: set[str] = set()
     seen = {(t.operator, t.course, t.done_at) for t in db.scalars(select(TrainingRecord)
             .where(TrainingRecord.tid == term.tid, TrainingRecord.source == "training_mode"))}
     with opener(path, "rb") as inp:
@@ -74,16 +77,14 @@ def collect(db: Session, term: FleetTerminal, upload: LogUpload, path: Path) -> 
                 rec = json.loads(line)
             except ValueError:
                 continue
-            if not isinstance(rec, dict) or not isinstance(rec.get("operator"), str):
-                continue
-            if rec.get("type") == "operator" and rec.get("event") == "login":
-                operators.add(rec["operator"][:64])
-            elif rec.get("type") == "training" and isinstance(rec.get("course"), str):
+            if (isinstance(rec, dict) and rec.get("type") == "training"
+                    and isinstance(rec.get("operator"), str)
+                    and isinstance(rec.get("course"), str)):
                 _trained(db, term, rec, seen)
     if upload.cause in OPERATOR_CAUSES:
-        db.add_all(OperatorError(operator=op, tid=term.tid, mid=term.mid, cause=upload.cause,
+        db.add_all(OperatorError(operator=op[:64], tid=term.tid, mid=term.mid, cause=upload.cause,
                                  upload_id=upload.id)
-                   for op in sorted(operators)[:MAX_OPERATORS])
+                   for op in sorted(set(culprits))[:MAX_OPERATORS])
 
 
 def _trained(db: Session, term: FleetTerminal, rec: dict[str, Any],

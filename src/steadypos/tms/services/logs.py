@@ -105,7 +105,9 @@ def _diagnosed(db: Session, term: FleetTerminal, raw: bytes, digest: str) -> Log
                            evidence=list(result.evidence)[:20] if result else [])
         db.add(upload)
         db.flush()
-        logfacts.collect(db, term, upload, path)
+        culprits = {e.episode.operator for e in found.episodes if e.tid == term.tid
+                    and e.cause in logfacts.OPERATOR_CAUSES and e.episode.operator}
+        logfacts.collect(db, term, upload, path, culprits)
     if upload.cause != "none":
         alerts.raise_alert(db, f"diagnosis:{term.tid}:{upload.cause}", "tid", term.tid,
                            upload.cause, "high" if upload.episodes > 1 else "low",

@@ -59,8 +59,11 @@ def listing(db: Session) -> list[Policy]:
     return list(db.scalars(select(Policy).order_by(Policy.id)))
 
 
-def effective(db: Session, term: FleetTerminal) -> Effective:
-    rows = [p for p in listing(db) if targets.matches(p.target, term)]
+def effective(db: Session, term: FleetTerminal, every: list[Policy] | None = None) -> Effective:
+    """The rules for `term`, the most specific target's winning; `every` is the policies when
+    the caller has loaded them once for many terminals."""
+    rows = [p for p in (listing(db) if every is None else every)
+            if targets.matches(p.target, term)]
     rows.sort(key=lambda p: SPECIFICITY.index(next(iter(p.target), "all")))
     out = Effective()
     for row in rows:

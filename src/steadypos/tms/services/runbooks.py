@@ -14,6 +14,7 @@ class Figure(StrEnum):
     """What a remedy's check measures; for each, lower is better except the crash-free rate."""
 
     CRASHES_PER_DAY = "crashes_per_day"
+    EPISODES_PER_DAY = "episodes_per_day"
     CRASH_FREE_RATE = "crash_free_rate"
     MISMATCHES = "mismatches"
     MISSING_TERMINALS = "missing_terminals"
@@ -59,8 +60,9 @@ PLANS: dict[str, RemedyPlan] = {
     "network": RemedyPlan(F.MISSING_TERMINALS, ()),
     "parameter_mismatch": RemedyPlan(F.MISMATCHES, (A.PUSH_PARAMETERS,)),
     "environment_interference": RemedyPlan(F.CRASHES_PER_DAY, MAINTAIN),
-    "operator_error": RemedyPlan(F.CRASHES_PER_DAY, (A.ASSIGN_TRAINING,)),
-    "training_gap": RemedyPlan(F.CRASHES_PER_DAY, (A.ASSIGN_TRAINING,)),
+    # An operator's slips break flows without crashing the app: counted as episodes.
+    "operator_error": RemedyPlan(F.EPISODES_PER_DAY, (A.ASSIGN_TRAINING,)),
+    "training_gap": RemedyPlan(F.EPISODES_PER_DAY, (A.ASSIGN_TRAINING,)),
     "maintenance_overdue": RemedyPlan(F.CRASHES_PER_DAY, MAINTAIN),
     TelemetryCause.MISSING_HEARTBEAT: RemedyPlan(F.MISSING_TERMINALS, ()),
     TelemetryCause.ROLLOUT_HALTED: RemedyPlan(F.CRASH_FREE_RATE, (A.HOLD_RELEASE,)),

@@ -63,12 +63,13 @@ def due(db: Session, actor: Actor, now: datetime | None = None) -> list[dict[str
     `overdue_days` past it, most overdue first."""
     now = now or utcnow()
     done = last_done(db)
+    every = policies.listing(db)  # once, not once per terminal
     rows = []
     query = select(FleetTerminal).where(FleetTerminal.status == TerminalState.ACTIVE)
     if actor.scope_mid is not None:
         query = query.where(FleetTerminal.mid == actor.scope_mid)
     for term in db.scalars(query):
-        interval = policies.effective(db, term).maintenance_interval_days or \
+        interval = policies.effective(db, term, every).maintenance_interval_days or \
             DEFAULT_INTERVAL_DAYS
         last = done.get(term.tid)
         since = last or term.activated_at or term.created_at

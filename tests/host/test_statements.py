@@ -1,0 +1,127 @@
+"""How many SQL statements a sale costs, counted at the driver on each store (SQLite's trace
+callback; every statement psycopg is given), and the group writer's savepoints: none unless a
+request of the group fails, which then alone is undone."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from typing import Any
+
+import pytest
+from hostkit import Host, TestTerminal, rich_card, swipe
+
+from steadypos.host.schema import RRN_BLOCK
+from steadypos.host.service import HostService
+from steadypos.host.store import open_store
+from steadypos.host.writer import Action, GroupWriter, handle
+from steadypos.protocol import builders
+from steadypos.protocol.codec import Message, decode_frame
+
+# A group of one approved magstripe sale, BEGIN and COMMIT included, between two RRN blocks
+# (before this: 18 on each store, with a savepoint, the ensure-account SELECT, the counter's
+# SELECT and UPDATE, one statement per posting line and per balance, and the parameters-waiting
+# SELECT, now read with the terminal).
+PER_SALE = {"sqlite": 10, "postgresql": 11}
+
+
+class _Counting:
+    """psycopg's connection, with every statement it is given written down."""
+
+    def __init__(self, conn: Any, seen: list[str]) -> None:
+        self._conn, self._seen = conn, seen
+
+    def execute(self, sql: str, *args: Any, **kw: Any) -> Any:
+        self._seen.append(sql)
+        return self._conn.execute(sql, *args, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+class Writer:
+    """A group writer on a connection of its own, whose statements are counted once `seen`
+    is set."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.statements: list[str] = []
+        self.store: Any = None
+        self.writer = GroupWriter(self._service)
+        self.writer.start()
+
+    def _service(self) -> HostService:
+        self.store = open_store(self.host.db, synchronous="OFF")
+        return HostService(self.store, self.host.secrets)
+
+    def count(self) -> None:
+        if self.host.backend == "sqlite":
+            self.store.conn.set_trace_callback(self.statements.append)
+        else:
+            self.store.conn = _Counting(self.store.conn, self.statements)
+
+    def submit(self, msg: Message, action: Action = handle) -> Future[Message | None]:
+        return self.writer.submit(msg, action)
+
+
+@pytest.fixture
+def writer(host: Host) -> Iterator[Writer]:
+    w = Writer(host)
+    yield w
+    w.writer.stop()
+
+
+def _sale(term: TestTerminal, amount: int, stan: int | None = None) -> Message:
+    req = builders.sale(term.station, stan or term.next_stan(), term.batch, amount,
+                        swipe(rich_card()), None, None)
+    return decode_frame(term.frame(req))
+
+
+def test_a_sale_runs_the_statements_it_needs_and_no_more(host: Host, term: TestTerminal,
+                                                         writer: Writer) -> None:
+    assert writer.submit(_sale(term, 100)).result(10).get(39) == "00"  # the merchant's account
+    writer.count()
+    seen = writer.statements
+    start = host.card_balance(rich_card())
+    for _ in range(RRN_BLOCK):
+        assert writer.submit(_sale(term, 100)).result(10).get(39) == "00"
+    assert len(seen) == RRN_BLOCK * PER_SALE[host.backend] + 1, "\n".join(seen)
+    blocks = [s for s in seen if "counters" in s or "nextval" in s]
+    assert len(blocks) == 1, blocks  # one RRN block for 32 answers
+    assert not [s for s in seen if "SAVEPOINT" in s]
+    assert host.card_balance(rich_card()) == start - 100 * RRN_BLOCK
+
+
+def test_a_failing_request_in_a_group_is_undone_alone(host: Host, term: TestTerminal,
+                                                      writer: Writer) -> None:
+    gate, entered = threading.Event(), threading.Event()
+
+    def held(service: HostService, msg: Message) -> Message | None:
+        entered.set()
+        assert gate.wait(10)
+        return service.handle(msg)
+
+    def broken(service: HostService, msg: Message) -> Message | None:
+        service.handle(msg)  # moves the money, then fails: none of it may stay
+        raise RuntimeError("a fault after the postings")
+
+    start = host.card_balance(rich_card())
+    w = writer
+    try:
+        first = w.submit(_sale(term, 100), held)
+        assert entered.wait(10)
+        # These three wait behind the first and run as one group; the middle one fails.
+        good1 = w.submit(_sale(term, 200))
+        bad_msg = _sale(term, 400)
+        bad = w.submit(bad_msg, broken)
+        good2 = w.submit(_sale(term, 800))
+        gate.set()
+        codes = [f.result(10).get(39) for f in (first, good1, bad, good2)]
+    finally:
+        gate.set()
+    assert codes == ["00", "00", "96", "00"]
+    assert w.writer.commits == 2 and w.writer.requests == 4
+    assert host.card_balance(rich_card()) == start - 1_100
+    assert host.store.txn(term.station.tid, term.batch, int(bad_msg.get(11)), "0200") is None
+    assert len({p[2] for p in host.postings_of("sale")}) == len(host.postings_of("sale"))
