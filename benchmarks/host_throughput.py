@@ -1,17 +1,24 @@
-"""How many durable sales a second the host takes, against a baseline and the ceiling of the same
-clients, in the same run.
+"""How many durable sales a second the host takes, against the floor of its own request path and
+the ceiling of the same clients, in the same run.
 
-    .venv/bin/python benchmarks/host_throughput.py [--clients 32] [--seconds 10]
-        [--db postgresql://127.0.0.1:5432/test] [--workers 2] [--repeat 3]
+    .venv/bin/python benchmarks/host_throughput.py [--clients 32] [--seconds 10] [--repeat 3]
+        [--db postgresql://127.0.0.1:5432/test] [--workers 2] [--src NAME=PATH ...]
 
-Baseline: `steadypos host` in a subprocess on a fresh temporary database seeded with the demo data
-(SQLite, WAL, synchronous=FULL), one process. Measured: the same on `--db` (a PostgreSQL URL
-gets a fresh schema in that database, dropped after) with `--workers K` host processes; skipped
-when --db is not given. K asyncio connections in this process sign in (once per demo
-terminal: a sign-in re-keys its terminal, so a terminal's connections share its keys) and send
-sales of 1 fen, each with a PIN, one at a time per connection, for the given seconds.
+Measured: `steadypos host` in a subprocess on a fresh database seeded with the demo data and one
+terminal and one card per client: a temporary SQLite file (WAL, synchronous=FULL), and with
+`--db` also a fresh schema in that PostgreSQL database (dropped after), with `--workers K` host
+processes; the first row (SQLite, one process) is the baseline. K asyncio connections in this
+process sign in (once per terminal) and send sales of 1 fen, each with a PIN, one at a time per
+connection, for the given seconds. CPU per sale is the host processes' user + system CPU over
+the sales answered.
+Floor: the same request path in one process without sockets (benchmarks/host_floor.py: decode,
+group writer, service, store, encode) on an equally fresh database; its ratio says what the
+sockets, the streams and the event loop cost.
 Ceiling: the same clients against a plain asyncio server (also a subprocess) that answers every
 frame with a canned copy of a real host response: the ceiling of this client and the loopback.
+`--src NAME=PATH` (repeatable) measures the host and the floor of the steadypos sources at PATH
+(e.g. another worktree's src) as NAME, interleaved, so that code versions share the machine's
+busy moments; the first is the baseline. Without it: the sources this interpreter imports.
 
 Each sale's frame is the terminal's real request (builders.sale: PIN block under the PIK, MAC
 under the MAK), packed once per card; per sale only STAN and MAC are rewritten in place, so the
@@ -22,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
+import json
 import os
 import secrets
 import signal
@@ -31,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,7 +84,14 @@ def bench_world(clients: int) -> dict[str, list[dict[str, object]]]:
     return world
 
 
-# -- the two servers --------------------------------------------------------------------------
+def bench_terminals(world: dict[str, list[dict[str, object]]]) -> list[Terminal]:
+    """The clients' terminals (not signed in yet)."""
+    return [Terminal(Station(str(t["tid"]), str(t["mid"])), bytes.fromhex(str(t["tmk"])),
+                     mac.MacAlgorithm(t["mac"])) for t in world["terminals"]
+            if str(t["tid"]).startswith("B")]
+
+
+# -- the ceiling server --------------------------------------------------------------------------
 async def _canned_server(canned: bytes) -> None:
     """The ceiling: read LEN-prefixed frames, answer each with the same canned frame."""
 
@@ -212,6 +229,7 @@ class Run:
     seconds: float
     cpu: float = 0.0
     ledger_ok: bool = True
+    floor: list[dict[str, float]] = field(default_factory=list)  # host_floor.py's figures
 
     @property
     def rate(self) -> float:
@@ -239,44 +257,78 @@ def _drop_pg_schema(url: str, name: str) -> None:
         conn.execute(f"DROP SCHEMA {name} CASCADE")
 
 
-def run_host(name: str, db: str | None, workers: int, args: argparse.Namespace,
-             terms: list[Terminal]) -> Run:
-    """One measured run of `steadypos host` on a fresh database (SQLite when db is None)."""
+@contextlib.contextmanager
+def fresh_db(db: str | None, clients: int, env: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """(database URL, key file) of a fresh database seeded with the bench world (SQLite when db
+    is None), seeded by the sources under test; removed after."""
     with tempfile.TemporaryDirectory(prefix="steadypos-bench-") as tmp:
         schema = None
         if db is None:
             url = str(Path(tmp) / "host.db")
         else:
             schema, url = _pg_schema(db)
-        extra = ["--workers", str(workers)] if workers != 1 else []
         try:
-            store = open_store(url)
-            seed(store, open_keys(f"{tmp}/host.keys", DEMO_ISSUER_MK),
-                 bench_world(args.clients))  # type: ignore[arg-type]
-            store.close()
-            proc, _, port = process.start(steadypos_argv(
-                "host", "--db", url, "--keys", f"{tmp}/host.keys", "--port", "0", *extra,
-                "--log-file", f"{tmp}/host.log"))
-            try:
-                for term in terms:
-                    asyncio.run(sign_in(port, term))
-                cpu0 = cpu_seconds(proc.pid)
-                res = asyncio.run(load(port, args.clients, args.seconds, args.warmup,
-                                       args.amount, terms))
-                cpu = cpu_seconds(proc.pid) - cpu0
-            finally:
-                process.stop(proc)
-            check = subprocess.run(steadypos_argv("ledger", "check", "--db", url),
-                                   capture_output=True, text=True)
+            subprocess.run([sys.executable, __file__, "--seed", url, f"{tmp}/host.keys",
+                            str(clients)], check=True, env=env)
+            yield url, f"{tmp}/host.keys"
         finally:
             if schema is not None and db is not None:
                 _drop_pg_schema(db, schema)
+
+
+def _seed(url: str, keys: str, clients: int) -> None:
+    store = open_store(url)
+    seed(store, open_keys(keys, DEMO_ISSUER_MK), bench_world(clients))  # type: ignore[arg-type]
+    store.close()
+
+
+def _env(src: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = src
+    return env
+
+
+def run_host(name: str, db: str | None, workers: int, args: argparse.Namespace,
+             src: str | None) -> Run:
+    """One measured run of `steadypos host` on a fresh database (SQLite when db is None)."""
+    terms = bench_terminals(bench_world(args.clients))
+    extra = ["--workers", str(workers)] if workers != 1 else []
+    with fresh_db(db, args.clients, _env(src)) as (url, keys):
+        proc, _, port = process.start(steadypos_argv(
+            "host", "--db", url, "--keys", keys, "--port", "0", *extra,
+            "--log-file", f"{keys}.log"), env=_env(src))
+        try:
+            for term in terms:
+                asyncio.run(sign_in(port, term))
+            cpu0 = cpu_seconds(proc.pid)
+            res = asyncio.run(load(port, args.clients, args.seconds, args.warmup,
+                                   args.amount, terms))
+            cpu = cpu_seconds(proc.pid) - cpu0
+        finally:
+            process.stop(proc)
+        check = subprocess.run(steadypos_argv("ledger", "check", "--db", url),
+                               capture_output=True, text=True, env=_env(src))
     return Run(name, res, args.seconds, cpu, check.returncode == 0)
 
 
-def run_ceiling(args: argparse.Namespace, terms: list[Terminal], sample: bytes) -> Run:
+def run_floor(db: str | None, args: argparse.Namespace, src: str | None) -> dict[str, float]:
+    """The floor (host_floor.py) of the sources under test, on a fresh database."""
+    with fresh_db(db, args.clients, _env(src)) as (url, keys):
+        out = subprocess.run(
+            [sys.executable, str(Path(__file__).with_name("host_floor.py")), "--db", url,
+             "--keys", keys, "--clients", str(args.clients), "--seconds", str(args.seconds),
+             "--warmup", str(args.warmup)], check=True, capture_output=True, text=True,
+            env=_env(src))
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def run_ceiling(args: argparse.Namespace, sample: bytes) -> Run:
+    terms = bench_terminals(bench_world(args.clients))
     proc, _, port = process.start([sys.executable, __file__, "--canned-server", sample.hex()])
     try:
+        for term in terms:  # keys of its own: the canned answer's MAC is not checked
+            term.keys = WorkingKeys.fresh()
         res = asyncio.run(load(port, args.clients, args.seconds, args.warmup, args.amount,
                                terms))
     finally:
@@ -290,49 +342,84 @@ def _spread(values: list[float], fmt: str) -> str:
                                                max(values)))
 
 
-def summary(runs: list[Run], baseline: list[Run]) -> None:
+def summary(runs: list[Run], base: float) -> None:
     rates = [r.rate for r in runs]
-    base = statistics.median(r.rate for r in baseline)
-    print(f"{runs[0].name:24} sales/s {_spread(rates, '.0f'):>22}   "
+    floors = [f for r in runs for f in r.floor[:1]]
+    print(f"{runs[0].name:28} sales/s {_spread(rates, '.0f'):>20}   "
           f"p50 ms {_spread([r.p(0.5) for r in runs], '.1f'):>16}   "
           f"p99 ms {_spread([r.p(0.99) for r in runs], '.1f'):>16}   "
           + (f"CPU us/sale {_spread([r.cpu_us for r in runs], '.0f')}   " if runs[0].cpu else "")
           + f"x baseline {statistics.median(rates) / base:.2f}"
           + ("" if all(r.ledger_ok for r in runs) else "   LEDGER CHECK FAILED"))
+    if floors:
+        ratios = [r.rate * f["seconds"] / f["sales"] for r in runs for f in r.floor[:1]]
+        print(f"{'':28} floor   {_spread([f['sales'] / f['seconds'] for f in floors], '.0f'):>20}"
+              f"   p50 ms {_spread([f['p50'] for f in floors], '.1f'):>16}   "
+              f"p99 ms {_spread([f['p99'] for f in floors], '.1f'):>16}   "
+              f"CPU us/sale {_spread([f['cpu'] / f['sales'] * 1e6 for f in floors], '.0f')}   "
+              f"host / floor {_spread(ratios, '.2f')}")
 
 
-def main() -> None:
+def _sources(given: list[str]) -> list[tuple[str, str | None]]:
+    """(name, PYTHONPATH or None) of each code version to measure."""
+    if not given:
+        return [("this tree", None)]
+    out = []
+    for item in given:
+        name, sep, path = item.partition("=")
+        if not sep or not (Path(path) / "steadypos").is_dir():
+            raise SystemExit(f"error: --src {item!r}: give NAME=PATH with PATH/steadypos")
+        out.append((name, str(Path(path).resolve())))
+    return out
+
+
+def _args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--amount", type=int, default=1, help="fen per sale")
-    ap.add_argument("--db", help="the measured host's database URL (postgresql://...)")
-    ap.add_argument("--workers", type=int, default=1, help="host processes for --db")
+    ap.add_argument("--db", help="the measured host's database URL (postgresql://...); "
+                                 "default: a fresh SQLite file")
+    ap.add_argument("--workers", type=int, default=1, help="host processes (PostgreSQL)")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each (min/median/max)")
+    ap.add_argument("--src", action="append", default=[], metavar="NAME=PATH",
+                    help="steadypos sources to measure (repeatable; the first is the baseline)")
+    ap.add_argument("--no-floor", action="store_true", help="skip the in-process floor")
     ap.add_argument("--canned-server", metavar="HEX", help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    ap.add_argument("--seed", nargs=3, metavar=("URL", "KEYS", "CLIENTS"), help=argparse.SUPPRESS)
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = _args()
     if args.canned_server:
         asyncio.run(_canned_server(bytes.fromhex(args.canned_server)))
         return
-
-    terms = [Terminal(Station(str(t["tid"]), str(t["mid"])), bytes.fromhex(str(t["tmk"])),
-                      mac.MacAlgorithm(t["mac"])) for t in bench_world(args.clients)["terminals"]
-             if str(t["tid"]).startswith("B")]
-    table: list[list[Run]] = [[], [], []]
+    if args.seed:
+        _seed(args.seed[0], args.seed[1], int(args.seed[2]))
+        return
+    sources = _sources(args.src)
+    kind = ("PostgreSQL" if args.db.startswith("postgres") else "db") if args.db else "SQLite"
+    # (row name, sources, database, workers): with --db, the first sources on SQLite come first.
+    rows = [(f"{name}: {kind} x{args.workers}", src, args.db, args.workers)
+            for name, src in sources]
+    if args.db:
+        rows.insert(0, (f"{sources[0][0]}: baseline SQLite x1", sources[0][1], None, 1))
+    table: list[list[Run]] = [[] for _ in rows]
+    ceiling: list[Run] = []
     for _ in range(args.repeat):  # interleaved, so that a busy moment of the machine is shared
-        table[0].append(run_host("baseline SQLite x1", None, 1, args, terms))
-        if args.db:
-            kind = "PostgreSQL" if args.db.startswith("postgres") else "db"
-            table[1].append(run_host(f"{kind} x{args.workers}", args.db, args.workers, args,
-                                     terms))
-        table[2].append(run_ceiling(args, terms, table[0][-1].res.sample))
+        for runs, (name, src, db, workers) in zip(table, rows, strict=True):
+            runs.append(run_host(name, db, workers, args, src))
+            if not args.no_floor:
+                runs[-1].floor.append(run_floor(db, args, src))
+        ceiling.append(run_ceiling(args, table[0][-1].res.sample))
     print(f"{args.clients} clients, {args.seconds:g} s each, {args.repeat} run(s), "
           f"{os.cpu_count()} CPUs, durable commits (SQLite synchronous=FULL; PostgreSQL "
           "synchronous_commit as the server has it); min / median / max")
-    for runs in table:
-        if runs:
-            summary(runs, table[0])
+    base = statistics.median(r.rate for r in table[0])
+    for runs in [*table, ceiling]:
+        summary(runs, base)
 
 
 if __name__ == "__main__":

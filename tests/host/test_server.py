@@ -5,10 +5,12 @@ it, the server and group writer when a waiter goes away or a stop comes mid-requ
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from contextlib import closing
@@ -20,6 +22,7 @@ from hostproc import DemoTerminal
 from support.processes import host_process, ledger_check
 from support.world import rich_cards
 
+from steadypos import logs
 from steadypos.host.process import HostProcess, steadypos_argv
 from steadypos.host.server import HostServer
 from steadypos.host.sqlite_store import read_only
@@ -230,3 +233,24 @@ def test_stop_answers_a_request_already_with_the_writer() -> None:
         w.stop()
     assert out["answer"].mti == "0830" and out["answer"].get(11) == "000007"
     assert out["after"] == b"" and out["idle"] == b"", "both connections closed after the stop"
+
+
+def test_writer_lives_on_when_the_log_stream_is_gone(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    """A log stream closed under the host (a test's captured stderr) costs log lines, never the
+    writer: each group's one flush fails quietly and the answers still come."""
+    root = logging.getLogger("steadypos")
+    saved = (root.handlers[:], root.level, root.propagate)
+    stream = (tmp_path / "stderr").open("w")  # a file, as pytest's capture is: closed, it fails
+    monkeypatch.setattr(sys, "stderr", stream)
+    logs.setup()
+    stream.close()
+    svc = GatedService()
+    svc.gate.set()
+    w = _writer(svc)
+    try:
+        assert w.submit(_echo(1)).result(5).get(39) == "00"
+        assert w.submit(_echo(2)).result(5).get(11) == "000002", "the writer must live on"
+    finally:
+        w.stop()
+        root.handlers[:], root.level, root.propagate = saved

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets as _random
 import ssl
@@ -23,7 +22,7 @@ from steadypos.host.metrics import HostMetrics
 from steadypos.host.ops import account_names
 from steadypos.host.process import TLS_MARK
 from steadypos.host.records import QrRow
-from steadypos.host.server import HostServer, run_until_signalled
+from steadypos.host.server import HostServer, run, run_until_signalled
 from steadypos.host.service import HostService
 from steadypos.host.settings import HostSettings, default_keys_path, parse_clock_at
 from steadypos.host.store import StoreError, StoreUrl, open_store
@@ -172,7 +171,7 @@ def _serve(err: Console, server: HostServer, bind: str, port: int | None, tls_po
             print(f"metrics on http://{bind}:{served.server_port}/metrics", flush=True)
 
     try:
-        asyncio.run(run_until_signalled(listeners, ready, report))
+        run(run_until_signalled(listeners, ready, report))
     except OSError as exc:  # the listening socket: address in use, bad --bind
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None

@@ -19,6 +19,7 @@ from steadypos.protocol.fields import Field61, format_balance
 from steadypos.protocol.messages import REVERSIBLE_BY_60_1
 from steadypos.protocol.mti import Mti
 
+_JSON = json.JSONEncoder()  # json.dumps without building an encoder per call: the same text
 MAX_PIN_TRIES = 3
 CARD_ORG = "CUP"
 ISSUER_ACQUIRER = "0102000000 48020000"
@@ -74,7 +75,7 @@ def _payer(store: Store, secrets: HostSecrets, req: Request) -> Payer | Reply:
         return Reply(ResponseCode.INVALID_CARD)
     if card.status == "locked":
         return Reply(ResponseCode.PIN_TRIES_EXCEEDED)
-    bad = _card_problem(secrets, msg, card, req.now.strftime("%y%m"))
+    bad = _card_problem(secrets, msg, card, f"{req.now.year % 100:02d}{req.now.month:02d}")
     if bad:
         return Reply(bad)
     return Payer(card.pan_ref, card.account, card=card)
@@ -117,7 +118,7 @@ def _check_chip(secrets: HostSecrets, req: Request,
 def _approval(store: Store, req: Request) -> dict[int, str]:
     ref = rrn(store)
     return {
-        15: req.now.strftime("%m%d"),
+        15: f"{req.now.month:02d}{req.now.day:02d}",
         32: "48020000",
         37: ref,
         38: f"{int(ref) * 7919 % 1_000_000:06d}",
@@ -242,7 +243,7 @@ def fingerprint(secrets: HostSecrets, msg: Message, pin_digit: str | None = None
     if pin_digit is not None and parts[22]:
         parts[22] = parts[22][:2] + pin_digit
     parts[60] = msg.get(60)[2:8]
-    return secrets.fingerprint(json.dumps(sorted(parts.items())))
+    return secrets.fingerprint(_JSON.encode(sorted(parts.items())))
 
 
 def _repeats_original(secrets: HostSecrets, req: Request, orig: TxnRow) -> bool:

@@ -9,7 +9,8 @@ import logging
 import signal
 import socket
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar
 
 from steadypos.host.service import HostService, Withheld
 from steadypos.host.writer import Action, GroupWriter
@@ -19,7 +20,13 @@ from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.frame import read_payload
 from steadypos.protocol.tls import HANDSHAKE_TIMEOUT, peer_tid
 
+try:  # libuv's event loop: the same asyncio API, its sockets and timers in C
+    import uvloop
+except ImportError:  # a platform without it (Windows): asyncio's own loop
+    uvloop = None  # type: ignore[assignment]
+
 log = logging.getLogger("steadypos.host")
+T = TypeVar("T")
 
 IDLE_TIMEOUT = 120.0
 STOP_GRACE = 5.0  # how long a stop waits for requests already handed to the writer
@@ -158,3 +165,10 @@ async def run_until_signalled(servers: Sequence[HostServer],
         await stop.wait()
     finally:
         await asyncio.gather(*(server.stop() for server in servers))
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run(main) on uvloop's event loop where uvloop is installed, else asyncio's."""
+    factory = uvloop.new_event_loop if uvloop is not None else None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)

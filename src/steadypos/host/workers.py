@@ -4,7 +4,6 @@ its own balance rows; a worker that dies is started again (same number), SIGTERM
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -15,7 +14,7 @@ from pathlib import Path
 from steadypos.host import demo_data
 from steadypos.host.app import open_secrets
 from steadypos.host.secrets import HostSecrets
-from steadypos.host.server import HostServer, run_until_signalled
+from steadypos.host.server import HostServer, run, run_until_signalled
 from steadypos.host.service import HostService
 from steadypos.host.settings import HostSettings
 from steadypos.host.store import StoreUrl, open_store
@@ -32,7 +31,7 @@ def _worker(number: int, sock: socket.socket, url: StoreUrl, secrets: HostSecret
     writer = GroupWriter(lambda: HostService(open_store(url, worker=number), secrets, clock))
     writer.start()
     try:
-        asyncio.run(run_until_signalled([HostServer(writer, sock=sock)], lambda *_: None))
+        run(run_until_signalled([HostServer(writer, sock=sock)], lambda *_: None))
     finally:
         writer.stop()
 

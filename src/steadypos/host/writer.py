@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 
+from steadypos import logs
 from steadypos.host.metrics import HostMetrics
 from steadypos.host.service import HostService
 from steadypos.host.store import StoreConflict, StoreError
@@ -23,7 +24,8 @@ log = logging.getLogger("steadypos.host")
 Waiter = Future[Message | None] | asyncio.Future[Message | None]
 # What the writer thread does with a request: answer it (the default), or refuse it outright.
 Action = Callable[[HostService, Message], "Message | None"]
-Item = tuple[Message, Waiter, Action]  # None in the queue: stop
+Item = tuple[Message, Waiter, Action]
+Batch = list[Item]  # what one put hands over; None in the queue: stop
 # A request that met another host process's change (same key, deadlock) runs again this often:
 # by then it sees what the other committed (a repeat, a tombstone, a lower balance).
 CONFLICT_RETRIES = 3
@@ -38,7 +40,9 @@ class GroupWriter:
                  metrics: HostMetrics | None = None) -> None:
         self._factory = service_factory
         self.metrics = metrics
-        self._queue: queue.Queue[Item | None] = queue.Queue()
+        self._queue: queue.Queue[Batch | None] = queue.Queue()
+        # Per event loop: the requests of its current pass, handed over at the pass's end.
+        self._passes: dict[asyncio.AbstractEventLoop, Batch] = {}
         self.max_group = max_group
         self._thread = threading.Thread(target=self._run, name="host-writer", daemon=True)
         self._ready = threading.Event()
@@ -61,15 +65,24 @@ class GroupWriter:
     def submit(self, msg: Message, action: Action = handle) -> Future[Message | None]:
         """From any thread: a future of the response (None: close without answering)."""
         fut: Future[Message | None] = Future()
-        self._queue.put((msg, fut, action))
+        self._queue.put([(msg, fut, action)])
         return fut
 
     async def request(self, msg: Message, action: Action = handle) -> Message | None:
         """From an event loop: the response, handed back with one wake-up of the loop per group
-        rather than one per request."""
-        fut: asyncio.Future[Message | None] = asyncio.get_running_loop().create_future()
-        self._queue.put((msg, fut, action))
+        rather than one per request. The requests of one pass of the loop go to the writer in
+        one hand-over, so the thread wakes once per pass, not once per request."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Message | None] = loop.create_future()
+        batch = self._passes.get(loop)
+        if batch is None:
+            batch = self._passes[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        batch.append((msg, fut, action))
         return await fut
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._queue.put(self._passes.pop(loop))
 
     def _run(self) -> None:
         try:
@@ -84,7 +97,7 @@ class GroupWriter:
                 first = self._queue.get()
                 if first is None:
                     return
-                group = [first]
+                group = list(first)
                 while len(group) < self.max_group:
                     try:
                         nxt = self._queue.get_nowait()
@@ -93,7 +106,7 @@ class GroupWriter:
                     if nxt is None:
                         self._queue.put(None)
                         break
-                    group.append(nxt)
+                    group.extend(nxt)
                 live = [item for item in group if _still_wanted(item[1])]
                 if live:
                     self._process(service, live)
@@ -104,6 +117,7 @@ class GroupWriter:
         store = service.store
         started = time.perf_counter()
         results: list[Message | None] = []
+        logs.hold()  # the group's log lines go out in one write, before its answers
         try:
             results = self._run_group(service, group)
         except Exception:
@@ -118,6 +132,7 @@ class GroupWriter:
             self.metrics.committed([(msg, resp) for (msg, _, _), resp in zip(group, results,
                                                                              strict=True)],
                                    time.perf_counter() - started)
+        logs.release()
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Message | None],
                                                             Message | None]]] = {}
         for (_, fut, _), resp in zip(group, results, strict=True):

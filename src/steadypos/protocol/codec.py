@@ -10,6 +10,7 @@ import iso8583
 from iso8583.decoder import DecodeError
 from iso8583.encoder import EncodeError
 
+from steadypos.protocol import layout
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.frame import PREFIX_LEN, Frame, Header, Tpdu
 from steadypos.protocol.spec import BY_NUMBER, SPEC
@@ -72,11 +73,21 @@ def _doc(msg: Message) -> dict[str, str]:
     return doc
 
 
-def encode_body(msg: Message) -> bytes:
-    """MTI + bitmap + fields. Raises ProtocolError naming the field that does not fit."""
-    cached = msg.cached_body()
+def encode_body(msg: Message, reference: bool = False) -> bytes:
+    """MTI + bitmap + fields. Raises ProtocolError naming the field that does not fit.
+    `reference`: through pyiso8583 alone, never the compiled layout (the tests' yardstick)."""
+    cached = None if reference else msg.cached_body()
     if cached is not None:
         return cached
+    raw = None if reference else layout.encode(msg.mti, msg.fields)
+    if raw is None:
+        raw = _encode_checked(msg)
+    msg.wire = (dict(msg.fields), raw)
+    return raw
+
+
+def _encode_checked(msg: Message) -> bytes:
+    """encode_body through the profile's checks and pyiso8583, which name what is wrong."""
     if not _MTI.match(msg.mti):
         raise ProtocolError(f"MTI {msg.mti!r} is not a pos-link message type", "MTI", 0)
     for n, v in msg.fields.items():
@@ -86,11 +97,9 @@ def encode_body(msg: Message) -> bytes:
         if _BAD_CHAR[spec.content].search(v):
             raise ProtocolError(f"value does not fit {spec.content}", f"field {n} ({spec.name})")
     try:
-        raw, _ = iso8583.encode(_doc(msg), SPEC)
+        return bytes(iso8583.encode(_doc(msg), SPEC)[0])
     except EncodeError as exc:
         raise ProtocolError(exc.msg, _name(exc.field), 0) from exc
-    msg.wire = (dict(msg.fields), bytes(raw))
-    return msg.wire[1]
 
 
 def encode_frame(msg: Message) -> bytes:
@@ -120,8 +129,20 @@ def field_spans(body: bytes) -> dict[int, tuple[int, int]]:
     return {int(k): (data, end) for k, (_, data, end) in _layout(doc_enc).items() if k.isdigit()}
 
 
-def decode_body(body: bytes, tpdu: Tpdu | None = None, header: Header | None = None) -> Message:
-    """Decode and check an ISO body. Offsets in errors count from the start of the frame."""
+def decode_body(body: bytes, tpdu: Tpdu | None = None, header: Header | None = None,
+                reference: bool = False) -> Message:
+    """Decode and check an ISO body. Offsets in errors count from the start of the frame.
+    A well-formed body goes through the compiled layout; anything else, or `reference`,
+    through pyiso8583, which says what is wrong."""
+    fast = None if reference else layout.decode(body)
+    if fast is not None and _MTI.match(fast[0]):
+        return Message(fast[0], fast[1], tpdu or Tpdu(), header or Header(),
+                       (dict(fast[1]), bytes(body)))
+    return _decode_checked(body, tpdu, header)
+
+
+def _decode_checked(body: bytes, tpdu: Tpdu | None, header: Header | None) -> Message:
+    """decode_body through pyiso8583, with the profile's checks and their exact offsets."""
     if len(body) >= 2 + 8:
         bitmap = int.from_bytes(body[2:10], "big")
         if bitmap >> 63:

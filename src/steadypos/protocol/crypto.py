@@ -16,29 +16,58 @@ from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from steadypos.protocol.errors import ProtocolError
 
 _local = threading.local()
+_CACHED_KEYS = 256  # per thread and kind: the caches never grow with the number of sign-ins
+_ZERO_BLOCK = bytes(8)
+
+
+def _full(key: bytes) -> bytes:
+    # Single DES and two-key TDES expressed as three-key TDES (K1K1K1 and K1K2K1), the only
+    # form that cryptography keeps without deprecation.
+    return key * 3 if len(key) == 8 else key + key[:8] if len(key) == 16 else key
+
+
+def _cached(kind: str, key: bytes) -> Any:
+    """A cipher context of `kind` ("enc", "dec": ECB; "cbc": [CBC encryptor, its chaining
+    block]) for `key`, reused within a thread: building one costs more than the few blocks a MAC,
+    a PIN block or a sealed key needs. ECB keeps no state between whole blocks; CBC's chaining
+    block is undone by the caller (_cbc_last)."""
+    cache: dict[tuple[str, bytes], Any] = _local.__dict__.setdefault("ciphers", {})
+    ctx = cache.get((kind, key))
+    if ctx is None:
+        if len(cache) > 3 * _CACHED_KEYS:
+            cache.clear()
+        if kind == "cbc":
+            ctx = [Cipher(TripleDES(_full(key)), modes.CBC(_ZERO_BLOCK)).encryptor(), 0]
+        else:
+            cipher = Cipher(TripleDES(_full(key)), modes.ECB())
+            ctx = cipher.encryptor() if kind == "enc" else cipher.decryptor()
+        cache[(kind, key)] = ctx
+    return ctx
 
 
 def _mac_cipher(key: bytes) -> Any:
-    """An ECB encryptor for a MAC key (8 bytes: single DES; 16: two-key TDES), reused within a
-    thread: ECB keeps no state between blocks, and building a cipher costs more than a MAC's
-    few blocks. At most 256 per thread, so the cache never grows with the number of sign-ins."""
-    cache: dict[bytes, Any] = _local.__dict__.setdefault("ciphers", {})
-    enc = cache.get(key)
-    if enc is None:
-        if len(cache) > 256:
-            cache.clear()
-        full = key * 3 if len(key) == 8 else key + key[:8]
-        enc = cache[key] = Cipher(TripleDES(full), modes.ECB()).encryptor()
-    return enc
+    """An ECB encryptor for a MAC key (8 bytes: single DES; 16: two-key TDES)."""
+    return _cached("enc", key)
+
+
+def _cbc_last(key: bytes, data: bytes) -> int:
+    """The last block of CBC(key, zero IV) over `data` (whole blocks, at least one), as an int.
+    The cached encryptor goes on from the last block it put out, so the first block is XORed with
+    that block first: the same as a fresh encryptor with a zero IV."""
+    ctx = _cached("cbc", key)
+    first = (int.from_bytes(data[:8], "big") ^ ctx[1]).to_bytes(8, "big")
+    out = ctx[0].update(first + data[8:])
+    ctx[1] = int.from_bytes(out[-8:], "big")
+    return int(ctx[1])
 
 
 def _ecb(key: bytes, data: bytes, encrypt: bool) -> bytes:
-    # Single DES and two-key TDES expressed as three-key TDES (K1K1K1 and K1K2K1), the only
-    # form that cryptography keeps without deprecation.
-    full = key * 3 if len(key) == 8 else key + key[:8] if len(key) == 16 else key
-    cipher = Cipher(TripleDES(full), modes.ECB())
-    ctx = cipher.encryptor() if encrypt else cipher.decryptor()
-    return ctx.update(data) + ctx.finalize()
+    if len(data) % 8:
+        # Not whole blocks: what cryptography says of it (a fresh context's finalize raises).
+        cipher = Cipher(TripleDES(_full(key)), modes.ECB())
+        ctx = cipher.encryptor() if encrypt else cipher.decryptor()
+        return ctx.update(data) + ctx.finalize()
+    return bytes(_cached("enc" if encrypt else "dec", key).update(data))
 
 
 def tdes_encrypt(key: bytes, data: bytes) -> bytes:
@@ -134,12 +163,7 @@ def x919_mac(mak: bytes, mac_input: bytes) -> bytes:
 
     The final step equals two-key TDES (left, right, left) of the last block XOR the chaining
     value, so the CBC runs under single DES up to the last block and TDES does the rest."""
-    padded = mac_input + bytes(-len(mac_input) % 8)
-    des = _mac_cipher(mak[:8])
-    chain = 0
-    last = len(padded) - 8
-    for i in range(0, last, 8):
-        chain = int.from_bytes(des.update((chain ^ int.from_bytes(padded[i:i + 8], "big"))
-                                          .to_bytes(8, "big")), "big")
-    final = chain ^ int.from_bytes(padded[last:], "big")
+    padded = mac_input + bytes(-len(mac_input) % 8) if mac_input else _ZERO_BLOCK
+    chain = _cbc_last(mak[:8], padded[:-8]) if len(padded) > 8 else 0
+    final = chain ^ int.from_bytes(padded[-8:], "big")
     return bytes(_mac_cipher(mak[:16]).update(final.to_bytes(8, "big")))
