@@ -51,6 +51,16 @@ def test_kill_workers_needs_postgresql() -> None:
     assert run.stderr.startswith("error: --kill-workers needs --db postgresql://")
 
 
+def test_kill_workers_on_a_database_that_does_not_answer(tmp_path: Path) -> None:
+    out = tmp_path / "kills.json"
+    run = subprocess.run(steadypos_argv("chaos", "--kill-workers", "--db",
+                                        "postgresql://127.0.0.1:1/test", "--runs", "1",
+                                        "--json", str(out)),
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and not out.exists()
+    assert run.stderr.startswith("error: cannot use the database postgresql://127.0.0.1:1/test: ")
+
+
 def test_the_check_catches_what_a_broken_host_would_do(pg: str, tmp_path: Path) -> None:
     schema, url = fresh_schema("kills_check")
     try:
