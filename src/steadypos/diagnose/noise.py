@@ -27,16 +27,19 @@ GRID_STEPS = 5
 
 
 def typical_rate(rows: Iterable[tuple[float, int]]) -> float:
-    """Pooled episodes per flow of the fleet's ordinary part, from (episodes, flows) rows: every
-    busy terminal whose rate is at most the ORDINARY_SHARE quantile of the rates (ties all in, so
-    a terminal more or less at the common rate, often none at all, moves only the pool's size)."""
+    """Pooled episodes per flow of the fleet's ordinary part, from (episodes, flows) rows: the
+    busy terminals whose counts that rate itself explains (under `threshold`), found from the
+    whole fleet's rate down, dropping at each step the terminals it does not explain."""
     busy = [(c, f) for c, f in rows if f >= MIN_FLOWS]
     if len(busy) < MIN_TERMINALS:
         return NOISE_PRIOR
-    rates = sorted(c / f for c, f in busy)
-    cut = rates[max(0, int(len(rates) * ORDINARY_SHARE) - 1)]
-    low = [(c, f) for c, f in busy if c / f <= cut]
-    return on_grid((sum(c for c, _ in low) + PSEUDO_EPISODES) / sum(f for _, f in low))
+    kept = busy
+    while True:
+        rate = (sum(c for c, _ in kept) + PSEUDO_EPISODES) / sum(f for _, f in kept)
+        left = [(c, f) for c, f in kept if c < threshold(rate * f, 0.05)]
+        if len(left) == len(kept) or not left:
+            return on_grid(rate)
+        kept = left
 
 
 def on_grid(rate: float) -> float:
