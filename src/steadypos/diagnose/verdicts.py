@@ -5,7 +5,7 @@ Nothing is changed in the episodes or the terminals: verdicts are new records.""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from steadypos.diagnose.corroboration import (
     ALONE_WEIGHT,
@@ -21,7 +21,7 @@ from steadypos.diagnose.software import GroupCause, classify_groups, split_softw
 from steadypos.diagnose.splits import Split
 from steadypos.diagnose.taxonomy import ACTIONS, CRASH_REASONS, NONE, SOFTWARE_CAUSES, Cause
 from steadypos.diagnose.tracker import TerminalRecord
-from steadypos.diagnose.wear import read_errors, split_wear
+from steadypos.diagnose.wear import read_errors, split_wear, swiped, swipes_disturbed
 from steadypos.diagnose.wording import bonuses, evidence_for, pin_misuse, wrong_methods
 
 HOST_SIDE_WEIGHT = 0.3  # a network episode during fleet-wide trouble is mostly not this site's
@@ -100,12 +100,18 @@ class _Fleetwide:
     read_error_rate: float
 
 
-def _score(term: TerminalRecord, ctx: FleetContext, groups: dict[str, GroupCause]) -> list[Scored]:
+def _score(term: TerminalRecord, ctx: FleetContext, groups: dict[str, GroupCause],
+           disturbed: bool = False) -> list[Scored]:  # fmt: skip
+    """Each episode's evidence and weight; `disturbed`: the terminal's swipes fail as the
+    document's interference does (wear.swipes_disturbed)."""
     out = []
     link = link_shown(term.n)
     for ep in term.episodes:
         ev = score_episode(ep)
         weight, note = 1.0, ""
+        if disturbed and ev.family == Family.WEAR and ev.kind == "reader" and swiped(ep):
+            ev, note = replace(ev, kind="environment"), "swipe read errors, as on the rest of" \
+                " this terminal's swipes while its chip and contactless reads are fine"  # fmt: skip
         if ev.family == Family.NETWORK and ctx.fleet_wide(ep.t1):
             weight, note = HOST_SIDE_WEIGHT, "network trouble across many merchants at that time"
         elif ev.family == Family.NETWORK and not link:
@@ -140,7 +146,9 @@ def _counts(scored: list[Scored], whole: bool = False) -> dict[str, float]:
 def judge(terms: list[TerminalRecord], ctx: FleetContext) -> Verdicts:
     """Every terminal's and episode's verdict, against the whole fleet."""
     groups = classify_groups(ctx)
-    scored = {t.tid: _score(t, ctx, groups) for t in terms}
+    reads = typical_rate((read_errors(t), t.n.card_reads) for t in terms)
+    swipes = typical_rate((t.n.swipe_errors, t.n.swipe_reads) for t in terms)
+    scored = {t.tid: _score(t, ctx, groups, swipes_disturbed(t, swipes, reads)) for t in terms}
     counts = {t.tid: _counts(scored[t.tid]) for t in terms}
     keys = set(FAMILIES) | {k for c in counts.values() for k in c}
     # the noise floors count whole episodes, as they happen: counts weighed down (a lone timeout,
@@ -150,7 +158,7 @@ def judge(terms: list[TerminalRecord], ctx: FleetContext) -> Verdicts:
     noise = {k: typical_rate((whole[t.tid].get(k, 0.0), t.n.flows) for t in terms) for k in keys}
     fw = _Fleetwide(ctx, groups, noise, typical_rate((pin_misuse(t), t.n.flows) for t in terms),
                     typical_rate((wrong_methods(t), t.n.flows) for t in terms),
-                    typical_rate((read_errors(t), t.n.card_reads) for t in terms))  # fmt: skip
+                    reads)  # fmt: skip
     verdicts, episodes = [], []
     for term in terms:
         v, eps = _decide(term, scored[term.tid], counts[term.tid], fw)

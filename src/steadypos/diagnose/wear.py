@@ -13,7 +13,7 @@ from steadypos.diagnose.noise import threshold
 from steadypos.diagnose.splits import Split, SplitRule, weigh
 from steadypos.diagnose.taxonomy import MAINTENANCE_DAYS, Cause
 from steadypos.diagnose.tracker import TerminalRecord
-from steadypos.eventlog import READ_ERRORS, format_ts
+from steadypos.eventlog import READ_ERRORS, CardMethod, format_ts
 
 WEAR_CAUSES = (Cause.HARDWARE_PRINTER, Cause.MAINTENANCE_OVERDUE, Cause.ENVIRONMENT_INTERFERENCE)
 # "slowly worsening": the later half of the days has at least this many errors, 1.5x the earlier
@@ -80,6 +80,27 @@ def failing(errors: int, uses: int, usual: float) -> bool:
     return errors >= max(READER_MIN_ERRORS, threshold(usual * uses, READER_ALPHA))
 
 
+def swiped(ep: Episode) -> bool:
+    """The episode's card read errors were all on swipes."""
+    errors = [c for c in ep.card_errors if c.error in READ_ERRORS]
+    return bool(errors) and all(c.method == CardMethod.SWIPE for c in errors)
+
+
+def contact_worn(term: TerminalRecord, usual: float) -> bool:
+    """The chip and contactless reads fail too, well over the fleet's usual rate: worn
+    contacts and heads, not a magnetic field (which spoils the swipes only)."""
+    errors = read_errors(term) - term.n.swipe_errors
+    return failing(errors, term.n.card_reads - term.n.swipe_reads, usual)
+
+
+def swipes_disturbed(term: TerminalRecord, usual_swipes: float, usual_reads: float) -> bool:
+    """The document's interference: swipe read errors (bad_read/lrc) more than the fleet's usual
+    swipe error rate explains, while the chip and contactless reads fail no more than usual."""
+    n = term.n
+    return failing(n.swipe_errors, n.swipe_reads, usual_swipes) and not contact_worn(
+        term, usual_reads)  # fmt: skip
+
+
 def relief(eps: list[Scored], term: TerminalRecord) -> str:
     """The wear episodes stopped after a service visit (cleaning, inspection, a part), in words."""
     for visit in term.maintenance:
@@ -121,9 +142,7 @@ class WearFacts:
     def contact_worn(self) -> bool:
         """The chip and contactless reads fail too, well over the fleet's usual rate: worn
         contacts and heads, not a magnetic field (which spoils the swipes only)."""
-        term = self.term
-        errors = read_errors(term) - term.n.swipe_errors
-        return failing(errors, term.n.card_reads - term.n.swipe_reads, self.usual_reads)
+        return contact_worn(self.term, self.usual_reads)
 
     @property
     def reader_failing(self) -> bool:
