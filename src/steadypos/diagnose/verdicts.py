@@ -15,7 +15,7 @@ from steadypos.diagnose.corroboration import (
 from steadypos.diagnose.episodes import Episode
 from steadypos.diagnose.evidence import FAMILIES, FAMILY_LABEL, Family, Scored, score_episode
 from steadypos.diagnose.fleet import FleetContext
-from steadypos.diagnose.noise import threshold, typical_rate
+from steadypos.diagnose.noise import threshold, typical_rate, usual_rate
 from steadypos.diagnose.people import split_operator
 from steadypos.diagnose.software import GroupCause, classify_groups, split_software
 from steadypos.diagnose.splits import Split
@@ -95,9 +95,9 @@ class _Fleetwide:
     ctx: FleetContext
     groups: dict[str, GroupCause]
     noise: dict[str, float]
-    misuse_rate: float
-    wrong_rate: float
-    read_error_rate: float
+    misuse_rate: float | None  # usual rates of tallies (None: the fleet is too small to say)
+    wrong_rate: float | None
+    read_error_rate: float | None
 
 
 def _score(term: TerminalRecord, ctx: FleetContext, groups: dict[str, GroupCause],
@@ -146,8 +146,8 @@ def _counts(scored: list[Scored], whole: bool = False) -> dict[str, float]:
 def judge(terms: list[TerminalRecord], ctx: FleetContext) -> Verdicts:
     """Every terminal's and episode's verdict, against the whole fleet."""
     groups = classify_groups(ctx)
-    reads = typical_rate((read_errors(t), t.n.card_reads) for t in terms)
-    swipes = typical_rate((t.n.swipe_errors, t.n.swipe_reads) for t in terms)
+    reads = usual_rate((read_errors(t), t.n.card_reads) for t in terms)
+    swipes = usual_rate((t.n.swipe_errors, t.n.swipe_reads) for t in terms)
     scored = {t.tid: _score(t, ctx, groups, swipes_disturbed(t, swipes, reads)) for t in terms}
     counts = {t.tid: _counts(scored[t.tid]) for t in terms}
     keys = set(FAMILIES) | {k for c in counts.values() for k in c}
@@ -156,8 +156,8 @@ def judge(terms: list[TerminalRecord], ctx: FleetContext) -> Verdicts:
     # terminal, and what the fleet's ordinary terminals show is its noise, weighed or not
     whole = {t.tid: _counts(scored[t.tid], whole=True) for t in terms}
     noise = {k: typical_rate((whole[t.tid].get(k, 0.0), t.n.flows) for t in terms) for k in keys}
-    fw = _Fleetwide(ctx, groups, noise, typical_rate((pin_misuse(t), t.n.flows) for t in terms),
-                    typical_rate((wrong_methods(t), t.n.flows) for t in terms),
+    fw = _Fleetwide(ctx, groups, noise, usual_rate((pin_misuse(t), t.n.flows) for t in terms),
+                    usual_rate((wrong_methods(t), t.n.flows) for t in terms),
                     reads)  # fmt: skip
     verdicts, episodes = [], []
     for term in terms:

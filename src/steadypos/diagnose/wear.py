@@ -75,8 +75,11 @@ def _rise(what: str, uses: str, errs1: int, uses1: int, errs2: int, uses2: int) 
     return ""
 
 
-def failing(errors: int, uses: int, usual: float) -> bool:
-    """More errors than the fleet's usual rate explains on this many uses."""
+def failing(errors: int, uses: int, usual: float | None) -> bool:
+    """More errors than the fleet's usual rate explains on this many uses (never claimed when
+    the fleet is too small to have a usual rate)."""
+    if usual is None:
+        return False
     return errors >= max(READER_MIN_ERRORS, threshold(usual * uses, READER_ALPHA))
 
 
@@ -86,14 +89,15 @@ def swiped(ep: Episode) -> bool:
     return bool(errors) and all(c.method == CardMethod.SWIPE for c in errors)
 
 
-def contact_worn(term: TerminalRecord, usual: float) -> bool:
+def contact_worn(term: TerminalRecord, usual: float | None) -> bool:
     """The chip and contactless reads fail too, well over the fleet's usual rate: worn
     contacts and heads, not a magnetic field (which spoils the swipes only)."""
     errors = read_errors(term) - term.n.swipe_errors
     return failing(errors, term.n.card_reads - term.n.swipe_reads, usual)
 
 
-def swipes_disturbed(term: TerminalRecord, usual_swipes: float, usual_reads: float) -> bool:
+def swipes_disturbed(term: TerminalRecord, usual_swipes: float | None,
+                     usual_reads: float | None) -> bool:  # fmt: skip
     """The document's interference: swipe read errors (bad_read/lrc) more than the fleet's usual
     swipe error rate explains, while the chip and contactless reads fail no more than usual."""
     n = term.n
@@ -135,7 +139,7 @@ class WearFacts:
     trend: dict[str, str]  # "reader" / "printer" -> how its errors rose ('' when they did not)
     bursts: int  # episodes right after a burst of swipe errors
     resets: int  # watchdog resets among them
-    usual_reads: float  # the fleet's usual read errors per card read
+    usual_reads: float | None  # the fleet's usual read errors per card read (None: unmeasured)
     relieved: str  # how the episodes stopped after a service visit ('' when they did not)
 
     @property
@@ -188,7 +192,7 @@ WEAR_RULES: tuple[SplitRule[WearFacts], ...] = (
               lambda f: f.relieved),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.5, lambda f: float(f.reader_worn),
               lambda f: f"card read errors on {read_errors(f.term)} of {f.term.n.card_reads} reads,"
-              f" chip and contactless ones too (the fleet's usual: {100 * f.usual_reads:.1f}%)"),
+              f" chip and contactless ones too (the fleet's usual: {100 * (f.usual_reads or 0):.1f}%)"),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.0,
               lambda f: float(bool(f.kinds["printer"] and (f.kinds["reader"] or f.reader_failing))),
               lambda f: "both the reader and the printer fail"),
@@ -217,7 +221,7 @@ WEAR_RULES: tuple[SplitRule[WearFacts], ...] = (
 )  # fmt: skip
 
 
-def split_wear(eps: list[Scored], term: TerminalRecord, usual_reads: float) -> Split:
+def split_wear(eps: list[Scored], term: TerminalRecord, usual_reads: float | None) -> Split:
     ages = [maintenance_age(s.episode) for s in eps]
     known = [a for a in ages if a is not None]
     oldest = max(known) if known else None
