@@ -116,12 +116,14 @@ def _wear_facts(term: TerminalRecord, scored: list[Scored],
                    f" {100 * (read_rate or 0):.1f}%)")  # fmt: skip
     ages = [(a, s.episode.maint_date) for s in scored if s.family == Family.WEAR
             and (a := maintenance_age(s.episode)) is not None]  # fmt: skip
-    if ages and max(ages)[0] > MAINTENANCE_DAYS:
-        age, day = max(ages)
-        out.append(f"last_maintenance {day}: {age} days before its reader/printer errors")
     trend = wear_trend(term)
     if trend and ages:
         out.append(trend)
+    # the date is the document's sign only "and" with errors that worsen or fail: alone it is
+    # no evidence of a fault (healthy terminals are overdue too)
+    if out and ages and max(ages)[0] > MAINTENANCE_DAYS:
+        age, day = max(ages)
+        out.append(f"last_maintenance {day}: {age} days before its reader/printer errors")
     return out
 
 
