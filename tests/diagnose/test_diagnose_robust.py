@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from steadypos.diagnose.engine import diagnose, judge_fleet, track
-from steadypos.diagnose.noise import NOISE_PRIOR, on_grid, typical_rate, usual_rate
+from steadypos.diagnose.noise import (
+    NOISE_PRIOR,
+    on_floor,
+    on_grid,
+    threshold,
+    typical_rate,
+    usual_rate,
+)
 from steadypos.diagnose.taxonomy import Cause
 from steadypos.diagnose.tracker import TerminalRecord
 from steadypos.fleetsim.plan import poisson
@@ -100,3 +107,10 @@ def test_the_noise_floor_is_the_healthy_terminals_rate() -> None:
     # a fleet too small to measure: episode floors take the prior, a tally has no usual rate
     assert typical_rate(rows[:5]) == NOISE_PRIOR
     assert usual_rate(rows[:5]) is None
+
+
+def test_counts_at_a_threshold_are_undecided_not_flipped() -> None:
+    # noise at 0.4 episodes: 3 and 4 are unusual (p < 5 %) but 4 is the cause threshold
+    # (p < 0.2 %) and only 5 is sure (p < 0.02 %): 3 and 4 sit in the undecided band
+    assert threshold(0.4) == 4
+    assert [n for n in range(8) if on_floor(n, 0.4)] == [3, 4]

@@ -23,6 +23,11 @@ NOISE_PRIOR = 1 / 2000
 # fleet that showed none is not taken to never show one; the more flows it has, the less it adds.
 PSEUDO_EPISODES = 0.5
 ALPHA = 0.002  # how unlikely under noise a count must be to count as a cause
+# The undecided band at that threshold: a count that noise reaches with probability under
+# BAND_ALPHA (unusual) but not under ALPHA (a `none` that may be a faint fault), or under ALPHA
+# but not under SURE_ALPHA (a cause that may be noise). Verdicts in it keep their cause and are
+# listed as undecided: a baseline a grid step up or down may move them across the threshold.
+BAND_ALPHA, SURE_ALPHA = 0.05, ALPHA / 10
 # A baseline is kept on a coarse grid, GRID_STEPS per factor of ten (the R5 series: 1, 1.6, 2.5,
 # 4, 6.3): a few terminals more or less move the pooled rate by their share of the flows, which
 # seldom reaches the next step, so the verdicts judged against it stay as they were.
@@ -50,6 +55,11 @@ def usual_rate(rows: Iterable[tuple[float, int]]) -> float | None:
         if len(left) == len(kept) or not left:
             return on_grid(rate)
         kept = left
+
+
+def on_floor(count: float, expected: float) -> bool:
+    """`count` lies in the undecided band at the threshold of noise at mean `expected`."""
+    return threshold(expected, BAND_ALPHA) <= count < threshold(expected, SURE_ALPHA)
 
 
 def on_grid(rate: float) -> float:

@@ -15,7 +15,7 @@ from steadypos.diagnose.corroboration import (
 from steadypos.diagnose.episodes import Episode
 from steadypos.diagnose.evidence import FAMILIES, FAMILY_LABEL, Family, Scored, score_episode
 from steadypos.diagnose.fleet import FleetContext
-from steadypos.diagnose.noise import threshold, typical_rate, usual_rate
+from steadypos.diagnose.noise import SURE_ALPHA, on_floor, threshold, typical_rate, usual_rate
 from steadypos.diagnose.people import split_operator
 from steadypos.diagnose.software import GroupCause, classify_groups, split_software
 from steadypos.diagnose.splits import Split
@@ -48,10 +48,12 @@ class TerminalVerdict:
     runner_up: Cause | None = None
     runner_up_confidence: float | None = None
     family_counts: dict[str, float] = field(default_factory=dict)
+    on_floor: bool = False  # its evidence sits in the band at a family's noise threshold
 
     @property
     def undecided(self) -> bool:
-        return self.episodes > 0 and self.confidence < UNSURE
+        """Listed as undecided: unsure (low confidence) or on the noise floor."""
+        return self.episodes > 0 and (self.confidence < UNSURE or self.on_floor)
 
 
 @dataclass(frozen=True)
@@ -180,11 +182,14 @@ def _split(family: str, scored: list[Scored], term: TerminalRecord, fw: _Fleetwi
 
 
 def _strengths(term: TerminalRecord, counts: dict[str, float], scored: list[Scored],
-               bonus: dict[str, list[str]], fw: _Fleetwide) -> tuple[dict[str, float], dict]:
-    """Families above the noise floor with their strength, and every family's count/need."""
+               bonus: dict[str, list[str]], fw: _Fleetwide,
+               ) -> tuple[dict[str, float], dict[str, float], set[str]]:  # fmt: skip
+    """Families above the noise floor with their strength, every family's count/need, and the
+    families on the floor (noise.on_floor: the verdict on them is undecided)."""
     flows = max(term.n.flows, 1)
     strength: dict[str, float] = {}
     ratio: dict[str, float] = {}
+    floor: set[str] = set()
     for fam in FAMILIES:
         cnt = counts.get(fam, 0.0)
         if not cnt:
@@ -193,12 +198,15 @@ def _strengths(term: TerminalRecord, counts: dict[str, float], scored: list[Scor
         extra = len(bonus.get(fam, ()))
         ratio[fam] = (cnt + extra) / threshold(expected)
         # a rare kind inside a family (a watchdog reset among card errors) can stand out alone
-        kind_pass = any(k.startswith(fam + ":") and v >= threshold(fw.noise[k] * flows)
-                        for k, v in counts.items())  # fmt: skip
+        kinds = [(v, fw.noise[k] * flows) for k, v in counts.items() if k.startswith(fam + ":")]
+        kind_pass = any(v >= threshold(e) for v, e in kinds)
         if ratio[fam] >= 1 or kind_pass:
             total = sum(s.evidence.score * s.weight for s in scored if s.family == fam)
             strength[fam] = max(MIN_STRENGTH, total - expected * total / cnt + extra)
-    return strength, ratio
+        if on_floor(cnt + extra, expected) and not any(v >= threshold(e, SURE_ALPHA)
+                                                       for v, e in kinds):  # fmt: skip
+            floor.add(fam)
+    return strength, ratio, floor
 
 
 def _decide(term: TerminalRecord, scored: list[Scored], counts: dict[str, float],
@@ -208,10 +216,10 @@ def _decide(term: TerminalRecord, scored: list[Scored], counts: dict[str, float]
     if n == 0:
         return TerminalVerdict(term.tid, 0, NONE, 1.0, ["no flash-exit in the log"], []), []
     bonus = bonuses(term, scored, fw.ctx, fw.misuse_rate, fw.wrong_rate, fw.read_error_rate)
-    strength, ratio = _strengths(term, counts, scored, bonus, fw)
+    strength, ratio, floor = _strengths(term, counts, scored, bonus, fw)
     splits = {fam: _split(fam, scored, term, fw) for fam in fams}
     if not strength:
-        return _noise_verdict(term, n, ratio, fams, splits), _episodes(scored, splits, NONE)
+        return _noise_verdict(term, n, ratio, fams, splits, floor), _episodes(scored, splits, NONE)
     ranked = sorted(strength, key=lambda f: (-strength[f], FAMILIES.index(f)))  # type: ignore
     top = ranked[0]
     label = splits[top].best
@@ -228,17 +236,22 @@ def _decide(term: TerminalRecord, scored: list[Scored], counts: dict[str, float]
     close = runner is not None and other >= CLOSE * mine
     evidence = (evidence_for(label, term, scored, fw.ctx) + splits[top].why[label]
                 + bonus.get(top, []))  # fmt: skip
+    if top in floor:
+        evidence.append(f"on the noise floor: {fams[top]:.0f} {top} episode(s), only just more"
+                        " than the fleet's usual noise explains")  # fmt: skip
     verdict = TerminalVerdict(
         term.tid, n, label, round(conf, 2), _dedupe(evidence), list(ACTIONS[label]),
         runner if close else None,
         round(min(MAX_CONFIDENCE, other / (mine + other + DOUBT)), 2) if close else None, fams,
+        top in floor,
     )  # fmt: skip
     return verdict, _episodes(scored, splits, label)
 
 
 def _noise_verdict(term: TerminalRecord, n: int, ratio: dict[str, float], fams: dict[str, float],
-                   splits: dict[str, Split]) -> TerminalVerdict:  # fmt: skip
-    """No family above the noise floor: `none`, as sure as the episodes are few."""
+                   splits: dict[str, Split], floor: set[str]) -> TerminalVerdict:  # fmt: skip
+    """No family above the noise floor: `none`, as sure as the episodes are few; undecided when
+    a family is on the floor (unusual for noise, not enough for a cause)."""
     top = max(ratio.values(), default=0.0)
     conf = round(max(0.3, min(0.95, 1.0 - 0.6 * top)), 2)
     say = [f"{n} flash-exit{'s' if n != 1 else ''}, no more than the fleet's usual noise"]
@@ -246,9 +259,12 @@ def _noise_verdict(term: TerminalRecord, n: int, ratio: dict[str, float], fams: 
     if ratio:
         fam = max(ratio, key=ratio.__getitem__)
         say.append(f"most look like {fam}: {fams[fam]:.0f}")
-        runner = splits[fam].best if top >= CLOSE else None
+        runner = splits[fam].best if top >= CLOSE or fam in floor else None
+        if fam in floor:
+            say.append(f"on the noise floor: {fams[fam]:.0f} {fam} episode(s), more than noise"
+                       " usually shows, fewer than a cause needs")  # fmt: skip
     return TerminalVerdict(term.tid, n, NONE, conf, say, [], runner,
-                           round(1 - conf, 2) if runner else None, fams)  # fmt: skip
+                           round(1 - conf, 2) if runner else None, fams, bool(floor))  # fmt: skip
 
 
 def _episodes(scored: list[Scored], splits: dict[str, Split],
