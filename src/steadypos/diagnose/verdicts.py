@@ -21,7 +21,14 @@ from steadypos.diagnose.software import GroupCause, classify_groups, split_softw
 from steadypos.diagnose.splits import Split
 from steadypos.diagnose.taxonomy import ACTIONS, CRASH_REASONS, NONE, SOFTWARE_CAUSES, Cause
 from steadypos.diagnose.tracker import TerminalRecord
-from steadypos.diagnose.wear import read_errors, split_wear, swiped, swipes_disturbed
+from steadypos.diagnose.wear import (
+    overdue,
+    read_errors,
+    split_wear,
+    swiped,
+    swipes_disturbed,
+    worn,
+)
 from steadypos.diagnose.wording import bonuses, evidence_for, pin_misuse, wrong_methods
 
 HOST_SIDE_WEIGHT = 0.3  # a network episode during fleet-wide trouble is mostly not this site's
@@ -103,9 +110,10 @@ class _Fleetwide:
 
 
 def _score(term: TerminalRecord, ctx: FleetContext, groups: dict[str, GroupCause],
-           disturbed: bool = False) -> list[Scored]:  # fmt: skip
+           disturbed: bool = False, worn: bool = False) -> list[Scored]:  # fmt: skip
     """Each episode's evidence and weight; `disturbed`: the terminal's swipes fail as the
-    document's interference does (wear.swipes_disturbed)."""
+    document's interference does (wear.swipes_disturbed); `worn`: its chip and contactless reads
+    fail as a worn reader's do (wear.worn)."""
     out = []
     link = link_shown(term.n)
     for ep in term.episodes:
@@ -114,6 +122,10 @@ def _score(term: TerminalRecord, ctx: FleetContext, groups: dict[str, GroupCause
         if disturbed and ev.family == Family.WEAR and ev.kind == "reader" and swiped(ep):
             ev, note = replace(ev, kind="environment"), "swipe read errors, as on the rest of" \
                 " this terminal's swipes while its chip and contactless reads are fine"  # fmt: skip
+        elif (worn and ev.family == Family.WEAR and ev.kind in ("reader", "printer")
+              and overdue(ep)):  # fmt: skip
+            ev, note = replace(ev, kind="worn"), "overdue for maintenance, its reader failing" \
+                " beyond the fleet's usual"  # fmt: skip
         if ev.family == Family.NETWORK and ctx.fleet_wide(ep.t1):
             weight, note = HOST_SIDE_WEIGHT, "network trouble across many merchants at that time"
         elif ev.family == Family.NETWORK and not link:
@@ -150,7 +162,8 @@ def judge(terms: list[TerminalRecord], ctx: FleetContext) -> Verdicts:
     groups = classify_groups(ctx)
     reads = usual_rate((read_errors(t), t.n.card_reads) for t in terms)
     swipes = usual_rate((t.n.swipe_errors, t.n.swipe_reads) for t in terms)
-    scored = {t.tid: _score(t, ctx, groups, swipes_disturbed(t, swipes, reads)) for t in terms}
+    scored = {t.tid: _score(t, ctx, groups, swipes_disturbed(t, swipes, reads), worn(t, reads))
+              for t in terms}  # fmt: skip
     counts = {t.tid: _counts(scored[t.tid]) for t in terms}
     keys = set(FAMILIES) | {k for c in counts.values() for k in c}
     # the noise floors count whole episodes, as they happen: counts weighed down (a lone timeout,

@@ -105,6 +105,19 @@ def swipes_disturbed(term: TerminalRecord, usual_swipes: float | None,
         term, usual_reads)  # fmt: skip
 
 
+def worn(term: TerminalRecord, usual_reads: float | None) -> bool:
+    """Want of care on the terminal's own counts: its chip and contactless reads fail beyond
+    the fleet's usual rate (a swipe-only failure is interference; a failing printer alone may
+    just be broken, hardware_printer)."""
+    return contact_worn(term, usual_reads)
+
+
+def overdue(ep: Episode) -> bool:
+    """The last maintenance known at the episode was over the document's 180 days before it."""
+    age = maintenance_age(ep)
+    return age is not None and age > MAINTENANCE_DAYS
+
+
 def relief(eps: list[Scored], term: TerminalRecord) -> str:
     """The wear episodes stopped after a service visit (cleaning, inspection, a part), in words."""
     for visit in term.maintenance:
@@ -180,9 +193,13 @@ WEAR_RULES: tuple[SplitRule[WearFacts], ...] = (
     SplitRule(Cause.MAINTENANCE_OVERDUE, 2.0, lambda f: f.overdue,
               lambda f: f"last_maintenance {f.oldest_date}: {f.oldest} days before the errors"
               f" (over {MAINTENANCE_DAYS})"),
-    SplitRule(Cause.MAINTENANCE_OVERDUE, 1.0,
-              lambda f: float(f.oldest is None and f.term.inv.maint_null),
-              lambda f: "no maintenance on record (last_maintenance null)"),
+    # (a null last_maintenance is no date at all, not one over 180 days: it is not counted)
+    # the document's two signs at once: errors on a terminal overdue whose reader fails beyond
+    # the fleet's usual, chip and contactless reads too (episodes of kind "worn", verdicts._score)
+    SplitRule(Cause.MAINTENANCE_OVERDUE, 3.0, lambda f: f.share("worn"),
+              lambda f: f"{f.kinds['worn']} of {f.n} episodes: reader/printer errors over"
+              f" {MAINTENANCE_DAYS} days after the last maintenance, on a worn reader (chip and"
+              " contactless reads failing beyond the fleet's usual)"),
     # worn by want of care: the reader worsens (a printer that worsens alone may just be broken)
     SplitRule(Cause.MAINTENANCE_OVERDUE, 2.0, lambda f: float(bool(f.trend["reader"])),
               lambda f: f.trend["reader"]),
