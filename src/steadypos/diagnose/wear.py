@@ -209,7 +209,8 @@ WEAR_RULES: tuple[SplitRule[WearFacts], ...] = (
               lambda f: f.relieved),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.5, lambda f: float(f.reader_worn),
               lambda f: f"card read errors on {read_errors(f.term)} of {f.term.n.card_reads} reads,"
-              f" chip and contactless ones too (the fleet's usual: {100 * (f.usual_reads or 0):.1f}%)"),
+              f" chip and contactless ones too (the fleet's usual:"
+              f" {100 * (f.usual_reads or 0):.1f}%)"),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.0,
               lambda f: float(bool(f.kinds["printer"] and (f.kinds["reader"] or f.reader_failing))),
               lambda f: "both the reader and the printer fail"),
