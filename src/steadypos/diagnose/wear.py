@@ -51,11 +51,16 @@ def trends(term: TerminalRecord) -> dict[str, str]:
     when they worsen over the days (later half against earlier half), else ''."""
     days = sorted(term.days)
     if len(days) < 3:
-        return {"reader": "", "printer": ""}
+        return {"reader": "", "printer": "", "both": ""}
     rows = [term.days[d] for d in days]
     half = len(rows) // 2
     first, last = rows[:half], rows[-half:]
+    # the document's "reader/printer errors" together, when the later half has both kinds
+    both = sum(r.read_errors for r in last) > 0 and sum(r.printer_faults for r in last) > 0
     return {
+        "both": _rise("reader and printer errors", "uses", sum(r.errors for r in first),
+                      sum(r.uses for r in first), sum(r.errors for r in last),
+                      sum(r.uses for r in last)) if both else "",
         "reader": _rise("reader errors", "reads", sum(r.read_errors for r in first),
                         sum(r.reads for r in first), sum(r.read_errors for r in last),
                         sum(r.reads for r in last)),
@@ -205,6 +210,10 @@ WEAR_RULES: tuple[SplitRule[WearFacts], ...] = (
               lambda f: f.trend["reader"]),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.5, lambda f: float(bool(f.trend["printer"])),
               lambda f: f.trend["printer"]),
+    SplitRule(Cause.MAINTENANCE_OVERDUE, 1.5,
+              lambda f: float(bool(f.trend["both"]) and not f.trend["reader"]
+                              and not f.trend["printer"]),
+              lambda f: f.trend["both"]),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.5, lambda f: float(bool(f.relieved)),
               lambda f: f.relieved),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.5, lambda f: float(f.reader_worn),
