@@ -176,6 +176,7 @@ class TerminalRecord(AmbientEvents):
         day.reads += 1
         if method == _SWIPE:
             n.swipe_reads += 1
+            day.swipe_reads += 1
         if ok is False or (error and ok is not True):
             error = str(error or "bad_read")
             n.card_errors[error] = n.card_errors.get(error, 0) + 1
@@ -185,6 +186,7 @@ class TerminalRecord(AmbientEvents):
                 day.read_errors += 1
                 if method == _SWIPE:
                     n.swipe_errors += 1
+                    day.swipe_errors += 1
 
     def on_pin(self, t: float, ev: dict) -> None:
         outcome = str(ev.get("outcome"))
