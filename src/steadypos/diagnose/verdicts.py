@@ -235,7 +235,7 @@ def _decide(term: TerminalRecord, scored: list[Scored], counts: dict[str, float]
     if n == 0:
         return TerminalVerdict(term.tid, 0, NONE, 1.0, ["no flash-exit in the log"], []), []
     bonus = bonuses(term, scored, fw.ctx, fw.misuse_rate, fw.wrong_rate, fw.read_error_rate,
-                    fw.disturbed(term))
+                    fw.disturbed(term))  # fmt: skip
     strength, ratio, floor = _strengths(term, counts, scored, bonus, fw)
     splits = {fam: _split(fam, scored, term, fw) for fam in fams}
     if not strength:

@@ -10,9 +10,9 @@ from datetime import date
 from steadypos.diagnose.episodes import Episode
 from steadypos.diagnose.evidence import Scored
 from steadypos.diagnose.noise import threshold
+from steadypos.diagnose.records import DayCounts
 from steadypos.diagnose.splits import Split, SplitRule, weigh
 from steadypos.diagnose.taxonomy import MAINTENANCE_DAYS, Cause
-from steadypos.diagnose.records import DayCounts
 from steadypos.diagnose.tracker import TerminalRecord
 from steadypos.eventlog import READ_ERRORS, CardMethod, format_ts
 
