@@ -69,6 +69,8 @@ VOLATILE_BY_MTI: dict[str, frozenset[int]] = {Mti.REVERSAL: frozenset({38, 39})}
 
 # json.dumps(..., sort_keys=True) without building an encoder per call: the same text.
 SORTED_JSON = json.JSONEncoder(sort_keys=True)
+# What a response to a message outside the profile carries.
+REFUSAL_FIELDS = frozenset({11, 39, 41, 42, 60})
 
 
 def _is_request(msg: Message, mt: MessageType | None) -> bool:
@@ -205,13 +207,14 @@ class HostService:
         """The response; `term`: the request's terminal as read with its lock (whose row says
         whether the TMS has parameters waiting), else that is read now."""
         now = now or self.clock()
-        allowed = mt.response if mt else frozenset({11, 39, 41, 42, 60})
+        allowed = mt.response if mt else REFUSAL_FIELDS
         fields = {n: v for n, v in req.fields.items() if n in allowed and n != 64}
         fields[12] = f"{now.hour:02d}{now.minute:02d}{now.second:02d}"  # strftime, faster
         fields[13] = f"{now.month:02d}{now.day:02d}"
         fields.update(extra)
         fields[39] = rc
-        fields = {n: v for n, v in fields.items() if n in allowed}
+        for n in [n for n in fields if n not in allowed]:  # the response's fields alone
+            del fields[n]
         mti = response_mti(req.mti)
         proc = PROC_SIGN_IN if rc in SIGN_IN_AGAIN else PROC_NONE
         waiting = term.params_waiting if term is not None else \
@@ -222,7 +225,7 @@ class HostService:
         if mac.needs_mac(resp):
             if keys is None:
                 return resp  # a format error from a terminal we have no keys for
-            return mac.sign(resp, keys.mak, alg)
+            return mac.seal(resp, keys.mak, alg)  # resp is ours: signed without a copy
         return resp
 
     def _repeat(self, req: Request, seen: TxnRow) -> Message:
