@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import cast
 
+from steadypos import logs
 from steadypos.host import financial, session, settlement
 from steadypos.host.context import Reply, Request
 from steadypos.host.keyring import KeyRing
@@ -188,7 +189,7 @@ class HostService:
                 why: str, alg: MacAlgorithm = mac.DEFAULT_MAC,
                 term: TerminalRow | None = None) -> Message:
         """An answer before any handler ran: logged (so MAC failures leave a trace), not kept."""
-        log.info("%s %s stan=%s refused rc=%s: %s", msg.get(41) or "-",
+        logs.info(log, "%s %s stan=%s refused rc=%s: %s", msg.get(41) or "-",
                  mt.name if mt else msg.mti, msg.get(11) or "-", rc, why)
         return self._answer(msg, mt, rc, {}, keys, alg, term=term)
 
@@ -262,7 +263,7 @@ class HostService:
 
     def _log(self, req: Request, rc: str, note: str = "") -> None:
         pan = req.msg.get(2)
-        log.info("%s %s stan=%06d batch=%06d pan=%s amount=%d rc=%s %s", req.terminal.tid,
+        logs.info(log, "%s %s stan=%06d batch=%06d pan=%s amount=%d rc=%s %s", req.terminal.tid,
                  req.mt.name, req.stan, req.f60.batch, mask_pan(pan) if pan else "-",
                  req.amount, rc, note)
 
