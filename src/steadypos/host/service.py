@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -13,6 +12,7 @@ from typing import cast
 
 from steadypos import logs
 from steadypos.host import financial, session, settlement
+from steadypos.host.canonical import content_text
 from steadypos.host.context import Reply, Request
 from steadypos.host.keyring import KeyRing
 from steadypos.host.records import RowLock, TerminalRow, TxnRow
@@ -65,11 +65,9 @@ OPEN_BATCH_ONLY = frozenset({_N.SALE, _N.VOID, _N.REFUND})
 VOLATILE_FIELDS = frozenset({52, 64})
 # A reversal's reason and the auth code it carries tell what the terminal knew, not what is
 # undone: a second reversal of the same original answers 00 again whatever they say (§7).
-VOLATILE_BY_MTI: dict[str, frozenset[int]] = {Mti.REVERSAL: frozenset({38, 39})}
+VOLATILE_BY_MTI: dict[str, frozenset[int]] = {
+    Mti.REVERSAL: VOLATILE_FIELDS | frozenset({38, 39})}
 
-
-# json.dumps(..., sort_keys=True) without building an encoder per call: the same text.
-SORTED_JSON = json.JSONEncoder(sort_keys=True)
 # What a response to a message outside the profile carries.
 REFUSAL_FIELDS = frozenset({11, 39, 41, 42, 60})
 
@@ -91,9 +89,10 @@ WITHHELD = Withheld()
 
 
 def stable_content(msg: Message) -> str:
-    volatile = VOLATILE_FIELDS | VOLATILE_BY_MTI.get(msg.mti, frozenset())
-    stable = {str(n): v for n, v in msg.fields.items() if n not in volatile}
-    return SORTED_JSON.encode([msg.mti, stable])
+    """[MTI, {field: value}] without the volatile fields, as sorted JSON (what content_hash
+    digests: canonical.content_text keeps json's text)."""
+    return content_text(msg.mti, msg.fields,
+                        VOLATILE_BY_MTI.get(msg.mti, VOLATILE_FIELDS))
 
 
 def same_content(secrets: HostSecrets, stored: str | None, msg: Message) -> bool:
