@@ -107,11 +107,13 @@ def encode(mti: str, fields: dict[int, str]) -> bytes | None:
         for number in sorted(fields):
             bit, prefix, max_len, kind, good = _WRITES[number]
             value = fields[number]
-            if not good(value):  # ans: ASCII too, so that encode("ascii") cannot fail
-                return None
             if kind == _TEXT:
+                if not (value.isascii() and value.isprintable()):  # ans (its check, in line)
+                    return None
                 raw = value.encode("ascii")
                 length = len(raw)
+            elif not (value.isdigit() and value.isascii()) and not good(value):
+                return None  # ASCII digits fit n, z and b alike: the class's own check else
             elif kind == _NIBBLES:
                 length = len(value)
                 raw = a2b(value + "0" if length & 1 else value)
