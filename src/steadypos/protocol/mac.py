@@ -7,6 +7,7 @@ import hmac
 from collections.abc import Callable
 from enum import StrEnum
 
+from steadypos.protocol import layout
 from steadypos.protocol.codec import Message, encode_body
 from steadypos.protocol.codes import UNMACED_CODES
 from steadypos.protocol.crypto import pos_ecb_mac, x919_mac
@@ -75,13 +76,15 @@ def sign(msg: Message, mak: bytes, alg: MacAlgorithm = DEFAULT_MAC) -> Message:
 def seal(msg: Message, mak: bytes, alg: MacAlgorithm = DEFAULT_MAC) -> Message:
     """sign() in place, for a message the caller has just built and owns: F64 set (when this
     message carries a MAC), the body encoded once and kept. Returns msg."""
-    msg.fields.pop(64, None)
+    fields = msg.fields
+    fields.pop(64, None)
     if needs_mac(msg):
-        msg.fields[64] = _PLACEHOLDER
-        covered = encode_body(msg)[:-8]
+        fields[64] = _PLACEHOLDER
+        body = layout.encode(msg.mti, fields) or encode_body(msg)  # the latter names errors
+        covered = body[:-8]
         value = compute(mak, covered, alg)
-        msg.fields[64] = value.hex().upper()
-        msg.wire = (dict(msg.fields), covered + value)
+        fields[64] = value.hex().upper()
+        msg.wire = (dict(fields), covered + value)
     return msg
 
 
