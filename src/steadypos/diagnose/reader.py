@@ -304,9 +304,9 @@ def read_sources(sources: Iterable[Source], stats: ReadStats, consume: Consume,
             progress(done_before)
 
 
-def read_lines(name: str, lines: Iterable[bytes], where: Callable[[], int],
-               done_before: int, stats: ReadStats, sink: Sink,
-               progress: Callable[[int], None] | None, damaged: Damaged | None) -> None:  # fmt: skip
+def read_lines(name: str, lines: Iterable[bytes], where: Callable[[], int], done_before: int,
+               stats: ReadStats, sink: Sink, progress: Callable[[int], None] | None,
+               damaged: Damaged | None) -> None:  # fmt: skip
     """The events of one source, counting as it goes (line numbers count every line)."""
     lineno = events = 0
     minutes = _MINUTES

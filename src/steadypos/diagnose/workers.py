@@ -50,7 +50,7 @@ def _nowhere() -> int:
 
 def _work(conn: Connection, part: int) -> None:
     """A worker: parse and track the lines it is sent; send back its Part."""
-    stats, tracker, order = ReadStats(), Tracker(), []
+    stats, tracker, order = ReadStats(), Tracker(), list[int]()
     with suppress(EOFError):  # the parent gave up (a refused source): stop quietly
         _track(conn, part, stats, tracker, order)
         terms = tracker.finish()
