@@ -1,7 +1,8 @@
 """`diagnose --workers K` gives the report one process gives, byte for byte: on a messy log (torn,
 blank, cut and non-UTF-8 lines, tids written oddly, no newline at the end), gzipped, gzip cut
-short, a folder, and stdin; each bad line is counted and sampled once; a file that is not an
-event log is still refused with one line and exit 2."""
+short, a folder, and stdin; on a folder of one file per terminal (whole files to each worker),
+also when a terminal or a torn line turns out to be in two files; each bad line is counted and
+sampled once; a file that is not an event log is still refused with one line and exit 2."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from steadypos.diagnose import byfile
 from steadypos.diagnose.engine import diagnose
-from steadypos.diagnose.reader import expand_paths
+from steadypos.diagnose.reader import damage_tid, expand_paths
 from steadypos.diagnose.report_json import write_json
 from steadypos.diagnose.workers import diagnose_parallel
 from steadypos.fleetsim.writer import write_fleet
@@ -112,3 +114,58 @@ def test_stdin_splits_and_a_refusal_is_one_line_exit_2(messy, tmp_path: Path) ->
     err = proc.stderr.decode()
     assert proc.returncode == 2 and err.count("\n") == 1 and "not an event log" in err, err
     assert "Traceback" not in err
+
+
+def _per_terminal(path: Path, folder: Path) -> dict[str, list[bytes]]:
+    """The messy log as one file per terminal (every third gzipped; lines of no terminal in
+    T00001's; not the line naming two terminals)."""
+    files: dict[str, list[bytes]] = {}
+    for raw in path.read_bytes().splitlines(keepends=True):
+        if b'"x":{' in raw:
+            continue
+        try:
+            tid = str(json.loads(raw)["tid"])
+        except (ValueError, KeyError):
+            tid = damage_tid(raw) or "T00001"  # a torn line in its terminal's file
+        files.setdefault(tid if tid.startswith("T000") else "T00001", []).append(raw)
+    folder.mkdir()
+    for n, (tid, lines) in enumerate(sorted(files.items())):
+        data = b"".join(lines)
+        if n % 3:
+            (folder / f"{tid}.jsonl").write_bytes(data)
+        else:
+            (folder / f"{tid}.jsonl.gz").write_bytes(gzip.compress(data))
+    return files
+
+
+def test_a_folder_of_one_file_per_terminal_is_split_by_file(messy, tmp_path: Path) -> None:
+    path, bad = messy
+    folder = tmp_path / "fleet"
+    files = _per_terminal(path, folder)
+    data = gzip.compress(b"".join(files["T00009"]))
+    (folder / "T00009.jsonl.gz").write_bytes(data[: len(data) // 2])  # cut short
+    (folder / "T00009.jsonl").unlink(missing_ok=True)
+    sources = expand_paths([str(folder)])
+    jobs = byfile.plan(sources, 2)
+    assert jobs is not None and byfile.run(jobs) is not None  # no line was routed
+    one, two, three = _reports([str(folder)])
+    assert one == two == three
+    doc = json.loads(one)
+    assert doc["fleet"]["input"]["sources"] == [s.path for s in sources]
+    assert len(doc["fleet"]["input"]["malformed_lines"]) == bad + 1  # + the cut file's end
+
+
+def test_files_that_share_a_terminal_after_their_heads_fall_back_to_routing(
+        messy, tmp_path: Path) -> None:  # fmt: skip
+    path, _ = messy
+    folder = tmp_path / "fleet"
+    files = _per_terminal(path, folder)
+    late = [raw for raw in files["T00002"] if b'"tid":"T00002"' in raw][-1]
+    torn = late[: len(late) // 2] + b"\n"
+    with open(folder / "T00005.jsonl", "ab") as fh:  # T00002's last line, and a torn copy
+        fh.write(late + torn)
+    sources = expand_paths([str(folder)])
+    jobs = byfile.plan(sources, 2)
+    assert jobs is not None and byfile.run(jobs) is None
+    one, two, three = _reports([str(folder)])
+    assert one == two == three

@@ -30,7 +30,7 @@ MAX_SAMPLES = 50  # malformed lines remembered with their line number (all are c
 SNIFF_LINES = 200  # the first lines of a source that decide whether it is an event log
 SNIFF_LINE_BYTES = 1 << 16  # a "line" longer than this is not an event (binary files)
 MIN_EVENT_SHARE = 0.5  # of its first non-blank lines must be events, else not an event log
-_TID = re.compile(rb'"tid"\s*:\s*"([^"\\]{1,64})"')  # the tid of a torn line, when it is there
+TID_IN_LINE = re.compile(rb'"tid"\s*:\s*"([^"\\]{1,64})"')  # the tid of a torn line, if there
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _DAY_CACHE: dict[str, float] = {}
@@ -185,7 +185,7 @@ def total_bytes(sources: Iterable[Source]) -> int | None:
     return total
 
 
-def _open(src: str) -> tuple[io.BufferedIOBase, Callable[[], int]]:
+def open_source(src: str) -> tuple[io.BufferedIOBase, Callable[[], int]]:
     """Binary line stream for a source, plus a function giving the on-disk bytes consumed."""
     if src == "-":
         raw: io.BufferedIOBase = sys.stdin.buffer  # type: ignore[assignment]
@@ -280,7 +280,7 @@ def read_sources(sources: Iterable[Source], stats: ReadStats, consume: Consume,
     for src in sources:
         name = src.name
         try:
-            fh, where = _open(src.path)
+            fh, where = open_source(src.path)
         except OSError as exc:
             stats.unreadable.append(f"{name}: {exc.strerror or exc}")
             continue
@@ -350,7 +350,7 @@ def read_lines(name: str, lines: Iterable[bytes], where: Callable[[], int], done
 
 def damage_tid(raw: bytes) -> str | None:
     """The terminal of a torn line, when it can be read from it."""
-    found = _TID.search(raw)
+    found = TID_IN_LINE.search(raw)
     return None if found is None else found.group(1).decode("utf-8", "replace")
 
 

@@ -13,7 +13,7 @@ import re
 import zlib
 from itertools import repeat
 
-from steadypos.diagnose.reader import damage_tid, parse_event
+from steadypos.diagnose.reader import TID_IN_LINE, damage_tid, parse_event
 
 MAX_KNOWN = 1 << 18  # tids remembered (forgotten all at once beyond: memory stays bounded)
 _KEY = b'"tid":"'
@@ -24,6 +24,11 @@ _UNKNOWN = 255
 def owner(tid: str, parts: int) -> int:
     """The worker of a terminal (a hash, the same in every process and run)."""
     return zlib.crc32(tid.encode("utf-8", "surrogatepass")) % parts
+
+
+def tids_in(data: bytes) -> set[str]:
+    """The terminals named in a piece of log (a quick look: what a parse would say may differ)."""
+    return {t.decode("utf-8", "replace") for t in TID_IN_LINE.findall(data)}
 
 
 def masks(parts: int) -> list[bytes]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from itertools import compress, islice
 from multiprocessing.connection import Connection
 
+from steadypos.diagnose import byfile
 from steadypos.diagnose.engine import Diagnosis, judge_fleet
 from steadypos.diagnose.reader import MAX_SAMPLES, ReadStats, Source, read_lines, read_sources
 from steadypos.diagnose.routing import Router, masks
@@ -168,7 +169,13 @@ def _pool(workers: int) -> Iterator[list[Connection]]:
 def diagnose_parallel(sources: list[Source], workers: int,
                       progress: Callable[[int], None] | None = None) -> Diagnosis:  # fmt: skip
     """The same diagnosis as engine.diagnose, with the parsing and tracking split over `workers`
-    processes by terminal."""
+    processes by terminal: whole files to each when they hold terminals of their own (byfile.py),
+    else the lines routed one by one."""
+    jobs = byfile.plan(sources, workers)
+    if jobs is not None:
+        got = byfile.run(jobs)
+        if got is not None:
+            return judge_fleet(*got)
     stats = ReadStats()
     with _pool(workers) as conns:
         read_sources(sources, stats, Dispatch(conns, stats, progress).consume, progress)
