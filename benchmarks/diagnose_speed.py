@@ -9,7 +9,9 @@ Each measurement runs in a fresh process so its peak RSS (resource.getrusage) is
 `--workers K` is timed against one process in the same run, interleaved `--repeat` times
 (min / median of each, and the CPU seconds of all the processes of a run, children included);
 the load average is printed with it, as other work on the machine takes cores from the workers.
-`--log` times an existing log instead of generating one; `--gzip` also times a .gz copy of it.
+`--log` times an existing log instead of generating one; `--gzip` also times a .gz copy of it;
+`--per-terminal` also times the log written as a folder of one file per terminal (as the TMS
+keeps uploads), which the workers split by file.
 """
 
 from __future__ import annotations
@@ -51,13 +53,15 @@ else:
     from steadypos.diagnose.workers import diagnose_parallel
     from steadypos.diagnose.reader import Source
     workers = int(mode[len("workers"):]) if mode.startswith("workers") else 1
-    d = diagnose_parallel([Source(path, True)], workers) if workers > 1 else diagnose([path])
+    from steadypos.diagnose.reader import expand_paths
+    sources = expand_paths([path])  # a file, or a folder of them
+    d = diagnose_parallel(sources, workers) if workers > 1 else diagnose(sources)
     doc = to_dict(d)
     extra = {"events": d.stats.events, "terminals": len(d.results),
              "episodes": len(doc["episodes"])}
 elapsed = time.perf_counter() - t0
 me, kids = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-rss_mb = me.ru_maxrss / 1024
+rss_mb = max(me.ru_maxrss, kids.ru_maxrss) / 1024  # the biggest process: a worker or this one
 cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 print(json.dumps({"seconds": elapsed, "peak_rss_mb": rss_mb, "cpu_seconds": cpu, **extra}))
 """
@@ -133,6 +137,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs of each in the workers' timing")
     ap.add_argument("--log", help="an existing log to time (no log is generated)")
     ap.add_argument("--gzip", action="store_true", help="also time the workers on a .gz copy")
+    ap.add_argument("--per-terminal", action="store_true",
+                    help="also time the workers on a folder of one file per terminal")
     args = ap.parse_args()
     folder = tempfile.mkdtemp(prefix="diag-speed-")
     path = args.log or os.path.join(folder, "events.jsonl")
@@ -167,6 +173,12 @@ def main() -> None:
         print(f"the same on a .gz copy ({os.path.getsize(gz) / 1e6:.0f} MB):")
         compare_workers(gz, args.workers, args.repeat)
         os.remove(gz)
+    if args.per_terminal:
+        fleet = os.path.join(folder, "fleet")
+        files = split_by_terminal(path, fleet)
+        print(f"the same as a folder of {files} files, one per terminal:")
+        compare_workers(fleet, args.workers, args.repeat)
+        shutil.rmtree(fleet)
     print(f"goal under 20 s for 1M events: {'MET' if diag['seconds'] < 20 else 'NOT MET'}"
           f" (scaled to 1M: {diag['seconds'] * 1e6 / diag['events']:.1f} s)")  # fmt: skip
     memory(folder, path, args.events, diag)
@@ -175,6 +187,30 @@ def main() -> None:
     elif args.log is None:
         os.remove(path)
     os.rmdir(folder)
+
+
+SPLIT = r"""
+import os, re, sys
+path, folder = sys.argv[1], sys.argv[2]
+tid = re.compile(rb'"tid":"([^"]*)"')
+os.mkdir(folder)
+out = {}
+with open(path, "rb") as fh:
+    for raw in fh:
+        name = tid.search(raw).group(1).decode()
+        if name not in out:
+            out[name] = open(os.path.join(folder, name + ".jsonl"), "wb")
+        out[name].write(raw)
+for fh in out.values():
+    fh.close()
+print(len(out))
+"""
+
+
+def split_by_terminal(path: str, folder: str) -> int:
+    out = subprocess.run([sys.executable, "-c", SPLIT, path, folder], capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    return int(out.stdout)
 
 
 def memory(folder: str, path: str, events: int, diag: dict) -> None:

@@ -28,7 +28,7 @@ HEAD_BYTES = 1 << 16  # of each file, looked at for its terminals before choosin
 
 
 @dataclass
-class Outcome:
+class FileRead:
     """One file as its worker read it: its own counts, or why it was refused."""
 
     index: int
@@ -38,7 +38,7 @@ class Outcome:
 
 @dataclass
 class FilePart:
-    outcomes: list[Outcome]
+    outcomes: list[FileRead]
     terms: list[TerminalRecord]
     torn: set[str] = field(default_factory=set)  # terminals named by torn lines
     bad_values: int = 0
@@ -96,9 +96,9 @@ def read_files(job: list[tuple[int, Source]]) -> FilePart:
         try:
             read_events([src], stats, tracker.feed, None, damaged)
         except NotAnEventLog as exc:
-            part.outcomes.append(Outcome(index, stats, str(exc)))
+            part.outcomes.append(FileRead(index, stats, str(exc)))
             break
-        part.outcomes.append(Outcome(index, stats))
+        part.outcomes.append(FileRead(index, stats))
     part.terms = tracker.finish()
     part.bad_values, part.duplicates = tracker.bad_values, tracker.duplicates
     return part
