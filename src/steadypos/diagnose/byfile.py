@@ -1,7 +1,7 @@
 """`--workers K` over logs that each hold their own terminals (the TMS keeps one upload per
 terminal): whole files to each worker, read as one process reads them, no line routed.
 
-Chosen when the first 64 KiB of the files share no terminal; afterwards the workers' terminals,
+Chosen when the first 16 KiB of the files share no terminal; afterwards the workers' terminals,
 and the terminals their torn lines name, are checked to be apart (else the caller routes lines
 instead, workers.py), so each terminal's events were read in the one order one process reads
 them. Counts, samples, skipped and unreadable files are put back in the order of the files."""
@@ -24,7 +24,7 @@ from steadypos.diagnose.reader import (
 from steadypos.diagnose.routing import tids_in
 from steadypos.diagnose.tracker import TerminalRecord, Tracker
 
-HEAD_BYTES = 1 << 16  # of each file, looked at for its terminals before choosing
+HEAD_BYTES = 1 << 14  # of each file (about 150 lines), looked at for its terminals first
 
 
 @dataclass
@@ -107,8 +107,10 @@ def read_files(job: list[tuple[int, Source]]) -> FilePart:
 def run(jobs: list[list[tuple[int, Source]]]) -> tuple[ReadStats, list[TerminalRecord]] | None:
     """Read the files in parallel; the fleet's counts and terminals, or None when the workers'
     terminals turned out not to be apart (raises NotAnEventLog as one process would)."""
-    with ProcessPoolExecutor(max_workers=len(jobs)) as pool:
-        parts = list(pool.map(read_files, jobs))
+    with ProcessPoolExecutor(max_workers=len(jobs) - 1) as pool:
+        others = [pool.submit(read_files, job) for job in jobs[1:]]
+        parts = [read_files(jobs[0])]  # this process is the first worker
+        parts += [f.result() for f in others]
     outcomes = sorted((o for p in parts for o in p.outcomes), key=lambda o: o.index)
     refused = [o for o in outcomes if o.refused]
     if refused:
