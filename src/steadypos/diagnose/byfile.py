@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -25,6 +26,11 @@ from steadypos.diagnose.routing import tids_in
 from steadypos.diagnose.tracker import TerminalRecord, Tracker
 
 HEAD_BYTES = 1 << 14  # of each file (about 150 lines), looked at for its terminals first
+
+
+def quiet() -> None:
+    """In a worker: Ctrl-C is the parent's to handle, not a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @dataclass
@@ -107,7 +113,7 @@ def read_files(job: list[tuple[int, Source]]) -> FilePart:
 def run(jobs: list[list[tuple[int, Source]]]) -> tuple[ReadStats, list[TerminalRecord]] | None:
     """Read the files in parallel; the fleet's counts and terminals, or None when the workers'
     terminals turned out not to be apart (raises NotAnEventLog as one process would)."""
-    with ProcessPoolExecutor(max_workers=len(jobs) - 1) as pool:
+    with ProcessPoolExecutor(max_workers=len(jobs) - 1, initializer=quiet) as pool:
         others = [pool.submit(read_files, job) for job in jobs[1:]]
         parts = [read_files(jobs[0])]  # this process is the first worker
         parts += [f.result() for f in others]

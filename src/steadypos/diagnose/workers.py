@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import pickle
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -51,8 +52,10 @@ def _nowhere() -> int:
 
 def _work(conn: Connection, part: int) -> None:
     """A worker: parse and track the lines it is sent; send back its Part."""
+    byfile.quiet()
     stats, tracker, order = ReadStats(), Tracker(), list[int]()
-    with suppress(EOFError):  # the parent gave up (a refused source): stop quietly
+    # the parent gave up (a refused source, Ctrl-C), maybe in the middle of a message: stop quietly
+    with suppress(EOFError, OSError, pickle.UnpicklingError):
         _track(conn, part, stats, tracker, order)
         terms = tracker.finish()
         stats.bad_values, stats.duplicates = tracker.bad_values, tracker.duplicates
