@@ -1,6 +1,7 @@
 """`--workers K`: the fleet split by terminal across K processes.
 
-The parent reads every source once, with the same refusals and in the same lines as one process
+Files that each hold terminals of their own go to the workers whole (byfile.py). Otherwise the
+parent reads every source once, with the same refusals and in the same lines as one process
 would (reader.read_sources), and sends each worker, a batch at a time, the raw lines of its own
 terminals: a line's terminal is found with a bytes search (routing.py), not a JSON parse. Each
 worker parses and tracks only its lines and hands back its terminals and counts; the fleet is then
