@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import multiprocessing.context
 import pickle
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -20,12 +21,18 @@ from itertools import compress, islice
 from multiprocessing.connection import Connection
 
 from steadypos.diagnose import byfile
+
+try:
+    import fcntl
+except ImportError:  # not on Linux: pipes keep their size
+    fcntl = None  # type: ignore[assignment]
 from steadypos.diagnose.engine import Diagnosis, judge_fleet
 from steadypos.diagnose.reader import MAX_SAMPLES, ReadStats, Source, read_lines, read_sources
 from steadypos.diagnose.routing import Router, masks
 from steadypos.diagnose.tracker import TerminalRecord, Tracker
 
-BATCH_LINES = 8192  # lines read and routed at a time (about 1 MB of log)
+BATCH_LINES = 4096  # lines read and routed at a time (about 440 KB of log)
+PIPE_BYTES = 1 << 20  # each worker's pipe (Linux allows an unprivileged process 1 MiB)
 _SOURCE, _LINES = 0, 1  # the kinds of message a worker is sent (None: the end)
 
 
@@ -51,17 +58,18 @@ def _nowhere() -> int:
     return 0
 
 
-def _work(conn: Connection, part: int) -> None:
+def _work(inbox: Connection, outbox: Connection, part: int) -> None:
     """A worker: parse and track the lines it is sent; send back its Part."""
     byfile.quiet()
     stats, tracker, order = ReadStats(), Tracker(), list[int]()
     # the parent gave up (a refused source, Ctrl-C), maybe in the middle of a message: stop quietly
     with suppress(EOFError, OSError, pickle.UnpicklingError):
-        _track(conn, part, stats, tracker, order)
+        _track(inbox, part, stats, tracker, order)
         terms = tracker.finish()
         stats.bad_values, stats.duplicates = tracker.bad_values, tracker.duplicates
-        conn.send(Part(stats, order, terms))
-    conn.close()
+        outbox.send(Part(stats, order, terms))
+    inbox.close()
+    outbox.close()
 
 
 def _track(conn: Connection, part: int, stats: ReadStats, tracker: Tracker,
@@ -143,29 +151,41 @@ def _merge(stats: ReadStats, parts: list[Part]) -> list[TerminalRecord]:
     return sorted((t for p in parts for t in p.terms), key=lambda t: t.tid)
 
 
+def _pipe(ctx: multiprocessing.context.BaseContext) -> tuple[Connection, Connection]:
+    """A one-way pipe (reader, writer) holding up to PIPE_BYTES: the parent can run a few
+    batches ahead of a worker, so one worker's pause does not hold up the others."""
+    reader, writer = ctx.Pipe(duplex=False)
+    with suppress(OSError, AttributeError):
+        fcntl.fcntl(writer.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    return reader, writer
+
+
 @contextmanager
-def _pool(workers: int) -> Iterator[list[Connection]]:
-    """K worker processes, each on its own connection; stopped on the way out."""
+def _pool(workers: int) -> Iterator[list[tuple[Connection, Connection]]]:
+    """K worker processes, each with a pipe to it and one back; stopped on the way out."""
     ctx = multiprocessing.get_context()
-    conns: list[Connection] = []
+    links: list[tuple[Connection, Connection]] = []
     procs = []
     failed = True
     try:
         for part in range(workers):
-            ours, theirs = ctx.Pipe()
-            proc = ctx.Process(target=_work, args=(theirs, part), daemon=True)
+            inbox, to_worker = _pipe(ctx)
+            from_worker, outbox = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_work, args=(inbox, outbox, part), daemon=True)
             proc.start()
-            theirs.close()
-            conns.append(ours)
+            inbox.close()
+            outbox.close()
+            links.append((to_worker, from_worker))
             procs.append(proc)
-        yield conns
+        yield links
         failed = False
     finally:
         for proc in procs:
             if failed:
                 proc.terminate()  # SIGTERM: no results, no traceback
-        for conn in conns:
-            conn.close()
+        for link in links:
+            for conn in link:
+                conn.close()
         for proc in procs:
             proc.join()
 
@@ -181,9 +201,10 @@ def diagnose_parallel(sources: list[Source], workers: int,
         if got is not None:
             return judge_fleet(*got)
     stats = ReadStats()
-    with _pool(workers) as conns:
+    with _pool(workers) as links:
+        conns = [to_worker for to_worker, _ in links]
         read_sources(sources, stats, Dispatch(conns, stats, progress).consume, progress)
         for conn in conns:
             conn.send(None)
-        parts = [conn.recv() for conn in conns]
+        parts = [from_worker.recv() for _, from_worker in links]
     return judge_fleet(stats, _merge(stats, parts))
