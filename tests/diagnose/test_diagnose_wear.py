@@ -179,3 +179,33 @@ def test_a_cleaning_later_in_a_log_with_no_inventory_is_no_maintenance_date_befo
     _print_stop(t)
     _, terms = track([str(log.write(tmp_path / "noinv.jsonl"))])
     assert [ep.maint_date for ep in terms[0].episodes] == [None, None, None, "2026-11-20"]
+
+
+@pytest.fixture(scope="module")
+def worn(tmp_path_factory: pytest.TempPathFactory) -> Diagnosis:
+    """24 healthy terminals over three days and two whose chip reads fail more each day (1, 3,
+    6 flows given up at the card screen): one last maintained over 180 days before, one within."""
+    log = Log()
+    terms = [log.healthy(f"OK{n:02d}", sales=4, mid=f"MOK{n}") for n in range(24)]
+    old = log.healthy("OLD", sales=8, last_maintenance=OLD, mid="MOLD")
+    new = log.healthy("NEW", sales=8, last_maintenance=RECENT, mid="MNEW")
+    for day, failed in enumerate((1, 3, 6)):
+        for t in [*terms, old, new]:
+            t.at(86400 * day - (t.now - T0).total_seconds() + 3600)  # the next morning
+            for k in range(12):
+                if t in (old, new) and k < failed:
+                    t.screen("amount", "card").ev("card", method="chip", ok=False,
+                                                  error="chip_mute")  # fmt: skip
+                    t.screen("idle").at(60)
+                t.good_sale().at(60)
+    return diagnose([str(log.write(tmp_path_factory.mktemp("worn") / "worn.jsonl"))])
+
+
+def test_a_worsening_reader_is_maintenance_overdue_only_over_180_days_after_maintenance(
+        worn) -> None:  # fmt: skip
+    # the document: "last_maintenance long ago (over 180 days) and slowly worsening reader/printer
+    # errors"; a terminal serviced 50 days before with the same rising errors was called it
+    old, new = _verdict(worn, "OLD"), _verdict(worn, "NEW")
+    assert old.cause == "maintenance_overdue", (old.cause, old.evidence)
+    assert new.cause != "maintenance_overdue" and new.runner_up != "maintenance_overdue"
+    assert new.family_counts["wear"] == old.family_counts["wear"] == 10.0

@@ -259,6 +259,12 @@ WEAR_RULES: tuple[SplitRule[WearFacts], ...] = (
 )  # fmt: skip
 
 
+# maintenance known and within 180 days at every episode: the document's first sign of
+# maintenance_overdue is absent, so however the errors rise they are not its (81955 T00224: an
+# interference terminal serviced 127 days before, its reader's errors rising, was called it)
+DUE_RULES = tuple(r for r in WEAR_RULES if r.cause != Cause.MAINTENANCE_OVERDUE)
+
+
 def split_wear(eps: list[Scored], term: TerminalRecord, usual_reads: float | None,
                disturbed: bool = False) -> Split:  # fmt: skip
     """The wear family's split; `disturbed`: the terminal's swipes fail as the document's
@@ -276,4 +282,4 @@ def split_wear(eps: list[Scored], term: TerminalRecord, usual_reads: float | Non
         trends(term, disturbed), sum(1 for s in eps if s.episode.around.swipe_burst >= 2),
         sum(1 for s in eps if s.episode.end_kind == "watchdog"), usual_reads, relief(eps, term),
     )  # fmt: skip
-    return weigh(WEAR_CAUSES, WEAR_RULES, facts)
+    return weigh(WEAR_CAUSES, DUE_RULES if facts.recent else WEAR_RULES, facts)

@@ -57,8 +57,10 @@ def _card(sim: TerminalSim, t: float, day: int, careless: bool) -> tuple[float, 
         t += rng.uniform(3, 7)
         if careless and rng.random() < 0.45:
             _give_up(sim, t, True)
+    caused = False  # a read error of the terminal's cause, not one every reader makes
     for attempt in range(3):
-        err = read_error(sim, t, method, day)
+        err, by_cause = read_error(sim, t, method, day)
+        caused = caused or by_cause
         if err is None:
             sim.emit(t, EventType.CARD, method=method, ok=True, error=None)
             break
@@ -70,7 +72,8 @@ def _card(sim: TerminalSim, t: float, day: int, careless: bool) -> tuple[float, 
             sim.fault()
             sim.go_down(t, ExitReason.WATCHDOG, None)  # static discharge resets the terminal
         if attempt == 2 or rng.random() < 0.25:  # the operator gives up on the card
-            _give_up(sim, t, p.label in ("maintenance_overdue", "environment_interference"))
+            _give_up(sim, t, caused and p.label in ("maintenance_overdue",
+                                                    "environment_interference"))
     return t, method
 
 

@@ -20,22 +20,31 @@ PRINTER_CRASH = ("com.pax.dal.exceptions.PrinterDevException",
                  ("com.pax.dal.IPrinter.start", f"{APP_PKG}.print.Printer.print"))  # fmt: skip
 
 
-def read_error(sim: TerminalSim, t: float, method: str, day: int) -> str | None:
+USUAL_READ_ERRORS = 0.01  # a card read fails this often on any terminal
+USUAL_JAMS = 0.0015  # and a print jams this often
+
+
+def read_error(sim: TerminalSim, t: float, method: str, day: int) -> tuple[str | None, bool]:
+    """(the read's error or None, whether the terminal's cause made it): of the one draw, the
+    share under USUAL_READ_ERRORS is the error every reader makes, healthy ones included, so a
+    flow given up on it is no flash-exit of the cause (ground truth); the events are the same."""
     p, rng = sim.p, sim.rng
-    prob = 0.01
+    prob = USUAL_READ_ERRORS
     if p.label == "maintenance_overdue":
         prob = 0.03 + 0.022 * day
     if covers(sim.interference, t) and method == CardMethod.SWIPE:
         prob = 0.65
-    if rng.random() >= prob:
-        return None
+    r = rng.random()
+    if r >= prob:
+        return None, False
+    caused = r >= USUAL_READ_ERRORS
     if method == CardMethod.SWIPE:
-        return rng.choice((CardError.BAD_READ, CardError.BAD_READ, CardError.LRC))
+        return rng.choice((CardError.BAD_READ, CardError.BAD_READ, CardError.LRC)), caused
     if method == CardMethod.CHIP:
-        return rng.choice((CardError.CHIP_MUTE, CardError.BAD_READ))
+        return rng.choice((CardError.CHIP_MUTE, CardError.BAD_READ)), caused
     if method == CardMethod.QR:
-        return CardError.NO_CODE
-    return CardError.BAD_READ
+        return CardError.NO_CODE, caused
+    return CardError.BAD_READ, caused
 
 
 def response_code(sim: TerminalSim, careless: bool) -> str:
@@ -59,20 +68,22 @@ def response_code(sim: TerminalSim, careless: bool) -> str:
 
 
 def print_receipt(sim: TerminalSim, t: float, day: int) -> None:
-    """Print; a jam or head fault is read at once and gives the flow up (Aborted)."""
+    """Print; a jam or head fault is read at once and gives the flow up (Aborted). One under
+    USUAL_JAMS of the draw is the jam any printer has: not the cause's fault (ground truth)."""
     p, rng = sim.p, sim.rng
-    jam = 0.0015
+    jam = USUAL_JAMS
     if p.label == "hardware_printer":
         jam = 0.13
     elif p.label == "maintenance_overdue":
         jam = 0.01 + 0.012 * day
-    if rng.random() < jam:
+    r = rng.random()
+    if r < jam:
         if p.label != "maintenance_overdue":
             status = rng.choice((PrinterState.JAM, PrinterState.HEAD_FAULT))
         else:
             status = PrinterState.HEAD_FAULT
         sim.health(t, printer=status)
-        if p.label in ("hardware_printer", "maintenance_overdue"):
+        if p.label in ("hardware_printer", "maintenance_overdue") and r >= USUAL_JAMS:
             sim.fault()
         if rng.random() < 0.15:
             sim.go_down(t + 2, ExitReason.CRASH, PRINTER_CRASH)
