@@ -61,11 +61,16 @@ def read_only(path: str | Path) -> sqlite3.Connection:
 class SqliteStore(SqlStore):
     dialect = sqlite.dialect()
     driver_error = sqlite3.Error
+    # One writer, and every other connection's commit moves PRAGMA data_version: the rows a
+    # sale reads (its terminal, card, balance) are kept between transactions, checked once a
+    # transaction (a group), not read again for every request.
+    keeps_rows = True
 
     def __init__(self, path: str | Path, synchronous: str = "FULL",
                  migrations: tuple[Migration, ...] = MIGRATIONS) -> None:
         super().__init__()
         self.path = str(path)
+        self._data_version: int | None = None
         try:
             make_private_db(self.path)
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so one commit covers a
@@ -88,10 +93,17 @@ class SqliteStore(SqlStore):
         return self.conn.execute(sql, params)
 
     def _insert_returning_id(self, sql: str, params: dict[str, Any]) -> int:
-        return int(self._run(sql, **params).lastrowid or 0)
+        return int(self._run_dict(sql, params).lastrowid or 0)
 
     def _begin(self) -> None:
         self.ddl("BEGIN IMMEDIATE")
+
+    def _changed_elsewhere(self) -> bool:
+        """Inside BEGIN IMMEDIATE (no other connection can commit until ours ends): whether
+        one did since the last time we asked."""
+        version = self._run("PRAGMA data_version").fetchone()[0]
+        changed, self._data_version = version != self._data_version, version
+        return changed
 
     def _commit(self) -> None:
         self.ddl("COMMIT")
