@@ -1,6 +1,6 @@
-"""How many SQL statements a sale costs, counted at the driver on each store (SQLite's trace
-callback; every statement psycopg is given), and the group writer's savepoints: none unless a
-request of the group fails, which then alone is undone."""
+"""How many SQL statements a sale costs, counted at the driver on each store (every statement the
+connection is given: SQLite's trace callback would also list what a trigger runs), and the group
+writer's savepoints: none unless a request of the group fails, which then alone is undone."""
 
 from __future__ import annotations
 
@@ -24,14 +24,15 @@ from steadypos.protocol.codec import Message, decode_frame
 # SELECT and UPDATE, one statement per posting line and per balance, and the parameters-waiting
 # SELECT, now read with the terminal; then 10 and 11). SQLite: BEGIN, PRAGMA data_version (has
 # another connection changed anything? else the terminal, card and balance read before stand),
-# the idempotency SELECT, the posting, its lines, the balances, the txn row, COMMIT. PostgreSQL:
+# the idempotency SELECT, the posting, its lines (whose trigger moves the balances), the txn
+# row, COMMIT. PostgreSQL:
 # BEGIN, the terminal (locked), the idempotency SELECT, the card, the paying account's lock and
 # its balance, the posting with its lines and shard rows in one statement, the txn row, COMMIT.
-PER_SALE = {"sqlite": 8, "postgresql": 9}
+PER_SALE = {"sqlite": 7, "postgresql": 9}
 
 
 class _Counting:
-    """psycopg's connection, with every statement it is given written down."""
+    """The driver's connection, with every statement it is given written down."""
 
     def __init__(self, conn: Any, seen: list[str]) -> None:
         self._conn, self._seen = conn, seen
@@ -60,10 +61,7 @@ class Writer:
         return HostService(self.store, self.host.secrets)
 
     def count(self) -> None:
-        if self.host.backend == "sqlite":
-            self.store.conn.set_trace_callback(self.statements.append)
-        else:
-            self.store.conn = _Counting(self.store.conn, self.statements)
+        self.store.conn = _Counting(self.store.conn, self.statements)
 
     def submit(self, msg: Message, action: Action = handle) -> Future[Message | None]:
         return self.writer.submit(msg, action)

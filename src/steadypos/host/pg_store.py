@@ -169,9 +169,6 @@ class PgStore(SqlStore):
                       (p.kind, p.ref, now_ts(), *flat(p.lines), *(
                           v for account, amount in net for v in (account, self.shard, amount))))
 
-    def _add_to_balances(self, net: list[tuple[str, int]]) -> None:
-        raise NotImplementedError("post() adds to the balances in its own statement")
-
     def account_balances(self) -> list[tuple[str, str, int]]:
         return [(r[0], r[1], int(r[2])) for r in self._run(
             "SELECT a.id, a.kind, COALESCE(SUM(s.balance), 0) FROM accounts a "

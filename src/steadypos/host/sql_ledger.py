@@ -36,13 +36,6 @@ def _lines_sql(n: int) -> str:
     return f"INSERT INTO posting_lines (posting_id, line, account, amount) VALUES {values}"
 
 
-@functools.cache
-def _balances_sql(n: int) -> str:
-    """One UPDATE adding to n accounts (each account's amount, then the accounts again)."""
-    cases = " ".join(f"WHEN :a{i} THEN :m{i}" for i in range(n))
-    names = ", ".join(f":b{i}" for i in range(n))
-    return (f"UPDATE accounts SET balance = balance + CASE id {cases} END "
-            f"WHERE id IN ({names})")
 
 
 class SqlLedger(SqlRun):
@@ -93,7 +86,9 @@ class SqlLedger(SqlRun):
         return int(row[0])
 
     def post(self, p: Posting) -> None:
-        """The posting and all its lines in two statements, then the balances."""
+        """The posting and all its lines in two statements; each account's balance follows its
+        lines in the second (a trigger: SQLite's schema version 3). A backend that keeps
+        balances otherwise posts its own way (PostgreSQL)."""
         pid = self._insert_returning_id(
             "INSERT INTO postings (kind, ref, created_at) VALUES (:kind, :ref, :at)",
             dict(kind=p.kind, ref=p.ref, at=now_ts()))
@@ -104,15 +99,11 @@ class SqlLedger(SqlRun):
         else:
             self._run_seq(_lines_sql(len(lines)),
                           tuple(v for a, m in lines for v in (pid, a, m)))
-        self._add_to_balances(net_by_account(lines))
-
-    def _add_to_balances(self, net: list[tuple[str, int]]) -> None:
-        """One UPDATE for every account the posting names; what is kept moves with it."""
-        self._run_seq(_balances_sql(len(net)), flat(net) + tuple(a for a, _ in net))
         kept = self._balances
-        for account, amount in net:
-            if account in kept:
-                kept[account] += amount
+        if kept:
+            for account, amount in lines:
+                if account in kept:
+                    kept[account] += amount
 
     def account_balances(self) -> list[tuple[str, str, int]]:
         return [(r[0], r[1], int(r[2])) for r in

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.dialects import sqlite
 
 from steadypos.files import make_private_db
-from steadypos.host.migrate import Migratable, Migration, upgrade
+from steadypos.host.migrate import Migratable, Migration, ddl_step, upgrade
 from steadypos.host.schema import SqlDialect, shared_steps, tables
 from steadypos.host.sql_store import SqlStore, store_error
 
@@ -46,8 +46,14 @@ def _pos_link_1_1(db: Migratable) -> None:
         db.ddl(sql)
 
 
-MIGRATIONS: tuple[Migration, ...] = shared_steps(Migration(1, "pos-link-v1.1 tables",
-                                                           _pos_link_1_1))
+MIGRATIONS: tuple[Migration, ...] = (
+    *shared_steps(Migration(1, "pos-link-v1.1 tables", _pos_link_1_1)),
+    # One statement less a sale: SQLite moves the balance as it writes each line, in the same
+    # statement, where a separate UPDATE cost about 6 us of CPU (PostgreSQL keeps shard rows).
+    ddl_step(3, "account balances follow their posting lines (a trigger)",
+             "CREATE TRIGGER posting_lines_balance AFTER INSERT ON posting_lines BEGIN "
+             "UPDATE accounts SET balance = balance + NEW.amount WHERE id = NEW.account; END"),
+)
 
 
 def read_only(path: str | Path) -> sqlite3.Connection:
