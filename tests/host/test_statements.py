@@ -32,7 +32,7 @@ PER_SALE = {"sqlite": 7, "postgresql": 9}
 
 
 class _Counting:
-    """The driver's connection, with every statement it is given written down."""
+    """The driver's connection (or cursor), with every statement it is given written down."""
 
     def __init__(self, conn: Any, seen: list[str]) -> None:
         self._conn, self._seen = conn, seen
@@ -40,6 +40,9 @@ class _Counting:
     def execute(self, sql: str, *args: Any, **kw: Any) -> Any:
         self._seen.append(sql)
         return self._conn.execute(sql, *args, **kw)
+
+    def cursor(self) -> _Counting:
+        return _Counting(self._conn.cursor(), self._seen)  # its statements counted too
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)

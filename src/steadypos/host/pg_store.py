@@ -87,6 +87,10 @@ class PgStore(SqlStore):
         super().__init__()
         self.url, self.shard = url, shard
         self.conn = self._connect()
+        # One cursor for every statement (a new one each costs about as much as sending the
+        # statement): each result is read, if at all, before the next statement runs.
+        self._cursor: Any = None
+        self._cursor_of: Any = None  # the connection it belongs to
         try:
             upgrade(self, migrations)
         except BaseException:
@@ -103,8 +107,10 @@ class PgStore(SqlStore):
             raise store_error(exc) from exc
 
     def _execute(self, sql: str, params: tuple[Any, ...]) -> Any:
+        if self._cursor_of is not self.conn:
+            self._cursor, self._cursor_of = self.conn.cursor(), self.conn
         try:
-            return self.conn.execute(sql, params)
+            return self._cursor.execute(sql, params)
         except _CONFLICTS as exc:
             raise StoreConflict(str(exc).splitlines()[0]) from exc
 
