@@ -9,8 +9,8 @@ from hostkit import Host, TestTerminal, rich_card, swipe
 from steadypos.host.ledger import FUNDING, transfer
 from steadypos.host.store import Store, open_store
 from steadypos.protocol import builders
-from steadypos.protocol.codes import ResponseCode
 from steadypos.protocol.codec import decode_frame
+from steadypos.protocol.codes import ResponseCode
 
 
 def _elsewhere(host: Host) -> Store:
