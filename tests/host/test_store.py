@@ -81,6 +81,14 @@ def test_a_database_at_the_previous_version_is_upgraded_and_keeps_its_money(
     store.close()
 
 
+def test_a_database_newer_than_the_code_is_refused_not_written(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    open_store(db).close()
+    with pytest.raises(StoreError, match=f"schema version {NEWEST}, newer than this host's "
+                                         f"{NEWEST - 1}"):
+        sqlite_store.SqliteStore(db, migrations=sqlite_store.MIGRATIONS[:-1])
+
+
 def test_a_database_made_before_versions_under_1_0_reaches_the_newest(tmp_path: Path) -> None:
     db = tmp_path / "h.db"
     with closing(sqlite3.connect(db)) as conn, conn:
