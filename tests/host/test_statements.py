@@ -28,7 +28,7 @@ from steadypos.protocol.codec import Message, decode_frame
 # row, COMMIT. PostgreSQL:
 # BEGIN, the terminal (locked), the idempotency SELECT, the card, the paying account's lock and
 # its balance, the posting with its lines and shard rows in one statement, the txn row, COMMIT.
-PER_SALE = {"sqlite": 7, "postgresql": 9}
+PER_SALE = {"sqlite": 7, "postgresql": 8}
 
 
 class _Counting:

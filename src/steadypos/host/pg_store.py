@@ -17,9 +17,10 @@ from sqlalchemy.dialects import postgresql
 
 from steadypos.clock import now_ts
 from steadypos.host.migrate import Migration, ddl_step, upgrade
-from steadypos.host.records import Posting
+from steadypos.host.records import Posting, TxnRow
 from steadypos.host.schema import RRN_BLOCK, SqlDialect, shared_steps, tables
 from steadypos.host.sql_ledger import flat, net_by_account
+from steadypos.host.sql_rows import INSERT_TXN, txn_values
 from steadypos.host.sql_store import (
     SqlStore,
     StoreConflict,
@@ -55,18 +56,20 @@ LOCK_TIMEOUT = "200ms"
 
 
 @functools.cache
-def _post_sql(lines: int, accounts: int) -> str:
+def _post_sql(lines: int, accounts: int, with_txn: bool) -> str:
     """A posting of `lines` lines naming `accounts` accounts: its row, its lines (numbered in
-    order) and each account's shard row of this worker, which no other worker writes."""
+    order) and each account's shard row of this worker, which no other worker writes; then,
+    `with_txn`, the row of the request that made it (INSERT_TXN's parameters after)."""
     rows = ", ".join(f"({i}, CAST(:a{i} AS TEXT), CAST(:m{i} AS BIGINT))" for i in range(lines))
     shards = ", ".join(f"(:s{i}, :shard{i}, :n{i})" for i in range(accounts))
-    return ("WITH p AS (INSERT INTO postings (kind, ref, created_at) VALUES (:kind, :ref, :at) "
-            "RETURNING id), l AS (INSERT INTO posting_lines (posting_id, line, account, amount) "
-            f"SELECT p.id, v.line, v.account, v.amount FROM p, (VALUES {rows}) "
-            "AS v (line, account, amount)) "
-            f"INSERT INTO account_shards (account, shard, balance) VALUES {shards} "
-            "ON CONFLICT (account, shard) "
-            "DO UPDATE SET balance = account_shards.balance + EXCLUDED.balance")
+    add = (f"INSERT INTO account_shards (account, shard, balance) VALUES {shards} "
+           "ON CONFLICT (account, shard) "
+           "DO UPDATE SET balance = account_shards.balance + EXCLUDED.balance")
+    sql = ("WITH p AS (INSERT INTO postings (kind, ref, created_at) VALUES (:kind, :ref, :at) "
+           "RETURNING id), l AS (INSERT INTO posting_lines (posting_id, line, account, amount) "
+           f"SELECT p.id, v.line, v.account, v.amount FROM p, (VALUES {rows}) "
+           "AS v (line, account, amount))")
+    return f"{sql}, s AS ({add}) {INSERT_TXN}" if with_txn else f"{sql} {add}"
 
 
 def is_pg_url(text: str) -> bool:
@@ -91,6 +94,9 @@ class PgStore(SqlStore):
         # statement): each result is read, if at all, before the next statement runs.
         self._cursor: Any = None
         self._cursor_of: Any = None  # the connection it belongs to
+        # A posting not sent yet: it goes out with the request's txn row, one statement for
+        # both, or alone before any other statement.
+        self._pending: Posting | None = None
         try:
             upgrade(self, migrations)
         except BaseException:
@@ -107,6 +113,8 @@ class PgStore(SqlStore):
             raise store_error(exc) from exc
 
     def _execute(self, sql: str, params: tuple[Any, ...]) -> Any:
+        if self._pending is not None:
+            self._send_posting(None)
         if self._cursor_of is not self.conn:
             self._cursor, self._cursor_of = self.conn.cursor(), self.conn
         try:
@@ -129,7 +137,13 @@ class PgStore(SqlStore):
     def _commit(self) -> None:
         self.ddl("COMMIT")
 
+    def _undone(self, committed: bool) -> None:
+        super()._undone(committed)
+        if not committed:
+            self._pending = None  # it was the undone request's
+
     def _rollback(self) -> None:
+        self._pending = None
         if self.conn.closed or self.conn.broken:
             return  # the server ended the transaction with the connection: nothing was kept
         try:
@@ -155,7 +169,13 @@ class PgStore(SqlStore):
         """RRNs: a block of the sequence (it moves RRN_BLOCK at a time), taken outside any
         transaction's undo, so several workers never share a value."""
         if counter == "rrn" and size == RRN_BLOCK:
-            return int(self._run("SELECT nextval('rrn_seq')").fetchone()[0]) + size - 1
+            # A sequence is no row a waiting posting touches: the posting still goes out with
+            # the txn row (a sale takes its RRN between the two).
+            pending, self._pending = self._pending, None
+            try:
+                return int(self._run("SELECT nextval('rrn_seq')").fetchone()[0]) + size - 1
+            finally:
+                self._pending = pending
         return super()._reserve(counter, size)
 
     def balance(self, account: str, for_update: bool = False) -> int:
@@ -168,12 +188,27 @@ class PgStore(SqlStore):
         return int(row[0])
 
     def post(self, p: Posting) -> None:
-        """The posting, its lines and what it adds to this worker's balance rows in one
-        statement, whose answer nobody waits for (pipelined)."""
+        """The posting, its lines and what it adds to this worker's balance rows: one statement,
+        whose answer nobody waits for (pipelined), sent with the next: the request's txn row
+        when that comes next (one statement for both), else before whatever does."""
+        if self._pending is not None:
+            self._send_posting(None)
+        self._pending = p
+
+    def insert_txn(self, t: TxnRow) -> None:
+        if self._pending is None:
+            super().insert_txn(t)
+        else:
+            self._send_posting(t)
+
+    def _send_posting(self, t: TxnRow | None) -> None:
+        p, self._pending = self._pending, None
+        assert p is not None
         net = net_by_account(p.lines)
-        self._run_seq(_post_sql(len(p.lines), len(net)),
-                      (p.kind, p.ref, now_ts(), *flat(p.lines), *(
-                          v for account, amount in net for v in (account, self.shard, amount))))
+        values = (p.kind, p.ref, now_ts(), *flat(p.lines),
+                  *(v for account, amount in net for v in (account, self.shard, amount)))
+        self._run_seq(_post_sql(len(p.lines), len(net), t is not None),
+                      values if t is None else values + txn_values(t))
 
     def account_balances(self) -> list[tuple[str, str, int]]:
         return [(r[0], r[1], int(r[2])) for r in self._run(

@@ -21,6 +21,7 @@ TXN_COLS = ("id, tid, batch, stan, mti, kind, content_hash, amount, pan_ref, acc
 _TERMINAL_READ = (f"SELECT {TERMINAL_COLS}, EXISTS (SELECT 1 FROM params_waiting p "
                   "WHERE p.tid = terminals.tid) FROM terminals")
 KEY_SET_COLS = "tid, gen, pik, mak, tdk, issued_at"
+_SORTED_JSON = json.JSONEncoder(sort_keys=True)  # json.dumps(..., sort_keys=True), built once
 
 
 def txn_row(row: Any) -> TxnRow:
@@ -31,13 +32,19 @@ def txn_row(row: Any) -> TxnRow:
                   orig_id=row[16], fingerprint=row[17])
 
 
+def txn_values(t: TxnRow) -> tuple[Any, ...]:
+    """The parameters of INSERT_TXN for the row, in their order."""
+    return (t.tid, t.batch, t.stan, t.mti, t.kind, t.content_hash, t.amount, t.pan_ref,
+            t.account, t.rc, t.rrn, t.auth_code, _SORTED_JSON.encode(t.response), t.state,
+            t.refunded, t.orig_id, t.fingerprint, now_ts())
+
+
 def terminal_row(row: Any) -> TerminalRow:
     return TerminalRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]),
                        row[8], row[9], row[10], row[11], bool(row[12]))
 
 
-_SORTED_JSON = json.JSONEncoder(sort_keys=True)  # json.dumps(..., sort_keys=True), built once
-_INSERT_TXN = (
+INSERT_TXN = (
     "INSERT INTO txns (tid, batch, stan, mti, kind, content_hash, amount, pan_ref, account, rc, "
     "rrn, auth_code, response, state, refunded, orig_id, fingerprint, created_at) VALUES (:tid, "
     ":batch, :stan, :mti, :kind, :content_hash, :amount, :pan_ref, :account, :rc, :rrn, "
@@ -205,10 +212,7 @@ class SqlRows(SqlRun):
     def insert_txn(self, t: TxnRow) -> None:
         """The row is kept; its id is not read back (on PostgreSQL a round trip that nothing
         needs: the row is found again by its key)."""
-        self._run_seq(_INSERT_TXN, (
-            t.tid, t.batch, t.stan, t.mti, t.kind, t.content_hash, t.amount, t.pan_ref,
-            t.account, t.rc, t.rrn, t.auth_code, _SORTED_JSON.encode(t.response), t.state,
-            t.refunded, t.orig_id, t.fingerprint, now_ts()))
+        self._run_seq(INSERT_TXN, txn_values(t))
 
     def update_txn(self, t: TxnRow) -> None:
         self._run("UPDATE txns SET state = :state, refunded = :refunded, response = :response, "
