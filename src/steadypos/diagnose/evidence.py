@@ -190,10 +190,11 @@ RULES: tuple[Rule, ...] = (
         lambda e: float(any(p in ("timeout", "conn_fail") for p in e.phases)),
         lambda e: "txn " + "/".join(sorted({p for p in e.phases if p != "mac_fail"})),
     ),
-    Rule(Family.NETWORK, "", 1.0, lambda e: float(e.around.net_trouble > 0),
+    # kind "link": the link's own trouble beside the lost answer (a lone timeout has no kind)
+    Rule(Family.NETWORK, "link", 1.0, lambda e: float(e.around.net_trouble > 0),
          lambda e: f"{e.around.net_trouble} net down/reset/connect_fail"),
     Rule(
-        Family.NETWORK, "", 0.7,
+        Family.NETWORK, "link", 0.7,
         lambda e: float(e.around.signal_min is not None and e.around.signal_min < WEAK_SIGNAL_DBM
                         and (e.screen == "online" or e.around.net_trouble > 0)),
         lambda e: f"signal_dbm {_fmt(e.around.signal_min)}",

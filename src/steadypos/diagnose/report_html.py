@@ -220,9 +220,12 @@ def _undecided(d: Diagnosis) -> str:
     )
     head = f"<h2>Could not decide ({len(d.undecided)})</h2>"
     if not rows:
-        return head + "<p class='muted'>Every verdict is at least 0.50 sure.</p>"
+        return head + "<p class='muted'>Every verdict is at least 0.50 sure and off the noise" \
+            " floor.</p>"  # fmt: skip
     return (
-        head + "<p class='muted'>Confidence under 0.50: the best guess is shown; look at the log."
+        head + "<p class='muted'>Confidence under 0.50, or evidence on a family's noise floor"
+        " (more than noise usually shows, only just enough or not enough for a cause): the best"
+        " guess is shown; look at the log."
         "</p><table><tr><th>tid</th><th>best guess</th><th>confidence</th><th>runner-up</th>"
         "<th>episodes</th></tr>" + rows + "</table>"
     )

@@ -79,7 +79,7 @@ def fleet_dict(d: Diagnosis) -> dict[str, Any]:
         "crash_groups": crash_groups,
         "undecided": [
             {"tid": r.tid, "cause": r.cause, "confidence": r.confidence,
-             "runner_up": r.runner_up}
+             "runner_up": r.runner_up, "on_noise_floor": r.on_floor}
             for r in d.undecided
         ],  # fmt: skip
         "current_app_version": ctx.current_version,

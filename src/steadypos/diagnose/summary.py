@@ -135,13 +135,16 @@ def _runner_up(r: TerminalVerdict) -> str:
 
 
 def _print_undecided(d: Diagnosis, console: Console) -> None:
-    """The terminals the diagnosis could not decide (confidence under 0.50), all of them."""
+    """The terminals the diagnosis could not decide (confidence under 0.50, or evidence on a
+    family's noise floor), all of them."""
     unsure = d.undecided
     if not unsure:
         return
-    table = Table(title=f"Could not decide: {plural(len(unsure), 'terminal')} (confidence < 0.50)")
-    for col in ("tid", "episodes", "best guess", "conf", "runner-up"):
+    table = Table(title=f"Could not decide: {plural(len(unsure), 'terminal')} (confidence < 0.50"
+                        " or on the noise floor)")  # fmt: skip
+    for col in ("tid", "episodes", "best guess", "conf", "runner-up", "why"):
         table.add_column(col, overflow="fold")
     for r in unsure:
-        table.add_row(r.tid, str(r.episodes), r.cause, f"{r.confidence:.2f}", _runner_up(r))
+        why = "noise floor" if r.on_floor else "low confidence"
+        table.add_row(r.tid, str(r.episodes), r.cause, f"{r.confidence:.2f}", _runner_up(r), why)
     console.print(table)

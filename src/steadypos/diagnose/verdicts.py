@@ -5,7 +5,7 @@ Nothing is changed in the episodes or the terminals: verdicts are new records.""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from steadypos.diagnose.corroboration import (
     ALONE_WEIGHT,
@@ -15,13 +15,20 @@ from steadypos.diagnose.corroboration import (
 from steadypos.diagnose.episodes import Episode
 from steadypos.diagnose.evidence import FAMILIES, FAMILY_LABEL, Family, Scored, score_episode
 from steadypos.diagnose.fleet import FleetContext
-from steadypos.diagnose.noise import threshold, typical_rate
+from steadypos.diagnose.noise import SURE_ALPHA, on_floor, threshold, typical_rate, usual_rate
 from steadypos.diagnose.people import split_operator
 from steadypos.diagnose.software import GroupCause, classify_groups, split_software
 from steadypos.diagnose.splits import Split
 from steadypos.diagnose.taxonomy import ACTIONS, CRASH_REASONS, NONE, SOFTWARE_CAUSES, Cause
 from steadypos.diagnose.tracker import TerminalRecord
-from steadypos.diagnose.wear import read_errors, split_wear
+from steadypos.diagnose.wear import (
+    overdue,
+    read_errors,
+    split_wear,
+    swiped,
+    swipes_disturbed,
+    worn,
+)
 from steadypos.diagnose.wording import bonuses, evidence_for, pin_misuse, wrong_methods
 
 HOST_SIDE_WEIGHT = 0.3  # a network episode during fleet-wide trouble is mostly not this site's
@@ -48,10 +55,12 @@ class TerminalVerdict:
     runner_up: Cause | None = None
     runner_up_confidence: float | None = None
     family_counts: dict[str, float] = field(default_factory=dict)
+    on_floor: bool = False  # its evidence sits in the band at a family's noise threshold
 
     @property
     def undecided(self) -> bool:
-        return self.episodes > 0 and self.confidence < UNSURE
+        """Listed as undecided: unsure (low confidence) or on the noise floor."""
+        return self.episodes > 0 and (self.confidence < UNSURE or self.on_floor)
 
 
 @dataclass(frozen=True)
@@ -95,17 +104,28 @@ class _Fleetwide:
     ctx: FleetContext
     groups: dict[str, GroupCause]
     noise: dict[str, float]
-    misuse_rate: float
-    wrong_rate: float
-    read_error_rate: float
+    misuse_rate: float | None  # usual rates of tallies (None: the fleet is too small to say)
+    wrong_rate: float | None
+    read_error_rate: float | None
 
 
-def _score(term: TerminalRecord, ctx: FleetContext, groups: dict[str, GroupCause]) -> list[Scored]:
+def _score(term: TerminalRecord, ctx: FleetContext, groups: dict[str, GroupCause],
+           disturbed: bool = False, worn: bool = False) -> list[Scored]:  # fmt: skip
+    """Each episode's evidence and weight; `disturbed`: the terminal's swipes fail as the
+    document's interference does (wear.swipes_disturbed); `worn`: its chip and contactless reads
+    fail as a worn reader's do (wear.worn)."""
     out = []
     link = link_shown(term.n)
     for ep in term.episodes:
         ev = score_episode(ep)
         weight, note = 1.0, ""
+        if disturbed and ev.family == Family.WEAR and ev.kind == "reader" and swiped(ep):
+            ev, note = replace(ev, kind="environment"), "swipe read errors, as on the rest of" \
+                " this terminal's swipes while its chip and contactless reads are fine"  # fmt: skip
+        elif (worn and ev.family == Family.WEAR and ev.kind in ("reader", "printer")
+              and overdue(ep)):  # fmt: skip
+            ev, note = replace(ev, kind="worn"), "overdue for maintenance, its reader failing" \
+                " beyond the fleet's usual"  # fmt: skip
         if ev.family == Family.NETWORK and ctx.fleet_wide(ep.t1):
             weight, note = HOST_SIDE_WEIGHT, "network trouble across many merchants at that time"
         elif ev.family == Family.NETWORK and not link:
@@ -140,7 +160,10 @@ def _counts(scored: list[Scored], whole: bool = False) -> dict[str, float]:
 def judge(terms: list[TerminalRecord], ctx: FleetContext) -> Verdicts:
     """Every terminal's and episode's verdict, against the whole fleet."""
     groups = classify_groups(ctx)
-    scored = {t.tid: _score(t, ctx, groups) for t in terms}
+    reads = usual_rate((read_errors(t), t.n.card_reads) for t in terms)
+    swipes = usual_rate((t.n.swipe_errors, t.n.swipe_reads) for t in terms)
+    scored = {t.tid: _score(t, ctx, groups, swipes_disturbed(t, swipes, reads), worn(t, reads))
+              for t in terms}  # fmt: skip
     counts = {t.tid: _counts(scored[t.tid]) for t in terms}
     keys = set(FAMILIES) | {k for c in counts.values() for k in c}
     # the noise floors count whole episodes, as they happen: counts weighed down (a lone timeout,
@@ -148,9 +171,9 @@ def judge(terms: list[TerminalRecord], ctx: FleetContext) -> Verdicts:
     # terminal, and what the fleet's ordinary terminals show is its noise, weighed or not
     whole = {t.tid: _counts(scored[t.tid], whole=True) for t in terms}
     noise = {k: typical_rate((whole[t.tid].get(k, 0.0), t.n.flows) for t in terms) for k in keys}
-    fw = _Fleetwide(ctx, groups, noise, typical_rate((pin_misuse(t), t.n.flows) for t in terms),
-                    typical_rate((wrong_methods(t), t.n.flows) for t in terms),
-                    typical_rate((read_errors(t), t.n.card_reads) for t in terms))  # fmt: skip
+    fw = _Fleetwide(ctx, groups, noise, usual_rate((pin_misuse(t), t.n.flows) for t in terms),
+                    usual_rate((wrong_methods(t), t.n.flows) for t in terms),
+                    reads)  # fmt: skip
     verdicts, episodes = [], []
     for term in terms:
         v, eps = _decide(term, scored[term.tid], counts[term.tid], fw)
@@ -172,11 +195,14 @@ def _split(family: str, scored: list[Scored], term: TerminalRecord, fw: _Fleetwi
 
 
 def _strengths(term: TerminalRecord, counts: dict[str, float], scored: list[Scored],
-               bonus: dict[str, list[str]], fw: _Fleetwide) -> tuple[dict[str, float], dict]:
-    """Families above the noise floor with their strength, and every family's count/need."""
+               bonus: dict[str, list[str]], fw: _Fleetwide,
+               ) -> tuple[dict[str, float], dict[str, float], set[str]]:  # fmt: skip
+    """Families above the noise floor with their strength, every family's count/need, and the
+    families on the floor (noise.on_floor: the verdict on them is undecided)."""
     flows = max(term.n.flows, 1)
     strength: dict[str, float] = {}
     ratio: dict[str, float] = {}
+    floor: set[str] = set()
     for fam in FAMILIES:
         cnt = counts.get(fam, 0.0)
         if not cnt:
@@ -185,12 +211,15 @@ def _strengths(term: TerminalRecord, counts: dict[str, float], scored: list[Scor
         extra = len(bonus.get(fam, ()))
         ratio[fam] = (cnt + extra) / threshold(expected)
         # a rare kind inside a family (a watchdog reset among card errors) can stand out alone
-        kind_pass = any(k.startswith(fam + ":") and v >= threshold(fw.noise[k] * flows)
-                        for k, v in counts.items())  # fmt: skip
+        kinds = [(v, fw.noise[k] * flows) for k, v in counts.items() if k.startswith(fam + ":")]
+        kind_pass = any(v >= threshold(e) for v, e in kinds)
         if ratio[fam] >= 1 or kind_pass:
             total = sum(s.evidence.score * s.weight for s in scored if s.family == fam)
             strength[fam] = max(MIN_STRENGTH, total - expected * total / cnt + extra)
-    return strength, ratio
+        if on_floor(cnt + extra, expected) and not any(v >= threshold(e, SURE_ALPHA)
+                                                       for v, e in kinds):  # fmt: skip
+            floor.add(fam)
+    return strength, ratio, floor
 
 
 def _decide(term: TerminalRecord, scored: list[Scored], counts: dict[str, float],
@@ -200,10 +229,10 @@ def _decide(term: TerminalRecord, scored: list[Scored], counts: dict[str, float]
     if n == 0:
         return TerminalVerdict(term.tid, 0, NONE, 1.0, ["no flash-exit in the log"], []), []
     bonus = bonuses(term, scored, fw.ctx, fw.misuse_rate, fw.wrong_rate, fw.read_error_rate)
-    strength, ratio = _strengths(term, counts, scored, bonus, fw)
+    strength, ratio, floor = _strengths(term, counts, scored, bonus, fw)
     splits = {fam: _split(fam, scored, term, fw) for fam in fams}
     if not strength:
-        return _noise_verdict(term, n, ratio, fams, splits), _episodes(scored, splits, NONE)
+        return _noise_verdict(term, n, ratio, fams, splits, floor), _episodes(scored, splits, NONE)
     ranked = sorted(strength, key=lambda f: (-strength[f], FAMILIES.index(f)))  # type: ignore
     top = ranked[0]
     label = splits[top].best
@@ -220,17 +249,22 @@ def _decide(term: TerminalRecord, scored: list[Scored], counts: dict[str, float]
     close = runner is not None and other >= CLOSE * mine
     evidence = (evidence_for(label, term, scored, fw.ctx) + splits[top].why[label]
                 + bonus.get(top, []))  # fmt: skip
+    if top in floor:
+        evidence.append(f"on the noise floor: {fams[top]:.0f} {top} episode(s), only just more"
+                        " than the fleet's usual noise explains")  # fmt: skip
     verdict = TerminalVerdict(
         term.tid, n, label, round(conf, 2), _dedupe(evidence), list(ACTIONS[label]),
         runner if close else None,
         round(min(MAX_CONFIDENCE, other / (mine + other + DOUBT)), 2) if close else None, fams,
+        top in floor,
     )  # fmt: skip
     return verdict, _episodes(scored, splits, label)
 
 
 def _noise_verdict(term: TerminalRecord, n: int, ratio: dict[str, float], fams: dict[str, float],
-                   splits: dict[str, Split]) -> TerminalVerdict:  # fmt: skip
-    """No family above the noise floor: `none`, as sure as the episodes are few."""
+                   splits: dict[str, Split], floor: set[str]) -> TerminalVerdict:  # fmt: skip
+    """No family above the noise floor: `none`, as sure as the episodes are few; undecided when
+    a family is on the floor (unusual for noise, not enough for a cause)."""
     top = max(ratio.values(), default=0.0)
     conf = round(max(0.3, min(0.95, 1.0 - 0.6 * top)), 2)
     say = [f"{n} flash-exit{'s' if n != 1 else ''}, no more than the fleet's usual noise"]
@@ -238,9 +272,12 @@ def _noise_verdict(term: TerminalRecord, n: int, ratio: dict[str, float], fams: 
     if ratio:
         fam = max(ratio, key=ratio.__getitem__)
         say.append(f"most look like {fam}: {fams[fam]:.0f}")
-        runner = splits[fam].best if top >= CLOSE else None
+        runner = splits[fam].best if top >= CLOSE or fam in floor else None
+        if fam in floor:
+            say.append(f"on the noise floor: {fams[fam]:.0f} {fam} episode(s), more than noise"
+                       " usually shows, fewer than a cause needs")  # fmt: skip
     return TerminalVerdict(term.tid, n, NONE, conf, say, [], runner,
-                           round(1 - conf, 2) if runner else None, fams)  # fmt: skip
+                           round(1 - conf, 2) if runner else None, fams, bool(floor))  # fmt: skip
 
 
 def _episodes(scored: list[Scored], splits: dict[str, Split],

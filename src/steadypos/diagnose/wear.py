@@ -13,7 +13,7 @@ from steadypos.diagnose.noise import threshold
 from steadypos.diagnose.splits import Split, SplitRule, weigh
 from steadypos.diagnose.taxonomy import MAINTENANCE_DAYS, Cause
 from steadypos.diagnose.tracker import TerminalRecord
-from steadypos.eventlog import READ_ERRORS, format_ts
+from steadypos.eventlog import READ_ERRORS, CardMethod, format_ts
 
 WEAR_CAUSES = (Cause.HARDWARE_PRINTER, Cause.MAINTENANCE_OVERDUE, Cause.ENVIRONMENT_INTERFERENCE)
 # "slowly worsening": the later half of the days has at least this many errors, 1.5x the earlier
@@ -51,11 +51,16 @@ def trends(term: TerminalRecord) -> dict[str, str]:
     when they worsen over the days (later half against earlier half), else ''."""
     days = sorted(term.days)
     if len(days) < 3:
-        return {"reader": "", "printer": ""}
+        return {"reader": "", "printer": "", "both": ""}
     rows = [term.days[d] for d in days]
     half = len(rows) // 2
     first, last = rows[:half], rows[-half:]
+    # the document's "reader/printer errors" together, when the later half has both kinds
+    both = sum(r.read_errors for r in last) > 0 and sum(r.printer_faults for r in last) > 0
     return {
+        "both": _rise("reader and printer errors", "uses", sum(r.errors for r in first),
+                      sum(r.uses for r in first), sum(r.errors for r in last),
+                      sum(r.uses for r in last)) if both else "",
         "reader": _rise("reader errors", "reads", sum(r.read_errors for r in first),
                         sum(r.reads for r in first), sum(r.read_errors for r in last),
                         sum(r.reads for r in last)),
@@ -75,9 +80,47 @@ def _rise(what: str, uses: str, errs1: int, uses1: int, errs2: int, uses2: int) 
     return ""
 
 
-def failing(errors: int, uses: int, usual: float) -> bool:
-    """More errors than the fleet's usual rate explains on this many uses."""
+def failing(errors: int, uses: int, usual: float | None) -> bool:
+    """More errors than the fleet's usual rate explains on this many uses (never claimed when
+    the fleet is too small to have a usual rate)."""
+    if usual is None:
+        return False
     return errors >= max(READER_MIN_ERRORS, threshold(usual * uses, READER_ALPHA))
+
+
+def swiped(ep: Episode) -> bool:
+    """The episode's card read errors were all on swipes."""
+    errors = [c for c in ep.card_errors if c.error in READ_ERRORS]
+    return bool(errors) and all(c.method == CardMethod.SWIPE for c in errors)
+
+
+def contact_worn(term: TerminalRecord, usual: float | None) -> bool:
+    """The chip and contactless reads fail too, well over the fleet's usual rate: worn
+    contacts and heads, not a magnetic field (which spoils the swipes only)."""
+    errors = read_errors(term) - term.n.swipe_errors
+    return failing(errors, term.n.card_reads - term.n.swipe_reads, usual)
+
+
+def swipes_disturbed(term: TerminalRecord, usual_swipes: float | None,
+                     usual_reads: float | None) -> bool:  # fmt: skip
+    """The document's interference: swipe read errors (bad_read/lrc) more than the fleet's usual
+    swipe error rate explains, while the chip and contactless reads fail no more than usual."""
+    n = term.n
+    return failing(n.swipe_errors, n.swipe_reads, usual_swipes) and not contact_worn(
+        term, usual_reads)  # fmt: skip
+
+
+def worn(term: TerminalRecord, usual_reads: float | None) -> bool:
+    """Want of care on the terminal's own counts: its chip and contactless reads fail beyond
+    the fleet's usual rate (a swipe-only failure is interference; a failing printer alone may
+    just be broken, hardware_printer)."""
+    return contact_worn(term, usual_reads)
+
+
+def overdue(ep: Episode) -> bool:
+    """The last maintenance known at the episode was over the document's 180 days before it."""
+    age = maintenance_age(ep)
+    return age is not None and age > MAINTENANCE_DAYS
 
 
 def relief(eps: list[Scored], term: TerminalRecord) -> str:
@@ -114,16 +157,14 @@ class WearFacts:
     trend: dict[str, str]  # "reader" / "printer" -> how its errors rose ('' when they did not)
     bursts: int  # episodes right after a burst of swipe errors
     resets: int  # watchdog resets among them
-    usual_reads: float  # the fleet's usual read errors per card read
+    usual_reads: float | None  # the fleet's usual read errors per card read (None: unmeasured)
     relieved: str  # how the episodes stopped after a service visit ('' when they did not)
 
     @property
     def contact_worn(self) -> bool:
         """The chip and contactless reads fail too, well over the fleet's usual rate: worn
         contacts and heads, not a magnetic field (which spoils the swipes only)."""
-        term = self.term
-        errors = read_errors(term) - term.n.swipe_errors
-        return failing(errors, term.n.card_reads - term.n.swipe_reads, self.usual_reads)
+        return contact_worn(self.term, self.usual_reads)
 
     @property
     def reader_failing(self) -> bool:
@@ -157,19 +198,28 @@ WEAR_RULES: tuple[SplitRule[WearFacts], ...] = (
     SplitRule(Cause.MAINTENANCE_OVERDUE, 2.0, lambda f: f.overdue,
               lambda f: f"last_maintenance {f.oldest_date}: {f.oldest} days before the errors"
               f" (over {MAINTENANCE_DAYS})"),
-    SplitRule(Cause.MAINTENANCE_OVERDUE, 1.0,
-              lambda f: float(f.oldest is None and f.term.inv.maint_null),
-              lambda f: "no maintenance on record (last_maintenance null)"),
+    # (a null last_maintenance is no date at all, not one over 180 days: it is not counted)
+    # the document's two signs at once: errors on a terminal overdue whose reader fails beyond
+    # the fleet's usual, chip and contactless reads too (episodes of kind "worn", verdicts._score)
+    SplitRule(Cause.MAINTENANCE_OVERDUE, 3.0, lambda f: f.share("worn"),
+              lambda f: f"{f.kinds['worn']} of {f.n} episodes: reader/printer errors over"
+              f" {MAINTENANCE_DAYS} days after the last maintenance, on a worn reader (chip and"
+              " contactless reads failing beyond the fleet's usual)"),
     # worn by want of care: the reader worsens (a printer that worsens alone may just be broken)
     SplitRule(Cause.MAINTENANCE_OVERDUE, 2.0, lambda f: float(bool(f.trend["reader"])),
               lambda f: f.trend["reader"]),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.5, lambda f: float(bool(f.trend["printer"])),
               lambda f: f.trend["printer"]),
+    SplitRule(Cause.MAINTENANCE_OVERDUE, 1.5,
+              lambda f: float(bool(f.trend["both"]) and not f.trend["reader"]
+                              and not f.trend["printer"]),
+              lambda f: f.trend["both"]),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.5, lambda f: float(bool(f.relieved)),
               lambda f: f.relieved),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.5, lambda f: float(f.reader_worn),
               lambda f: f"card read errors on {read_errors(f.term)} of {f.term.n.card_reads} reads,"
-              f" chip and contactless ones too (the fleet's usual: {100 * f.usual_reads:.1f}%)"),
+              f" chip and contactless ones too (the fleet's usual:"
+              f" {100 * (f.usual_reads or 0):.1f}%)"),
     SplitRule(Cause.MAINTENANCE_OVERDUE, 1.0,
               lambda f: float(bool(f.kinds["printer"] and (f.kinds["reader"] or f.reader_failing))),
               lambda f: "both the reader and the printer fail"),
@@ -198,7 +248,7 @@ WEAR_RULES: tuple[SplitRule[WearFacts], ...] = (
 )  # fmt: skip
 
 
-def split_wear(eps: list[Scored], term: TerminalRecord, usual_reads: float) -> Split:
+def split_wear(eps: list[Scored], term: TerminalRecord, usual_reads: float | None) -> Split:
     ages = [maintenance_age(s.episode) for s in eps]
     known = [a for a in ages if a is not None]
     oldest = max(known) if known else None

@@ -7,14 +7,16 @@ from collections import Counter
 
 from steadypos.diagnose.evidence import Family, Scored
 from steadypos.diagnose.fleet import FleetContext, behind
+from steadypos.diagnose.noise import threshold
 from steadypos.diagnose.taxonomy import HOT_C, MAINTENANCE_DAYS, RC_PARAMETER, Cause
 from steadypos.diagnose.tracker import TerminalRecord
 from steadypos.diagnose.wear import failing, maintenance_age, read_errors, wear_trend
 from steadypos.eventlog import CardError, ExitReason, PinOutcome, format_ts
 
 # A terminal-level fact adds one episode's worth to its family when it holds:
-MIN_MISUSE = 3  # PIN cancels/timeouts or wrong methods, and MISUSE_OVER times the fleet's rate
-MISUSE_OVER = 3.0
+# PIN cancels/timeouts or wrong methods outside the episodes (the episodes count already), at
+# least MIN_MISUSE and more than the fleet's usual rate explains (Poisson, MISUSE_ALPHA)
+MIN_MISUSE, MISUSE_ALPHA = 3, 0.01
 WEAK_SHARE = 0.5  # of the signal readings under the document's -100 dBm
 MIN_SHARED = 2  # network episodes while another terminal of the merchant also lost it
 MIN_HOT, MIN_LOW_MEM, MIN_UNSTABLE = 3, 3, 2  # health readings over 75 °C / near-zero / unstable
@@ -22,23 +24,36 @@ BEHIND_FOR_FACT = 1.5  # two minor versions or a major behind the fleet's curren
 
 
 def pin_misuse(term: TerminalRecord) -> int:
-    return term.n.pin_outcomes.get(PinOutcome.CANCELLED, 0) + term.n.pin_outcomes.get(
+    """PIN entries cancelled or timed out in flows that were not flash-exits."""
+    total = term.n.pin_outcomes.get(PinOutcome.CANCELLED, 0) + term.n.pin_outcomes.get(
         PinOutcome.TIMEOUT, 0)  # fmt: skip
+    inside = sum(1 for e in term.episodes for p in e.pins
+                 if p in (PinOutcome.CANCELLED, PinOutcome.TIMEOUT))  # fmt: skip
+    return max(0, total - inside)
 
 
 def wrong_methods(term: TerminalRecord) -> int:
-    return term.n.card_errors.get(CardError.WRONG_METHOD, 0)
+    """Cards read with the wrong method first in flows that were not flash-exits."""
+    inside = sum(1 for e in term.episodes for c in e.card_errors
+                 if c.error == CardError.WRONG_METHOD)  # fmt: skip
+    return max(0, term.n.card_errors.get(CardError.WRONG_METHOD, 0) - inside)
 
 
-def _people_facts(term: TerminalRecord, misuse_rate: float, wrong_rate: float) -> list[str]:
+def _beyond(count: int, flows: int, usual: float | None) -> bool:
+    return usual is not None and count >= max(MIN_MISUSE, threshold(usual * flows, MISUSE_ALPHA))
+
+
+def _people_facts(term: TerminalRecord, misuse_rate: float | None,
+                  wrong_rate: float | None) -> list[str]:  # fmt: skip
     out = []
-    flows = max(1, term.n.flows)
+    flows = term.n.flows
     misuse = pin_misuse(term)
-    if misuse >= MIN_MISUSE and misuse / flows >= MISUSE_OVER * misuse_rate:
-        out.append(f"{misuse} PIN entries cancelled or timed out in {term.n.flows} flows")
+    if _beyond(misuse, flows, misuse_rate):
+        out.append(f"{misuse} more PIN entries cancelled or timed out in the other flows of"
+                   f" {flows}")  # fmt: skip
     wrong = wrong_methods(term)
-    if wrong >= MIN_MISUSE and wrong / flows >= MISUSE_OVER * wrong_rate:
-        out.append(f"{wrong} card reads with the wrong method first")
+    if _beyond(wrong, flows, wrong_rate):
+        out.append(f"{wrong} more card reads with the wrong method first in the other flows")
     return out
 
 
@@ -56,8 +71,9 @@ def _network_facts(term: TerminalRecord, scored: list[Scored], ctx: FleetContext
     return out
 
 
-def bonuses(term: TerminalRecord, scored: list[Scored], ctx: FleetContext, misuse_rate: float,
-            wrong_rate: float, read_rate: float) -> dict[str, list[str]]:  # fmt: skip
+def bonuses(term: TerminalRecord, scored: list[Scored], ctx: FleetContext,
+            misuse_rate: float | None, wrong_rate: float | None,
+            read_rate: float | None) -> dict[str, list[str]]:  # fmt: skip
     """Terminal-level facts that add weight to a family (each one said in words)."""
     n = term.n
     out: dict[str, list[str]] = {
@@ -88,7 +104,8 @@ def bonuses(term: TerminalRecord, scored: list[Scored], ctx: FleetContext, misus
     return {k: v for k, v in out.items() if v}
 
 
-def _wear_facts(term: TerminalRecord, scored: list[Scored], read_rate: float) -> list[str]:
+def _wear_facts(term: TerminalRecord, scored: list[Scored],
+                read_rate: float | None) -> list[str]:  # fmt: skip
     """The document's maintenance_overdue signs on the terminal: over 180 days since the last
     maintenance at the time of its wear episodes, reader/printer errors that worsen, and a reader
     that fails on more of all its reads than the fleet's usual rate explains."""
@@ -96,15 +113,17 @@ def _wear_facts(term: TerminalRecord, scored: list[Scored], read_rate: float) ->
     errors, reads = read_errors(term), term.n.card_reads
     if any(s.family == Family.WEAR for s in scored) and failing(errors, reads, read_rate):
         out.append(f"card read errors on {errors} of {reads} reads (the fleet's usual:"
-                   f" {100 * read_rate:.1f}%)")  # fmt: skip
+                   f" {100 * (read_rate or 0):.1f}%)")  # fmt: skip
     ages = [(a, s.episode.maint_date) for s in scored if s.family == Family.WEAR
             and (a := maintenance_age(s.episode)) is not None]  # fmt: skip
-    if ages and max(ages)[0] > MAINTENANCE_DAYS:
-        age, day = max(ages)
-        out.append(f"last_maintenance {day}: {age} days before its reader/printer errors")
     trend = wear_trend(term)
     if trend and ages:
         out.append(trend)
+    # the date is the document's sign only "and" with errors that worsen or fail: alone it is
+    # no evidence of a fault (healthy terminals are overdue too)
+    if out and ages and max(ages)[0] > MAINTENANCE_DAYS:
+        age, day = max(ages)
+        out.append(f"last_maintenance {day}: {age} days before its reader/printer errors")
     return out
 
 
