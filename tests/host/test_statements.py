@@ -26,9 +26,10 @@ from steadypos.protocol.codec import Message, decode_frame
 # another connection changed anything? else the terminal, card and balance read before stand),
 # the idempotency SELECT, the posting, its lines (whose trigger moves the balances), the txn
 # row, COMMIT. PostgreSQL:
-# BEGIN, the terminal (locked), the idempotency SELECT, the card, the paying account's lock and
-# its balance, the posting with its lines and shard rows in one statement, the txn row, COMMIT.
-PER_SALE = {"sqlite": 7, "postgresql": 8}
+# BEGIN, the terminal (locked), the idempotency SELECT, the card with its account's row locked,
+# the balance, the posting with its lines and shard rows and the txn row in one statement,
+# COMMIT.
+PER_SALE = {"sqlite": 7, "postgresql": 7}
 
 
 class _Counting:

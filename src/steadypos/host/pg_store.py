@@ -18,10 +18,10 @@ from sqlalchemy.dialects import postgresql
 
 from steadypos.clock import now_ts
 from steadypos.host.migrate import Migration, ddl_step, upgrade
-from steadypos.host.records import Posting, TxnRow
+from steadypos.host.records import CardRow, Posting, TxnRow
 from steadypos.host.schema import RRN_BLOCK, SqlDialect, shared_steps, tables
 from steadypos.host.sql_ledger import flat, net_by_account
-from steadypos.host.sql_rows import INSERT_TXN, txn_values
+from steadypos.host.sql_rows import CARD_COLS, INSERT_TXN, txn_values
 from steadypos.host.sql_store import (
     SqlStore,
     StoreConflict,
@@ -105,6 +105,7 @@ class PgStore(SqlStore):
         # A posting not sent yet: it goes out with the request's txn row, one statement for
         # both, or alone before any other statement.
         self._pending: Posting | None = None
+        self._locked: set[str] = set()  # accounts whose row this transaction locked
         try:
             upgrade(self, migrations)
         except BaseException:
@@ -147,6 +148,7 @@ class PgStore(SqlStore):
 
     def _undone(self, committed: bool) -> None:
         super()._undone(committed)
+        self._locked.clear()  # a commit ends the locks; a savepoint's rollback may have
         if not committed:
             self._pending = None  # it was the undone request's
 
@@ -190,11 +192,27 @@ class PgStore(SqlStore):
     def balance(self, account: str, for_update: bool = False) -> int:
         """`for_update`: lock the account's row first; the sum is then read by a statement of
         its own, which sees what the worker that held the lock committed."""
-        if for_update:  # the paying account: a second process's sale waits for this one
+        if for_update and account not in self._locked:  # a second process's sale waits
             self._run("SELECT 1 FROM accounts WHERE id = :id FOR UPDATE", id=account)
+            self._locked.add(account)
         row = self._run("SELECT COALESCE(SUM(balance), 0) FROM account_shards "
                         "WHERE account = :id", id=account).fetchone()
         return int(row[0])
+
+    def card(self, pan_ref: str, pays: bool = False) -> CardRow | None:
+        """`pays`: the card's account row is locked by the same statement (a scalar subquery
+        FOR UPDATE), which saves the lock's own statement when its balance is read."""
+        if not pays:
+            return super().card(pan_ref)
+        row = self._run(f"SELECT {CARD_COLS}, (SELECT 1 FROM accounts a WHERE a.id = "
+                        "CONCAT('card:', c.id) FOR UPDATE) FROM cards c WHERE c.pan_ref = :ref",
+                        ref=pan_ref).fetchone()
+        if row is None:
+            return None
+        card = CardRow(*row[:-1])
+        if row[-1] is not None:
+            self._locked.add(card.account)
+        return card
 
     def post(self, p: Posting) -> None:
         """The posting, its lines and what it adds to this worker's balance rows: one statement,

@@ -146,7 +146,9 @@ class SqlRows(SqlRun):
                  kind=c.kind, psn=c.psn, pin_verifier=c.pin_verifier, pin_tries=c.pin_tries,
                  track_verifier=c.track_verifier))
 
-    def card(self, pan_ref: str) -> CardRow | None:
+    def card(self, pan_ref: str, pays: bool = False) -> CardRow | None:
+        """`pays`: the card is about to pay (where several processes write, its account's row
+        is locked with the same statement; one writer: nothing to lock)."""
         row = self._card_rows.get(pan_ref) if self._kept else None
         if row is None:
             row = self._run(f"SELECT {CARD_COLS} FROM cards WHERE pan_ref = :ref",
