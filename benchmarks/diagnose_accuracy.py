@@ -1,7 +1,7 @@
 """Accuracy of the flash-exit diagnosis on fleets it has never seen, from two generators.
 
     .venv/bin/python benchmarks/diagnose_accuracy.py [--terminals 300] [--days 3]
-        [--seeds 26748 46037] [--generators sim blind blind-messy] [--jobs 1]
+        [--seeds 81955 71340] [--generators sim blind blind-messy] [--jobs 1]
 
 Generators: `sim` is the project's simulator (`steadypos simulate-fleet`); `blind` is
 benchmarks/blindfleet, written from docs/flash-exit-diagnosis.md alone by someone who never read
@@ -15,8 +15,10 @@ no label under 0.85 on each.
 Seeds: the diagnosis was tuned on blind 101-104 and sim 201-202 (and earlier on 1-9, 41, 42,
 7411-10744, 9001, 9002, 5501, 5502), its issue-15 rules on 7701, 7702, 5601 and 5602 (all
 three generators), and the round after (noise floors, the interference/worn/link kinds, the
-undecided band) on those and 8801, 8802; the default seeds 26748 and 46037 were drawn after that
-and run once.
+undecided band) on those and 8801, 8802; 26748 and 46037 were drawn after that and run once;
+66675 and 94066, drawn next, were looked into after messy 66675 missed (a field's swipe errors
+left out of the reader's trend), so they tune too; the default seeds 81955 and 71340 were drawn
+after that and run once (README: met on five of six fleets, not simulate-fleet 81955).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-REPORTED_SEEDS = (26748, 46037)
+REPORTED_SEEDS = (81955, 71340)
 GENERATORS = ("sim", "sim-messy", "blind", "blind-messy", "alt-A", "alt-B")
 GOAL_MACRO, GOAL_LABEL = 0.95, 0.85
 

@@ -3,16 +3,26 @@ json.loads pass over the same file in the same run, memory that does not grow wi
 events), and the speed-up of `--workers K`.
 
     .venv/bin/python benchmarks/diagnose_speed.py [--events 1000000] [--workers 2] [--keep]
+        [--repeat 3] [--log PATH] [--gzip]
 
 Each measurement runs in a fresh process so its peak RSS (resource.getrusage) is its own.
+`--workers K` is timed against one process in the same run, interleaved `--repeat` times
+(min / median of each, and the CPU seconds of all the processes of a run, children included);
+the load average is printed with it, as other work on the machine takes cores from the workers.
+`--log` times an existing log instead of generating one; `--gzip` also times a .gz copy of it;
+`--per-terminal` also times the log written as a folder of one file per terminal (as the TMS
+keeps uploads), which the workers split by file.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import itertools
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,13 +53,17 @@ else:
     from steadypos.diagnose.workers import diagnose_parallel
     from steadypos.diagnose.reader import Source
     workers = int(mode[len("workers"):]) if mode.startswith("workers") else 1
-    d = diagnose_parallel([Source(path, True)], workers) if workers > 1 else diagnose([path])
+    from steadypos.diagnose.reader import expand_paths
+    sources = expand_paths([path])  # a file, or a folder of them
+    d = diagnose_parallel(sources, workers) if workers > 1 else diagnose(sources)
     doc = to_dict(d)
     extra = {"events": d.stats.events, "terminals": len(d.results),
              "episodes": len(doc["episodes"])}
 elapsed = time.perf_counter() - t0
-rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": elapsed, "peak_rss_mb": rss_mb, **extra}))
+me, kids = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+rss_mb = max(me.ru_maxrss, kids.ru_maxrss) / 1024  # the biggest process: a worker or this one
+cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+print(json.dumps({"seconds": elapsed, "peak_rss_mb": rss_mb, "cpu_seconds": cpu, **extra}))
 """
 
 
@@ -92,6 +106,27 @@ def prefix(src: str, dst: str, lines: int) -> None:
         out.writelines(itertools.islice(fh, lines))
 
 
+def compare_workers(path: str, workers: list[int], repeat: int) -> None:
+    """One process against `--workers K`, interleaved in the same run: min / median of each."""
+    load = os.getloadavg()
+    runs: dict[int, list[dict]] = {k: [] for k in [1, *workers]}
+    for _ in range(repeat):
+        for k in runs:
+            runs[k].append(run("diagnose" if k == 1 else f"workers{k}", path))
+    one = [r["seconds"] for r in runs[1]]
+    for k, rs in runs.items():
+        secs = [r["seconds"] for r in rs]
+        same = "same verdicts" if {r["episodes"] for r in rs} == {runs[1][0]["episodes"]} else (
+            "DIFFERENT episodes")  # fmt: skip
+        up = (f"; speed-up min {min(one) / min(secs):.2f}x, median"
+              f" {statistics.median(one) / statistics.median(secs):.2f}x ({same})") if k > 1 else ""
+        print(f"  --workers {k}: min {min(secs):.2f} s, median {statistics.median(secs):.2f} s,"
+              f" CPU {statistics.median(r['cpu_seconds'] for r in rs):.2f} s, peak RSS"
+              f" {max(r['peak_rss_mb'] for r in rs):.0f} MB{up}")  # fmt: skip
+    end = os.getloadavg()
+    print(f"  load average {load[0]:.2f} before, {end[0]:.2f} after; {os.cpu_count()} cores")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=1_000_000)
@@ -99,17 +134,19 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the generated log")
     ap.add_argument("--workers", type=int, nargs="*", default=[2],
                     help="also time --workers K for each K")  # fmt: skip
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each in the workers' timing")
+    ap.add_argument("--log", help="an existing log to time (no log is generated)")
+    ap.add_argument("--gzip", action="store_true", help="also time the workers on a .gz copy")
+    ap.add_argument("--per-terminal", action="store_true",
+                    help="also time the workers on a folder of one file per terminal")
     args = ap.parse_args()
     folder = tempfile.mkdtemp(prefix="diag-speed-")
-    path = os.path.join(folder, "events.jsonl")
-    t0 = time.perf_counter()
-    n, terminals = make_log(path, args.events, args.seed)
-    size_mb = os.path.getsize(path) / 1e6
-    print(
-        f"generated {n:,} events of {terminals} terminals ({size_mb:.0f} MB) in"
-        f" {time.perf_counter() - t0:.1f} s"
-    )
-
+    path = args.log or os.path.join(folder, "events.jsonl")
+    if args.log is None:
+        t0 = time.perf_counter()
+        n, terminals = make_log(path, args.events, args.seed)
+        print(f"generated {n:,} events of {terminals} terminals"
+              f" ({os.path.getsize(path) / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s")
     base = run("baseline", path)
     fast = run("orjson", path)
     diag = run("diagnose", path)
@@ -125,27 +162,66 @@ def main() -> None:
     print(f"ratio diagnose / bare json.loads parse: {ratio:.2f}x (goal <= 1.5x:"
           f" {'MET' if ratio <= 1.5 else 'NOT MET'}); diagnose / bare orjson parse:"
           f" {diag['seconds'] / fast['seconds']:.2f}x")  # fmt: skip
-    for k in args.workers:
-        w = run(f"workers{k}", path)
-        same = "same verdicts" if w["episodes"] == diag["episodes"] else "DIFFERENT episodes"
-        up = diag["seconds"] / w["seconds"]
-        print(f"--workers {k}: {w['seconds']:6.2f} s, speed-up {up:.2f}x on"
-              f" {os.cpu_count()} cores ({same})")  # fmt: skip
+    if args.workers:
+        print(f"one process against --workers {' '.join(map(str, args.workers))}, "
+              f"{args.repeat} runs each, interleaved:")
+        compare_workers(path, args.workers, args.repeat)
+    if args.gzip:
+        gz = os.path.join(folder, "events.jsonl.gz")
+        with open(path, "rb") as src, gzip.open(gz, "wb", compresslevel=6) as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        print(f"the same on a .gz copy ({os.path.getsize(gz) / 1e6:.0f} MB):")
+        compare_workers(gz, args.workers, args.repeat)
+        os.remove(gz)
+    if args.per_terminal:
+        fleet = os.path.join(folder, "fleet")
+        files = split_by_terminal(path, fleet)
+        print(f"the same as a folder of {files} files, one per terminal:")
+        compare_workers(fleet, args.workers, args.repeat)
+        shutil.rmtree(fleet)
     print(f"goal under 20 s for 1M events: {'MET' if diag['seconds'] < 20 else 'NOT MET'}"
           f" (scaled to 1M: {diag['seconds'] * 1e6 / diag['events']:.1f} s)")  # fmt: skip
+    memory(folder, path, args.events, diag)
+    if args.keep and args.log is None:
+        print(f"log kept at {path}")
+    elif args.log is None:
+        os.remove(path)
+    os.rmdir(folder)
+
+
+SPLIT = r"""
+import os, re, sys
+path, folder = sys.argv[1], sys.argv[2]
+tid = re.compile(rb'"tid":"([^"]*)"')
+os.mkdir(folder)
+out = {}
+with open(path, "rb") as fh:
+    for raw in fh:
+        name = tid.search(raw).group(1).decode()
+        if name not in out:
+            out[name] = open(os.path.join(folder, name + ".jsonl"), "wb")
+        out[name].write(raw)
+for fh in out.values():
+    fh.close()
+print(len(out))
+"""
+
+
+def split_by_terminal(path: str, folder: str) -> int:
+    out = subprocess.run([sys.executable, "-c", SPLIT, path, folder], capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    return int(out.stdout)
+
+
+def memory(folder: str, path: str, events: int, diag: dict) -> None:
     print("peak RSS against the number of events (same fleet, longer prefixes of the log):")
     for share in (4, 2):
         part = os.path.join(folder, f"part{share}.jsonl")
-        prefix(path, part, args.events // share)
+        prefix(path, part, events // share)
         r = run("diagnose", part)
         print(f"  {r['events']:>9,} events: {r['peak_rss_mb']:.0f} MB, {r['seconds']:.2f} s")
         os.remove(part)
     print(f"  {diag['events']:>9,} events: {diag['peak_rss_mb']:.0f} MB, {diag['seconds']:.2f} s")
-    if args.keep:
-        print(f"log kept at {path}")
-    else:
-        os.remove(path)
-        os.rmdir(folder)
 
 
 if __name__ == "__main__":

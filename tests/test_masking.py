@@ -35,3 +35,14 @@ def test_filter_scrubs_messages_and_tracebacks() -> None:
     text = out.getvalue()
     assert PAN not in text
     assert "622202*********0123" in text and "ValueError" in text
+
+
+def test_scrub_after_its_quick_check_masks_what_the_patterns_mask() -> None:
+    # Fewer than 12 digits in a row: nothing to mask, the text comes back as it was.
+    assert scrub("stan=000002 batch=000001 pan=622202*********0123") == \
+        "stan=000002 batch=000001 pan=622202*********0123"
+    # 12 digits and a separator: track data; 13: a PAN; non-ASCII digits take the full scan.
+    assert scrub("622202123456D2912") == "<track2>"
+    assert scrub("x 6222021234567 y") == "x 622202***4567 y"
+    arabic = "".join(chr(0x660 + int(d)) for d in PAN)
+    assert arabic not in scrub(f"pan {arabic} é")

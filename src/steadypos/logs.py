@@ -10,7 +10,7 @@ import threading
 import time
 
 from steadypos.files import make_private
-from steadypos.masking import ScrubFilter
+from steadypos.masking import ScrubFilter, scrub
 
 _batching = threading.local()  # .on: this thread's records wait for the release()
 
@@ -38,22 +38,37 @@ class _Formatter(logging.Formatter):
     _text = ""
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        second = int(record.created)
+        return self.stamp(record.created, record.msecs)
+
+    def stamp(self, created: float, msecs: float) -> str:
+        second = int(created)
         if second != self._second:
             self._text = time.strftime(self.default_time_format, self.converter(second))
             self._second = second
         msec = self.default_msec_format
-        return msec % (self._text, record.msecs) if msec else self._text
+        return msec % (self._text, msecs) if msec else self._text
+
+
+# The handler setup() made and its scrub filter: info() writes to it straight while it is
+# still the steadypos tree's only handler.
+_direct: tuple[logging.StreamHandler, ScrubFilter, _Formatter] | None = None  # type: ignore[type-arg]
+
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 def setup(level: int = logging.INFO, path: str | None = None) -> None:
     if path:
         make_private(path)  # owner only, like every file the host writes (pos-link-v1.1 §7)
     handler: logging.Handler = _FileHandler(path) if path else _StreamHandler(sys.stderr)
-    handler.addFilter(ScrubFilter())
-    handler.setFormatter(_Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    scrubber = ScrubFilter()
+    handler.addFilter(scrubber)
+    formatter = _Formatter(FORMAT)
+    handler.setFormatter(formatter)
     root = logging.getLogger("steadypos")
     root.handlers[:] = [handler]
+    global _direct
+    _direct = (handler, scrubber, formatter)  # type: ignore[assignment]
     root.setLevel(level)
     root.propagate = False
     # The format names no thread, process or source line: do not look them up per record
@@ -76,3 +91,37 @@ def release() -> None:
     for handler in logging.getLogger("steadypos").handlers:
         with contextlib.suppress(OSError, ValueError):
             handler.flush()
+
+
+def info(logger: logging.Logger, msg: str, *args: object) -> None:
+    """logger.info(msg, *args), for a line per request: where the line would reach only the
+    handler setup() made (no filter, handler or level of anyone else on its way), it is
+    formatted, scrubbed and written to that handler's stream here, the same line without a
+    LogRecord, the filter and the handler's call chain. Anything else (pytest's capture, a
+    filter a test added) goes through logging."""
+    handler = _straight_to(logger)
+    if handler is None or _direct is None:
+        logger.info(msg, *args)
+        return
+    created = time.time()
+    text = scrub(msg % args if args else msg)
+    stamp = _direct[2].stamp(created, int((created - int(created)) * 1000))
+    line = f"{stamp} INFO {logger.name} {text}{handler.terminator}"
+    with contextlib.suppress(OSError, ValueError), handler.lock or contextlib.nullcontext():
+        handler.stream.write(line)
+        if not getattr(_batching, "on", False):
+            handler.stream.flush()
+
+
+def _straight_to(logger: logging.Logger) -> logging.StreamHandler | None:  # type: ignore[type-arg]
+    """setup()'s handler, when an INFO line of `logger` would reach it and nothing else."""
+    if _direct is None:
+        return None
+    handler, scrubber, _ = _direct
+    tree = logger.parent
+    if tree is None or tree.handlers != [handler] or tree.filters or tree.propagate or \
+            logger.handlers or logger.filters or not logger.propagate or \
+            handler.filters != [scrubber] or handler.level > logging.INFO or \
+            handler.stream is None or not logger.isEnabledFor(logging.INFO):
+        return None
+    return handler

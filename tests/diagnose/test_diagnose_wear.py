@@ -5,10 +5,12 @@ errors right after a new app version."""
 
 from __future__ import annotations
 
-import pytest
-from diaglog import Log, Term
+from pathlib import Path
 
-from steadypos.diagnose.engine import Diagnosis, diagnose
+import pytest
+from diaglog import T0, Log, Term
+
+from steadypos.diagnose.engine import Diagnosis, diagnose, track
 
 OLD, RECENT = "2025-01-10", "2026-10-01"  # over / under 180 days before the log (2026-11-20)
 
@@ -121,3 +123,59 @@ def test_errors_right_after_a_new_version_are_a_training_gap(fleet) -> None:
     v = _verdict(fleet, "NEWVER")
     assert v.cause == "training_gap"
     assert any("rose after app_version 4.2.1" in e for e in v.evidence), v.evidence
+
+
+def _swipe_sale(t: Term, error: str | None = None) -> None:
+    """A swipe sale: approved, or (`error`) a failed read and the board resets (a watchdog
+    exit with normal readings: the document's interference), then ten quiet minutes (no burst)."""
+    t.screen("amount", "card")
+    if error:
+        t.ev("card", method="swipe", ok=False, error=error).health()
+        t.ev("app", event="exit", reason="watchdog").at(30)
+        t.ev("app", event="start", app_version="4.2.1").screen("idle").at(660)
+        return
+    t.ev("card", method="swipe", ok=True, error=None).screen("online")
+    t.ev("txn", kind="sale", stan=4, phase="sent", amount=800)
+    t.ev("txn", kind="sale", stan=4, phase="response", rc="00", latency_ms=300)
+    t.screen("receipt", "result", "idle").at(60)
+
+
+@pytest.fixture(scope="module")
+def field(tmp_path_factory: pytest.TempPathFactory) -> Diagnosis:
+    """24 healthy terminals over three days (chip and swipe sales) and one overdue for
+    maintenance whose swipes fail more each day, in bursts with watchdog resets, while its chip
+    reads stay fine: a field near the counter, not a worn reader."""
+    log = Log()
+    terms = [log.healthy(f"OK{n:02d}", sales=4, mid=f"MOK{n}") for n in range(24)]
+    emf = log.healthy("EMF", sales=8, last_maintenance=OLD, mid="MEMF")
+    for day, failed in enumerate((1, 3, 6)):
+        for t in [*terms, emf]:
+            t.at(86400 * day - (t.now - T0).total_seconds() + 3600)  # the next morning
+            for k in range(12):
+                _swipe_sale(t, "bad_read" if t is emf and k < failed else None)
+                t.good_sale().at(60)
+    return diagnose([str(log.write(tmp_path_factory.mktemp("field") / "field.jsonl"))])
+
+
+def test_swipe_errors_of_a_field_are_no_worsening_reader_on_an_overdue_terminal(field) -> None:
+    # the swipe errors rose 1 -> 6 a day on an overdue terminal: counted as the reader's wear
+    # they were a "slowly worsening" reader and the verdict maintenance_overdue
+    v = _verdict(field, "EMF")
+    assert v.cause == "environment_interference", (v.cause, v.evidence)
+    assert not any("reader errors rose" in e for e in v.evidence), v.evidence
+    assert all(_verdict(field, f"OK{n:02d}").cause == "none" for n in range(24))
+
+
+def test_a_cleaning_later_in_a_log_with_no_inventory_is_no_maintenance_date_before_it(
+        tmp_path: Path) -> None:  # fmt: skip
+    # the firmware never sent inventory; a cleaning at the end of the log dated the episodes
+    # before it as maintained that day (0 days: "recent"), when their last maintenance is unknown
+    log = Log()
+    t = log.term("NOINV")
+    t.ev("app", event="start", app_version="4.2.1").health().screen("idle")
+    for _ in range(3):
+        _print_stop(t)
+    t.at(3600).ev("maintenance", kind="cleaning")
+    _print_stop(t)
+    _, terms = track([str(log.write(tmp_path / "noinv.jsonl"))])
+    assert [ep.maint_date for ep in terms[0].episodes] == [None, None, None, "2026-11-20"]

@@ -235,6 +235,41 @@ def test_stop_answers_a_request_already_with_the_writer() -> None:
     assert out["after"] == b"" and out["idle"] == b"", "both connections closed after the stop"
 
 
+def test_a_connection_idle_too_long_is_closed_and_a_busy_one_is_not(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """One sweeper closes what has waited for a frame longer than IDLE_TIMEOUT; a connection
+    that keeps sending stays open."""
+    monkeypatch.setattr("steadypos.host.server.IDLE_TIMEOUT", 0.4)
+    svc = GatedService()
+    svc.gate.set()
+    w = _writer(svc)
+
+    async def scenario() -> tuple[bytes, list[str]]:
+        server = HostServer(w, "127.0.0.1", 0)
+        host, port = await server.start()
+        idle_reader, idle_writer = await asyncio.open_connection(host, port)
+        reader, writer = await asyncio.open_connection(host, port)
+        stans = []
+        for stan in range(1, 9):  # 8 x 0.1 s: twice the timeout, never idle that long
+            writer.write(encode_frame(_echo(stan)))
+            payload = await asyncio.wait_for(read_payload(reader), 5)
+            assert payload is not None
+            stans.append(decode_payload(payload).get(11))
+            await asyncio.sleep(0.1)
+        gone = await asyncio.wait_for(idle_reader.read(), 5)
+        writer.close()
+        idle_writer.close()
+        await server.stop()
+        return gone, stans
+
+    try:
+        gone, stans = asyncio.run(scenario())
+    finally:
+        w.stop()
+    assert gone == b"", "the idle connection was closed"
+    assert stans == [f"{n:06d}" for n in range(1, 9)], "the busy one was answered throughout"
+
+
 def test_writer_lives_on_when_the_log_stream_is_gone(monkeypatch: pytest.MonkeyPatch,
                                                     tmp_path: Path) -> None:
     """A log stream closed under the host (a test's captured stderr) costs log lines, never the

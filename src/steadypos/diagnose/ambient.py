@@ -76,6 +76,7 @@ class AmbientEvents:
     params_applied: list[tuple[float, str]]
     trouble: list[float]
     first_maint: str | None
+    first_maint_t: float | None  # when a maintenance event gave first_maint (None: inventory)
 
     def day(self, t: float) -> DayCounts:
         key = int(t // 86400)
@@ -150,9 +151,9 @@ class AmbientEvents:
         if version is not None and self.app_version is None:
             self.app_version = str(version)
 
-    def _maintained(self, day: str) -> None:
+    def _maintained(self, day: str, t: float | None = None) -> None:
         if self.first_maint is None:
-            self.first_maint = day
+            self.first_maint, self.first_maint_t = day, t
         if self.inv.last_maintenance is None or day > self.inv.last_maintenance:
             self.inv.last_maintenance = day
 
@@ -187,4 +188,4 @@ class AmbientEvents:
         if len(self.maintenance) < MAX_KEPT:
             self.maintenance.append(Visit(t, kind, self.n.flows))
         if kind in SERVICE_KINDS:
-            self._maintained(format_ts(t)[:10])
+            self._maintained(format_ts(t)[:10], t)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from steadypos.diagnose.fleet import FleetContext, build_context
-from steadypos.diagnose.reader import Keep, ReadStats, Source, read_events
+from steadypos.diagnose.reader import ReadStats, Source, read_events
 from steadypos.diagnose.software import GroupCause
 from steadypos.diagnose.tracker import TerminalRecord, Tracker
 from steadypos.diagnose.verdicts import EpisodeVerdict, TerminalVerdict, judge
@@ -32,12 +32,12 @@ class Diagnosis:
 
 
 def track(sources: Iterable[Source | str], progress: Callable[[int], None] | None = None,
-          keep: Keep | None = None) -> tuple[ReadStats, list[TerminalRecord]]:  # fmt: skip
+          ) -> tuple[ReadStats, list[TerminalRecord]]:  # fmt: skip
     """Stream the sources through the terminals' state machines."""
     stats = ReadStats()
     tracker = Tracker()
     named = [s if isinstance(s, Source) else Source(s, True) for s in sources]
-    read_events(named, stats, tracker.feed, progress, tracker.damaged, keep)
+    read_events(named, stats, tracker.feed, progress, tracker.damaged)
     terms = tracker.finish()
     stats.bad_values = tracker.bad_values
     stats.duplicates = tracker.duplicates

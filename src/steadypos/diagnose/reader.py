@@ -30,7 +30,7 @@ MAX_SAMPLES = 50  # malformed lines remembered with their line number (all are c
 SNIFF_LINES = 200  # the first lines of a source that decide whether it is an event log
 SNIFF_LINE_BYTES = 1 << 16  # a "line" longer than this is not an event (binary files)
 MIN_EVENT_SHARE = 0.5  # of its first non-blank lines must be events, else not an event log
-_TID = re.compile(rb'"tid"\s*:\s*"([^"\\]{1,64})"')  # the tid of a torn line, when it is there
+TID_IN_LINE = re.compile(rb'"tid"\s*:\s*"([^"\\]{1,64})"')  # the tid of a torn line, if there
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _DAY_CACHE: dict[str, float] = {}
@@ -185,7 +185,7 @@ def total_bytes(sources: Iterable[Source]) -> int | None:
     return total
 
 
-def _open(src: str) -> tuple[io.BufferedIOBase, Callable[[], int]]:
+def open_source(src: str) -> tuple[io.BufferedIOBase, Callable[[], int]]:
     """Binary line stream for a source, plus a function giving the on-disk bytes consumed."""
     if src == "-":
         raw: io.BufferedIOBase = sys.stdin.buffer  # type: ignore[assignment]
@@ -200,7 +200,7 @@ def _open(src: str) -> tuple[io.BufferedIOBase, Callable[[], int]]:
     return fh, fh.tell
 
 
-def _event(raw: bytes) -> tuple[float, dict] | str:
+def parse_event(raw: bytes) -> tuple[float, dict] | str:
     """(epoch seconds, event) of a well-formed line, or why it is not one ("" for blank)."""
     try:
         obj = loads(raw)
@@ -228,7 +228,7 @@ def _sniff(fh: io.BufferedIOBase) -> tuple[list[bytes], str]:
         if not raw:
             break
         head.append(raw)
-        got = _event(raw)
+        got = parse_event(raw)
         if isinstance(got, tuple):
             events += 1
         elif got:
@@ -242,10 +242,10 @@ def _sniff(fh: io.BufferedIOBase) -> tuple[list[bytes], str]:
 
 
 Damaged = Callable[[str, float | None], None]
-Keep = Callable[[bytes], bool]  # which lines this reader parses (the others are another's)
-
-
 Sink = Callable[[float, dict], None]  # takes (epoch seconds, event) of each well-formed line
+# Takes one event log's lines: (name, its first lines as sniffed, the stream of the rest, the
+# on-disk bytes consumed so far, those of the sources before it); counts into stats.lines.
+Consume = Callable[[str, list[bytes], io.BufferedIOBase, Callable[[], int], int], None]
 
 
 def read_events(
@@ -254,7 +254,6 @@ def read_events(
     sink: Sink,
     progress: Callable[[int], None] | None = None,
     damaged: Damaged | None = None,
-    keep: Keep | None = None,
 ) -> None:
     """Hand (epoch seconds, event) of every well-formed line to `sink` (pushed, not yielded: a
     generator's frames cost per line); count and sample the others.
@@ -264,13 +263,24 @@ def read_events(
     thousand lines with the on-disk bytes consumed so far (across all sources); `damaged(tid, t)`
     for a malformed line whose terminal can still be read from it. A source named on the command
     line that is not an event log raises NotAnEventLog before anything of it is yielded.
-    With `keep`, only the lines it keeps are parsed and counted (workers.py splits a fleet so).
     """
+
+    def consume(name: str, head: list[bytes], fh: io.BufferedIOBase, where: Callable[[], int],
+                done_before: int) -> None:  # fmt: skip
+        read_lines(name, chain(head, fh), where, done_before, stats, sink, progress, damaged)
+
+    read_sources(sources, stats, consume, progress)
+
+
+def read_sources(sources: Iterable[Source], stats: ReadStats, consume: Consume,
+                 progress: Callable[[int], None] | None = None) -> None:  # fmt: skip
+    """Open each source, refuse or skip what is not an event log, and hand the lines of each log
+    to `consume` (read_events parses them here; workers.py sends them to its processes)."""
     done_before = 0
     for src in sources:
         name = src.name
         try:
-            fh, where = _open(src.path)
+            fh, where = open_source(src.path)
         except OSError as exc:
             stats.unreadable.append(f"{name}: {exc.strerror or exc}")
             continue
@@ -282,8 +292,7 @@ def read_events(
                 stats.skipped.append(f"{name}: {why}")
                 continue
             stats.sources.append(name)
-            _lines(name, chain(head, fh), where, done_before, stats, sink, progress, damaged,
-                   keep)  # fmt: skip
+            consume(name, head, fh, where, done_before)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             stats.bad(name, stats.lines + 1, f"unreadable from here on ({exc.__class__.__name__})")
         finally:
@@ -295,10 +304,9 @@ def read_events(
             progress(done_before)
 
 
-def _lines(name: str, lines: Iterable[bytes], where: Callable[[], int],
-           done_before: int, stats: ReadStats, sink: Sink,
-           progress: Callable[[int], None] | None, damaged: Damaged | None,
-           keep: Keep | None) -> None:  # fmt: skip
+def read_lines(name: str, lines: Iterable[bytes], where: Callable[[], int], done_before: int,
+               stats: ReadStats, sink: Sink, progress: Callable[[int], None] | None,
+               damaged: Damaged | None) -> None:  # fmt: skip
     """The events of one source, counting as it goes (line numbers count every line)."""
     lineno = events = 0
     minutes = _MINUTES
@@ -307,8 +315,6 @@ def _lines(name: str, lines: Iterable[bytes], where: Callable[[], int],
             lineno += 1
             if not lineno & 4095 and progress is not None:
                 progress(done_before + where())
-            if keep is not None and not keep(raw):
-                continue
             # the common line inlined (a call per line costs): a dict with str tid, type and ts
             try:
                 obj = loads(raw)
@@ -327,14 +333,14 @@ def _lines(name: str, lines: Iterable[bytes], where: Callable[[], int],
                             events += 1
                             sink(minute + seconds, obj)
                             continue
-            got = _event(raw)
+            got = parse_event(raw)
             if type(got) is tuple:
                 events += 1
                 sink(*got)
             elif got:
                 stats.bad(name, lineno, got)  # type: ignore[arg-type]
                 if damaged is not None:
-                    _report_damage(raw, damaged)
+                    report_damage(raw, damaged)
             else:
                 stats.blank += 1
     finally:
@@ -342,13 +348,19 @@ def _lines(name: str, lines: Iterable[bytes], where: Callable[[], int],
         stats.events += events
 
 
-def _report_damage(raw: bytes, damaged: Damaged) -> None:
-    found = _TID.search(raw)
-    if found is None:
+def damage_tid(raw: bytes) -> str | None:
+    """The terminal of a torn line, when it can be read from it."""
+    found = TID_IN_LINE.search(raw)
+    return None if found is None else found.group(1).decode("utf-8", "replace")
+
+
+def report_damage(raw: bytes, damaged: Damaged) -> None:
+    tid = damage_tid(raw)
+    if tid is None:
         return
     t = None
     stamp = re.search(rb'"ts"\s*:\s*"([^"]{10,40})"', raw)
     if stamp is not None:
         with contextlib.suppress(TimestampError, ValueError, IndexError):
             t = parse_ts(stamp.group(1).decode("utf-8", "replace"))
-    damaged(found.group(1).decode("utf-8", "replace"), t)
+    damaged(tid, t)

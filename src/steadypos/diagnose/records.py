@@ -48,6 +48,8 @@ class DayCounts:
 
     reads: int = 0
     read_errors: int = 0
+    swipe_reads: int = 0  # of the reads, on swipes
+    swipe_errors: int = 0  # of the read errors, on swipes
     prints: int = 0
     printer_faults: int = 0
     flows: int = 0

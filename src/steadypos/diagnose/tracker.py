@@ -78,7 +78,8 @@ class TerminalRecord(AmbientEvents):
         "tid", "inv", "app_version", "first_t", "last_t", "out_of_order", "flow", "health",
         "net", "cards", "mismatch_t", "operator", "session_open", "session_version", "n",
         "sessions", "days", "ops", "trained", "maintenance", "versions", "params_applied",
-        "trouble", "crashes", "episodes", "first_maint", "held",
+        "trouble", "crashes", "episodes", "first_maint", "first_maint_t",
+        "held",
     )  # fmt: skip
 
     def __init__(self, tid: str, t: float) -> None:
@@ -108,6 +109,7 @@ class TerminalRecord(AmbientEvents):
         self.crashes: list[Crash] = []
         self.episodes: list[Episode] = []
         self.first_maint: str | None = None  # the first last_maintenance date the log gave
+        self.first_maint_t: float | None = None  # when, if a maintenance event gave it
         self.held: tuple[float, dict, Handler] | None = None  # the last event, not yet applied
 
     # ----------------------------------------------------------------- flow bookkeeping
@@ -174,6 +176,7 @@ class TerminalRecord(AmbientEvents):
         day.reads += 1
         if method == _SWIPE:
             n.swipe_reads += 1
+            day.swipe_reads += 1
         if ok is False or (error and ok is not True):
             error = str(error or "bad_read")
             n.card_errors[error] = n.card_errors.get(error, 0) + 1
@@ -183,6 +186,7 @@ class TerminalRecord(AmbientEvents):
                 day.read_errors += 1
                 if method == _SWIPE:
                     n.swipe_errors += 1
+                    day.swipe_errors += 1
 
     def on_pin(self, t: float, ev: dict) -> None:
         outcome = str(ev.get("outcome"))
@@ -273,13 +277,16 @@ class TerminalRecord(AmbientEvents):
 
     def finish(self) -> None:
         """End of input: an unfinished flow is not an episode; an open session is counted;
-        episodes before the first maintenance date was logged take that date."""
+        episodes before the first maintenance date was logged take that date, unless a
+        `maintenance` event after them gave it (a log with no inventory: their last maintenance
+        is unknown, not that later visit)."""
         self.flow = None
         if self.session_open:
             self._close_session(False)
+        first, since = self.first_maint, self.first_maint_t
         for ep in self.episodes:
-            if ep.maint_date is None:
-                ep.maint_date = self.first_maint
+            if ep.maint_date is None and (since is None or ep.t1 >= since):
+                ep.maint_date = first
 
 
 Handler = Callable[[TerminalRecord, float, dict], None]

@@ -107,6 +107,12 @@ class _Fleetwide:
     misuse_rate: float | None  # usual rates of tallies (None: the fleet is too small to say)
     wrong_rate: float | None
     read_error_rate: float | None
+    swipe_error_rate: float | None
+
+    def disturbed(self, term: TerminalRecord) -> bool:
+        """The terminal's swipes fail as the document's interference does (their worsening is
+        then the field's, not the reader's: wear.trends leaves them out)."""
+        return swipes_disturbed(term, self.swipe_error_rate, self.read_error_rate)
 
 
 def _score(term: TerminalRecord, ctx: FleetContext, groups: dict[str, GroupCause],
@@ -173,7 +179,7 @@ def judge(terms: list[TerminalRecord], ctx: FleetContext) -> Verdicts:
     noise = {k: typical_rate((whole[t.tid].get(k, 0.0), t.n.flows) for t in terms) for k in keys}
     fw = _Fleetwide(ctx, groups, noise, usual_rate((pin_misuse(t), t.n.flows) for t in terms),
                     usual_rate((wrong_methods(t), t.n.flows) for t in terms),
-                    reads)  # fmt: skip
+                    reads, swipes)  # fmt: skip
     verdicts, episodes = [], []
     for term in terms:
         v, eps = _decide(term, scored[term.tid], counts[term.tid], fw)
@@ -187,7 +193,7 @@ def _split(family: str, scored: list[Scored], term: TerminalRecord, fw: _Fleetwi
     if family == Family.SOFTWARE:
         return split_software(eps, term, fw.ctx, fw.groups)
     if family == Family.WEAR:
-        return split_wear(eps, term, fw.read_error_rate)
+        return split_wear(eps, term, fw.read_error_rate, fw.disturbed(term))
     if family == Family.OPERATOR:
         return split_operator(eps, term, fw.ctx, fw.noise[Family.OPERATOR])
     label = FAMILY_LABEL[family]
@@ -228,7 +234,8 @@ def _decide(term: TerminalRecord, scored: list[Scored], counts: dict[str, float]
     fams = {k: v for k, v in counts.items() if ":" not in k}
     if n == 0:
         return TerminalVerdict(term.tid, 0, NONE, 1.0, ["no flash-exit in the log"], []), []
-    bonus = bonuses(term, scored, fw.ctx, fw.misuse_rate, fw.wrong_rate, fw.read_error_rate)
+    bonus = bonuses(term, scored, fw.ctx, fw.misuse_rate, fw.wrong_rate, fw.read_error_rate,
+                    fw.disturbed(term))  # fmt: skip
     strength, ratio, floor = _strengths(term, counts, scored, bonus, fw)
     splits = {fam: _split(fam, scored, term, fw) for fam in fams}
     if not strength:

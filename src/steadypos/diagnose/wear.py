@@ -10,6 +10,7 @@ from datetime import date
 from steadypos.diagnose.episodes import Episode
 from steadypos.diagnose.evidence import Scored
 from steadypos.diagnose.noise import threshold
+from steadypos.diagnose.records import DayCounts
 from steadypos.diagnose.splits import Split, SplitRule, weigh
 from steadypos.diagnose.taxonomy import MAINTENANCE_DAYS, Cause
 from steadypos.diagnose.tracker import TerminalRecord
@@ -46,27 +47,37 @@ def maintenance_age(ep: Episode) -> int | None:
     return (date.fromisoformat(format_ts(ep.t1)[:10]) - done).days
 
 
-def trends(term: TerminalRecord) -> dict[str, str]:
+def trends(term: TerminalRecord, swipes_apart: bool = False) -> dict[str, str]:
     """The reader's and the printer's errors, each: 'reader errors rose from a% to b% of reads'
-    when they worsen over the days (later half against earlier half), else ''."""
+    when they worsen over the days (later half against earlier half), else ''. `swipes_apart`:
+    the terminal's swipes fail as the document's interference does (swipes_disturbed), so its
+    swipe reads and their errors are the field's, not the reader's wear, and are left out."""
     days = sorted(term.days)
     if len(days) < 3:
         return {"reader": "", "printer": "", "both": ""}
     rows = [term.days[d] for d in days]
     half = len(rows) // 2
     first, last = rows[:half], rows[-half:]
+    what = "chip/contactless " if swipes_apart else ""
+
+    def reads(r: DayCounts) -> tuple[int, int]:  # (read errors, reads) counted as wear
+        return ((r.read_errors - r.swipe_errors, r.reads - r.swipe_reads) if swipes_apart
+                else (r.read_errors, r.reads))  # fmt: skip
+
+    def sums(rs: list[DayCounts], printer: bool, reader: bool) -> tuple[int, int]:
+        e = sum(reads(r)[0] for r in rs) * reader + sum(r.printer_faults for r in rs) * printer
+        u = sum(reads(r)[1] for r in rs) * reader + sum(r.prints for r in rs) * printer
+        return e, u
+
     # the document's "reader/printer errors" together, when the later half has both kinds
-    both = sum(r.read_errors for r in last) > 0 and sum(r.printer_faults for r in last) > 0
+    both = sums(last, False, True)[0] > 0 and sums(last, True, False)[0] > 0
     return {
-        "both": _rise("reader and printer errors", "uses", sum(r.errors for r in first),
-                      sum(r.uses for r in first), sum(r.errors for r in last),
-                      sum(r.uses for r in last)) if both else "",
-        "reader": _rise("reader errors", "reads", sum(r.read_errors for r in first),
-                        sum(r.reads for r in first), sum(r.read_errors for r in last),
-                        sum(r.reads for r in last)),
-        "printer": _rise("printer faults", "prints", sum(r.printer_faults for r in first),
-                         sum(r.prints for r in first), sum(r.printer_faults for r in last),
-                         sum(r.prints for r in last)),
+        "both": _rise(f"{what}reader and printer errors", "uses",
+                      *sums(first, True, True), *sums(last, True, True)) if both else "",
+        "reader": _rise(f"{what}reader errors", "reads", *sums(first, False, True),
+                        *sums(last, False, True)),
+        "printer": _rise("printer faults", "prints", *sums(first, True, False),
+                         *sums(last, True, False)),
     }  # fmt: skip
 
 
@@ -140,9 +151,9 @@ def relief(eps: list[Scored], term: TerminalRecord) -> str:
     return ""
 
 
-def wear_trend(term: TerminalRecord) -> str:
+def wear_trend(term: TerminalRecord, swipes_apart: bool = False) -> str:
     """The reader's and the printer's worsening in words ('' when neither worsens)."""
-    return "; ".join(t for t in trends(term).values() if t)
+    return "; ".join(t for t in trends(term, swipes_apart).values() if t)
 
 
 @dataclass
@@ -248,7 +259,10 @@ WEAR_RULES: tuple[SplitRule[WearFacts], ...] = (
 )  # fmt: skip
 
 
-def split_wear(eps: list[Scored], term: TerminalRecord, usual_reads: float | None) -> Split:
+def split_wear(eps: list[Scored], term: TerminalRecord, usual_reads: float | None,
+               disturbed: bool = False) -> Split:  # fmt: skip
+    """The wear family's split; `disturbed`: the terminal's swipes fail as the document's
+    interference does (swipes_disturbed), so its worsening is measured without them."""
     ages = [maintenance_age(s.episode) for s in eps]
     known = [a for a in ages if a is not None]
     oldest = max(known) if known else None
@@ -259,7 +273,7 @@ def split_wear(eps: list[Scored], term: TerminalRecord, usual_reads: float | Non
         sum(1 for a in known if a > MAINTENANCE_DAYS) / max(1, len(eps)),
         oldest, oldest_date,
         bool(known) and len(known) == len(ages) and max(known) <= MAINTENANCE_DAYS,
-        trends(term), sum(1 for s in eps if s.episode.around.swipe_burst >= 2),
+        trends(term, disturbed), sum(1 for s in eps if s.episode.around.swipe_burst >= 2),
         sum(1 for s in eps if s.episode.end_kind == "watchdog"), usual_reads, relief(eps, term),
     )  # fmt: skip
     return weigh(WEAR_CAUSES, WEAR_RULES, facts)

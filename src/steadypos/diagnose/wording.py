@@ -73,8 +73,9 @@ def _network_facts(term: TerminalRecord, scored: list[Scored], ctx: FleetContext
 
 def bonuses(term: TerminalRecord, scored: list[Scored], ctx: FleetContext,
             misuse_rate: float | None, wrong_rate: float | None,
-            read_rate: float | None) -> dict[str, list[str]]:  # fmt: skip
-    """Terminal-level facts that add weight to a family (each one said in words)."""
+            read_rate: float | None, disturbed: bool = False) -> dict[str, list[str]]:  # fmt: skip
+    """Terminal-level facts that add weight to a family (each one said in words); `disturbed`:
+    the terminal's swipes fail as interference's do (wear.swipes_disturbed)."""
     n = term.n
     out: dict[str, list[str]] = {
         Family.OPERATOR: _people_facts(term, misuse_rate, wrong_rate),
@@ -92,7 +93,7 @@ def bonuses(term: TerminalRecord, scored: list[Scored], ctx: FleetContext,
     if behind(term.app_version, ctx.current_version) >= BEHIND_FOR_FACT:
         out[Family.SOFTWARE].append(f"app_version {term.app_version} is behind the fleet's"
                                     f" current {ctx.current_version}")  # fmt: skip
-    out[Family.WEAR] = _wear_facts(term, scored, read_rate)
+    out[Family.WEAR] = _wear_facts(term, scored, read_rate, disturbed)
     if n.low_mem >= MIN_LOW_MEM:
         out[Family.MEMORY].append(f"free memory near zero in {n.low_mem} health readings")
     if n.hot >= MIN_HOT:
@@ -104,8 +105,8 @@ def bonuses(term: TerminalRecord, scored: list[Scored], ctx: FleetContext,
     return {k: v for k, v in out.items() if v}
 
 
-def _wear_facts(term: TerminalRecord, scored: list[Scored],
-                read_rate: float | None) -> list[str]:  # fmt: skip
+def _wear_facts(term: TerminalRecord, scored: list[Scored], read_rate: float | None,
+                disturbed: bool = False) -> list[str]:  # fmt: skip
     """The document's maintenance_overdue signs on the terminal: over 180 days since the last
     maintenance at the time of its wear episodes, reader/printer errors that worsen, and a reader
     that fails on more of all its reads than the fleet's usual rate explains."""
@@ -116,7 +117,7 @@ def _wear_facts(term: TerminalRecord, scored: list[Scored],
                    f" {100 * (read_rate or 0):.1f}%)")  # fmt: skip
     ages = [(a, s.episode.maint_date) for s in scored if s.family == Family.WEAR
             and (a := maintenance_age(s.episode)) is not None]  # fmt: skip
-    trend = wear_trend(term)
+    trend = wear_trend(term, disturbed)  # a field's swipe errors are no worn reader's
     if trend and ages:
         out.append(trend)
     # the date is the document's sign only "and" with errors that worsen or fail: alone it is

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
+from steadypos.host.canonical import pairs_text
 from steadypos.host.context import Reply, Request
 from steadypos.host.ledger import merchant_account, transfer
 from steadypos.host.records import CardRow, TxnRow
@@ -19,7 +19,6 @@ from steadypos.protocol.fields import Field61, format_balance
 from steadypos.protocol.messages import REVERSIBLE_BY_60_1
 from steadypos.protocol.mti import Mti
 
-_JSON = json.JSONEncoder()  # json.dumps without building an encoder per call: the same text
 MAX_PIN_TRIES = 3
 CARD_ORG = "CUP"
 ISSUER_ACQUIRER = "0102000000 48020000"
@@ -243,7 +242,7 @@ def fingerprint(secrets: HostSecrets, msg: Message, pin_digit: str | None = None
     if pin_digit is not None and parts[22]:
         parts[22] = parts[22][:2] + pin_digit
     parts[60] = msg.get(60)[2:8]
-    return secrets.fingerprint(_JSON.encode(sorted(parts.items())))
+    return secrets.fingerprint(pairs_text(sorted(parts.items())))  # json's text, kept
 
 
 def _repeats_original(secrets: HostSecrets, req: Request, orig: TxnRow) -> bool:

@@ -4,6 +4,7 @@ writer thread once a group is committed (what was answered, not what was attempt
 
 from __future__ import annotations
 
+import collections
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
@@ -34,12 +35,21 @@ class HostMetrics:
     def committed(self, answered: list[tuple[Message, Message | None]], seconds: float) -> None:
         """One group: its (request, response) pairs and how long it took."""
         self.group_size.observe(len(answered))
-        for req, resp in answered:
-            rc = (resp.get(39) if resp is not None else None) or NO_ANSWER
-            self.requests.labels(req.mti, rc).inc()
-            self.latency.labels(req.mti).observe(seconds)
-            if req.mti == REVERSAL_MTI:
-                self.reversals.labels(rc).inc()
+        # Counted per (MTI, rc) first: one labels() lookup and one inc() per kind, not per
+        # request (each costs microseconds, and a group holds up to 256 requests).
+        by_kind: collections.Counter[tuple[str, str]] = collections.Counter(
+            (req.mti, (resp.get(39) if resp is not None else None) or NO_ANSWER)
+            for req, resp in answered)
+        by_mti: collections.Counter[str] = collections.Counter()
+        for (mti, rc), n in by_kind.items():
+            self.requests.labels(mti, rc).inc(n)
+            by_mti[mti] += n
+            if mti == REVERSAL_MTI:
+                self.reversals.labels(rc).inc(n)
+        for mti, n in by_mti.items():
+            latency = self.latency.labels(mti)
+            for _ in range(n):  # each request took the group's time
+                latency.observe(seconds)
 
     def serve(self, bind: str, port: int) -> WSGIServer:
         """`GET /metrics` on (bind, port) in a daemon thread; port 0: a free one."""

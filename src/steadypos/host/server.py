@@ -59,7 +59,10 @@ class HostServer:
         self.ssl_context = ssl_context
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[None]] = set()
-        self._idle: set[asyncio.Task[None]] = set()  # waiting for a frame: safe to cancel
+        # Waiting for a frame (safe to cancel), since when (the loop's clock): one sweeper
+        # closes those idle too long, rather than a timer set and cancelled per request.
+        self._idle: dict[asyncio.Task[None], float] = {}
+        self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
 
     async def start(self) -> tuple[str, int]:
@@ -74,7 +77,18 @@ class HostServer:
                 ssl_handshake_timeout=handshake)
         sock = self._server.sockets[0].getsockname()
         self.port = sock[1]
+        self._sweeper = asyncio.create_task(self._sweep(IDLE_TIMEOUT))
         return sock[0], sock[1]
+
+    async def _sweep(self, timeout: float) -> None:
+        """Close the connections that have waited for a frame longer than `timeout`, checking a
+        few times per timeout (a connection goes after timeout .. 1.25 x timeout)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(timeout / 4)
+            too_old = loop.time() - timeout
+            for task in [t for t, since in self._idle.items() if since <= too_old]:
+                task.cancel()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -86,18 +100,18 @@ class HostServer:
             if self.ssl_context is not None and cert_tid is None:
                 log.info("closing %s: TLS client without a TID in its certificate", peer)
                 return
+            loop = asyncio.get_running_loop()
             while not self._stopping:
-                self._idle.add(task)
+                self._idle[task] = loop.time()
                 try:
-                    async with asyncio.timeout(IDLE_TIMEOUT):
-                        payload = await read_payload(reader)
+                    payload = await read_payload(reader)
                 except (asyncio.IncompleteReadError, OSError):
-                    return  # closed, reset, idle too long, or (TLS) a record that fails
+                    return  # closed, reset, or (TLS) a record that fails
                 except ProtocolError as exc:
                     log.info("closing %s: %s", peer, exc)
                     return
                 finally:
-                    self._idle.discard(task)
+                    self._idle.pop(task, None)
                 if payload is None:
                     return
                 try:
@@ -119,12 +133,12 @@ class HostServer:
                 writer.write(encode_frame(resp))
                 await writer.drain()
         except (OSError, asyncio.CancelledError):  # OSError: ssl.SSLError included
-            # Cancelled at shutdown: end quietly (a re-raised cancel would be logged by asyncio
-            # as an error of the connection callback).
+            # Cancelled at shutdown or idle too long: end quietly (a re-raised cancel would be
+            # logged by asyncio as an error of the connection callback).
             return
         finally:
             self._conns.discard(task)
-            self._idle.discard(task)
+            self._idle.pop(task, None)
             writer.close()
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
@@ -132,11 +146,13 @@ class HostServer:
     async def stop(self, grace: float = STOP_GRACE) -> None:
         """Stop accepting; answer the requests already with the writer, then close."""
         self._stopping = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if self._server is not None:
             self._server.close()
         for task in list(self._idle):
             task.cancel()
-        busy = self._conns - self._idle
+        busy = self._conns - self._idle.keys()
         if busy:
             await asyncio.wait(busy, timeout=grace)
         for task in list(self._conns):

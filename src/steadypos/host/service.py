@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import cast
 
+from steadypos import logs
 from steadypos.host import financial, session, settlement
+from steadypos.host.canonical import content_text
 from steadypos.host.context import Reply, Request
 from steadypos.host.keyring import KeyRing
 from steadypos.host.records import RowLock, TerminalRow, TxnRow
@@ -64,11 +65,11 @@ OPEN_BATCH_ONLY = frozenset({_N.SALE, _N.VOID, _N.REFUND})
 VOLATILE_FIELDS = frozenset({52, 64})
 # A reversal's reason and the auth code it carries tell what the terminal knew, not what is
 # undone: a second reversal of the same original answers 00 again whatever they say (§7).
-VOLATILE_BY_MTI: dict[str, frozenset[int]] = {Mti.REVERSAL: frozenset({38, 39})}
+VOLATILE_BY_MTI: dict[str, frozenset[int]] = {
+    Mti.REVERSAL: VOLATILE_FIELDS | frozenset({38, 39})}
 
-
-# json.dumps(..., sort_keys=True) without building an encoder per call: the same text.
-SORTED_JSON = json.JSONEncoder(sort_keys=True)
+# What a response to a message outside the profile carries.
+REFUSAL_FIELDS = frozenset({11, 39, 41, 42, 60})
 
 
 def _is_request(msg: Message, mt: MessageType | None) -> bool:
@@ -88,9 +89,10 @@ WITHHELD = Withheld()
 
 
 def stable_content(msg: Message) -> str:
-    volatile = VOLATILE_FIELDS | VOLATILE_BY_MTI.get(msg.mti, frozenset())
-    stable = {str(n): v for n, v in msg.fields.items() if n not in volatile}
-    return SORTED_JSON.encode([msg.mti, stable])
+    """[MTI, {field: value}] without the volatile fields, as sorted JSON (what content_hash
+    digests: canonical.content_text keeps json's text)."""
+    return content_text(msg.mti, msg.fields,
+                        VOLATILE_BY_MTI.get(msg.mti, VOLATILE_FIELDS))
 
 
 def same_content(secrets: HostSecrets, stored: str | None, msg: Message) -> bool:
@@ -186,7 +188,7 @@ class HostService:
                 why: str, alg: MacAlgorithm = mac.DEFAULT_MAC,
                 term: TerminalRow | None = None) -> Message:
         """An answer before any handler ran: logged (so MAC failures leave a trace), not kept."""
-        log.info("%s %s stan=%s refused rc=%s: %s", msg.get(41) or "-",
+        logs.info(log, "%s %s stan=%s refused rc=%s: %s", msg.get(41) or "-",
                  mt.name if mt else msg.mti, msg.get(11) or "-", rc, why)
         return self._answer(msg, mt, rc, {}, keys, alg, term=term)
 
@@ -205,13 +207,14 @@ class HostService:
         """The response; `term`: the request's terminal as read with its lock (whose row says
         whether the TMS has parameters waiting), else that is read now."""
         now = now or self.clock()
-        allowed = mt.response if mt else frozenset({11, 39, 41, 42, 60})
+        allowed = mt.response if mt else REFUSAL_FIELDS
         fields = {n: v for n, v in req.fields.items() if n in allowed and n != 64}
         fields[12] = f"{now.hour:02d}{now.minute:02d}{now.second:02d}"  # strftime, faster
         fields[13] = f"{now.month:02d}{now.day:02d}"
         fields.update(extra)
         fields[39] = rc
-        fields = {n: v for n, v in fields.items() if n in allowed}
+        for n in [n for n in fields if n not in allowed]:  # the response's fields alone
+            del fields[n]
         mti = response_mti(req.mti)
         proc = PROC_SIGN_IN if rc in SIGN_IN_AGAIN else PROC_NONE
         waiting = term.params_waiting if term is not None else \
@@ -222,7 +225,7 @@ class HostService:
         if mac.needs_mac(resp):
             if keys is None:
                 return resp  # a format error from a terminal we have no keys for
-            return mac.sign(resp, keys.mak, alg)
+            return mac.seal(resp, keys.mak, alg)  # resp is ours: signed without a copy
         return resp
 
     def _repeat(self, req: Request, seen: TxnRow) -> Message:
@@ -259,7 +262,7 @@ class HostService:
 
     def _log(self, req: Request, rc: str, note: str = "") -> None:
         pan = req.msg.get(2)
-        log.info("%s %s stan=%06d batch=%06d pan=%s amount=%d rc=%s %s", req.terminal.tid,
+        logs.info(log, "%s %s stan=%06d batch=%06d pan=%s amount=%d rc=%s %s", req.terminal.tid,
                  req.mt.name, req.stan, req.f60.batch, mask_pan(pan) if pan else "-",
                  req.amount, rc, note)
 

@@ -179,10 +179,23 @@ def _decode_checked(body: bytes, tpdu: Tpdu | None, header: Header | None) -> Me
     return Message(mti, fields, tpdu or Tpdu(), header or Header(), (dict(fields), bytes(body)))
 
 
+# The TPDUs and headers seen, by their bytes: a host hears few distinct ones, and both are
+# frozen, so one object serves every frame that carries those bytes.
+_FRAMINGS: dict[bytes, tuple[Tpdu, Header]] = {}
+_MAX_FRAMINGS = 256
+
+
 def decode_payload(payload: bytes) -> Message:
     """Decode what follows the 2-byte length: TPDU, header, body."""
-    fr = Frame.from_payload(payload)
-    return decode_body(fr.body, fr.tpdu, fr.header)
+    head = payload[:11]
+    known = type(head) is bytes and len(payload) >= 13  # hashable, and a whole frame
+    framing = _FRAMINGS.get(head) if known else None  # type: ignore[call-overload]
+    if framing is None:
+        fr = Frame.from_payload(payload)
+        if known and len(_FRAMINGS) < _MAX_FRAMINGS:
+            _FRAMINGS[head] = (fr.tpdu, fr.header)
+        return decode_body(fr.body, fr.tpdu, fr.header)
+    return decode_body(payload[11:], *framing)
 
 
 def decode_frame(raw: bytes) -> Message:

@@ -55,20 +55,43 @@ BY_NUMBER = {s.number: s for s in SLOTS}
 _FOREIGN = ((1 << 64) - 1) & ~sum(s.bit for s in SLOTS) | 1 << 63
 
 
-def _data(slot: _Slot, value: str) -> tuple[bytes, int] | None:
-    """The field's data bytes and its length in the spec's unit, or None."""
-    if slot.text:
-        if not value.isascii():
-            return None
-        raw = value.encode("ascii")
-        return raw, len(raw)
-    if slot.nibbles:
-        padded = value + "0" if len(value) & 1 else value
-        return binascii.a2b_hex(padded), len(value)
-    if len(value) & 1:
-        return None
-    raw = binascii.a2b_hex(value)
-    return raw, len(raw)
+# The decoder's content check of a value it read: hex output is already ASCII uppercase hex,
+# decoded text already ASCII, so what remains is a str method (None: nothing left to check).
+_READ_GOOD: dict[str, Callable[[str], bool] | None] = {
+    "n": str.isdigit,  # never empty here: an empty value is taken before the check
+    "z": _GOOD["z"],
+    "ans": str.isprintable,
+    "b": None,
+}
+# What a decoder needs of a slot, as a tuple: number, prefix, max_len, nibbles, text, check.
+_Read = tuple[int, int, int, bool, bool, "Callable[[str], bool] | None"]
+_READS: dict[int, _Read] = {
+    s.number: (s.number, s.prefix, s.max_len, s.nibbles, s.text,
+               _READ_GOOD[next(f.content for f in FIELDS if f.number == s.number)])
+    for s in SLOTS}
+# Per bitmap, the slots it sets in field order: bodies of one message type share one bitmap.
+_PLANS: dict[int, tuple[_Read, ...]] = {}
+_MAX_PLANS = 1024
+# The BCD length prefixes, by prefix size and length: "0042" -> b"\x00\x42".
+_PREFIXES = {size: [binascii.a2b_hex(f"{n:0{2 * size}d}") for n in range(10 ** (2 * size))]
+             for size in (1, 2)}
+
+
+def _plan(bitmap: int) -> tuple[_Read, ...]:
+    plan = _PLANS.get(bitmap)
+    if plan is None:
+        plan = tuple(_READS[s.number] for s in SLOTS if bitmap & s.bit)
+        if len(_PLANS) < _MAX_PLANS:
+            _PLANS[bitmap] = plan
+    return plan
+
+
+# What an encoder needs of a slot, as a tuple: bit, prefix, max_len, how its data is written
+# (_TEXT ASCII, _NIBBLES BCD right-padded with 0, _BYTES hex two digits a byte), check.
+_TEXT, _NIBBLES, _BYTES = 0, 1, 2
+_WRITES: dict[int, tuple[int, int, int, int, Callable[[str], bool]]] = {
+    s.number: (s.bit, s.prefix, s.max_len, _TEXT if s.text else _NIBBLES if s.nibbles else _BYTES,
+               s.good) for s in SLOTS}
 
 
 def encode(mti: str, fields: dict[int, str]) -> bytes | None:
@@ -78,80 +101,86 @@ def encode(mti: str, fields: dict[int, str]) -> bytes | None:
         return None
     bitmap = 0
     parts = [b""]
+    append = parts.append
+    a2b = binascii.a2b_hex
     try:
         for number in sorted(fields):
-            slot = BY_NUMBER[number]
+            bit, prefix, max_len, kind, good = _WRITES[number]
             value = fields[number]
-            if not slot.good(value):
-                return None
-            done = _data(slot, value)
-            if done is None:
-                return None
-            raw, length = done
-            if slot.prefix == 0:
-                if length != slot.max_len:
+            if kind == _TEXT:
+                if not (value.isascii() and value.isprintable()):  # ans (its check, in line)
                     return None
-            elif length > slot.max_len:
+                raw = value.encode("ascii")
+                length = len(raw)
+            elif not (value.isdigit() and value.isascii()) and not good(value):
+                return None  # ASCII digits fit n, z and b alike: the class's own check else
+            elif kind == _NIBBLES:
+                length = len(value)
+                raw = a2b(value + "0" if length & 1 else value)
+            else:
+                if len(value) & 1:
+                    return None
+                raw = a2b(value)
+                length = len(raw)
+            if prefix == 0:
+                if length != max_len:
+                    return None
+            elif length > max_len:
                 return None
             else:
-                parts.append(binascii.a2b_hex(f"{length:0{2 * slot.prefix}d}"))
-            parts.append(raw)
-            bitmap |= slot.bit
-        parts[0] = binascii.a2b_hex(mti) + bitmap.to_bytes(_BITMAP_BYTES, "big")
+                append(_PREFIXES[prefix][length])
+            append(raw)
+            bitmap |= bit
+        parts[0] = a2b(mti) + bitmap.to_bytes(_BITMAP_BYTES, "big")
     except (KeyError, ValueError, TypeError, AttributeError, binascii.Error):
         return None
     return b"".join(parts)
 
 
-def _field(body: bytes, pos: int, slot: _Slot) -> tuple[str, int] | None:
-    """One field's value at `pos` and where the next field starts, or None."""
-    if slot.prefix:
-        head = body[pos:pos + slot.prefix].hex()
-        if len(head) != 2 * slot.prefix or not head.isdigit():
-            return None
-        length = int(head)
-        if length > slot.max_len:
-            return None
-        pos += slot.prefix
-        if length == 0:
-            return "", pos
-    else:
-        length = slot.max_len
-    size = (length + 1) // 2 if slot.nibbles else length
-    raw = body[pos:pos + size]
-    if len(raw) != size:
-        return None
-    if slot.text:
-        if not raw.isascii():
-            return None
-        value = raw.decode("ascii")
-    else:
-        value = raw.hex().upper()
-        if slot.nibbles and length & 1:
-            if value[-1] != "0":
-                return None
-            value = value[:-1]
-    if not slot.good(value):
-        return None
-    return value, pos + size
-
-
 def decode(body: bytes) -> tuple[str, dict[int, str]] | None:
     """(MTI, fields in field order) of a well-formed body whose every field passes codec.py's
-    content checks; None for anything else (codec.py then asks pyiso8583 what is wrong)."""
-    if len(body) < _BODY_START:
+    content checks; None for anything else (codec.py then asks pyiso8583 what is wrong).
+    One loop over the slots the bitmap sets, each field read in line."""
+    end_of_body = len(body)
+    if end_of_body < _BODY_START:
         return None
     bitmap = int.from_bytes(body[2:_BODY_START], "big")
     if bitmap & _FOREIGN:
         return None
     fields: dict[int, str] = {}
     pos = _BODY_START
-    for slot in SLOTS:
-        if bitmap & slot.bit:
-            found = _field(body, pos, slot)
-            if found is None:
+    for number, prefix, max_len, nibbles, text, good in _PLANS.get(bitmap) or _plan(bitmap):
+        if prefix:
+            head = body[pos:pos + prefix].hex()
+            if len(head) != 2 * prefix or not head.isdigit():
                 return None
-            fields[slot.number], pos = found
-    if pos != len(body):
+            length = int(head)
+            if length > max_len:
+                return None
+            pos += prefix
+            if length == 0:
+                fields[number] = ""
+                continue
+        else:
+            length = max_len
+        end = pos + ((length + 1) >> 1 if nibbles else length)
+        if end > end_of_body:
+            return None
+        if text:
+            raw = body[pos:end]
+            if not raw.isascii():
+                return None
+            value = raw.decode("ascii")
+        else:
+            value = body[pos:end].hex().upper()
+            if nibbles and length & 1:
+                if value[-1] != "0":
+                    return None
+                value = value[:-1]
+        if good is not None and not good(value):
+            return None
+        fields[number] = value
+        pos = end
+    if pos != end_of_body:
         return None
     return body[:2].hex().upper(), fields

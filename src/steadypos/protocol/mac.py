@@ -7,6 +7,7 @@ import hmac
 from collections.abc import Callable
 from enum import StrEnum
 
+from steadypos.protocol import layout
 from steadypos.protocol.codec import Message, encode_body
 from steadypos.protocol.codes import UNMACED_CODES
 from steadypos.protocol.crypto import pos_ecb_mac, x919_mac
@@ -60,21 +61,31 @@ def mac_input(msg: Message) -> bytes:
 
 
 def compute(mak: bytes, data: bytes, alg: MacAlgorithm = DEFAULT_MAC) -> bytes:
-    return ALGORITHMS[MacAlgorithm(alg)](mak, data)
+    fn = ALGORITHMS.get(alg)  # a StrEnum member or its value: the same key
+    return (fn or ALGORITHMS[MacAlgorithm(alg)])(mak, data)
 
 
 def sign(msg: Message, mak: bytes, alg: MacAlgorithm = DEFAULT_MAC) -> Message:
     """A copy of msg with F64 set (or removed when this message carries no MAC); the body is
     encoded once and kept, so sending it does not encode again."""
-    out = msg.copy()
-    out.fields.pop(64, None)
-    if needs_mac(out):
-        out.fields[64] = _PLACEHOLDER
-        covered = encode_body(out)[:-8]
+    fields = dict(msg.fields)
+    fields.pop(64, None)
+    return seal(Message(msg.mti, fields, msg.tpdu, msg.header), mak, alg)
+
+
+def seal(msg: Message, mak: bytes, alg: MacAlgorithm = DEFAULT_MAC) -> Message:
+    """sign() in place, for a message the caller has just built and owns: F64 set (when this
+    message carries a MAC), the body encoded once and kept. Returns msg."""
+    fields = msg.fields
+    fields.pop(64, None)
+    if needs_mac(msg):
+        fields[64] = _PLACEHOLDER
+        body = layout.encode(msg.mti, fields) or encode_body(msg)  # the latter names errors
+        covered = body[:-8]
         value = compute(mak, covered, alg)
-        out.fields[64] = value.hex().upper()
-        out.wire = (dict(out.fields), covered + value)
-    return out
+        fields[64] = value.hex().upper()
+        msg.wire = (dict(fields), covered + value)
+    return msg
 
 
 def verify(msg: Message, mak: bytes, alg: MacAlgorithm = DEFAULT_MAC) -> bool:

@@ -68,6 +68,9 @@ VALUE_RULES: dict[int, tuple[Callable[[str], bool], str]] = {
 }
 
 
+_RULES_IN_ORDER = sorted(VALUE_RULES.items())
+
+
 def _settle_totals(v: str) -> bool:
     """Debit and credit totals + `0`, then the foreign block: all zeros here (§3)."""
     return _digits(v, 62) and v[30] == "0" and v[31:] == "0" * 31
@@ -107,10 +110,11 @@ def _entry_mode(msg: Message, mt: MessageType) -> str | None:
 
 def problem(msg: Message, mt: MessageType) -> str | None:
     """Why the request's fields break §2/§3/§7, or None when every check passes."""
-    for n, value in sorted(msg.fields.items()):
-        rule = VALUE_RULES.get(n)
-        if rule is not None and not rule[0](value):
-            return f"{rule[1]}, got {value!r}"
+    fields = msg.fields
+    for n, (rule, says) in _RULES_IN_ORDER:  # field order: the first problem found is told
+        value = fields.get(n)
+        if value is not None and not rule(value):
+            return f"{says}, got {value!r}"
     f48 = F48_RULES.get(mt.name)
     if f48 is not None and 48 in msg and not f48[0](msg.get(48)):
         return f48[1]
