@@ -16,10 +16,10 @@ from support.pg import pg_schema
 from steadypos.host import pg_store, sqlite_store
 from steadypos.host.ledger import check
 from steadypos.host.migrate import latest
-from steadypos.host.records import Posting
+from steadypos.host.records import CardRow, Posting
 from steadypos.host.schema import RRN_BLOCK
 from steadypos.host.settings import default_keys_path
-from steadypos.host.store import StoreError, StoreUrl, open_store
+from steadypos.host.store import StoreConflict, StoreError, StoreUrl, open_store
 
 NEWEST = latest(sqlite_store.MIGRATIONS)
 
@@ -79,6 +79,14 @@ def test_a_database_at_the_previous_version_is_upgraded_and_keeps_its_money(
                                                                     "merchant:M1": 300}
     assert store.postings()[-1][3] == [("merchant:M1", -200), ("card:1", 200)]
     store.close()
+
+
+def test_a_database_newer_than_the_code_is_refused_not_written(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    open_store(db).close()
+    with pytest.raises(StoreError, match=f"schema version {NEWEST}, newer than this host's "
+                                         f"{NEWEST - 1}"):
+        sqlite_store.SqliteStore(db, migrations=sqlite_store.MIGRATIONS[:-1])
 
 
 def test_a_database_made_before_versions_under_1_0_reaches_the_newest(tmp_path: Path) -> None:
@@ -160,3 +168,30 @@ def test_a_postgresql_database_at_the_previous_version_keeps_its_money_and_rrns(
     assert check(other).ok
     store.close()
     other.close()
+
+
+def test_reading_the_card_that_pays_locks_its_account_on_postgresql(pg_url: str) -> None:
+    """A second worker's sale on the same card waits for the first (here: gives up after the
+    lock timeout), so two sales never both spend the same balance."""
+    first, second = open_store(pg_url), open_store(pg_url, worker=1)
+    first.begin()
+    card_id = first.add_card(CardRow(0, "ref1", "622202******0001", "3012", "active",
+                                     "magstripe", "01", "v"))
+    first.ensure_account("issuer:funding", "issuer")
+    first.ensure_account(f"card:{card_id}", "card")
+    first.post(Posting("opening", "card ref1", (("issuer:funding", -500), (f"card:{card_id}",
+                                                                           500))))
+    first.commit()
+    try:
+        first.begin()
+        paying = first.card("ref1", pays=True)
+        assert paying is not None and first.balance(paying.account, for_update=True) == 500
+        second.begin()
+        with pytest.raises(StoreConflict):
+            second.card("ref1", pays=True)
+        second.rollback()
+        assert second.card("ref1") is not None  # reading it without paying waits for nothing
+    finally:
+        for store in (first, second):
+            store.rollback()
+            store.close()

@@ -69,7 +69,7 @@ def _payer(store: Store, secrets: HostSecrets, req: Request) -> Payer | Reply:
         return Payer(ref, code.account, qr_code=ref)
     if 35 in msg and _track2_pan(msg.get(35)) != pan:
         return Reply(ResponseCode.INVALID_CARD)
-    card = store.card(secrets.pan_ref(pan))
+    card = store.card(secrets.pan_ref(pan), pays=True)
     if card is None or card.status == "blocked":
         return Reply(ResponseCode.INVALID_CARD)
     if card.status == "locked":

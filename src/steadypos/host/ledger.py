@@ -14,11 +14,11 @@ def merchant_account(mid: str) -> str:
     return f"merchant:{mid}"
 
 
-def transfer(store: Store, kind: str, ref: str, debit: str, credit: str, amount: int) -> int:
+def transfer(store: Store, kind: str, ref: str, debit: str, credit: str, amount: int) -> None:
     """Move `amount` fen from `debit` to `credit` as one posting."""
     if amount <= 0:
         raise ValueError("transfer amount must be positive fen")
-    return store.post(Posting(kind, ref, ((debit, -amount), (credit, amount))))
+    store.post(Posting(kind, ref, ((debit, -amount), (credit, amount))))
 
 
 @dataclass

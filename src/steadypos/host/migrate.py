@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from steadypos.host.sql_run import StoreError
+
 log = logging.getLogger("steadypos.host")
 
 
@@ -43,7 +45,13 @@ def upgrade(db: Migratable, steps: Sequence[Migration]) -> list[Migration]:
     """Run the steps above the database's version, each in its own transaction; a no-op on a
     database at the newest. Returns the steps run; logs them unless the database was new."""
     done: list[Migration] = []
-    known = db.schema_version() > 0
+    at = db.schema_version()
+    if steps and at > latest(steps):
+        # Older code on a newer schema could write what it no longer means (SQLite's version 3
+        # moves balances by a trigger: an older host's own UPDATE would count every sale twice).
+        raise StoreError(f"the host database is at schema version {at}, newer than this "
+                         f"host's {latest(steps)}: run a newer steadypos")
+    known = at > 0
     for step in steps:
         if step.version <= db.schema_version():
             continue

@@ -4,6 +4,7 @@ sale. A backend changes how balances are kept (PostgreSQL: a row per worker)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -22,12 +23,19 @@ def net_by_account(lines: tuple[tuple[str, int], ...]) -> list[tuple[str, int]]:
     return sorted(net.items())
 
 
-def numbered(pairs: list[tuple[str, int]]) -> dict[str, Any]:
-    """Parameters a0, m0, a1, m1, ... of (account, amount) pairs, for a statement of many rows."""
-    params: dict[str, Any] = {}
-    for i, (account, amount) in enumerate(pairs):
-        params[f"a{i}"], params[f"m{i}"] = account, amount
-    return params
+def flat(pairs: list[tuple[str, int]] | tuple[tuple[str, int], ...]) -> tuple[Any, ...]:
+    """a0, m0, a1, m1, ... of (account, amount) pairs: the parameters of a statement of many
+    rows, in the order they appear in it."""
+    return tuple(v for pair in pairs for v in pair)
+
+
+@functools.cache
+def _lines_sql(n: int) -> str:
+    """The INSERT of a posting's n lines (:pid, then each line's account and amount)."""
+    values = ", ".join(f"(:pid, {i}, :a{i}, :m{i})" for i in range(n))
+    return f"INSERT INTO posting_lines (posting_id, line, account, amount) VALUES {values}"
+
+
 
 
 class SqlLedger(SqlRun):
@@ -38,9 +46,15 @@ class SqlLedger(SqlRun):
     blocks_survive_rollback: ClassVar[bool] = False
 
     def __init__(self) -> None:
+        super().__init__()
+        self._balances: dict[str, int] = {}  # kept (`keeps_rows`): account -> balance
         self._accounts: set[str] = set()  # known to exist, committed
         self._new_accounts: set[str] = set()  # made in the open transaction
         self._blocks: dict[str, tuple[int, int]] = {}  # counter -> (next value, last of block)
+
+    def _forget_kept(self) -> None:
+        super()._forget_kept()
+        self._balances.clear()
 
     def _undone(self, committed: bool) -> None:
         super()._undone(committed)
@@ -61,26 +75,35 @@ class SqlLedger(SqlRun):
 
     def balance(self, account: str, for_update: bool = False) -> int:
         """`for_update`: the account is about to pay (one writer: nothing to lock)."""
+        kept = self._balances.get(account) if self._kept else None
+        if kept is not None:
+            return kept
         row = self._run("SELECT balance FROM accounts WHERE id = :id", id=account).fetchone()
-        return int(row[0]) if row else 0
+        if row is None:
+            return 0
+        if self._kept:
+            self._balances[account] = int(row[0])
+        return int(row[0])
 
-    def post(self, p: Posting) -> int:
-        """The posting and all its lines in two statements, then the balances."""
+    def post(self, p: Posting) -> None:
+        """The posting and all its lines in two statements; each account's balance follows its
+        lines in the second (a trigger: SQLite's schema version 3). A backend that keeps
+        balances otherwise posts its own way (PostgreSQL)."""
         pid = self._insert_returning_id(
             "INSERT INTO postings (kind, ref, created_at) VALUES (:kind, :ref, :at)",
             dict(kind=p.kind, ref=p.ref, at=now_ts()))
-        values = ", ".join(f"(:pid, {i}, :a{i}, :m{i})" for i in range(len(p.lines)))
-        self._run(f"INSERT INTO posting_lines (posting_id, line, account, amount) "
-                  f"VALUES {values}", pid=pid, **numbered(list(p.lines)))
-        self._add_to_balances(net_by_account(p.lines))
-        return pid
-
-    def _add_to_balances(self, net: list[tuple[str, int]]) -> None:
-        """One UPDATE for every account the posting names."""
-        cases = " ".join(f"WHEN :a{i} THEN :m{i}" for i in range(len(net)))
-        names = ", ".join(f":a{i}" for i in range(len(net)))
-        self._run(f"UPDATE accounts SET balance = balance + CASE id {cases} END "
-                  f"WHERE id IN ({names})", **numbered(net))
+        lines = p.lines
+        if len(lines) == 2:  # every posting the host makes: pid written before each line
+            (a0, m0), (a1, m1) = lines
+            self._run_seq(_lines_sql(2), (pid, a0, m0, pid, a1, m1))
+        else:
+            self._run_seq(_lines_sql(len(lines)),
+                          tuple(v for a, m in lines for v in (pid, a, m)))
+        kept = self._balances
+        if kept:
+            for account, amount in lines:
+                if account in kept:
+                    kept[account] += amount
 
     def account_balances(self) -> list[tuple[str, str, int]]:
         return [(r[0], r[1], int(r[2])) for r in

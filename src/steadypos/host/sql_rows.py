@@ -21,6 +21,7 @@ TXN_COLS = ("id, tid, batch, stan, mti, kind, content_hash, amount, pan_ref, acc
 _TERMINAL_READ = (f"SELECT {TERMINAL_COLS}, EXISTS (SELECT 1 FROM params_waiting p "
                   "WHERE p.tid = terminals.tid) FROM terminals")
 KEY_SET_COLS = "tid, gen, pik, mak, tdk, issued_at"
+_SORTED_JSON = json.JSONEncoder(sort_keys=True)  # json.dumps(..., sort_keys=True), built once
 
 
 def txn_row(row: Any) -> TxnRow:
@@ -31,16 +32,46 @@ def txn_row(row: Any) -> TxnRow:
                   orig_id=row[16], fingerprint=row[17])
 
 
+def txn_values(t: TxnRow) -> tuple[Any, ...]:
+    """The parameters of INSERT_TXN for the row, in their order."""
+    return (t.tid, t.batch, t.stan, t.mti, t.kind, t.content_hash, t.amount, t.pan_ref,
+            t.account, t.rc, t.rrn, t.auth_code, _SORTED_JSON.encode(t.response), t.state,
+            t.refunded, t.orig_id, t.fingerprint, now_ts())
+
+
 def terminal_row(row: Any) -> TerminalRow:
     return TerminalRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]),
                        row[8], row[9], row[10], row[11], bool(row[12]))
 
 
+INSERT_TXN = (
+    "INSERT INTO txns (tid, batch, stan, mti, kind, content_hash, amount, pan_ref, account, rc, "
+    "rrn, auth_code, response, state, refunded, orig_id, fingerprint, created_at) VALUES (:tid, "
+    ":batch, :stan, :mti, :kind, :content_hash, :amount, :pan_ref, :account, :rc, :rrn, "
+    ":auth_code, :response, :state, :refunded, :orig_id, :fingerprint, :at)")
+
+
 class SqlRows(SqlRun):
-    """Terminals, keys, cards, QR codes and transaction rows."""
+    """Terminals, keys, cards, QR codes and transaction rows. Where the store `keeps_rows`, the
+    terminal and card rows read are kept (as the database gave them) for the transactions after,
+    and every write of this class drops what it changes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._terminal_rows: dict[str, Any] = {}  # tid -> its row, as read
+        self._card_rows: dict[str, Any] = {}  # pan_ref -> its row, as read
+
+    def _forget_kept(self) -> None:
+        super()._forget_kept()
+        self._terminal_rows.clear()
+        self._card_rows.clear()
+
+    def _changed_terminal(self, tid: str) -> None:
+        self._terminal_rows.pop(tid, None)
 
     # -- terminals -----------------------------------------------------------------------
     def add_terminal(self, t: TerminalRow) -> None:
+        self._changed_terminal(t.tid)
         self._run(f"INSERT INTO terminals ({TERMINAL_COLS}) VALUES (:tid, :mid, :tmk, :pik, "
                   ":mak, :tdk, :key_gen, :signed_in, :batch, :txn_limit, :mac, :status)",
                   tid=t.tid, mid=t.mid, tmk=t.tmk, pik=t.pik, mak=t.mak, tdk=t.tdk,
@@ -48,12 +79,19 @@ class SqlRows(SqlRun):
                   txn_limit=t.txn_limit, mac=t.mac, status=t.status)
 
     def terminal(self, tid: str, lock: RowLock = RowLock.NONE) -> TerminalRow | None:
-        clause = lock.value if self.row_locks else ""
-        row = self._run(f"{_TERMINAL_READ} WHERE tid = :tid{clause}", tid=tid).fetchone()
-        return None if row is None else terminal_row(row)
+        row = self._terminal_rows.get(tid) if self._kept else None
+        if row is None:
+            clause = lock.value if self.row_locks else ""
+            row = self._run(f"{_TERMINAL_READ} WHERE tid = :tid{clause}", tid=tid).fetchone()
+            if row is None:
+                return None
+            if self._kept:
+                self._terminal_rows[tid] = row
+        return terminal_row(row)
 
     def update_registration(self, t: TerminalRow) -> None:
         """What registering again replaces: MID, TMK, MAC algorithm, limit, status."""
+        self._changed_terminal(t.tid)
         self._run("UPDATE terminals SET mid = :mid, tmk = :tmk, mac = :mac, txn_limit = :limit, "
                   "status = :status WHERE tid = :tid", mid=t.mid, tmk=t.tmk, mac=t.mac,
                   limit=t.txn_limit, status=t.status, tid=t.tid)
@@ -63,14 +101,17 @@ class SqlRows(SqlRun):
                 self._run(f"{_TERMINAL_READ} ORDER BY tid").fetchall()]
 
     def save_keys(self, t: TerminalRow) -> None:
+        self._changed_terminal(t.tid)
         self._run("UPDATE terminals SET pik = :pik, mak = :mak, tdk = :tdk, key_gen = :gen, "
                   "signed_in = :signed_in WHERE tid = :tid", pik=t.pik, mak=t.mak, tdk=t.tdk,
                   gen=t.key_gen, signed_in=int(t.signed_in), tid=t.tid)
 
     def set_status(self, tid: str, status: str) -> None:
+        self._changed_terminal(tid)
         self._run("UPDATE terminals SET status = :status WHERE tid = :tid", status=status, tid=tid)
 
     def set_batch(self, tid: str, batch: int) -> None:
+        self._changed_terminal(tid)
         self._run("UPDATE terminals SET batch = :batch WHERE tid = :tid", batch=batch, tid=tid)
 
     # -- unused working key sets (§4 key rollover) -----------------------------------------
@@ -105,15 +146,24 @@ class SqlRows(SqlRun):
                  kind=c.kind, psn=c.psn, pin_verifier=c.pin_verifier, pin_tries=c.pin_tries,
                  track_verifier=c.track_verifier))
 
-    def card(self, pan_ref: str) -> CardRow | None:
-        row = self._run(f"SELECT {CARD_COLS} FROM cards WHERE pan_ref = :ref",
-                        ref=pan_ref).fetchone()
-        return CardRow(*row) if row else None
+    def card(self, pan_ref: str, pays: bool = False) -> CardRow | None:
+        """`pays`: the card is about to pay (where several processes write, its account's row
+        is locked with the same statement; one writer: nothing to lock)."""
+        row = self._card_rows.get(pan_ref) if self._kept else None
+        if row is None:
+            row = self._run(f"SELECT {CARD_COLS} FROM cards WHERE pan_ref = :ref",
+                            ref=pan_ref).fetchone()
+            if row is None:
+                return None
+            if self._kept:
+                self._card_rows[pan_ref] = row
+        return CardRow(*row)
 
     def cards(self) -> list[CardRow]:
         return [CardRow(*r) for r in self._run(f"SELECT {CARD_COLS} FROM cards ORDER BY id")]
 
     def set_pin_tries(self, card_id: int, tries: int, status: str) -> None:
+        self._card_rows.clear()  # kept by PAN reference, not id; a wrong PIN is rare
         self._run("UPDATE cards SET pin_tries = :tries, status = :status WHERE id = :id",
                   tries=tries, status=status, id=card_id)
 
@@ -135,6 +185,7 @@ class SqlRows(SqlRun):
                          tid=tid).fetchone() is not None
 
     def set_params_waiting(self, tid: str, waiting: bool) -> None:
+        self._changed_terminal(tid)  # read with the terminal's row
         self._run("DELETE FROM params_waiting WHERE tid = :tid", tid=tid)
         if waiting:
             self._run("INSERT INTO params_waiting (tid) VALUES (:tid)", tid=tid)
@@ -160,22 +211,12 @@ class SqlRows(SqlRun):
         return [txn_row(r) for r in self._run(
             f"SELECT {TXN_COLS} FROM txns WHERE tid = :tid ORDER BY id", tid=tid).fetchall()]
 
-    def insert_txn(self, t: TxnRow) -> int:
-        t.id = self._insert_returning_id(
-            "INSERT INTO txns (tid, batch, stan, mti, kind, content_hash, amount, pan_ref, "
-            "account, rc, rrn, auth_code, response, state, refunded, orig_id, fingerprint, "
-            "created_at) VALUES (:tid, :batch, :stan, :mti, :kind, :content_hash, :amount, "
-            ":pan_ref, :account, :rc, :rrn, :auth_code, :response, :state, :refunded, :orig_id, "
-            ":fingerprint, :at)",
-            dict(tid=t.tid, batch=t.batch, stan=t.stan, mti=t.mti, kind=t.kind,
-                 content_hash=t.content_hash, amount=t.amount, pan_ref=t.pan_ref,
-                 account=t.account, rc=t.rc, rrn=t.rrn, auth_code=t.auth_code,
-                 response=json.dumps(t.response, sort_keys=True), state=t.state,
-                 refunded=t.refunded, orig_id=t.orig_id, fingerprint=t.fingerprint,
-                 at=now_ts()))
-        return t.id
+    def insert_txn(self, t: TxnRow) -> None:
+        """The row is kept; its id is not read back (on PostgreSQL a round trip that nothing
+        needs: the row is found again by its key)."""
+        self._run_seq(INSERT_TXN, txn_values(t))
 
     def update_txn(self, t: TxnRow) -> None:
         self._run("UPDATE txns SET state = :state, refunded = :refunded, response = :response, "
                   "rc = :rc WHERE id = :id", state=t.state, refunded=t.refunded,
-                  response=json.dumps(t.response, sort_keys=True), rc=t.rc, id=t.id)
+                  response=_SORTED_JSON.encode(t.response), rc=t.rc, id=t.id)

@@ -5,7 +5,9 @@ quoting); driver errors as StoreError; transactions, savepoints and the schema v
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from contextlib import AbstractContextManager
+from operator import itemgetter
 from typing import Any, ClassVar
 
 from sqlalchemy import text
@@ -19,6 +21,19 @@ class StoreError(Exception):
 class StoreConflict(StoreError):
     """Another process changed the same rows first (a unique key taken, a deadlock): the same
     request run again sees what it committed."""
+
+
+Binder = Callable[[dict[str, Any]], tuple[Any, ...]]
+
+
+def _binder(names: tuple[str, ...]) -> Binder:
+    """What turns a statement's named parameters into the driver's tuple, in `names` order."""
+    if len(names) > 1:
+        return itemgetter(*names)
+    if names:
+        name = names[0]
+        return lambda params: (params[name],)
+    return lambda params: ()
 
 
 def store_error(exc: BaseException) -> StoreError:
@@ -37,7 +52,14 @@ class SqlRun:
     # account): nothing for one writer (SQLite), a row lock where several processes write.
     lock: ClassVar[str] = ""
     row_locks: ClassVar[bool] = False  # whether terminal(lock=...) locks
-    _compiled: ClassVar[dict[str, tuple[str, tuple[str, ...]]]]
+    # Whether rows read in a transaction may be kept for the next ones: only where one
+    # connection writes and can tell, at each begin(), whether any other changed the database
+    # since (SQLite's data_version). Kept rows are used only inside a transaction.
+    keeps_rows: ClassVar[bool] = False
+    _compiled: ClassVar[dict[str, tuple[str, Binder]]]
+
+    def __init__(self) -> None:
+        self._kept = False  # whether kept rows may be used now
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -62,25 +84,45 @@ class SqlRun:
     def has_table(self, name: str) -> bool:
         raise NotImplementedError
 
+    def _changed_elsewhere(self) -> bool:
+        """Whether another connection committed since the last call (`keeps_rows` stores)."""
+        return True
+
     def _undone(self, committed: bool) -> None:
         """What the store remembers between statements, told that a transaction ended
         (`committed`) or that some of it was undone (not `committed`)."""
 
+    def _forget_kept(self) -> None:
+        """Drop the rows kept between transactions (another connection may have changed them,
+        or a rollback undid what they say)."""
+
     # -- running statements --------------------------------------------------------------
-    def _sql(self, sql: str) -> tuple[str, tuple[str, ...]]:
-        """The driver's text of `sql` and the order of its parameters, compiled at first use."""
+    def _sql(self, sql: str) -> tuple[str, Binder]:
+        """The driver's text of `sql` and what orders its parameters, compiled at first use."""
         found = self._compiled.get(sql)
         if found is None:
             compiled = text(sql).compile(dialect=self.dialect)
-            found = (compiled.string, tuple(compiled.positiontup or ()))
+            found = (compiled.string, _binder(tuple(compiled.positiontup or ())))
             self._compiled[sql] = found
         return found
 
     def _run(self, sql: str, **params: Any) -> Any:
         """The cursor of one statement."""
-        driver_sql, names = self._sql(sql)
+        return self._run_dict(sql, params)
+
+    def _run_dict(self, sql: str, params: dict[str, Any]) -> Any:
+        driver_sql, bind = self._sql(sql)
         try:
-            return self._execute(driver_sql, tuple(params[n] for n in names))
+            return self._execute(driver_sql, bind(params))
+        except self.driver_error as exc:
+            raise store_error(exc) from exc
+
+    def _run_seq(self, sql: str, values: tuple[Any, ...]) -> Any:
+        """The cursor of a statement whose parameters are `values` in the order they appear in
+        `sql` (a name written twice takes two values): no names to look up, for the statements
+        of many rows a sale runs."""
+        try:
+            return self._execute(self._sql(sql)[0], values)
         except self.driver_error as exc:
             raise store_error(exc) from exc
 
@@ -94,15 +136,22 @@ class SqlRun:
     # -- transactions --------------------------------------------------------------------
     def begin(self) -> None:
         self._begin()
+        if self.keeps_rows:
+            if self._changed_elsewhere():
+                self._forget_kept()
+            self._kept = True
 
     def commit(self) -> None:
+        self._kept = False
         self._commit()  # a failed commit is followed by rollback(), which forgets
         self._undone(committed=True)
 
     def rollback(self) -> None:
+        self._kept = False
         try:
             self._rollback()
         finally:
+            self._forget_kept()
             self._undone(committed=False)
 
     def pipelined(self) -> AbstractContextManager[Any]:
@@ -117,6 +166,7 @@ class SqlRun:
         self._run(f"RELEASE SAVEPOINT {name}")
 
     def rollback_to(self, name: str) -> None:
+        self._forget_kept()
         self._undone(committed=False)
         self._run(f"ROLLBACK TO SAVEPOINT {name}")
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.dialects import sqlite
 
 from steadypos.files import make_private_db
-from steadypos.host.migrate import Migratable, Migration, upgrade
+from steadypos.host.migrate import Migratable, Migration, ddl_step, upgrade
 from steadypos.host.schema import SqlDialect, shared_steps, tables
 from steadypos.host.sql_store import SqlStore, store_error
 
@@ -46,8 +46,14 @@ def _pos_link_1_1(db: Migratable) -> None:
         db.ddl(sql)
 
 
-MIGRATIONS: tuple[Migration, ...] = shared_steps(Migration(1, "pos-link-v1.1 tables",
-                                                           _pos_link_1_1))
+MIGRATIONS: tuple[Migration, ...] = (
+    *shared_steps(Migration(1, "pos-link-v1.1 tables", _pos_link_1_1)),
+    # One statement less a sale: SQLite moves the balance as it writes each line, in the same
+    # statement, where a separate UPDATE cost about 6 us of CPU (PostgreSQL keeps shard rows).
+    ddl_step(3, "account balances follow their posting lines (a trigger)",
+             "CREATE TRIGGER posting_lines_balance AFTER INSERT ON posting_lines BEGIN "
+             "UPDATE accounts SET balance = balance + NEW.amount WHERE id = NEW.account; END"),
+)
 
 
 def read_only(path: str | Path) -> sqlite3.Connection:
@@ -61,11 +67,16 @@ def read_only(path: str | Path) -> sqlite3.Connection:
 class SqliteStore(SqlStore):
     dialect = sqlite.dialect()
     driver_error = sqlite3.Error
+    # One writer, and every other connection's commit moves PRAGMA data_version: the rows a
+    # sale reads (its terminal, card, balance) are kept between transactions, checked once a
+    # transaction (a group), not read again for every request.
+    keeps_rows = True
 
     def __init__(self, path: str | Path, synchronous: str = "FULL",
                  migrations: tuple[Migration, ...] = MIGRATIONS) -> None:
         super().__init__()
         self.path = str(path)
+        self._data_version: int | None = None
         try:
             make_private_db(self.path)
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so one commit covers a
@@ -88,10 +99,17 @@ class SqliteStore(SqlStore):
         return self.conn.execute(sql, params)
 
     def _insert_returning_id(self, sql: str, params: dict[str, Any]) -> int:
-        return int(self._run(sql, **params).lastrowid or 0)
+        return int(self._run_dict(sql, params).lastrowid or 0)
 
     def _begin(self) -> None:
         self.ddl("BEGIN IMMEDIATE")
+
+    def _changed_elsewhere(self) -> bool:
+        """Inside BEGIN IMMEDIATE (no other connection can commit until ours ends): whether
+        one did since the last time we asked."""
+        version = self._run("PRAGMA data_version").fetchone()[0]
+        changed, self._data_version = version != self._data_version, version
+        return changed
 
     def _commit(self) -> None:
         self.ddl("COMMIT")

@@ -55,17 +55,16 @@ class TrainingStore:
         rows = (_unmarked(r) for r in self._store.terminal_txns(tid))
         return [r for r in rows if r is not None]
 
-    def insert_txn(self, t: TxnRow) -> int:
-        t.id = self._store.insert_txn(_marked(t))
-        return t.id
+    def insert_txn(self, t: TxnRow) -> None:
+        self._store.insert_txn(_marked(t))
 
     def update_txn(self, t: TxnRow) -> None:
         if t.id is not None and self.txn_by_id(t.id) is not None:  # never a live row
             self._store.update_txn(t)
 
     # -- nothing moves ---------------------------------------------------------------------
-    def post(self, p: Posting) -> int:
-        return 0
+    def post(self, p: Posting) -> None:
+        return None
 
     def ensure_account(self, account: str, kind: str) -> None:
         return None
