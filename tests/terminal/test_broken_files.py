@@ -5,7 +5,9 @@ random offsets."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -89,6 +91,32 @@ def pristine(tmp_path: Path, signed: TerminalRig) -> Path:
         if p.name.startswith("term.db") and p.is_file():
             shutil.copy2(p, keep / p.name)
     return keep
+
+
+def _zero_page_of(journal: Path, table: str) -> None:
+    """Make the first page of `table` in a closed journal unreadable (its b-tree header zeroed)."""
+    with contextlib.closing(sqlite3.connect(journal)) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = ?",
+                          (table,)).fetchone()[0]
+    raw = bytearray(journal.read_bytes())
+    at = (root - 1) * size + (100 if root == 1 else 0)
+    raw[at:at + 12] = bytes(12)
+    journal.write_bytes(bytes(raw))
+
+
+def test_a_journal_whose_transactions_are_damaged_is_one_line(pristine: Path) -> None:
+    # Found by the hypothesis test below: the journal opened (its config page was fine), then
+    # reading its transactions raised sqlite3.DatabaseError out of `journal --json`.
+    journal = pristine / "term.db"
+    _zero_page_of(journal, "txns")
+    line = _refused(["journal", "--journal", str(journal)])
+    assert "is damaged" in line and "restore it from a backup" in line
+    ran = RUNNER.invoke(terminal_app, ["journal", "--journal", str(journal), "--json"])
+    assert ran.exception is None or isinstance(ran.exception, SystemExit), ran.exception
+    assert ran.exit_code == 2, ran.output
+    assert len((ran.stderr or ran.stdout).strip().splitlines()) == 1, ran.output
 
 
 @settings(max_examples=40, deadline=None,

@@ -103,6 +103,18 @@ class Txn:
 
 
 _TXN_COLS = ", ".join(f.name for f in fields(Txn))
+_KINDS = {"int": (int,), "str": (str,), "int | None": (int, type(None))}
+_TXN_KINDS = tuple((f.name, _KINDS[str(f.type)]) for f in fields(Txn))
+
+
+def _txn(row: tuple[Any, ...]) -> Txn:
+    """A row as a Txn, if its values have the schema's types: a damaged page can hand back a
+    record whose bytes decode to other types, and that must read as damage, not crash later."""
+    for (name, kinds), value in zip(_TXN_KINDS, row, strict=True):
+        if not isinstance(value, kinds):
+            raise sqlite3.DatabaseError(f"transaction {row[0]!r} has a {type(value).__name__} "
+                                        f"{name}: the record is damaged")
+    return Txn(*row)
 
 
 class Change(NamedTuple):
@@ -252,7 +264,7 @@ class Journal:
 
     def txn(self, txn_id: int) -> Txn | None:
         row = self.conn.execute(f"SELECT {_TXN_COLS} FROM txns WHERE id = ?", (txn_id,)).fetchone()
-        return Txn(*row) if row else None
+        return _txn(row) if row else None
 
     def _select(self, order: str = "id", limit: int | None = None,
                 **where: Any) -> list[Txn]:
@@ -262,7 +274,7 @@ class Journal:
         if given:
             sql += " WHERE " + " AND ".join(f"{k} = ?" for k in given)
         sql += f" ORDER BY {order}" + (f" LIMIT {limit}" if limit else "")
-        return [Txn(*r) for r in self.conn.execute(sql, tuple(given.values()))]
+        return [_txn(r) for r in self.conn.execute(sql, tuple(given.values()))]
 
     def find(self, stan: int, batch: int | None = None, kind: str | None = None) -> Txn | None:
         """The latest transaction with this STAN (in this batch, of this kind)."""

@@ -4,6 +4,7 @@ language (`--lang zh|en`, default from the locale)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,11 +62,12 @@ def settings_of(ctx: typer.Context) -> TerminalSettings | None:
 def opened(ctx: typer.Context, journal: Path, on_banner: Callable[[str], None],
            training: bool, lang: str = "en") -> Iterator[Any]:
     """The terminal, open (it recovers what the journal alone settles), closed afterwards."""
-    from steadypos.terminal.checks import open_checked
+    from steadypos.terminal.checks import open_checked, refuse_damaged, side_files_absent
     from steadypos.terminal.counter.training import open_terminal
     from steadypos.terminal.flows import Terminal
     from steadypos.terminal.lifecycle import TerminalError
 
+    made = side_files_absent(journal)
     try:
         term = open_checked(open_terminal if training else Terminal.open, journal,
                             Banners(on_banner, lang), settings_of(ctx))
@@ -74,6 +76,8 @@ def opened(ctx: typer.Context, journal: Path, on_banner: Callable[[str], None],
         raise
     try:
         yield term
+    except sqlite3.DatabaseError as exc:  # it opened, but a page read on the way is damaged
+        fail(refuse_damaged(term, journal, exc, made).say(lang))
     except BaseException as exc:
         term.close("crash", exc)
         raise
