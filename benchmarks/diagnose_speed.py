@@ -184,7 +184,8 @@ def main() -> None:
     memory(folder, path, args.events, diag)
     if args.keep and args.log is None:
         print(f"log kept at {path}")
-    elif args.log is None:
+        return
+    if args.log is None:
         os.remove(path)
     os.rmdir(folder)
 
