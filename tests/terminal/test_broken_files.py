@@ -111,7 +111,9 @@ def test_a_journal_whose_transactions_are_damaged_is_one_line(pristine: Path) ->
     # reading its transactions raised sqlite3.DatabaseError out of `journal --json`.
     journal = pristine / "term.db"
     _zero_page_of(journal, "txns")
+    before = _files(pristine)
     line = _refused(["journal", "--journal", str(journal)])
+    assert _files(pristine) == before  # closed for real: SQLite took its -wal and -shm away
     assert "is damaged" in line and "restore it from a backup" in line
     ran = RUNNER.invoke(terminal_app, ["journal", "--journal", str(journal), "--json"])
     assert ran.exception is None or isinstance(ran.exception, SystemExit), ran.exception

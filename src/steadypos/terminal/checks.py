@@ -4,7 +4,6 @@ nothing is created or changed."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sqlite3
@@ -12,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from steadypos.files import SQLITE_SIDE_FILES, removed_on_failure
+from steadypos.files import removed_on_failure
 from steadypos.terminal.devices import UsageError
 from steadypos.terminal.events import events_path
 from steadypos.terminal.flows import Terminal
@@ -92,18 +91,9 @@ def _open(opener: Callable[..., Terminal], journal: Path, *args: Any, **kw: Any)
     return term
 
 
-def side_files_absent(journal: Path) -> list[Path]:
-    """The journal's SQLite side files that do not exist yet (before a command opens it)."""
-    return [p for p in (Path(f"{journal}{s}") for s in SQLITE_SIDE_FILES) if not p.exists()]
-
-
-def refuse_damaged(term: Terminal, journal: Path, exc: sqlite3.DatabaseError,
-                   made: list[Path]) -> TerminalError:
+def refuse_damaged(term: Terminal, journal: Path, exc: sqlite3.DatabaseError) -> TerminalError:
     """A journal that opened but whose pages were found damaged while a read-only command read
-    it: closed, the side files this command made removed (it wrote nothing worth keeping, and
-    a failed command leaves no new file), and the one-line error to give."""
+    it: closed (SQLite checkpoints and removes its side files itself; what is left belongs to
+    another connection, so nothing is deleted here), and the one-line error to give."""
     term.close("crash", exc)
-    for path in made:
-        with contextlib.suppress(OSError):
-            path.unlink()
     return TerminalError(damaged(journal, exc))

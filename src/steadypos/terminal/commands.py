@@ -342,7 +342,6 @@ def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON,
                 training: bool = TRAINING, lang: str | None = LANG) -> None:
     """Every transaction: STAN, batch, kind, amount (yuan; fen with --json), state, rc, RRN."""
     chosen = counter_cli.language(lang)
-    made = checks.side_files_absent(journal)
     try:
         term = checks.open_checked(practice.open_terminal if training else Terminal.open,
                                    journal)
@@ -355,7 +354,7 @@ def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON,
                  "auth_code": t.auth_code, "pan": t.pan_masked, "refunded": t.refunded,
                  "message": t.message} for t in term.journal.txns()]
     except sqlite3.DatabaseError as exc:  # its header opened, its pages of transactions did not
-        _fail_usage(checks.refuse_damaged(term, journal, exc, made).what, as_json, chosen)
+        _fail_usage(checks.refuse_damaged(term, journal, exc).what, as_json, chosen)
         return
     term.close()
     if as_json:

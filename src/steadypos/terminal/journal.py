@@ -4,6 +4,7 @@ the engine says what it means (`drop_reversal`, `mark_voided`, `close_batch`, ..
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from dataclasses import dataclass, fields
@@ -262,9 +263,16 @@ class Journal:
         for k, v in changes.items():
             setattr(txn, k, v)
 
+    def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """All rows of a SELECT, its cursor closed even when a damaged page stops the read: an
+        open cursor (kept alive by the exception's traceback) would keep close() from
+        checkpointing and removing the WAL."""
+        with contextlib.closing(self.conn.execute(sql, params)) as cur:
+            return cur.fetchall()
+
     def txn(self, txn_id: int) -> Txn | None:
-        row = self.conn.execute(f"SELECT {_TXN_COLS} FROM txns WHERE id = ?", (txn_id,)).fetchone()
-        return _txn(row) if row else None
+        rows = self._rows(f"SELECT {_TXN_COLS} FROM txns WHERE id = ?", (txn_id,))
+        return _txn(rows[0]) if rows else None
 
     def _select(self, order: str = "id", limit: int | None = None,
                 **where: Any) -> list[Txn]:
@@ -274,7 +282,7 @@ class Journal:
         if given:
             sql += " WHERE " + " AND ".join(f"{k} = ?" for k in given)
         sql += f" ORDER BY {order}" + (f" LIMIT {limit}" if limit else "")
-        return [_txn(r) for r in self.conn.execute(sql, tuple(given.values()))]
+        return [_txn(r) for r in self._rows(sql, tuple(given.values()))]
 
     def find(self, stan: int, batch: int | None = None, kind: str | None = None) -> Txn | None:
         """The latest transaction with this STAN (in this batch, of this kind)."""

@@ -62,12 +62,11 @@ def settings_of(ctx: typer.Context) -> TerminalSettings | None:
 def opened(ctx: typer.Context, journal: Path, on_banner: Callable[[str], None],
            training: bool, lang: str = "en") -> Iterator[Any]:
     """The terminal, open (it recovers what the journal alone settles), closed afterwards."""
-    from steadypos.terminal.checks import open_checked, refuse_damaged, side_files_absent
+    from steadypos.terminal.checks import open_checked, refuse_damaged
     from steadypos.terminal.counter.training import open_terminal
     from steadypos.terminal.flows import Terminal
     from steadypos.terminal.lifecycle import TerminalError
 
-    made = side_files_absent(journal)
     try:
         term = open_checked(open_terminal if training else Terminal.open, journal,
                             Banners(on_banner, lang), settings_of(ctx))
@@ -77,7 +76,7 @@ def opened(ctx: typer.Context, journal: Path, on_banner: Callable[[str], None],
     try:
         yield term
     except sqlite3.DatabaseError as exc:  # it opened, but a page read on the way is damaged
-        fail(refuse_damaged(term, journal, exc, made).say(lang))
+        fail(refuse_damaged(term, journal, exc).say(lang))
     except BaseException as exc:
         term.close("crash", exc)
         raise
