@@ -91,7 +91,8 @@ def _open(opener: Callable[..., Terminal], journal: Path, *args: Any, **kw: Any)
     return term
 
 
-def refuse_damaged(term: Terminal, journal: Path, exc: sqlite3.DatabaseError) -> TerminalError:
+def refuse_damaged(term: Terminal, journal: Path,
+                   exc: sqlite3.DatabaseError | ValueError) -> TerminalError:
     """A journal that opened but whose pages were found damaged while a read-only command read
     it: closed (SQLite checkpoints and removes its side files itself; what is left belongs to
     another connection, so nothing is deleted here), and the one-line error to give."""

@@ -353,7 +353,7 @@ def journal_cmd(journal: Path = JOURNAL, as_json: bool = AS_JSON,
                  "amount": t.amount, "state": t.state, "rc": t.rc, "rrn": t.rrn,
                  "auth_code": t.auth_code, "pan": t.pan_masked, "refunded": t.refunded,
                  "message": t.message} for t in term.journal.txns()]
-    except sqlite3.DatabaseError as exc:  # its header opened, its pages of transactions did not
+    except (sqlite3.DatabaseError, ValueError) as exc:  # it opened; its transactions did not
         _fail_usage(checks.refuse_damaged(term, journal, exc).what, as_json, chosen)
         return
     term.close()

@@ -75,7 +75,8 @@ def opened(ctx: typer.Context, journal: Path, on_banner: Callable[[str], None],
         raise
     try:
         yield term
-    except sqlite3.DatabaseError as exc:  # it opened, but a page read on the way is damaged
+    except (sqlite3.DatabaseError, ValueError) as exc:  # it opened; a page or value read on
+        # the way is damaged (these commands take no input a ValueError could be about)
         fail(refuse_damaged(term, journal, exc).say(lang))
     except BaseException as exc:
         term.close("crash", exc)
