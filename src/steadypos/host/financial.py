@@ -57,8 +57,9 @@ def _card_problem(secrets: HostSecrets, msg: Message, card: CardRow,
     return None
 
 
-def _payer(store: Store, secrets: HostSecrets, req: Request) -> Payer | Reply:
-    """Identify who pays and check the card is usable (14, 54, 75)."""
+def _payer(store: Store, secrets: HostSecrets, req: Request, pays: bool = False) -> Payer | Reply:
+    """Identify who pays and check the card is usable (14, 54, 75); `pays`: a sale, whose
+    card's account is locked by the read (PostgreSQL), not an inquiry."""
     msg = req.msg
     pan = msg.get(2)
     if msg.get(22)[:2] == "03":
@@ -69,7 +70,7 @@ def _payer(store: Store, secrets: HostSecrets, req: Request) -> Payer | Reply:
         return Payer(ref, code.account, qr_code=ref)
     if 35 in msg and _track2_pan(msg.get(35)) != pan:
         return Reply(ResponseCode.INVALID_CARD)
-    card = store.card(secrets.pan_ref(pan), pays=True)
+    card = store.card(secrets.pan_ref(pan), pays=pays)
     if card is None or card.status == "blocked":
         return Reply(ResponseCode.INVALID_CARD)
     if card.status == "locked":
@@ -134,7 +135,7 @@ def sale(store: Store, secrets: HostSecrets, req: Request) -> Reply:
     amount = req.amount
     if amount <= 0:
         return Reply(ResponseCode.INVALID_AMOUNT)
-    payer = _payer(store, secrets, req)
+    payer = _payer(store, secrets, req, pays=True)
     if isinstance(payer, Reply):
         return payer
     def decline(rc: ResponseCode, fields: dict[int, str] | None = None) -> Reply:
