@@ -105,10 +105,10 @@ def info(logger: logging.Logger, msg: str, *args: object) -> None:
         return
     created = time.time()
     text = scrub(msg % args if args else msg)
-    stamp = _direct[2].stamp(created, int((created - int(created)) * 1000))
-    line = f"{stamp} INFO {logger.name} {text}{handler.terminator}"
     with contextlib.suppress(OSError, ValueError), handler.lock or contextlib.nullcontext():
-        handler.stream.write(line)
+        # stamped under the handler's lock, as logging's own path does (the stamp caches a second)
+        stamp = _direct[2].stamp(created, int((created - int(created)) * 1000))
+        handler.stream.write(f"{stamp} INFO {logger.name} {text}{handler.terminator}")
         if not getattr(_batching, "on", False):
             handler.stream.flush()
 

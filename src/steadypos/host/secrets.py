@@ -22,8 +22,8 @@ CONTENT_REF_PREFIX = "k:"  # 1.0 kept unkeyed SHA-256 digests, without the prefi
 
 @dataclass(frozen=True)
 class HostSecrets:
-    lmk: bytes
-    issuer_mk: bytes  # issuer master key for ARQC (EMV)
+    lmk: bytes = field(repr=False)  # keys never printed, repr() included
+    issuer_mk: bytes = field(repr=False)  # issuer master key for ARQC (EMV)
     # HMAC-SHA256 keyed with the LMK, copied for each digest: the key is not set up again
     # five times a sale.
     _keyed: hmac.HMAC = field(init=False, repr=False, compare=False)

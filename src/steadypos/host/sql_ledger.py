@@ -93,12 +93,7 @@ class SqlLedger(SqlRun):
             "INSERT INTO postings (kind, ref, created_at) VALUES (:kind, :ref, :at)",
             dict(kind=p.kind, ref=p.ref, at=now_ts()))
         lines = p.lines
-        if len(lines) == 2:  # every posting the host makes: pid written before each line
-            (a0, m0), (a1, m1) = lines
-            self._run_seq(_lines_sql(2), (pid, a0, m0, pid, a1, m1))
-        else:
-            self._run_seq(_lines_sql(len(lines)),
-                          tuple(v for a, m in lines for v in (pid, a, m)))
+        self._run_seq(_lines_sql(len(lines)), tuple(v for a, m in lines for v in (pid, a, m)))
         kept = self._balances
         if kept:
             for account, amount in lines:

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from steadypos.clock import now_ts
+from steadypos.host.canonical import SORTED_JSON
 from steadypos.host.records import CardRow, KeySetRow, QrRow, RowLock, TerminalRow, TxnRow
 from steadypos.host.sql_run import SqlRun
 
@@ -21,7 +22,6 @@ TXN_COLS = ("id, tid, batch, stan, mti, kind, content_hash, amount, pan_ref, acc
 _TERMINAL_READ = (f"SELECT {TERMINAL_COLS}, EXISTS (SELECT 1 FROM params_waiting p "
                   "WHERE p.tid = terminals.tid) FROM terminals")
 KEY_SET_COLS = "tid, gen, pik, mak, tdk, issued_at"
-_SORTED_JSON = json.JSONEncoder(sort_keys=True)  # json.dumps(..., sort_keys=True), built once
 
 
 def txn_row(row: Any) -> TxnRow:
@@ -35,7 +35,7 @@ def txn_row(row: Any) -> TxnRow:
 def txn_values(t: TxnRow) -> tuple[Any, ...]:
     """The parameters of INSERT_TXN for the row, in their order."""
     return (t.tid, t.batch, t.stan, t.mti, t.kind, t.content_hash, t.amount, t.pan_ref,
-            t.account, t.rc, t.rrn, t.auth_code, _SORTED_JSON.encode(t.response), t.state,
+            t.account, t.rc, t.rrn, t.auth_code, SORTED_JSON.encode(t.response), t.state,
             t.refunded, t.orig_id, t.fingerprint, now_ts())
 
 
@@ -219,4 +219,4 @@ class SqlRows(SqlRun):
     def update_txn(self, t: TxnRow) -> None:
         self._run("UPDATE txns SET state = :state, refunded = :refunded, response = :response, "
                   "rc = :rc WHERE id = :id", state=t.state, refunded=t.refunded,
-                  response=_SORTED_JSON.encode(t.response), rc=t.rc, id=t.id)
+                  response=SORTED_JSON.encode(t.response), rc=t.rc, id=t.id)
