@@ -22,12 +22,12 @@ from steadypos.diagnose.splits import Split
 from steadypos.diagnose.taxonomy import ACTIONS, CRASH_REASONS, NONE, SOFTWARE_CAUSES, Cause
 from steadypos.diagnose.tracker import TerminalRecord
 from steadypos.diagnose.wear import (
+    contact_worn,
     overdue,
     read_errors,
     split_wear,
     swiped,
     swipes_disturbed,
-    worn,
 )
 from steadypos.diagnose.wording import bonuses, evidence_for, pin_misuse, wrong_methods
 
@@ -119,7 +119,7 @@ def _score(term: TerminalRecord, ctx: FleetContext, groups: dict[str, GroupCause
            disturbed: bool = False, worn: bool = False) -> list[Scored]:  # fmt: skip
     """Each episode's evidence and weight; `disturbed`: the terminal's swipes fail as the
     document's interference does (wear.swipes_disturbed); `worn`: its chip and contactless reads
-    fail as a worn reader's do (wear.worn)."""
+    fail as a worn reader's do (wear.contact_worn)."""
     out = []
     link = link_shown(term.n)
     for ep in term.episodes:
@@ -168,7 +168,8 @@ def judge(terms: list[TerminalRecord], ctx: FleetContext) -> Verdicts:
     groups = classify_groups(ctx)
     reads = usual_rate((read_errors(t), t.n.card_reads) for t in terms)
     swipes = usual_rate((t.n.swipe_errors, t.n.swipe_reads) for t in terms)
-    scored = {t.tid: _score(t, ctx, groups, swipes_disturbed(t, swipes, reads), worn(t, reads))
+    scored = {t.tid: _score(t, ctx, groups, swipes_disturbed(t, swipes, reads),
+                            contact_worn(t, reads))
               for t in terms}  # fmt: skip
     counts = {t.tid: _counts(scored[t.tid]) for t in terms}
     keys = set(FAMILIES) | {k for c in counts.values() for k in c}
@@ -279,10 +280,12 @@ def _noise_verdict(term: TerminalRecord, n: int, ratio: dict[str, float], fams: 
     if ratio:
         fam = max(ratio, key=ratio.__getitem__)
         say.append(f"most look like {fam}: {fams[fam]:.0f}")
-        runner = splits[fam].best if top >= CLOSE or fam in floor else None
-        if fam in floor:
-            say.append(f"on the noise floor: {fams[fam]:.0f} {fam} episode(s), more than noise"
-                       " usually shows, fewer than a cause needs")  # fmt: skip
+        on = max(floor, key=lambda f: ratio.get(f, 0.0), default=None)  # fam, when it is on it
+        runner = splits[fam].best if top >= CLOSE or fam in floor else \
+            splits[on].best if on in splits else None
+        if on is not None:  # undecided: say which family sits on the floor
+            say.append(f"on the noise floor: {fams.get(on, 0.0):.0f} {on} episode(s), more than"
+                       " noise usually shows, fewer than a cause needs")  # fmt: skip
     return TerminalVerdict(term.tid, n, NONE, conf, say, [], runner,
                            round(1 - conf, 2) if runner else None, fams, bool(floor))  # fmt: skip
 

@@ -121,13 +121,6 @@ def swipes_disturbed(term: TerminalRecord, usual_swipes: float | None,
         term, usual_reads)  # fmt: skip
 
 
-def worn(term: TerminalRecord, usual_reads: float | None) -> bool:
-    """Want of care on the terminal's own counts: its chip and contactless reads fail beyond
-    the fleet's usual rate (a swipe-only failure is interference; a failing printer alone may
-    just be broken, hardware_printer)."""
-    return contact_worn(term, usual_reads)
-
-
 def overdue(ep: Episode) -> bool:
     """The last maintenance known at the episode was over the document's 180 days before it."""
     age = maintenance_age(ep)
