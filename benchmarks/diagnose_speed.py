@@ -198,7 +198,8 @@ os.mkdir(folder)
 out = {}
 with open(path, "rb") as fh:
     for raw in fh:
-        name = tid.search(raw).group(1).decode()
+        found = tid.search(raw)  # a torn or messy line without one: a file of its own
+        name = found.group(1).decode(errors="replace") if found else "_no_tid"
         if name not in out:
             out[name] = open(os.path.join(folder, name + ".jsonl"), "wb")
         out[name].write(raw)
