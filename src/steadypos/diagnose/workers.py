@@ -92,11 +92,9 @@ def _track(conn: Connection, part: int, stats: ReadStats, tracker: Tracker,
 class Dispatch:
     """The parent's side: route each batch of lines and send every worker its share."""
 
-    def __init__(self, conns: list[Connection], stats: ReadStats,
-                 progress: Callable[[int], None] | None) -> None:  # fmt: skip
+    def __init__(self, conns: list[Connection], stats: ReadStats) -> None:
         self.conns = conns
         self.stats = stats
-        self.progress = progress
         self.router = Router(len(conns))
         self.masks = masks(len(conns))
 
@@ -116,8 +114,6 @@ class Dispatch:
                 self._send(batch, lineno + 1)
                 lineno += len(batch)
                 batch = []
-                if self.progress is not None:
-                    self.progress(done_before + where())
         finally:
             if batch:  # read before a failure
                 self._send(batch, lineno + 1)
@@ -190,8 +186,7 @@ def _pool(workers: int) -> Iterator[list[tuple[Connection, Connection]]]:
             proc.join()
 
 
-def diagnose_parallel(sources: list[Source], workers: int,
-                      progress: Callable[[int], None] | None = None) -> Diagnosis:  # fmt: skip
+def diagnose_parallel(sources: list[Source], workers: int) -> Diagnosis:
     """The same diagnosis as engine.diagnose, with the parsing and tracking split over `workers`
     processes by terminal: whole files to each when they hold terminals of their own (byfile.py),
     else the lines routed one by one."""
@@ -203,7 +198,7 @@ def diagnose_parallel(sources: list[Source], workers: int,
     stats = ReadStats()
     with _pool(workers) as links:
         conns = [to_worker for to_worker, _ in links]
-        read_sources(sources, stats, Dispatch(conns, stats, progress).consume, progress)
+        read_sources(sources, stats, Dispatch(conns, stats).consume, None)
         for conn in conns:
             conn.send(None)
         parts = [from_worker.recv() for _, from_worker in links]
