@@ -121,7 +121,8 @@ def test_ledger_check_names_a_corrupted_line(busy_db: Path, cli_env: dict[str, s
 def test_ledger_check_names_a_tampered_balance(busy_db: Path, cli_env: dict[str, str]) -> None:
     merchant = f"merchant:{DEMO['terminals'][0]['mid']}"
     if StoreUrl.parse(busy_db).is_sqlite:
-        _tamper(busy_db, f"UPDATE accounts SET balance = balance + 5 WHERE id = '{merchant}'")
+        _tamper(busy_db, "UPDATE accounts SET balance_fen = balance_fen + 5 "
+                         f"WHERE id = '{merchant}'")
     else:  # balances kept per host worker, summed on read
         _tamper(busy_db, "UPDATE account_shards SET balance = balance + 5 "
                          f"WHERE account = '{merchant}'")

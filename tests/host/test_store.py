@@ -15,7 +15,7 @@ from support.pg import pg_schema
 
 from steadypos.host import pg_store, sqlite_store
 from steadypos.host.ledger import check
-from steadypos.host.migrate import latest
+from steadypos.host.migrate import Migration, latest
 from steadypos.host.records import CardRow, Posting
 from steadypos.host.schema import RRN_BLOCK
 from steadypos.host.settings import default_keys_path
@@ -54,20 +54,23 @@ def test_a_new_database_is_at_the_newest_version(tmp_path: Path) -> None:
     store.close()
 
 
-def test_a_database_at_the_previous_version_is_upgraded_and_keeps_its_money(
-        tmp_path: Path) -> None:
+@pytest.mark.parametrize("at", [NEWEST - 1, 2], ids=["previous", "before the trigger"])
+def test_a_database_at_an_older_version_is_upgraded_and_keeps_its_money(
+        tmp_path: Path, at: int) -> None:
     db = tmp_path / "h.db"
-    old = sqlite_store.SqliteStore(db, migrations=sqlite_store.MIGRATIONS[:-1])
-    assert old.schema_version() == NEWEST - 1
+    old = sqlite_store.SqliteStore(db, migrations=sqlite_store.MIGRATIONS[:at])
+    assert old.schema_version() == at
     old.begin()  # what the code of that version wrote: a sale of 5 yuan
-    for sql in ("INSERT INTO accounts (id, kind, balance) VALUES ('card:1', 'card', -500)",
-                "INSERT INTO accounts (id, kind, balance) VALUES ('merchant:M1', 'merchant', 500)",
+    for sql in ("INSERT INTO accounts (id, kind) VALUES ('card:1', 'card'), "
+                "('merchant:M1', 'merchant')",
                 "INSERT INTO postings (id, kind, ref, created_at) VALUES (1, 'sale', 'T1/1', 'x')",
                 "INSERT INTO posting_lines (posting_id, account, amount) "
                 "VALUES (1, 'card:1', -500)",
                 "INSERT INTO posting_lines (posting_id, account, amount) "
                 "VALUES (1, 'merchant:M1', 500)"):
         old.ddl(sql)
+    if at < 3:  # its own UPDATE, where version 3's trigger moves the balances
+        old.ddl("UPDATE accounts SET balance = 500 * (CASE kind WHEN 'card' THEN -1 ELSE 1 END)")
     old.commit()
     old.close()
     store = open_store(db)
@@ -78,6 +81,7 @@ def test_a_database_at_the_previous_version_is_upgraded_and_keeps_its_money(
     assert dict((a, b) for a, _, b in store.account_balances()) == {"card:1": -300,
                                                                     "merchant:M1": 300}
     assert store.postings()[-1][3] == [("merchant:M1", -200), ("card:1", 200)]
+    assert check(store).ok
     store.close()
 
 
@@ -87,6 +91,75 @@ def test_a_database_newer_than_the_code_is_refused_not_written(tmp_path: Path) -
     with pytest.raises(StoreError, match=f"schema version {NEWEST}, newer than this host's "
                                          f"{NEWEST - 1}"):
         sqlite_store.SqliteStore(db, migrations=sqlite_store.MIGRATIONS[:-1])
+
+
+# What code from before SQLite's schema version 3 ran to move balances (from git history): its own
+# UPDATE of accounts.balance, beside the lines' INSERT, where version 3's trigger adds too.
+PRE_V3_BALANCE_WRITES = {
+    # 8ea47d4 (the first host) to 2d3a27b: one UPDATE a posting line
+    "per line": ("UPDATE accounts SET balance = balance + ? WHERE id = ?",
+                 [(-500, "card:1"), (500, "merchant:M1")]),
+    # 2d3a27b to 2809694 (version 3): one UPDATE a posting, _balances_sql(2)
+    "per posting": ("UPDATE accounts SET balance = balance + CASE id WHEN ? THEN ? WHEN ? THEN ? "
+                    "END WHERE id IN (?, ?)",
+                    [("card:1", -500, "merchant:M1", 500, "card:1", "merchant:M1")]),
+}
+
+
+def _two_accounts(db: Path, migrations: tuple[Migration, ...]) -> None:
+    store = sqlite_store.SqliteStore(db, migrations=migrations)
+    store.begin()
+    store.ensure_account("card:1", "card")
+    store.ensure_account("merchant:M1", "merchant")
+    store.commit()
+    store.close()
+
+
+def _post_as_before_v3(db: Path, how: str) -> None:
+    """A sale of 5 yuan as code from before version 3 wrote it, in one transaction."""
+    update, params = PRE_V3_BALANCE_WRITES[how]
+    with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            pid = conn.execute("INSERT INTO postings (kind, ref, created_at) VALUES (?,?,?)",
+                               ("sale", "T1/1", "x")).lastrowid
+            conn.execute("INSERT INTO posting_lines (posting_id, line, account, amount) "
+                         "VALUES (?, 0, ?, ?), (?, 1, ?, ?)",
+                         (pid, "card:1", -500, pid, "merchant:M1", 500))
+            for values in params:
+                conn.execute(update, values)
+            conn.execute("COMMIT")
+        except sqlite3.Error:
+            conn.execute("ROLLBACK")
+            raise
+
+
+@pytest.mark.parametrize("how", PRE_V3_BALANCE_WRITES)
+def test_code_from_before_the_trigger_moved_balances_twice_at_version_3(
+        tmp_path: Path, how: str) -> None:
+    """Why version 4 exists: without the newer-than check, such code wrote on."""
+    db = tmp_path / "h.db"
+    _two_accounts(db, sqlite_store.MIGRATIONS[:3])
+    _post_as_before_v3(db, how)
+    with closing(sqlite_store.read_only(db)) as conn:
+        assert dict(conn.execute("SELECT id, balance FROM accounts")) == {
+            "card:1": -1000, "merchant:M1": 1000}
+
+
+@pytest.mark.parametrize("how", PRE_V3_BALANCE_WRITES)
+def test_code_from_before_the_trigger_fails_on_the_newest_schema_and_moves_nothing(
+        tmp_path: Path, how: str) -> None:
+    db = tmp_path / "h.db"
+    _two_accounts(db, sqlite_store.MIGRATIONS)
+    with pytest.raises(sqlite3.OperationalError, match="no such column: balance"):
+        _post_as_before_v3(db, how)
+    with closing(sqlite_store.read_only(db)) as conn, pytest.raises(sqlite3.OperationalError,
+                                                       match="no such column: balance"):
+        conn.execute("SELECT balance FROM accounts WHERE id = ?", ("card:1",))  # its reads too
+    store = open_store(db)
+    assert store.postings() == []
+    assert [b for _, _, b in store.account_balances()] == [0, 0] and check(store).ok
+    store.close()
 
 
 def test_a_database_made_before_versions_under_1_0_reaches_the_newest(tmp_path: Path) -> None:
@@ -134,7 +207,7 @@ def pg_url() -> Iterator[str]:
 
 def test_a_new_postgresql_database_is_at_the_newest_version(pg_url: str) -> None:
     store = open_store(pg_url)
-    assert store.schema_version() == latest(pg_store.MIGRATIONS) > NEWEST
+    assert store.schema_version() == latest(pg_store.MIGRATIONS)
     store.close()
 
 

@@ -78,7 +78,7 @@ class SqlLedger(SqlRun):
         kept = self._balances.get(account) if self._kept else None
         if kept is not None:
             return kept
-        row = self._run("SELECT balance FROM accounts WHERE id = :id", id=account).fetchone()
+        row = self._run("SELECT balance_fen FROM accounts WHERE id = :id", id=account).fetchone()
         if row is None:
             return 0
         if self._kept:
@@ -87,7 +87,7 @@ class SqlLedger(SqlRun):
 
     def post(self, p: Posting) -> None:
         """The posting and all its lines in two statements; each account's balance follows its
-        lines in the second (a trigger: SQLite's schema version 3). A backend that keeps
+        lines in the second (a trigger: SQLite's schema versions 3 and 4). A backend that keeps
         balances otherwise posts its own way (PostgreSQL)."""
         pid = self._insert_returning_id(
             "INSERT INTO postings (kind, ref, created_at) VALUES (:kind, :ref, :at)",
@@ -102,7 +102,7 @@ class SqlLedger(SqlRun):
 
     def account_balances(self) -> list[tuple[str, str, int]]:
         return [(r[0], r[1], int(r[2])) for r in
-                self._run("SELECT id, kind, balance FROM accounts ORDER BY kind, id")]
+                self._run("SELECT id, kind, balance_fen FROM accounts ORDER BY kind, id")]
 
     # -- what ledger check reads ---------------------------------------------------------
     def posting_sums(self) -> Iterator[tuple[int, str, str, int, int]]:
