@@ -8,15 +8,17 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hostkit import BACKENDS
 from support.pg import pg_schema
 
 from steadypos.host import pg_store, sqlite_store
 from steadypos.host.ledger import check
 from steadypos.host.migrate import Migration, latest
-from steadypos.host.records import CardRow, Posting
+from steadypos.host.records import CardRow, Posting, TxnRow
 from steadypos.host.schema import RRN_BLOCK
 from steadypos.host.settings import default_keys_path
 from steadypos.host.store import StoreConflict, StoreError, StoreUrl, open_store
@@ -188,6 +190,29 @@ def test_a_database_made_before_versions_under_1_0_reaches_the_newest(tmp_path: 
     assert term is not None and term.mac == "pos_ecb" and term.status == "active"
     (row,) = store.terminal_txns("T0000001")
     assert row.response == {"37": "000000000001"} and row.fingerprint == ""
+    store.close()
+
+
+@pytest.mark.parametrize("after_a_posting", [False, True], ids=["alone", "with its posting"])
+@pytest.mark.parametrize("store_url", BACKENDS, indirect=True)
+def test_every_field_of_a_txn_row_is_written_and_read_back(store_url: str,
+                                                           after_a_posting: bool) -> None:
+    """INSERT_TXN's columns and its parameters in the same order (PostgreSQL sends the row with
+    the posting before it, in one statement)."""
+    row = TxnRow("T0000001", 3, 17, "0200", "sale", "hash", 1234, "ref9", "card:9", "00",
+                 "000000000042", "654321", {"37": "000000000042", "39": "00"}, "voided", 200, 7,
+                 "fp")
+    store = open_store(store_url)
+    store.begin()
+    if after_a_posting:
+        for account in ("card:9", "merchant:M1"):
+            store.ensure_account(account, account.split(":")[0])
+        store.post(Posting("sale", "T1/17", (("card:9", -1234), ("merchant:M1", 1234))))
+    store.insert_txn(row)
+    store.commit()
+    got = store.txn("T0000001", 3, 17, "0200")
+    assert got is not None and got == replace(row, id=got.id)
+    assert check(store).ok
     store.close()
 
 
