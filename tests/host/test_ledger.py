@@ -75,6 +75,15 @@ def test_opening_balances_come_from_funding(host: Host) -> None:
     assert {p[1] for p in host.postings()} == {"opening"}
 
 
+def test_posting_sums_are_read_whole_before_the_next_statement(host: Host) -> None:
+    """PostgreSQL runs every statement on one cursor: one run in the middle of reading the sums
+    must not cut them short (nor hand over its own rows)."""
+    sums = iter(host.store.posting_sums())
+    first = next(sums)
+    host.store.line_totals()
+    assert [first[0], *(s[0] for s in sums)] == [p[0] for p in host.postings()]
+
+
 def _ledger_check(db: Path | str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([STEADYPOS, "ledger", "check", "--db", str(db)], capture_output=True,
                           text=True, env=env, timeout=30)

@@ -5,7 +5,6 @@ sale. A backend changes how balances are kept (PostgreSQL: a row per worker)."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from steadypos.clock import now_ts
@@ -105,13 +104,13 @@ class SqlLedger(SqlRun):
                 self._run("SELECT id, kind, balance_fen FROM accounts ORDER BY kind, id")]
 
     # -- what ledger check reads ---------------------------------------------------------
-    def posting_sums(self) -> Iterator[tuple[int, str, str, int, int]]:
-        """(posting id, kind, ref, sum of lines, number of lines) for every posting."""
-        for r in self._run(
-                "SELECT p.id, p.kind, p.ref, COALESCE(SUM(l.amount), 0), COUNT(l.amount) "
-                "FROM postings p LEFT JOIN posting_lines l ON l.posting_id = p.id "
-                "GROUP BY p.id, p.kind, p.ref ORDER BY p.id"):
-            yield int(r[0]), r[1], r[2], int(r[3]), int(r[4])
+    def posting_sums(self) -> list[tuple[int, str, str, int, int]]:
+        """(posting id, kind, ref, sum of lines, number of lines) for every posting; read whole
+        (PostgreSQL's one cursor would be cut short by the next statement)."""
+        return [(int(r[0]), r[1], r[2], int(r[3]), int(r[4])) for r in self._run(
+            "SELECT p.id, p.kind, p.ref, COALESCE(SUM(l.amount), 0), COUNT(l.amount) "
+            "FROM postings p LEFT JOIN posting_lines l ON l.posting_id = p.id "
+            "GROUP BY p.id, p.kind, p.ref ORDER BY p.id")]
 
     def line_totals(self) -> dict[str, int]:
         return {r[0]: int(r[1]) for r in
