@@ -11,6 +11,7 @@ from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
+import psycopg
 import pytest
 from hostkit import BACKENDS
 from support.pg import pg_schema
@@ -266,6 +267,15 @@ def test_a_postgresql_database_at_the_previous_version_keeps_its_money_and_rrns(
     assert check(other).ok
     store.close()
     other.close()
+
+
+def test_no_accounts_balance_is_left_for_older_code_on_postgresql(pg_url: str) -> None:
+    """PostgreSQL has no trigger, and its version 3 (its first) moved balances to shard rows:
+    the UPDATE of code from before SQLite's version 3 fails there as well."""
+    open_store(pg_url).close()
+    update, values = PRE_V3_BALANCE_WRITES["per line"]
+    with closing(psycopg.connect(pg_url)) as conn, pytest.raises(psycopg.errors.UndefinedColumn):
+        conn.execute(update.replace("?", "%s"), values[0])
 
 
 def test_reading_the_card_that_pays_locks_its_account_on_postgresql(pg_url: str) -> None:
