@@ -13,7 +13,7 @@ from steadypos.diagnose.corroboration import (
     printer_fault_read,
 )
 from steadypos.diagnose.episodes import Episode
-from steadypos.diagnose.evidence import FAMILIES, FAMILY_LABEL, Family, Scored, score_episode
+from steadypos.diagnose.evidence import FAMILIES, FAMILY_LABEL, Family, Scored
 from steadypos.diagnose.fleet import FleetContext
 from steadypos.diagnose.noise import SURE_ALPHA, on_floor, threshold, typical_rate, usual_rate
 from steadypos.diagnose.people import split_operator
@@ -122,8 +122,7 @@ def _score(term: TerminalRecord, ctx: FleetContext, groups: dict[str, GroupCause
     fail as a worn reader's do (wear.contact_worn)."""
     out = []
     link = link_shown(term.n)
-    for ep in term.episodes:
-        ev = score_episode(ep)
+    for ep, ev in zip(term.episodes, term.evidence, strict=True):
         weight, note = 1.0, ""
         if disturbed and ev.family == Family.WEAR and ev.kind == "reader" and swiped(ep):
             ev, note = replace(ev, kind="environment"), "swipe read errors, as on the rest of" \
