@@ -192,7 +192,7 @@ def diagnose_parallel(sources: list[Source], workers: int) -> Diagnosis:
     else the lines routed one by one."""
     jobs = byfile.plan(sources, workers)
     if jobs is not None:
-        got = byfile.run(jobs)
+        got = byfile.run(jobs, workers)
         if got is not None:
             return judge_fleet(*got)
     stats = ReadStats()
