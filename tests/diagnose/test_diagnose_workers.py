@@ -218,3 +218,17 @@ def test_ctrl_c_stops_a_split_by_file_at_once(messy, tmp_path: Path, presses: in
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # a failing run leaves nothing behind
     assert out == "interrupted\n" and proc.returncode == 0
+
+
+def test_the_workers_report_progress_up_to_the_whole_input(messy, tmp_path: Path) -> None:
+    """As one process does: bytes read so far, never going back, ending at the input's size; on
+    one file (lines routed) and on a folder of one file per terminal (whole files)."""
+    path, _ = messy
+    folder = tmp_path / "fleet"
+    _per_terminal(path, folder)
+    for where in (path, folder):
+        sources = expand_paths([str(where)])
+        seen: list[int] = []
+        diagnose_parallel(sources, 2, seen.append)
+        assert seen == sorted(seen) and len(seen) >= 2
+        assert seen[-1] == sum(os.path.getsize(s.path) for s in sources)

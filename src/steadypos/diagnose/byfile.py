@@ -12,6 +12,7 @@ import gzip
 import multiprocessing
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from steadypos.diagnose.reader import (
@@ -114,14 +115,27 @@ def read_files(job: list[tuple[int, Source]]) -> FilePart:
     return part
 
 
-def run(jobs: list[list[tuple[int, Source]]],
-        workers: int) -> tuple[ReadStats, list[TerminalRecord]] | None:  # fmt: skip
+def _read_share(share: tuple[int, list[tuple[int, Source]]]) -> tuple[int, FilePart]:
+    k, job = share
+    return k, read_files(job)
+
+
+def run(jobs: list[list[tuple[int, Source]]], workers: int,
+        progress: Callable[[int], None] | None = None,
+        ) -> tuple[ReadStats, list[TerminalRecord]] | None:  # fmt: skip
     """Read the shares on `workers` processes; the fleet's counts and terminals, or None when the
-    shares' terminals turned out not to be apart (raises NotAnEventLog as one process would)."""
+    shares' terminals turned out not to be apart (raises NotAnEventLog as one process would).
+    `progress(bytes)`: the on-disk bytes of the shares read so far, as each one is."""
+    parts: list[FilePart] = [FilePart([], [])] * len(jobs)
+    done = 0
     # multiprocessing's Pool, not concurrent.futures': on the way out, Ctrl-C included, it stops
     # its workers at once instead of reading the shares still queued
     with multiprocessing.get_context().Pool(min(workers, len(jobs)), quiet) as pool:
-        parts = pool.map(read_files, jobs, chunksize=1)
+        for k, part in pool.imap_unordered(_read_share, enumerate(jobs)):
+            parts[k] = part
+            done += sum(_size(src) for _, src in jobs[k])
+            if progress is not None:
+                progress(done)
     outcomes = sorted((o for p in parts for o in p.outcomes), key=lambda o: o.index)
     refused = [o for o in outcomes if o.refused]
     if refused:
