@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 import typer.main
 
@@ -17,15 +19,37 @@ def _names(command: str | None) -> list[str]:
     return sorted(typer.main.get_command(build(command)).commands)  # type: ignore[attr-defined]
 
 
+def _tree(cmd: Any, path: str = "") -> Iterator[str]:
+    """Every command's path with its options, under `cmd`."""
+    yield f"{path} {sorted(o for p in cmd.params for o in p.opts)}"
+    for name, sub in getattr(cmd, "commands", {}).items():
+        yield from _tree(sub, f"{path} {name}")
+
+
 def test_the_table_names_every_top_level_command_once() -> None:
     assert sorted(OWNER) == _names(None)
     assert sum(len(names) for names in SUBSYSTEMS.values()) == len(OWNER)
 
 
 def test_each_command_alone_is_what_its_subsystem_registers() -> None:
+    whole = typer.main.get_command(build()).commands  # type: ignore[attr-defined]
     for names in SUBSYSTEMS.values():
         for name in names:
-            assert _names(name) == sorted(names)
+            alone = typer.main.get_command(build(name)).commands  # type: ignore[attr-defined]
+            assert sorted(alone) == sorted(names)
+            assert list(_tree(alone[name])) == list(_tree(whole[name]))  # every option too
+
+
+def test_the_terminal_alone_still_runs_chaos_broken_terminals() -> None:
+    probe = ("from steadypos.cli import build\n"
+             "from steadypos.terminal import commands\n"
+             "build('terminal')\n"
+             "print(' '.join(sorted(commands.BEHAVIOURS)))\n")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)  # fmt: skip
+    from steadypos.chaos.broken import BROKEN
+
+    assert out.stdout.split() == sorted(BROKEN) and len(BROKEN) >= 3
 
 
 def test_a_diagnosis_imports_neither_the_database_nor_the_web_stack(tmp_path) -> None:

@@ -41,6 +41,10 @@ def _register(app: typer.Typer, module: str) -> None:
         from steadypos.chaos import conformance  # the host's conformance mode, a floor up
 
         register(app, conformance=conformance.mode)
+    elif module == "steadypos.terminal.commands":
+        from steadypos.chaos.broken import BROKEN  # what `terminal --behave NAME` runs, a floor up
+
+        register(app, behaviours=BROKEN)
     else:
         register(app)
 

@@ -177,7 +177,8 @@ def test_files_that_share_a_terminal_after_their_heads_fall_back_to_routing(
 
 
 STUCK = r"""
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as a shell gives it (xdist ignores it)
 from steadypos.diagnose import byfile
 from steadypos.diagnose.reader import expand_paths
 from steadypos.diagnose.workers import diagnose_parallel

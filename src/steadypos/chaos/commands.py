@@ -21,7 +21,6 @@ from steadypos.chaos.sim import RunResult
 from steadypos.chaos.toxics import Toxic
 from steadypos.host.pg_store import is_pg_url
 from steadypos.progress import progress
-from steadypos.terminal import commands as terminal_commands
 from steadypos.terminal.flows import Terminal
 
 BIND = "127.0.0.1"
@@ -216,6 +215,5 @@ def _kill_workers(console: Console, db: str | None, workers: int, seed: int, run
 
 
 def register(app: typer.Typer) -> None:
-    terminal_commands.offer_behaviours(BROKEN)  # `steadypos terminal --behave NAME`
     app.command("proxy")(proxy)
     app.command("chaos")(chaos)

@@ -46,13 +46,9 @@ terminal_app = typer.Typer(help="The payment terminal (journaled, crash-safe).",
                            no_args_is_help=True)
 BENCH = "Test bench"  # the help panel of the options that make a terminal misbehave on purpose
 
-# Deliberately broken terminals a higher floor offers (chaos registers its own): --behave NAME.
+# Deliberately broken terminals a higher floor offers (chaos's, passed in by the CLI that
+# registers these commands): --behave NAME.
 BEHAVIOURS: dict[str, type[Terminal]] = {}
-
-
-def offer_behaviours(behaviours: Mapping[str, type[Terminal]]) -> None:
-    """Let `--behave NAME` run these terminal classes (called by the floor that has them)."""
-    BEHAVIOURS.update(behaviours)
 
 
 @dataclass(frozen=True)
@@ -371,5 +367,7 @@ terminal_app.command("ui")(counter_cli.ui)
 fleet_commands.register(terminal_app)
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, behaviours: Mapping[str, type[Terminal]] | None = None) -> None:
+    """The terminal's commands; `behaviours` (chaos.broken.BROKEN) are what --behave runs."""
+    BEHAVIOURS.update(behaviours or {})
     app.add_typer(terminal_app, name="terminal")
