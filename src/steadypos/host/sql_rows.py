@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from steadypos.clock import now_ts
-from steadypos.host.canonical import SORTED_JSON
+from steadypos.host.canonical import object_text
 from steadypos.host.records import CardRow, KeySetRow, QrRow, RowLock, TerminalRow, TxnRow
 from steadypos.host.sql_run import SqlRun
 
@@ -35,7 +35,7 @@ def txn_row(row: Any) -> TxnRow:
 def txn_values(t: TxnRow) -> tuple[Any, ...]:
     """The parameters of INSERT_TXN for the row, in their order."""
     return (t.tid, t.batch, t.stan, t.mti, t.kind, t.content_hash, t.amount, t.pan_ref,
-            t.account, t.rc, t.rrn, t.auth_code, SORTED_JSON.encode(t.response), t.state,
+            t.account, t.rc, t.rrn, t.auth_code, object_text(t.response), t.state,
             t.refunded, t.orig_id, t.fingerprint, now_ts())
 
 
@@ -219,4 +219,4 @@ class SqlRows(SqlRun):
     def update_txn(self, t: TxnRow) -> None:
         self._run("UPDATE txns SET state = :state, refunded = :refunded, response = :response, "
                   "rc = :rc WHERE id = :id", state=t.state, refunded=t.refunded,
-                  response=SORTED_JSON.encode(t.response), rc=t.rc, id=t.id)
+                  response=object_text(t.response), rc=t.rc, id=t.id)
