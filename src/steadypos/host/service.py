@@ -213,8 +213,9 @@ class HostService:
         fields[13] = f"{now.month:02d}{now.day:02d}"
         fields.update(extra)
         fields[39] = rc
-        for n in [n for n in fields if n not in allowed]:  # the response's fields alone
-            del fields[n]
+        for n in (12, 13, 39, *extra):  # the response's fields alone (the copies are)
+            if n not in allowed:
+                fields.pop(n, None)
         mti = response_mti(req.mti)
         proc = PROC_SIGN_IN if rc in SIGN_IN_AGAIN else PROC_NONE
         waiting = term.params_waiting if term is not None else \
@@ -248,8 +249,8 @@ class HostService:
                             req.terminal)
 
     def _remember(self, store: Store, req: Request, resp: Message, out: Reply) -> None:
-        added = {str(n): v for n, v in resp.fields.items()
-                 if n != 64 and req.msg.fields.get(n) != v}
+        sent = req.msg.fields
+        added = {str(n): v for n, v in resp.fields.items() if n != 64 and sent.get(n) != v}
         row = TxnRow(
             tid=req.terminal.tid, batch=req.f60.batch, stan=req.stan, mti=req.msg.mti,
             kind=req.mt.name, content_hash=self.secrets.content_ref(stable_content(req.msg)),
