@@ -223,11 +223,9 @@ class HostService:
         if proc == PROC_NONE and waiting:
             proc = PROC_NEW_PARAMS  # the TMS has newer parameters for this terminal
         resp = Message(mti, fields, req.tpdu.swapped(), req.header.with_proc(proc))
-        if mac.needs_mac(resp):
-            if keys is None:
-                return resp  # a format error from a terminal we have no keys for
-            return mac.seal(resp, keys.mak, alg)  # resp is ours: signed without a copy
-        return resp
+        if keys is None:
+            return resp  # unsigned: no MAC here, or a format error from a terminal without keys
+        return mac.seal(resp, keys.mak, alg)  # resp is ours: signed (if MAC'd) without a copy
 
     def _repeat(self, req: Request, seen: TxnRow) -> Message:
         alg = MacAlgorithm(req.terminal.mac)
