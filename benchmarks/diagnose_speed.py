@@ -7,7 +7,9 @@ events), and the speed-up of `--workers K`.
 
 Each measurement runs in a fresh process so its peak RSS (resource.getrusage) is its own.
 `--workers K` is timed against one process in the same run, interleaved `--repeat` times
-(min / median of each, and the CPU seconds of all the processes of a run, children included);
+(min / median of each, and the CPU seconds of all the processes of a run, children included),
+from the moment the diagnosis modules are imported (the imports, the same for both, are timed
+apart, and the speed-up with them is printed too);
 the load average is printed with it, as other work on the machine takes cores from the workers.
 `--log` times an existing log instead of generating one; `--gzip` also times a .gz copy of it;
 `--per-terminal` also times the log written as a folder of one file per terminal (as the TMS
@@ -32,13 +34,21 @@ CHILD = r"""
 import json, resource, sys, time
 mode, path = sys.argv[1], sys.argv[2]
 t0 = time.perf_counter()
+if mode not in ("baseline", "orjson"):  # the same imports for one process and for K: timed apart
+    from steadypos.diagnose.engine import diagnose
+    from steadypos.diagnose.report_json import to_dict
+    from steadypos.diagnose.workers import diagnose_parallel
+    from steadypos.diagnose.reader import expand_paths
+imported = time.perf_counter()
+extra = {"import_seconds": imported - t0}
+t0 = imported
 if mode == "baseline":
     n = 0
     with open(path, "rb") as fh:
         for line in fh:
             json.loads(line)
             n += 1
-    extra = {"lines": n}
+    extra["lines"] = n
 elif mode == "orjson":
     import orjson
     n = 0
@@ -46,19 +56,14 @@ elif mode == "orjson":
         for line in fh:
             orjson.loads(line)
             n += 1
-    extra = {"lines": n}
+    extra["lines"] = n
 else:
-    from steadypos.diagnose.engine import diagnose
-    from steadypos.diagnose.report_json import to_dict
-    from steadypos.diagnose.workers import diagnose_parallel
-    from steadypos.diagnose.reader import Source
     workers = int(mode[len("workers"):]) if mode.startswith("workers") else 1
-    from steadypos.diagnose.reader import expand_paths
     sources = expand_paths([path])  # a file, or a folder of them
     d = diagnose_parallel(sources, workers) if workers > 1 else diagnose(sources)
     doc = to_dict(d)
-    extra = {"events": d.stats.events, "terminals": len(d.results),
-             "episodes": len(doc["episodes"])}
+    extra |= {"events": d.stats.events, "terminals": len(d.results),
+              "episodes": len(doc["episodes"])}
 elapsed = time.perf_counter() - t0
 me, kids = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
 rss_mb = max(me.ru_maxrss, kids.ru_maxrss) / 1024  # the biggest process: a worker or this one
@@ -114,13 +119,17 @@ def compare_workers(path: str, workers: list[int], repeat: int) -> None:
         for k in runs:
             runs[k].append(run("diagnose" if k == 1 else f"workers{k}", path))
     one = [r["seconds"] for r in runs[1]]
+    whole_one = statistics.median(r["seconds"] + r["import_seconds"] for r in runs[1])
     for k, rs in runs.items():
         secs = [r["seconds"] for r in rs]
+        whole = statistics.median(r["seconds"] + r["import_seconds"] for r in rs)
         same = "same verdicts" if {r["episodes"] for r in rs} == {runs[1][0]["episodes"]} else (
             "DIFFERENT episodes")  # fmt: skip
         up = (f"; speed-up min {min(one) / min(secs):.2f}x, median"
-              f" {statistics.median(one) / statistics.median(secs):.2f}x ({same})") if k > 1 else ""
-        print(f"  --workers {k}: min {min(secs):.2f} s, median {statistics.median(secs):.2f} s,"
+              f" {statistics.median(one) / statistics.median(secs):.2f}x ({same}); with the"
+              f" imports {whole_one / whole:.2f}x") if k > 1 else ""  # fmt: skip
+        print(f"  --workers {k}: min {min(secs):.2f} s, median {statistics.median(secs):.2f} s"
+              f" (imports {statistics.median(r['import_seconds'] for r in rs):.2f} s before),"
               f" CPU {statistics.median(r['cpu_seconds'] for r in rs):.2f} s, peak RSS"
               f" {max(r['peak_rss_mb'] for r in rs):.0f} MB{up}")  # fmt: skip
     end = os.getloadavg()

@@ -67,3 +67,19 @@ def test_a_filter_or_a_level_on_the_way_sends_the_line_through_logging(log_file:
     text = log_file.read_text()
     assert "filtered 622202*********0123" in text and PAN not in text
     assert "below the level" not in text
+
+
+def test_kept_lines_are_written_once_with_what_became_of_them_or_dropped(
+        log_file: Path) -> None:
+    log = logging.getLogger("steadypos.host")
+    logs.keep()
+    logs.info(log, "%s sale stan=%06d rc=%s", "B0000001", 1, "00")
+    mark = logs.kept()
+    logs.info(log, "%s sale stan=%06d rc=%s", "B0000001", 2, "00")  # its run undone
+    logs.drop_kept(mark)
+    assert log_file.read_text() == ""  # nothing written while kept
+    logs.write_kept("(not committed)")
+    logs.info(log, "after")  # written as it comes again
+    assert [STAMP.sub("", line) for line in log_file.read_text().splitlines()] == [
+        "INFO steadypos.host B0000001 sale stan=000001 rc=00 (not committed)",
+        "INFO steadypos.host after"]

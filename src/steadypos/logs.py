@@ -1,5 +1,6 @@
 """Logging set-up shared by every long-running command: one line per event, card data scrubbed;
-the lines a group of requests logs are written with one flush (`hold`, `release`)."""
+the lines a group of requests logs are written with one flush (`hold`, `release`), its request
+lines once the group's fate is known (`keep`, `drop_kept`, `write_kept`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import time
 from steadypos.files import make_private
 from steadypos.masking import ScrubFilter, scrub
 
-_batching = threading.local()  # .on: this thread's records wait for the release()
+# .on: this thread's records wait for the release(); .kept: its info() lines not written yet
+_batching = threading.local()
 
 
 class _GroupFlush:
@@ -93,12 +95,43 @@ def release() -> None:
             handler.flush()
 
 
+def keep() -> None:
+    """From now until write_kept(), this thread's info() lines (a line per request) are kept
+    back: the host's writer writes them once the group's commit has made them true, or drops
+    those of a run it undid."""
+    _batching.kept = []
+
+
+def kept() -> int:
+    """How many lines are kept back: a mark for drop_kept()."""
+    return len(_batching.kept)
+
+
+def drop_kept(since: int = 0) -> None:
+    """Forget the lines kept back after the mark `since` (what they said was undone)."""
+    del _batching.kept[since:]
+
+
+def write_kept(note: str = "") -> None:
+    """Write the lines kept back, in order, each with `note` added; then write as they come."""
+    lines, _batching.kept = _batching.kept, None
+    for logger, msg, args in lines:
+        if note:
+            info(logger, f"{msg} %s", *args, note)
+        else:
+            info(logger, msg, *args)
+
+
 def info(logger: logging.Logger, msg: str, *args: object) -> None:
     """logger.info(msg, *args), for a line per request: where the line would reach only the
     handler setup() made (no filter, handler or level of anyone else on its way), it is
     formatted, scrubbed and written to that handler's stream here, the same line without a
     LogRecord, the filter and the handler's call chain. Anything else (pytest's capture, a
-    filter a test added) goes through logging."""
+    filter a test added) goes through logging. Between keep() and write_kept(): kept back."""
+    lines = getattr(_batching, "kept", None)
+    if lines is not None:
+        lines.append((logger, msg, args))
+        return
     handler = _straight_to(logger)
     if handler is None or _direct is None:
         logger.info(msg, *args)

@@ -2,15 +2,20 @@
 blank, cut and non-UTF-8 lines, tids written oddly, no newline at the end), gzipped, gzip cut
 short, a folder, and stdin; on a folder of one file per terminal (whole files to each worker),
 also when a terminal or a torn line turns out to be in two files; each bad line is counted and
-sampled once; a file that is not an event log is still refused with one line and exit 2."""
+sampled once; a file that is not an event log is still refused with one line and exit 2; Ctrl-C
+stops the workers at once."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -147,7 +152,7 @@ def test_a_folder_of_one_file_per_terminal_is_split_by_file(messy, tmp_path: Pat
     (folder / "T00009.jsonl").unlink(missing_ok=True)
     sources = expand_paths([str(folder)])
     jobs = byfile.plan(sources, 2)
-    assert jobs is not None and byfile.run(jobs) is not None  # no line was routed
+    assert jobs is not None and byfile.run(jobs, 2) is not None  # no line was routed
     one, two, three = _reports([str(folder)])
     assert one == two == three
     doc = json.loads(one)
@@ -166,6 +171,64 @@ def test_files_that_share_a_terminal_after_their_heads_fall_back_to_routing(
         fh.write(late + torn)
     sources = expand_paths([str(folder)])
     jobs = byfile.plan(sources, 2)
-    assert jobs is not None and byfile.run(jobs) is None
+    assert jobs is not None and byfile.run(jobs, 2) is None
     one, two, three = _reports([str(folder)])
     assert one == two == three
+
+
+STUCK = r"""
+import sys, time
+from steadypos.diagnose import byfile
+from steadypos.diagnose.reader import expand_paths
+from steadypos.diagnose.workers import diagnose_parallel
+
+def slow(job):
+    time.sleep(60)
+
+byfile.read_files = slow  # the workers are forked: they read as slowly
+print("ready", flush=True)
+try:
+    diagnose_parallel(expand_paths([sys.argv[1]]), 2)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_stops_a_split_by_file_at_once(messy, tmp_path: Path, presses: int) -> None:
+    """Ctrl-C (SIGINT to the whole process group, once or twice) stops the workers at once:
+    no share still queued is read, no traceback, no process left."""
+    path, _ = messy
+    folder = tmp_path / "fleet"
+    _per_terminal(path, folder)
+    proc = subprocess.Popen([sys.executable, "-c", STUCK, str(folder)], text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)  # fmt: skip
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    time.sleep(1.0)  # the pool is up and its workers are in their first share
+    for _ in range(presses):
+        os.killpg(proc.pid, signal.SIGINT)
+        time.sleep(0.2)
+    try:
+        out, _ = proc.communicate(timeout=30)  # the shares would take minutes
+        time.sleep(0.5)
+        with pytest.raises(ProcessLookupError):
+            os.killpg(proc.pid, 0)  # no worker of the group is left
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # a failing run leaves nothing behind
+    assert out == "interrupted\n" and proc.returncode == 0
+
+
+def test_the_workers_report_progress_up_to_the_whole_input(messy, tmp_path: Path) -> None:
+    """As one process does: bytes read so far, never going back, ending at the input's size; on
+    one file (lines routed) and on a folder of one file per terminal (whole files)."""
+    path, _ = messy
+    folder = tmp_path / "fleet"
+    _per_terminal(path, folder)
+    for where in (path, folder):
+        sources = expand_paths([str(where)])
+        seen: list[int] = []
+        diagnose_parallel(sources, 2, seen.append)
+        assert seen == sorted(seen) and len(seen) >= 2
+        assert seen[-1] == sum(os.path.getsize(s.path) for s in sources)

@@ -132,7 +132,7 @@ def peek(db: Path | str) -> Iterator[Store]:
 def balances(db: Path | str) -> dict[str, int]:
     if StoreUrl.parse(db).is_sqlite:
         with closing(read_only(db)) as conn:
-            return {a: int(b) for a, b in conn.execute("SELECT id, balance FROM accounts")}
+            return {a: int(b) for a, b in conn.execute("SELECT id, balance_fen FROM accounts")}
     with peek(db) as store:
         return {a: b for a, _, b in store.account_balances()}
 

@@ -75,6 +75,15 @@ def test_opening_balances_come_from_funding(host: Host) -> None:
     assert {p[1] for p in host.postings()} == {"opening"}
 
 
+def test_posting_sums_are_read_whole_before_the_next_statement(host: Host) -> None:
+    """PostgreSQL runs every statement on one cursor: one run in the middle of reading the sums
+    must not cut them short (nor hand over its own rows)."""
+    sums = iter(host.store.posting_sums())
+    first = next(sums)
+    host.store.line_totals()
+    assert [first[0], *(s[0] for s in sums)] == [p[0] for p in host.postings()]
+
+
 def _ledger_check(db: Path | str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([STEADYPOS, "ledger", "check", "--db", str(db)], capture_output=True,
                           text=True, env=env, timeout=30)
@@ -121,7 +130,8 @@ def test_ledger_check_names_a_corrupted_line(busy_db: Path, cli_env: dict[str, s
 def test_ledger_check_names_a_tampered_balance(busy_db: Path, cli_env: dict[str, str]) -> None:
     merchant = f"merchant:{DEMO['terminals'][0]['mid']}"
     if StoreUrl.parse(busy_db).is_sqlite:
-        _tamper(busy_db, f"UPDATE accounts SET balance = balance + 5 WHERE id = '{merchant}'")
+        _tamper(busy_db, "UPDATE accounts SET balance_fen = balance_fen + 5 "
+                         f"WHERE id = '{merchant}'")
     else:  # balances kept per host worker, summed on read
         _tamper(busy_db, "UPDATE account_shards SET balance = balance + 5 "
                          f"WHERE account = '{merchant}'")

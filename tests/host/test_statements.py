@@ -4,6 +4,7 @@ writer's savepoints: none unless a request of the group fails, which then alone 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -14,7 +15,7 @@ from hostkit import Host, TestTerminal, rich_card, swipe
 
 from steadypos.host.schema import RRN_BLOCK
 from steadypos.host.service import HostService
-from steadypos.host.store import open_store
+from steadypos.host.store import StoreError, open_store
 from steadypos.host.writer import Action, GroupWriter, handle
 from steadypos.protocol import builders
 from steadypos.protocol.codec import Message, decode_frame
@@ -144,3 +145,77 @@ def test_a_failing_request_in_a_group_is_undone_alone(host: Host, term: TestTerm
     assert host.card_balance(rich_card()) == start - 1_100
     assert host.store.txn(term.station.tid, term.batch, int(bad_msg.get(11)), "0200") is None
     assert len({p[2] for p in host.postings_of("sale")}) == len(host.postings_of("sale"))
+
+
+def _lines_of(caplog: pytest.LogCaptureFixture, msg: Message) -> list[str]:
+    """The host's log lines that name the request (its TID and STAN)."""
+    stan = f"stan={msg.get(11)}"
+    return [r.getMessage() for r in caplog.records
+            if r.name == "steadypos.host" and msg.get(41) in r.getMessage()
+            and stan in r.getMessage()]
+
+
+@MODES
+def test_a_group_run_again_logs_each_request_once(host: Host, term: TestTerminal,
+                                                  writer: Writer,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """The run whose request failed is undone: its lines are not the answers either."""
+    caplog.set_level(logging.INFO, logger="steadypos")
+    gate, entered = threading.Event(), threading.Event()
+
+    def held(service: HostService, msg: Message) -> Message | None:
+        entered.set()
+        assert gate.wait(10)
+        return service.handle(msg)
+
+    def broken(service: HostService, msg: Message) -> Message | None:
+        service.handle(msg)  # logs its answer, then fails: it is answered 96
+        raise RuntimeError("a fault after the postings")
+
+    try:
+        first = writer.submit(_sale(term, 100), held)
+        assert entered.wait(10)
+        msgs = [_sale(term, 200), _sale(term, 400), _sale(term, 800)]
+        futures = [writer.submit(m, broken if i == 1 else handle) for i, m in enumerate(msgs)]
+        gate.set()
+        codes = [f.result(10).get(39) for f in (first, *futures)]
+    finally:
+        gate.set()
+    assert codes == ["00", "00", "96", "00"]
+    good, bad = [_lines_of(caplog, m) for m in msgs[::2]], _lines_of(caplog, msgs[1])
+    assert [len(lines) for lines in good] == [1, 1] and all("rc=00" in g[0] for g in good)
+    assert len(bad) == 1 and "answered 96, nothing kept" in bad[0], bad
+
+
+@MODES
+def test_a_group_whose_commit_fails_logs_each_request_once_as_unanswered(
+        host: Host, term: TestTerminal, writer: Writer,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="steadypos")
+    gate, entered = threading.Event(), threading.Event()
+
+    def held(service: HostService, msg: Message) -> Message | None:
+        entered.set()
+        assert gate.wait(10)
+        commit = service.store.commit
+
+        def fails_once() -> None:
+            service.store.commit = commit  # type: ignore[method-assign]
+            raise StoreError("disk I/O error")
+
+        service.store.commit = fails_once  # type: ignore[method-assign]
+        return service.handle(msg)
+
+    try:
+        msgs = [_sale(term, 100), _sale(term, 200)]
+        futures = [writer.submit(msgs[0], held)]
+        assert entered.wait(10)
+        futures.append(writer.submit(msgs[1]))  # the next group: committed
+        gate.set()
+        answers = [f.result(10) for f in futures]
+    finally:
+        gate.set()
+    assert answers[0] is None and answers[1] is not None and answers[1].get(39) == "00"
+    dropped, kept = _lines_of(caplog, msgs[0]), _lines_of(caplog, msgs[1])
+    assert len(dropped) == 1 and "not committed, closed unanswered" in dropped[0], dropped
+    assert len(kept) == 1 and "rc=00" in kept[0] and "unanswered" not in kept[0]

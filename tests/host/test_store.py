@@ -8,15 +8,18 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
+import psycopg
 import pytest
+from hostkit import BACKENDS
 from support.pg import pg_schema
 
 from steadypos.host import pg_store, sqlite_store
 from steadypos.host.ledger import check
-from steadypos.host.migrate import latest
-from steadypos.host.records import CardRow, Posting
+from steadypos.host.migrate import Migration, latest
+from steadypos.host.records import CardRow, Posting, TxnRow
 from steadypos.host.schema import RRN_BLOCK
 from steadypos.host.settings import default_keys_path
 from steadypos.host.store import StoreConflict, StoreError, StoreUrl, open_store
@@ -54,20 +57,23 @@ def test_a_new_database_is_at_the_newest_version(tmp_path: Path) -> None:
     store.close()
 
 
-def test_a_database_at_the_previous_version_is_upgraded_and_keeps_its_money(
-        tmp_path: Path) -> None:
+@pytest.mark.parametrize("at", [NEWEST - 1, 2], ids=["previous", "before the trigger"])
+def test_a_database_at_an_older_version_is_upgraded_and_keeps_its_money(
+        tmp_path: Path, at: int) -> None:
     db = tmp_path / "h.db"
-    old = sqlite_store.SqliteStore(db, migrations=sqlite_store.MIGRATIONS[:-1])
-    assert old.schema_version() == NEWEST - 1
+    old = sqlite_store.SqliteStore(db, migrations=sqlite_store.MIGRATIONS[:at])
+    assert old.schema_version() == at
     old.begin()  # what the code of that version wrote: a sale of 5 yuan
-    for sql in ("INSERT INTO accounts (id, kind, balance) VALUES ('card:1', 'card', -500)",
-                "INSERT INTO accounts (id, kind, balance) VALUES ('merchant:M1', 'merchant', 500)",
+    for sql in ("INSERT INTO accounts (id, kind) VALUES ('card:1', 'card'), "
+                "('merchant:M1', 'merchant')",
                 "INSERT INTO postings (id, kind, ref, created_at) VALUES (1, 'sale', 'T1/1', 'x')",
                 "INSERT INTO posting_lines (posting_id, account, amount) "
                 "VALUES (1, 'card:1', -500)",
                 "INSERT INTO posting_lines (posting_id, account, amount) "
                 "VALUES (1, 'merchant:M1', 500)"):
         old.ddl(sql)
+    if at < 3:  # its own UPDATE, where version 3's trigger moves the balances
+        old.ddl("UPDATE accounts SET balance = 500 * (CASE kind WHEN 'card' THEN -1 ELSE 1 END)")
     old.commit()
     old.close()
     store = open_store(db)
@@ -78,6 +84,7 @@ def test_a_database_at_the_previous_version_is_upgraded_and_keeps_its_money(
     assert dict((a, b) for a, _, b in store.account_balances()) == {"card:1": -300,
                                                                     "merchant:M1": 300}
     assert store.postings()[-1][3] == [("merchant:M1", -200), ("card:1", 200)]
+    assert check(store).ok
     store.close()
 
 
@@ -87,6 +94,75 @@ def test_a_database_newer_than_the_code_is_refused_not_written(tmp_path: Path) -
     with pytest.raises(StoreError, match=f"schema version {NEWEST}, newer than this host's "
                                          f"{NEWEST - 1}"):
         sqlite_store.SqliteStore(db, migrations=sqlite_store.MIGRATIONS[:-1])
+
+
+# What code from before SQLite's schema version 3 ran to move balances (from git history): its own
+# UPDATE of accounts.balance, beside the lines' INSERT, where version 3's trigger adds too.
+PRE_V3_BALANCE_WRITES = {
+    # 8ea47d4 (the first host) to 2d3a27b: one UPDATE a posting line
+    "per line": ("UPDATE accounts SET balance = balance + ? WHERE id = ?",
+                 [(-500, "card:1"), (500, "merchant:M1")]),
+    # 2d3a27b to 2809694 (version 3): one UPDATE a posting, _balances_sql(2)
+    "per posting": ("UPDATE accounts SET balance = balance + CASE id WHEN ? THEN ? WHEN ? THEN ? "
+                    "END WHERE id IN (?, ?)",
+                    [("card:1", -500, "merchant:M1", 500, "card:1", "merchant:M1")]),
+}
+
+
+def _two_accounts(db: Path, migrations: tuple[Migration, ...]) -> None:
+    store = sqlite_store.SqliteStore(db, migrations=migrations)
+    store.begin()
+    store.ensure_account("card:1", "card")
+    store.ensure_account("merchant:M1", "merchant")
+    store.commit()
+    store.close()
+
+
+def _post_as_before_v3(db: Path, how: str) -> None:
+    """A sale of 5 yuan as code from before version 3 wrote it, in one transaction."""
+    update, params = PRE_V3_BALANCE_WRITES[how]
+    with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            pid = conn.execute("INSERT INTO postings (kind, ref, created_at) VALUES (?,?,?)",
+                               ("sale", "T1/1", "x")).lastrowid
+            conn.execute("INSERT INTO posting_lines (posting_id, line, account, amount) "
+                         "VALUES (?, 0, ?, ?), (?, 1, ?, ?)",
+                         (pid, "card:1", -500, pid, "merchant:M1", 500))
+            for values in params:
+                conn.execute(update, values)
+            conn.execute("COMMIT")
+        except sqlite3.Error:
+            conn.execute("ROLLBACK")
+            raise
+
+
+@pytest.mark.parametrize("how", PRE_V3_BALANCE_WRITES)
+def test_code_from_before_the_trigger_moved_balances_twice_at_version_3(
+        tmp_path: Path, how: str) -> None:
+    """Why version 4 exists: without the newer-than check, such code wrote on."""
+    db = tmp_path / "h.db"
+    _two_accounts(db, sqlite_store.MIGRATIONS[:3])
+    _post_as_before_v3(db, how)
+    with closing(sqlite_store.read_only(db)) as conn:
+        assert dict(conn.execute("SELECT id, balance FROM accounts")) == {
+            "card:1": -1000, "merchant:M1": 1000}
+
+
+@pytest.mark.parametrize("how", PRE_V3_BALANCE_WRITES)
+def test_code_from_before_the_trigger_fails_on_the_newest_schema_and_moves_nothing(
+        tmp_path: Path, how: str) -> None:
+    db = tmp_path / "h.db"
+    _two_accounts(db, sqlite_store.MIGRATIONS)
+    with pytest.raises(sqlite3.OperationalError, match="no such column: balance"):
+        _post_as_before_v3(db, how)
+    with closing(sqlite_store.read_only(db)) as conn, pytest.raises(sqlite3.OperationalError,
+                                                       match="no such column: balance"):
+        conn.execute("SELECT balance FROM accounts WHERE id = ?", ("card:1",))  # its reads too
+    store = open_store(db)
+    assert store.postings() == []
+    assert [b for _, _, b in store.account_balances()] == [0, 0] and check(store).ok
+    store.close()
 
 
 def test_a_database_made_before_versions_under_1_0_reaches_the_newest(tmp_path: Path) -> None:
@@ -118,6 +194,29 @@ def test_a_database_made_before_versions_under_1_0_reaches_the_newest(tmp_path: 
     store.close()
 
 
+@pytest.mark.parametrize("after_a_posting", [False, True], ids=["alone", "with its posting"])
+@pytest.mark.parametrize("store_url", BACKENDS, indirect=True)
+def test_every_field_of_a_txn_row_is_written_and_read_back(store_url: str,
+                                                           after_a_posting: bool) -> None:
+    """INSERT_TXN's columns and its parameters in the same order (PostgreSQL sends the row with
+    the posting before it, in one statement)."""
+    row = TxnRow("T0000001", 3, 17, "0200", "sale", "hash", 1234, "ref9", "card:9", "00",
+                 "000000000042", "654321", {"37": "000000000042", "39": "00"}, "voided", 200, 7,
+                 "fp")
+    store = open_store(store_url)
+    store.begin()
+    if after_a_posting:
+        for account in ("card:9", "merchant:M1"):
+            store.ensure_account(account, account.split(":")[0])
+        store.post(Posting("sale", "T1/17", (("card:9", -1234), ("merchant:M1", 1234))))
+    store.insert_txn(row)
+    store.commit()
+    got = store.txn("T0000001", 3, 17, "0200")
+    assert got is not None and got == replace(row, id=got.id)
+    assert check(store).ok
+    store.close()
+
+
 def test_a_file_that_is_no_database_is_a_store_error(tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not SQLite" * 100)
@@ -134,7 +233,7 @@ def pg_url() -> Iterator[str]:
 
 def test_a_new_postgresql_database_is_at_the_newest_version(pg_url: str) -> None:
     store = open_store(pg_url)
-    assert store.schema_version() == latest(pg_store.MIGRATIONS) > NEWEST
+    assert store.schema_version() == latest(pg_store.MIGRATIONS)
     store.close()
 
 
@@ -168,6 +267,15 @@ def test_a_postgresql_database_at_the_previous_version_keeps_its_money_and_rrns(
     assert check(other).ok
     store.close()
     other.close()
+
+
+def test_no_accounts_balance_is_left_for_older_code_on_postgresql(pg_url: str) -> None:
+    """PostgreSQL has no trigger, and its version 3 (its first) moved balances to shard rows:
+    the UPDATE of code from before SQLite's version 3 fails there as well."""
+    open_store(pg_url).close()
+    update, values = PRE_V3_BALANCE_WRITES["per line"]
+    with closing(psycopg.connect(pg_url)) as conn, pytest.raises(psycopg.errors.UndefinedColumn):
+        conn.execute(update.replace("?", "%s"), values[0])
 
 
 def test_reading_the_card_that_pays_locks_its_account_on_postgresql(pg_url: str) -> None:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from steadypos.protocol import mac
-from steadypos.protocol.codec import Message, decode_frame, encode_frame
+from steadypos.protocol import layout, mac
+from steadypos.protocol.codec import Message, decode_frame, encode_body, encode_frame
 from steadypos.protocol.codes import UNMACED_CODES
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.frame import PREFIX_LEN, Header, Tpdu
@@ -190,3 +190,20 @@ def test_responses_with_other_codes_are_maced(rc, mak):
 
 def test_verify_without_f64_is_false(sale, mak):
     assert not mac.verify(sale, mak)
+
+
+def test_a_message_the_layout_refuses_is_tried_there_once_and_the_error_named(mak, monkeypatch):
+    """seal(): the compiled layout first; when it says no, pyiso8583's checks alone, which say
+    what does not fit (not the layout a second time)."""
+    tried: list[str] = []
+    encode = layout.encode
+    monkeypatch.setattr(layout, "encode",
+                        lambda mti, fields: tried.append(mti) or encode(mti, fields))
+    msg = Message("0200", {11: "000001", 41: "T000000\x01"})  # F41 is ans: no control bytes
+    with pytest.raises(ProtocolError) as said:
+        mac.seal(msg.copy(), mak)
+    assert tried == ["0200"]
+    with pytest.raises(ProtocolError) as reference:
+        encode_body(Message("0200", {**msg.fields, 64: "00" * 8}), reference=True)
+    assert (said.value.message, said.value.field) == (reference.value.message,
+                                                      reference.value.field)

@@ -187,7 +187,7 @@ def journal_txn(journal: Path, stan: int) -> dict[str, Any]:
 def host_card_balances(db: Path) -> dict[str, int]:
     """Masked PAN -> the card account's balance on the host."""
     with closing(read_only(db)) as conn:
-        rows = conn.execute("SELECT c.pan_masked, a.balance FROM cards c "
+        rows = conn.execute("SELECT c.pan_masked, a.balance_fen FROM cards c "
                             "JOIN accounts a ON a.id = 'card:' || c.id").fetchall()
     masked = [m for m, _ in rows]
     assert len(masked) == len(set(masked)), "two demo cards share a masked PAN"

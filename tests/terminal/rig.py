@@ -113,7 +113,8 @@ class HostRig:
 
     def balance(self, account: str) -> int:
         with closing(self._read()) as conn:
-            row = conn.execute("SELECT balance FROM accounts WHERE id = ?", (account,)).fetchone()
+            row = conn.execute("SELECT balance_fen FROM accounts WHERE id = ?",
+                               (account,)).fetchone()
         return int(row[0]) if row else 0
 
     def card_balance(self, card: dict[str, Any]) -> int:

@@ -9,9 +9,10 @@ them. Counts, samples, skipped and unreadable files are put back in the order of
 from __future__ import annotations
 
 import gzip
+import multiprocessing
 import os
 import signal
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from steadypos.diagnose.reader import (
@@ -26,6 +27,8 @@ from steadypos.diagnose.routing import tids_in
 from steadypos.diagnose.tracker import TerminalRecord, Tracker
 
 HEAD_BYTES = 1 << 14  # of each file (about 150 lines), looked at for its terminals first
+JOBS_PER_WORKER = 8  # shares handed out as workers free up: the last one ends soon after the rest,
+# and each share's terminals come back while the others are still being read
 
 
 def quiet() -> None:
@@ -61,8 +64,9 @@ def _head_tids(src: Source) -> set[str]:
 
 
 def plan(sources: list[Source], workers: int) -> list[list[tuple[int, Source]]] | None:
-    """Files for each worker (the biggest first, to the least loaded), or None when they do not
-    look like files of their own terminals."""
+    """Shares of the files, JOBS_PER_WORKER a worker, of about the same size (the biggest file
+    first, to the least loaded share), or None when they do not look like files of their own
+    terminals."""
     if len(sources) < 2 or any(s.path == "-" for s in sources):
         return None
     seen: set[str] = set()
@@ -71,7 +75,8 @@ def plan(sources: list[Source], workers: int) -> list[list[tuple[int, Source]]] 
         if not seen.isdisjoint(tids):
             return None
         seen |= tids
-    jobs: list[list[tuple[int, Source]]] = [[] for _ in range(min(workers, len(sources)))]
+    shares = min(workers * JOBS_PER_WORKER, len(sources))
+    jobs: list[list[tuple[int, Source]]] = [[] for _ in range(shares)]
     load = [0] * len(jobs)
     by_size = sorted(range(len(sources)), key=lambda i: -_size(sources[i]))
     for i in by_size:
@@ -110,18 +115,32 @@ def read_files(job: list[tuple[int, Source]]) -> FilePart:
     return part
 
 
-def run(jobs: list[list[tuple[int, Source]]]) -> tuple[ReadStats, list[TerminalRecord]] | None:
-    """Read the files in parallel; the fleet's counts and terminals, or None when the workers'
-    terminals turned out not to be apart (raises NotAnEventLog as one process would)."""
-    with ProcessPoolExecutor(max_workers=len(jobs) - 1, initializer=quiet) as pool:
-        others = [pool.submit(read_files, job) for job in jobs[1:]]
-        parts = [read_files(jobs[0])]  # this process is the first worker
-        parts += [f.result() for f in others]
+def _read_share(share: tuple[int, list[tuple[int, Source]]]) -> tuple[int, FilePart]:
+    k, job = share
+    return k, read_files(job)
+
+
+def run(jobs: list[list[tuple[int, Source]]], workers: int,
+        progress: Callable[[int], None] | None = None,
+        ) -> tuple[ReadStats, list[TerminalRecord]] | None:  # fmt: skip
+    """Read the shares on `workers` processes; the fleet's counts and terminals, or None when the
+    shares' terminals turned out not to be apart (raises NotAnEventLog as one process would).
+    `progress(bytes)`: the on-disk bytes of the shares read so far, as each one is."""
+    parts: list[FilePart] = [FilePart([], [])] * len(jobs)
+    done = 0
+    # multiprocessing's Pool, not concurrent.futures': on the way out, Ctrl-C included, it stops
+    # its workers at once instead of reading the shares still queued
+    with multiprocessing.get_context().Pool(min(workers, len(jobs)), quiet) as pool:
+        for k, part in pool.imap_unordered(_read_share, enumerate(jobs)):
+            parts[k] = part
+            done += sum(_size(src) for _, src in jobs[k])
+            if progress is not None:
+                progress(done)
     outcomes = sorted((o for p in parts for o in p.outcomes), key=lambda o: o.index)
     refused = [o for o in outcomes if o.refused]
     if refused:
         raise NotAnEventLog(refused[0].refused)
-    owner: dict[str, int] = {}
+    owner: dict[str, int] = {}  # terminal -> its share
     for k, p in enumerate(parts):
         if any(owner.setdefault(t.tid, k) != k for t in p.terms):
             return None

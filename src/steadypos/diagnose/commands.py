@@ -57,13 +57,17 @@ def _run(err: Console, sources: list[Source], workers: int) -> Diagnosis:
     show = err.is_terminal and (size is None or size >= PROGRESS_MIN_BYTES)
     with Progress(
         TextColumn("reading"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-        console=err, transient=True, disable=not show or workers > 1,
+        console=err, transient=True, disable=not show,
     ) as progress:  # fmt: skip
         task = progress.add_task("read", total=size)
+
+        def read(done: int) -> None:
+            progress.update(task, completed=done)
+
         try:
             if workers > 1:
-                return diagnose_parallel(sources, workers)
-            return run_diagnosis(sources, lambda done: progress.update(task, completed=done))
+                return diagnose_parallel(sources, workers, read)
+            return run_diagnosis(sources, read)
         except InputError as exc:
             raise _fail(err, str(exc)) from None
 

@@ -65,7 +65,7 @@ class Router:
         for raw in lines:
             i = raw.find(_KEY)
             if i >= 0:
-                j = i + 7
+                j = i + len(_KEY)
                 k = raw.find(b'"', j)
                 w = known(raw[j:k]) if k > j else None
                 if w is not None and raw.count(b'"tid"') == 1 and b"\\" not in raw:
@@ -77,17 +77,18 @@ class Router:
     def slow(self, raw: bytes) -> int:
         """The owner of a line the fast search does not settle (learning clean tids)."""
         i = raw.find(_KEY)
-        k = raw.find(b'"', i + 7)
-        if i >= 0 and k > i + 7 and raw.count(b'"tid"') == 1 and b"\\" not in raw:
-            with_key = raw[i + 7 : k]
+        j = i + len(_KEY)
+        k = raw.find(b'"', j)
+        if i >= 0 and k > j and raw.count(b'"tid"') == 1 and b"\\" not in raw:
+            raw_tid = raw[j:k]
             try:
-                tid = with_key.decode("utf-8")
+                tid = raw_tid.decode("utf-8")
             except UnicodeDecodeError:
                 pass
             else:
                 if len(self.known) >= MAX_KNOWN:
                     self.known.clear()
-                w = self.known[with_key] = owner(tid, self.parts)
+                w = self.known[raw_tid] = owner(tid, self.parts)
                 return w
         got = parse_event(raw)
         if type(got) is tuple:

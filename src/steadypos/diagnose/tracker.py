@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from steadypos.diagnose.ambient import MAX_TROUBLE, AmbientEvents
 from steadypos.diagnose.episodes import END_IDLE, END_RESTART, Episode, OpenFlow, surroundings
+from steadypos.diagnose.evidence import EpisodeEvidence, score_episode
 from steadypos.diagnose.records import (
     CardFailure,
     Crash,
@@ -78,7 +79,7 @@ class TerminalRecord(AmbientEvents):
         "tid", "inv", "app_version", "first_t", "last_t", "out_of_order", "flow", "health",
         "net", "cards", "mismatch_t", "operator", "session_open", "session_version", "n",
         "sessions", "days", "ops", "trained", "maintenance", "versions", "params_applied",
-        "trouble", "crashes", "episodes", "first_maint", "first_maint_t",
+        "trouble", "crashes", "episodes", "evidence", "first_maint", "first_maint_t",
         "held",
     )  # fmt: skip
 
@@ -108,6 +109,7 @@ class TerminalRecord(AmbientEvents):
         self.trouble: list[float] = []  # times of network trouble (for merchant clustering)
         self.crashes: list[Crash] = []
         self.episodes: list[Episode] = []
+        self.evidence: list[EpisodeEvidence] = []  # each episode's, read once its log has ended
         self.first_maint: str | None = None  # the first last_maintenance date the log gave
         self.first_maint_t: float | None = None  # when, if a maintenance event gave it
         self.held: tuple[float, dict, Handler] | None = None  # the last event, not yet applied
@@ -287,6 +289,12 @@ class TerminalRecord(AmbientEvents):
         for ep in self.episodes:
             if ep.maint_date is None and (since is None or ep.t1 >= since):
                 ep.maint_date = first
+        # read here, where the terminal's log ends (in its worker under --workers), not when the
+        # fleet is judged: an episode's evidence is its own; the rings served the episodes only
+        self.evidence = [score_episode(ep) for ep in self.episodes]
+        self.health.clear()
+        self.net.clear()
+        self.cards.clear()
 
 
 Handler = Callable[[TerminalRecord, float, dict], None]

@@ -13,7 +13,7 @@ from steadypos.diagnose.corroboration import (
     printer_fault_read,
 )
 from steadypos.diagnose.episodes import Episode
-from steadypos.diagnose.evidence import FAMILIES, FAMILY_LABEL, Family, Scored, score_episode
+from steadypos.diagnose.evidence import FAMILIES, FAMILY_LABEL, Family, Scored
 from steadypos.diagnose.fleet import FleetContext
 from steadypos.diagnose.noise import SURE_ALPHA, on_floor, threshold, typical_rate, usual_rate
 from steadypos.diagnose.people import split_operator
@@ -108,11 +108,12 @@ class _Fleetwide:
     wrong_rate: float | None
     read_error_rate: float | None
     swipe_error_rate: float | None
+    swipes_apart: frozenset[str]  # terminals whose swipes fail as the document's interference does
 
     def disturbed(self, term: TerminalRecord) -> bool:
         """The terminal's swipes fail as the document's interference does (their worsening is
         then the field's, not the reader's: wear.trends leaves them out)."""
-        return swipes_disturbed(term, self.swipe_error_rate, self.read_error_rate)
+        return term.tid in self.swipes_apart
 
 
 def _score(term: TerminalRecord, ctx: FleetContext, groups: dict[str, GroupCause],
@@ -122,8 +123,7 @@ def _score(term: TerminalRecord, ctx: FleetContext, groups: dict[str, GroupCause
     fail as a worn reader's do (wear.contact_worn)."""
     out = []
     link = link_shown(term.n)
-    for ep in term.episodes:
-        ev = score_episode(ep)
+    for ep, ev in zip(term.episodes, term.evidence, strict=True):
         weight, note = 1.0, ""
         if disturbed and ev.family == Family.WEAR and ev.kind == "reader" and swiped(ep):
             ev, note = replace(ev, kind="environment"), "swipe read errors, as on the rest of" \
@@ -168,8 +168,8 @@ def judge(terms: list[TerminalRecord], ctx: FleetContext) -> Verdicts:
     groups = classify_groups(ctx)
     reads = usual_rate((read_errors(t), t.n.card_reads) for t in terms)
     swipes = usual_rate((t.n.swipe_errors, t.n.swipe_reads) for t in terms)
-    scored = {t.tid: _score(t, ctx, groups, swipes_disturbed(t, swipes, reads),
-                            contact_worn(t, reads))
+    apart = frozenset(t.tid for t in terms if swipes_disturbed(t, swipes, reads))
+    scored = {t.tid: _score(t, ctx, groups, t.tid in apart, contact_worn(t, reads))
               for t in terms}  # fmt: skip
     counts = {t.tid: _counts(scored[t.tid]) for t in terms}
     keys = set(FAMILIES) | {k for c in counts.values() for k in c}
@@ -180,7 +180,7 @@ def judge(terms: list[TerminalRecord], ctx: FleetContext) -> Verdicts:
     noise = {k: typical_rate((whole[t.tid].get(k, 0.0), t.n.flows) for t in terms) for k in keys}
     fw = _Fleetwide(ctx, groups, noise, usual_rate((pin_misuse(t), t.n.flows) for t in terms),
                     usual_rate((wrong_methods(t), t.n.flows) for t in terms),
-                    reads, swipes)  # fmt: skip
+                    reads, swipes, apart)  # fmt: skip
     verdicts, episodes = [], []
     for term in terms:
         v, eps = _decide(term, scored[term.tid], counts[term.tid], fw)

@@ -92,9 +92,11 @@ def _track(conn: Connection, part: int, stats: ReadStats, tracker: Tracker,
 class Dispatch:
     """The parent's side: route each batch of lines and send every worker its share."""
 
-    def __init__(self, conns: list[Connection], stats: ReadStats) -> None:
+    def __init__(self, conns: list[Connection], stats: ReadStats,
+                 progress: Callable[[int], None] | None = None) -> None:  # fmt: skip
         self.conns = conns
         self.stats = stats
+        self.progress = progress
         self.router = Router(len(conns))
         self.masks = masks(len(conns))
 
@@ -114,6 +116,8 @@ class Dispatch:
                 self._send(batch, lineno + 1)
                 lineno += len(batch)
                 batch = []
+                if self.progress is not None:
+                    self.progress(done_before + where())
         finally:
             if batch:  # read before a failure
                 self._send(batch, lineno + 1)
@@ -186,19 +190,21 @@ def _pool(workers: int) -> Iterator[list[tuple[Connection, Connection]]]:
             proc.join()
 
 
-def diagnose_parallel(sources: list[Source], workers: int) -> Diagnosis:
+def diagnose_parallel(sources: list[Source], workers: int,
+                      progress: Callable[[int], None] | None = None) -> Diagnosis:  # fmt: skip
     """The same diagnosis as engine.diagnose, with the parsing and tracking split over `workers`
     processes by terminal: whole files to each when they hold terminals of their own (byfile.py),
-    else the lines routed one by one."""
+    else the lines routed one by one. `progress(bytes)` as engine.diagnose's (when files turn
+    out not to hold terminals of their own, it starts again from 0 as the lines are routed)."""
     jobs = byfile.plan(sources, workers)
     if jobs is not None:
-        got = byfile.run(jobs)
+        got = byfile.run(jobs, workers, progress)
         if got is not None:
             return judge_fleet(*got)
     stats = ReadStats()
     with _pool(workers) as links:
         conns = [to_worker for to_worker, _ in links]
-        read_sources(sources, stats, Dispatch(conns, stats).consume, None)
+        read_sources(sources, stats, Dispatch(conns, stats, progress).consume, progress)
         for conn in conns:
             conn.send(None)
         parts = [from_worker.recv() for _, from_worker in links]

@@ -48,7 +48,8 @@ def upgrade(db: Migratable, steps: Sequence[Migration]) -> list[Migration]:
     at = db.schema_version()
     if steps and at > latest(steps):
         # Older code on a newer schema could write what it no longer means (SQLite's version 3
-        # moves balances by a trigger: an older host's own UPDATE would count every sale twice).
+        # moves balances by a trigger: an older host's own UPDATE would count every sale twice;
+        # code from before this check fails on version 4's renamed column instead).
         raise StoreError(f"the host database is at schema version {at}, newer than this "
                          f"host's {latest(steps)}: run a newer steadypos")
     known = at > 0

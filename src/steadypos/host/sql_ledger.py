@@ -5,7 +5,6 @@ sale. A backend changes how balances are kept (PostgreSQL: a row per worker)."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from steadypos.clock import now_ts
@@ -78,7 +77,7 @@ class SqlLedger(SqlRun):
         kept = self._balances.get(account) if self._kept else None
         if kept is not None:
             return kept
-        row = self._run("SELECT balance FROM accounts WHERE id = :id", id=account).fetchone()
+        row = self._run("SELECT balance_fen FROM accounts WHERE id = :id", id=account).fetchone()
         if row is None:
             return 0
         if self._kept:
@@ -87,7 +86,7 @@ class SqlLedger(SqlRun):
 
     def post(self, p: Posting) -> None:
         """The posting and all its lines in two statements; each account's balance follows its
-        lines in the second (a trigger: SQLite's schema version 3). A backend that keeps
+        lines in the second (a trigger: SQLite's schema versions 3 and 4). A backend that keeps
         balances otherwise posts its own way (PostgreSQL)."""
         pid = self._insert_returning_id(
             "INSERT INTO postings (kind, ref, created_at) VALUES (:kind, :ref, :at)",
@@ -102,16 +101,16 @@ class SqlLedger(SqlRun):
 
     def account_balances(self) -> list[tuple[str, str, int]]:
         return [(r[0], r[1], int(r[2])) for r in
-                self._run("SELECT id, kind, balance FROM accounts ORDER BY kind, id")]
+                self._run("SELECT id, kind, balance_fen FROM accounts ORDER BY kind, id")]
 
     # -- what ledger check reads ---------------------------------------------------------
-    def posting_sums(self) -> Iterator[tuple[int, str, str, int, int]]:
-        """(posting id, kind, ref, sum of lines, number of lines) for every posting."""
-        for r in self._run(
-                "SELECT p.id, p.kind, p.ref, COALESCE(SUM(l.amount), 0), COUNT(l.amount) "
-                "FROM postings p LEFT JOIN posting_lines l ON l.posting_id = p.id "
-                "GROUP BY p.id, p.kind, p.ref ORDER BY p.id"):
-            yield int(r[0]), r[1], r[2], int(r[3]), int(r[4])
+    def posting_sums(self) -> list[tuple[int, str, str, int, int]]:
+        """(posting id, kind, ref, sum of lines, number of lines) for every posting; read whole
+        (PostgreSQL's one cursor would be cut short by the next statement)."""
+        return [(int(r[0]), r[1], r[2], int(r[3]), int(r[4])) for r in self._run(
+            "SELECT p.id, p.kind, p.ref, COALESCE(SUM(l.amount), 0), COUNT(l.amount) "
+            "FROM postings p LEFT JOIN posting_lines l ON l.posting_id = p.id "
+            "GROUP BY p.id, p.kind, p.ref ORDER BY p.id")]
 
     def line_totals(self) -> dict[str, int]:
         return {r[0]: int(r[1]) for r in

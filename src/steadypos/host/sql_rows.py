@@ -4,6 +4,8 @@ parameter flags, and the transactions kept per idempotency key (TID + batch + ST
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from steadypos.clock import now_ts
@@ -32,23 +34,33 @@ def txn_row(row: Any) -> TxnRow:
                   orig_id=row[16], fingerprint=row[17])
 
 
+def _attribute(name: str) -> tuple[str, Callable[[TxnRow], Any]]:
+    """A column that takes the row's attribute of the same name."""
+    return name, attrgetter(name)
+
+
+# What INSERT_TXN writes: each column and what it takes from the row, in one table, so that the
+# statement's column list and txn_values() cannot come apart.
+_TXN_INSERT: tuple[tuple[str, Callable[[TxnRow], Any]], ...] = (
+    *map(_attribute, ("tid", "batch", "stan", "mti", "kind", "content_hash", "amount", "pan_ref",
+                      "account", "rc", "rrn", "auth_code")),
+    ("response", lambda t: object_text(t.response)),
+    *map(_attribute, ("state", "refunded", "orig_id", "fingerprint")),
+    ("created_at", lambda _: now_ts()),
+)
+_TXN_GETTERS = tuple(get for _, get in _TXN_INSERT)
+INSERT_TXN = (f"INSERT INTO txns ({', '.join(c for c, _ in _TXN_INSERT)}) "
+              f"VALUES ({', '.join(f':{c}' for c, _ in _TXN_INSERT)})")
+
+
 def txn_values(t: TxnRow) -> tuple[Any, ...]:
     """The parameters of INSERT_TXN for the row, in their order."""
-    return (t.tid, t.batch, t.stan, t.mti, t.kind, t.content_hash, t.amount, t.pan_ref,
-            t.account, t.rc, t.rrn, t.auth_code, object_text(t.response), t.state,
-            t.refunded, t.orig_id, t.fingerprint, now_ts())
+    return tuple([get(t) for get in _TXN_GETTERS])
 
 
 def terminal_row(row: Any) -> TerminalRow:
     return TerminalRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]),
                        row[8], row[9], row[10], row[11], bool(row[12]))
-
-
-INSERT_TXN = (
-    "INSERT INTO txns (tid, batch, stan, mti, kind, content_hash, amount, pan_ref, account, rc, "
-    "rrn, auth_code, response, state, refunded, orig_id, fingerprint, created_at) VALUES (:tid, "
-    ":batch, :stan, :mti, :kind, :content_hash, :amount, :pan_ref, :account, :rc, :rrn, "
-    ":auth_code, :response, :state, :refunded, :orig_id, :fingerprint, :at)")
 
 
 class SqlRows(SqlRun):

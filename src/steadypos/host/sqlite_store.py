@@ -53,6 +53,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     ddl_step(3, "account balances follow their posting lines (a trigger)",
              "CREATE TRIGGER posting_lines_balance AFTER INSERT ON posting_lines BEGIN "
              "UPDATE accounts SET balance = balance + NEW.amount WHERE id = NEW.account; END"),
+    # Code from before version 3 has no newer-than check and adds to accounts.balance itself,
+    # beside the trigger: every sale would count twice. Under another name its first read or
+    # UPDATE of a balance fails ("no such column") instead.
+    ddl_step(4, "accounts.balance is balance_fen, which hosts from before the trigger do not know",
+             "DROP TRIGGER posting_lines_balance",
+             "ALTER TABLE accounts RENAME COLUMN balance TO balance_fen",
+             "CREATE TRIGGER posting_lines_balance AFTER INSERT ON posting_lines BEGIN "
+             "UPDATE accounts SET balance_fen = balance_fen + NEW.amount "
+             "WHERE id = NEW.account; END"),
 )
 
 

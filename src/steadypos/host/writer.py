@@ -1,6 +1,7 @@
 """Group commit: one thread owns the store, runs waiting requests in one transaction and releases
 their responses only after the single commit. Durable before visible, without one fsync per sale.
-A group whose request fails runs again with a savepoint each, undoing only that request."""
+A group whose request fails runs again with a savepoint each, undoing only that request; a
+request's log line is written once, when the group's commit decided what it says."""
 
 from __future__ import annotations
 
@@ -118,6 +119,8 @@ class GroupWriter:
         started = time.perf_counter()
         results: list[Message | None] = []
         logs.hold()  # the group's log lines go out in one write, before its answers
+        logs.keep()  # its request lines, once: as committed, or as dropped
+        note = ""
         try:
             results = self._run_group(service, group)
         except Exception:
@@ -126,6 +129,8 @@ class GroupWriter:
             with contextlib.suppress(StoreError):
                 store.rollback()
             results = [None] * len(group)
+            note = "(not committed, closed unanswered)"
+        logs.write_kept(note)
         self.commits += 1
         self.requests += len(group)
         if self.metrics is not None:
@@ -156,6 +161,7 @@ class GroupWriter:
                 results = [action(service, msg) for msg, _, action in group]
         except Exception:  # the careful run below says what it was
             store.rollback()
+            logs.drop_kept()  # the lines of the run undone: the careful run logs its own
             store.begin()
             results = []
             for i, (msg, _, action) in enumerate(group):
@@ -168,19 +174,24 @@ class GroupWriter:
 
     @staticmethod
     def _one(service: HostService, sp: str, msg: Message, action: Action) -> Message | None:
-        """One request inside savepoint `sp`: its answer, or 96 with nothing of it kept. A
-        database that went away fails the savepoint's rollback, and with it the group."""
+        """One request inside savepoint `sp`: its answer, or 96 with nothing of it kept (nor
+        the log lines of the attempts undone). A database that went away fails the savepoint's
+        rollback, and with it the group."""
+        mark = logs.kept()
+        who = f"{msg.get(41) or '-'} {msg.mti} stan={msg.get(11) or '-'}"
         for attempt in range(CONFLICT_RETRIES + 1):
             try:
                 return action(service, msg)
             except StoreConflict as exc:
                 service.store.rollback_to(sp)
+                logs.drop_kept(mark)
                 if attempt == CONFLICT_RETRIES:
-                    log.warning("request kept meeting other processes' changes (%s); "
-                                "answered 96, nothing kept", exc)
+                    log.warning("%s kept meeting other processes' changes (%s); answered 96, "
+                                "nothing kept", who, exc)
             except Exception:
-                log.exception("request failed; answered 96, nothing kept")
+                log.exception("%s failed; answered 96, nothing kept", who)
                 service.store.rollback_to(sp)
+                logs.drop_kept(mark)
                 break
         return service.system_error(msg)
 

@@ -75,7 +75,8 @@ def _doc(msg: Message) -> dict[str, str]:
 
 def encode_body(msg: Message, reference: bool = False) -> bytes:
     """MTI + bitmap + fields. Raises ProtocolError naming the field that does not fit.
-    `reference`: through pyiso8583 alone, never the compiled layout (the tests' yardstick)."""
+    `reference`: through pyiso8583 alone, never the compiled layout (the tests' yardstick; and
+    where the caller has just tried the layout itself, mac.seal())."""
     cached = None if reference else msg.cached_body()
     if cached is not None:
         return cached

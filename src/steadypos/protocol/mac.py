@@ -80,7 +80,9 @@ def seal(msg: Message, mak: bytes, alg: MacAlgorithm = DEFAULT_MAC) -> Message:
     fields.pop(64, None)
     if needs_mac(msg):
         fields[64] = _PLACEHOLDER
-        body = layout.encode(msg.mti, fields) or encode_body(msg)  # the latter names errors
+        body = layout.encode(msg.mti, fields)
+        if body is None:  # pyiso8583 alone (the layout said no): it encodes or names the error
+            body = encode_body(msg, reference=True)
         covered = body[:-8]
         value = compute(mak, covered, alg)
         fields[64] = value.hex().upper()
