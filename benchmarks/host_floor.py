@@ -2,7 +2,7 @@
 process, without sockets, on a database that host_throughput.py prepared.
 
     python benchmarks/host_floor.py --db URL --keys PATH --clients 32 --seconds 4 [--warmup 1]
-        [--profile OUT]
+        [--profile OUT] [--sales N]
 
 K asyncio tasks each sign in one bench terminal and send it sales, one at a time, as
 host_throughput's clients do; each request goes the host's way from the frame's payload on
@@ -10,6 +10,9 @@ host_throughput's clients do; each request goes the host's way from the frame's 
 stream and no event-loop I/O. Prints one JSON line: sales, seconds, CPU seconds of the host path
 (the process's CPU less what the clients spent packing their frames), latencies p50/p99 in ms.
 --profile writes cProfile statistics of the loop thread and the writer thread together to OUT.
+--sales N runs exactly N sales, with no warm-up and no time window, for counts that repeat
+(instructions under `valgrind --tool=callgrind`: the difference of two runs of N1 and N2 sales,
+over N2 - N1, is the instructions a sale; benchmarks/host_instructions.py does that).
 """
 
 from __future__ import annotations
@@ -56,11 +59,19 @@ async def sign_in(writer: GroupWriter, term: Terminal) -> None:
 class Tally:
     """What the clients counted inside the measured window."""
 
-    def __init__(self, start: float, end: float) -> None:
+    def __init__(self, start: float, end: float, sales: int | None = None) -> None:
         self.start, self.end = start, end
+        self.left = sales  # sales still to send, when a count is given instead of a window
         self.latencies: list[float] = []
         self.client_cpu = 0.0  # packing frames: the clients' share, not the host's
         self.cpu0 = self.cpu1 = 0.0
+
+    def more(self, now: float) -> bool:
+        """Whether a client sends another sale (and counts it against a given number)."""
+        if self.left is None:
+            return now < self.end
+        self.left -= 1
+        return self.left >= 0
 
 
 async def client(writer: GroupWriter, term: Terminal, card: dict[str, str], tally: Tally) -> None:
@@ -69,7 +80,7 @@ async def client(writer: GroupWriter, term: Terminal, card: dict[str, str], tall
                          card["pin"], term.keys.pik)
     sale.fields[64] = "00" * 8
     template = Template.of(encode_frame(sale))
-    while (now := time.perf_counter()) < tally.end:
+    while tally.more(now := time.perf_counter()):
         t0 = time.thread_time()
         frame = template.with_stan(next(term.stans), term.keys.mak, term.alg)
         packing = time.thread_time() - t0
@@ -87,17 +98,22 @@ async def _window(tally: Tally) -> None:
     tally.cpu1 = time.process_time()
 
 
-async def load(writer: GroupWriter, clients: int, seconds: float, warmup: float) -> Tally:
+async def load(writer: GroupWriter, clients: int, seconds: float, warmup: float,
+               sales: int | None = None) -> Tally:
     world = bench_world(clients)
     terms = bench_terminals(world)
     for term in terms:
         await sign_in(writer, term)
     cards = [c for c in world["cards"] if str(c["pan"]).startswith("62220299")]
-    start = time.perf_counter() + warmup
-    tally = Tally(start, start + seconds)
-    await asyncio.gather(_window(tally), *(
+    start = time.perf_counter() + (warmup if sales is None else 0.0)
+    tally = Tally(start, start + seconds, sales)
+    window = [_window(tally)] if sales is None else []
+    tally.cpu0 = time.process_time()
+    await asyncio.gather(*window, *(
         client(writer, terms[i % len(terms)], cards[i % len(cards)], tally)  # type: ignore[arg-type]
         for i in range(clients)))
+    if sales is not None:  # no window: from the first sale to the last
+        tally.cpu1, tally.end = time.process_time(), time.perf_counter()
     return tally
 
 
@@ -114,6 +130,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--profile", help="write cProfile statistics (both threads) here")
+    ap.add_argument("--sales", type=int, help="run exactly this many sales (no time window)")
     args = ap.parse_args()
     logs.setup(path=f"{args.keys}.floor.log")  # the host logs each request: so does its floor
     secrets = open_keys(args.keys)
@@ -129,7 +146,8 @@ def main() -> None:
     try:
         if profiles:
             profiles[0].enable()
-        tally = asyncio.run(load(writer, args.clients, args.seconds, args.warmup))
+        tally = asyncio.run(load(writer, args.clients, args.seconds, args.warmup,
+                                     args.sales))
         if profiles:
             profiles[0].disable()
     finally:
@@ -138,7 +156,7 @@ def main() -> None:
         stats = pstats.Stats(profiles[0])
         stats.add(profiles[1])
         stats.dump_stats(args.profile)
-    print(json.dumps({"sales": len(tally.latencies), "seconds": args.seconds,
+    print(json.dumps({"sales": len(tally.latencies), "seconds": tally.end - tally.start,
                       "cpu": tally.cpu1 - tally.cpu0 - tally.client_cpu,
                       "p50": _quantile(tally.latencies, 0.5),
                       "p99": _quantile(tally.latencies, 0.99)}))

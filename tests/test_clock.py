@@ -23,6 +23,14 @@ def test_one_format_with_milliseconds_and_z() -> None:
     assert FORMAT.fullmatch(now_ts())
 
 
+def test_now_is_the_clock_in_the_one_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    """now_ts() keeps each second's text: every millisecond reads as format_utc reads it."""
+    for ns in (1_795_169_703_120_999_999, 1_795_169_703_999_000_000, 1_795_169_704_000_000_001,
+               1_795_169_703_000_999_999, 4_102_444_799_999_999_999):
+        monkeypatch.setattr("steadypos.clock.time.time_ns", lambda ns=ns: ns)
+        assert now_ts() == format_utc(datetime.fromtimestamp(ns // 1000 / 1e6, UTC)), ns
+
+
 def test_old_and_new_stored_values_parse_to_the_same_moment() -> None:
     moment = datetime(2026, 12, 2, 10, 0, 0, 123000, tzinfo=UTC)
     assert parse_utc("2026-12-02T10:00:00.123+00:00") == moment  # the host before the one format

@@ -7,6 +7,7 @@ other RFC 3339 offset, so that values stored before it (the host wrote `+00:00`)
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 
@@ -28,9 +29,21 @@ def format_ts(epoch: float) -> str:
     return format_utc(datetime.fromtimestamp(round(epoch, 3), tz=UTC))
 
 
+# (epoch second, its text up to the seconds) of the last now_ts(): the date and time of a
+# second are worked out once (the host stamps two rows a sale), its milliseconds each call.
+_last_second: tuple[int, str] = (-1, "")
+
+
 def now_ts() -> str:
-    """The current time in the one format."""
-    return format_utc(datetime.now(UTC))
+    """The current time in the one format: format_utc(datetime.now(UTC)) (the same clock,
+    truncated to the millisecond the same way)."""
+    global _last_second
+    second, milli = divmod(time.time_ns() // 1_000_000, 1000)
+    known, text = _last_second
+    if second != known:
+        text = format_utc(datetime.fromtimestamp(second, UTC))[:-5]  # without ".mmmZ"
+        _last_second = (second, text)
+    return f"{text}.{milli:03d}Z"
 
 
 def parse_utc(text: str) -> datetime:

@@ -138,12 +138,16 @@ def info(logger: logging.Logger, msg: str, *args: object) -> None:
         return
     created = time.time()
     text = scrub(msg % args if args else msg)
-    with contextlib.suppress(OSError, ValueError), handler.lock or contextlib.nullcontext():
-        # stamped under the handler's lock, as logging's own path does (the stamp caches a second)
-        stamp = _direct[2].stamp(created, int((created - int(created)) * 1000))
-        handler.stream.write(f"{stamp} INFO {logger.name} {text}{handler.terminator}")
-        if not getattr(_batching, "on", False):
-            handler.stream.flush()
+    try:  # what contextlib.suppress(OSError, ValueError) does, without its three calls a line
+        with handler.lock or contextlib.nullcontext():
+            # stamped under the handler's lock, as logging's own path does (the stamp caches a
+            # second)
+            stamp = _direct[2].stamp(created, int((created - int(created)) * 1000))
+            handler.stream.write(f"{stamp} INFO {logger.name} {text}{handler.terminator}")
+            if not getattr(_batching, "on", False):
+                handler.stream.flush()
+    except (OSError, ValueError):
+        pass  # a stream that fails or was closed costs the line, as logging's emit would
 
 
 def _straight_to(logger: logging.Logger) -> logging.StreamHandler | None:  # type: ignore[type-arg]

@@ -8,7 +8,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from steadypos.host.canonical import content_text, pairs_text
+from steadypos.host.canonical import content_text, object_text, pairs_text
 from steadypos.host.service import VOLATILE_BY_MTI, VOLATILE_FIELDS, stable_content
 from steadypos.protocol.codec import Message
 from steadypos.protocol.spec import BY_NUMBER
@@ -43,3 +43,11 @@ def test_pairs_text_is_json_of_the_pairs(pairs):
     assert pairs_text(pairs) == json.dumps(pairs)
     assert pairs_text(sorted(pairs, key=lambda p: p[0])) == json.dumps(
         sorted(pairs, key=lambda p: p[0]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(VALUES, VALUES, max_size=12))
+def test_object_text_is_the_sorted_json_of_the_mapping(obj):
+    assert object_text(obj) == json.dumps(obj, sort_keys=True)
+    assert object_text({"2": None, "1": 5}) == json.dumps(  # type: ignore[dict-item]
+        {"2": None, "1": 5}, sort_keys=True)

@@ -1,7 +1,8 @@
 """The two JSON texts the host keys per request (a request's stable content, a reversible
-request's repeated fields), written out directly: the same text as json.dumps gives, at half its
-cost. Stored digests are of that text, so it must never change: tests/host/test_canonical.py
-compares both with json on arbitrary values, and anything unexpected goes through json."""
+request's repeated fields), and the stored part of its answer, written out directly: the same
+text as json.dumps gives, at half its cost. Stored digests are of that text, so it must never
+change: tests/host/test_canonical.py compares each with json on arbitrary values, and anything
+unexpected goes through json."""
 
 from __future__ import annotations
 
@@ -29,6 +30,14 @@ def content_text(mti: str, fields: Mapping[int, str], leave_out: Collection[int]
     except (KeyError, TypeError):  # a field outside the profile, a value that is no str
         return SORTED_JSON.encode([mti, {str(n): v for n, v in fields.items()
                                          if n not in leave_out}])
+
+
+def object_text(obj: Mapping[str, str]) -> str:
+    """SORTED_JSON.encode(obj) of a {str: str} mapping (a stored answer's fields)."""
+    try:
+        return "{" + ", ".join([f"{_quoted(k)}: {_quoted(obj[k])}" for k in sorted(obj)]) + "}"
+    except TypeError:  # a key or a value that is no str
+        return SORTED_JSON.encode(obj)
 
 
 def pairs_text(pairs: Sequence[tuple[int, str | None]]) -> str:

@@ -24,13 +24,14 @@ class Request:
     now: datetime
     keyring: KeyRing
 
-    @property
-    def stan(self) -> int:
-        return int(self.msg.get(11, "0") or 0)
+    # Read once a request, here: handlers, its row and its log line ask for them seven times
+    # (a cached_property would take its lock at each request's first read, dearer still).
+    stan: int = field(init=False)
+    amount: int = field(init=False)
 
-    @property
-    def amount(self) -> int:
-        return int(self.msg.get(4, "0") or 0)
+    def __post_init__(self) -> None:
+        self.stan = int(self.msg.get(11, "0") or 0)
+        self.amount = int(self.msg.get(4, "0") or 0)
 
 
 @dataclass

@@ -13,6 +13,7 @@ import os
 import secrets as _secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from steadypos.files import make_private, open_private
 from steadypos.protocol.crypto import tdes_decrypt, tdes_encrypt
@@ -25,11 +26,13 @@ class HostSecrets:
     lmk: bytes = field(repr=False)  # keys never printed, repr() included
     issuer_mk: bytes = field(repr=False)  # issuer master key for ARQC (EMV)
     # HMAC-SHA256 keyed with the LMK, copied for each digest: the key is not set up again
-    # five times a sale.
-    _keyed: hmac.HMAC = field(init=False, repr=False, compare=False)
+    # five times a sale. Where OpenSSL computes it, hmac.HMAC wraps a C object (`_hmac`) with
+    # the same copy/update/hexdigest: copied straight, without the wrapper's Python calls.
+    _keyed: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_keyed", hmac.new(self.lmk, digestmod=hashlib.sha256))
+        keyed = hmac.new(self.lmk, digestmod=hashlib.sha256)
+        object.__setattr__(self, "_keyed", getattr(keyed, "_hmac", None) or keyed)
 
     def seal(self, key: bytes) -> str:
         return tdes_encrypt(self.lmk, key).hex().upper()

@@ -213,8 +213,9 @@ class HostService:
         fields[13] = f"{now.month:02d}{now.day:02d}"
         fields.update(extra)
         fields[39] = rc
-        for n in [n for n in fields if n not in allowed]:  # the response's fields alone
-            del fields[n]
+        for n in (12, 13, 39, *extra):  # the response's fields alone (the copies are)
+            if n not in allowed:
+                fields.pop(n, None)
         mti = response_mti(req.mti)
         proc = PROC_SIGN_IN if rc in SIGN_IN_AGAIN else PROC_NONE
         waiting = term.params_waiting if term is not None else \
@@ -222,11 +223,9 @@ class HostService:
         if proc == PROC_NONE and waiting:
             proc = PROC_NEW_PARAMS  # the TMS has newer parameters for this terminal
         resp = Message(mti, fields, req.tpdu.swapped(), req.header.with_proc(proc))
-        if mac.needs_mac(resp):
-            if keys is None:
-                return resp  # a format error from a terminal we have no keys for
-            return mac.seal(resp, keys.mak, alg)  # resp is ours: signed without a copy
-        return resp
+        if keys is None:
+            return resp  # unsigned: no MAC here, or a format error from a terminal without keys
+        return mac.seal(resp, keys.mak, alg)  # resp is ours: signed (if MAC'd) without a copy
 
     def _repeat(self, req: Request, seen: TxnRow) -> Message:
         alg = MacAlgorithm(req.terminal.mac)
@@ -248,8 +247,8 @@ class HostService:
                             req.terminal)
 
     def _remember(self, store: Store, req: Request, resp: Message, out: Reply) -> None:
-        added = {str(n): v for n, v in resp.fields.items()
-                 if n != 64 and req.msg.fields.get(n) != v}
+        sent = req.msg.fields
+        added = {str(n): v for n, v in resp.fields.items() if n != 64 and sent.get(n) != v}
         row = TxnRow(
             tid=req.terminal.tid, batch=req.f60.batch, stan=req.stan, mti=req.msg.mti,
             kind=req.mt.name, content_hash=self.secrets.content_ref(stable_content(req.msg)),

@@ -9,7 +9,7 @@ from operator import attrgetter
 from typing import Any
 
 from steadypos.clock import now_ts
-from steadypos.host.canonical import SORTED_JSON
+from steadypos.host.canonical import object_text
 from steadypos.host.records import CardRow, KeySetRow, QrRow, RowLock, TerminalRow, TxnRow
 from steadypos.host.sql_run import SqlRun
 
@@ -44,7 +44,7 @@ def _attribute(name: str) -> tuple[str, Callable[[TxnRow], Any]]:
 _TXN_INSERT: tuple[tuple[str, Callable[[TxnRow], Any]], ...] = (
     *map(_attribute, ("tid", "batch", "stan", "mti", "kind", "content_hash", "amount", "pan_ref",
                       "account", "rc", "rrn", "auth_code")),
-    ("response", lambda t: SORTED_JSON.encode(t.response)),
+    ("response", lambda t: object_text(t.response)),
     *map(_attribute, ("state", "refunded", "orig_id", "fingerprint")),
     ("created_at", lambda _: now_ts()),
 )
@@ -231,4 +231,4 @@ class SqlRows(SqlRun):
     def update_txn(self, t: TxnRow) -> None:
         self._run("UPDATE txns SET state = :state, refunded = :refunded, response = :response, "
                   "rc = :rc WHERE id = :id", state=t.state, refunded=t.refunded,
-                  response=SORTED_JSON.encode(t.response), rc=t.rc, id=t.id)
+                  response=object_text(t.response), rc=t.rc, id=t.id)
