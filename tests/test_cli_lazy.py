@@ -69,3 +69,18 @@ def test_a_diagnosis_imports_neither_the_database_nor_the_web_stack(tmp_path) ->
     code, heavy = json.loads(out.stdout.splitlines()[-1])
     assert code == 0 and heavy == []
     assert json.loads((tmp_path / "r.json").read_text())["fleet"]["terminals"] == 1
+
+
+def test_the_imports_drawn_for_readers_are_the_table() -> None:
+    """cli.py imports the subsystems by name; its TYPE_CHECKING block names the same modules, so
+    readers and tools that draw the imports see every floor the command stands on."""
+    import ast
+    import inspect
+
+    from steadypos import cli
+
+    tree = ast.parse(inspect.getsource(cli))
+    block = next(n for n in tree.body if isinstance(n, ast.If)
+                 and getattr(n.test, "id", "") == "TYPE_CHECKING")  # fmt: skip
+    drawn = {alias.name for n in block.body if isinstance(n, ast.Import) for alias in n.names}
+    assert drawn == set(SUBSYSTEMS)

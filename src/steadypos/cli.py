@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 from functools import cache
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -29,6 +30,18 @@ SUBSYSTEMS: dict[str, tuple[str, ...]] = {
     "steadypos.demo": ("demo",),
 }
 OWNER = {name: module for module, names in SUBSYSTEMS.items() for name in names}
+
+if TYPE_CHECKING:  # the modules SUBSYSTEMS names, imported by name only when their command runs
+    import steadypos.chaos.commands
+    import steadypos.demo
+    import steadypos.diagnose.commands
+    import steadypos.fleetsim.commands
+    import steadypos.host.commands
+    import steadypos.host.demo_commands
+    import steadypos.protocol.cert_commands
+    import steadypos.protocol.commands
+    import steadypos.terminal.commands
+    import steadypos.tms.commands  # noqa: F401 (ruff reads the block as one name rebound)
 
 
 def _root(version: bool = VERSION) -> None:
