@@ -4,6 +4,7 @@ writer's savepoints: none unless a request of the group fails, which then alone 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -112,34 +113,51 @@ def test_a_sale_runs_the_statements_it_needs_and_no_more(host: Host, term: TestT
     assert host.card_balance(rich_card()) == start - 100 * RRN_BLOCK
 
 
+class _Held:
+    """A request that holds the writer's thread until released, so that the requests sent
+    meanwhile wait behind it and run as one group; `before(service)` runs as it is released."""
+
+    def __init__(self, before: Any = None) -> None:
+        self.gate, self.entered, self.before = threading.Event(), threading.Event(), before
+
+    def __call__(self, service: HostService, msg: Message) -> Message | None:
+        self.entered.set()
+        assert self.gate.wait(10)
+        if self.before is not None:
+            self.before(service)
+        return service.handle(msg)
+
+
+@contextlib.contextmanager
+def _holding(writer: Writer, msg: Message, before: Any = None) -> Iterator[Future]:
+    """Send `msg` as a _Held request; the requests sent inside the block make the next group,
+    which runs once the block is left."""
+    held = _Held(before)
+    try:
+        first = writer.submit(msg, held)
+        assert held.entered.wait(10)
+        yield first
+    finally:
+        held.gate.set()
+
+
+def _broken(service: HostService, msg: Message) -> Message | None:
+    service.handle(msg)  # moves the money and logs its answer, then fails: it is answered 96
+    raise RuntimeError("a fault after the postings")
+
+
 @MODES
 def test_a_failing_request_in_a_group_is_undone_alone(host: Host, term: TestTerminal,
                                                       writer: Writer) -> None:
-    gate, entered = threading.Event(), threading.Event()
-
-    def held(service: HostService, msg: Message) -> Message | None:
-        entered.set()
-        assert gate.wait(10)
-        return service.handle(msg)
-
-    def broken(service: HostService, msg: Message) -> Message | None:
-        service.handle(msg)  # moves the money, then fails: none of it may stay
-        raise RuntimeError("a fault after the postings")
-
     start = host.card_balance(rich_card())
     w = writer
-    try:
-        first = w.submit(_sale(term, 100), held)
-        assert entered.wait(10)
+    with _holding(w, _sale(term, 100)) as first:
         # These three wait behind the first and run as one group; the middle one fails.
         good1 = w.submit(_sale(term, 200))
         bad_msg = _sale(term, 400)
-        bad = w.submit(bad_msg, broken)
+        bad = w.submit(bad_msg, _broken)  # none of its money may stay
         good2 = w.submit(_sale(term, 800))
-        gate.set()
-        codes = [f.result(10).get(39) for f in (first, good1, bad, good2)]
-    finally:
-        gate.set()
+    codes = [f.result(10).get(39) for f in (first, good1, bad, good2)]
     assert codes == ["00", "00", "96", "00"]
     assert w.writer.commits == 2 and w.writer.requests == 4
     assert host.card_balance(rich_card()) == start - 1_100
@@ -161,26 +179,10 @@ def test_a_group_run_again_logs_each_request_once(host: Host, term: TestTerminal
                                                   caplog: pytest.LogCaptureFixture) -> None:
     """The run whose request failed is undone: its lines are not the answers either."""
     caplog.set_level(logging.INFO, logger="steadypos")
-    gate, entered = threading.Event(), threading.Event()
-
-    def held(service: HostService, msg: Message) -> Message | None:
-        entered.set()
-        assert gate.wait(10)
-        return service.handle(msg)
-
-    def broken(service: HostService, msg: Message) -> Message | None:
-        service.handle(msg)  # logs its answer, then fails: it is answered 96
-        raise RuntimeError("a fault after the postings")
-
-    try:
-        first = writer.submit(_sale(term, 100), held)
-        assert entered.wait(10)
-        msgs = [_sale(term, 200), _sale(term, 400), _sale(term, 800)]
-        futures = [writer.submit(m, broken if i == 1 else handle) for i, m in enumerate(msgs)]
-        gate.set()
-        codes = [f.result(10).get(39) for f in (first, *futures)]
-    finally:
-        gate.set()
+    msgs = [_sale(term, 200), _sale(term, 400), _sale(term, 800)]
+    with _holding(writer, _sale(term, 100)) as first:
+        futures = [writer.submit(m, _broken if i == 1 else handle) for i, m in enumerate(msgs)]
+    codes = [f.result(10).get(39) for f in (first, *futures)]
     assert codes == ["00", "00", "96", "00"]
     good, bad = [_lines_of(caplog, m) for m in msgs[::2]], _lines_of(caplog, msgs[1])
     assert [len(lines) for lines in good] == [1, 1] and all("rc=00" in g[0] for g in good)
@@ -192,11 +194,8 @@ def test_a_group_whose_commit_fails_logs_each_request_once_as_unanswered(
         host: Host, term: TestTerminal, writer: Writer,
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="steadypos")
-    gate, entered = threading.Event(), threading.Event()
 
-    def held(service: HostService, msg: Message) -> Message | None:
-        entered.set()
-        assert gate.wait(10)
+    def commit_fails_once(service: HostService) -> None:
         commit = service.store.commit
 
         def fails_once() -> None:
@@ -204,17 +203,11 @@ def test_a_group_whose_commit_fails_logs_each_request_once_as_unanswered(
             raise StoreError("disk I/O error")
 
         service.store.commit = fails_once  # type: ignore[method-assign]
-        return service.handle(msg)
 
-    try:
-        msgs = [_sale(term, 100), _sale(term, 200)]
-        futures = [writer.submit(msgs[0], held)]
-        assert entered.wait(10)
-        futures.append(writer.submit(msgs[1]))  # the next group: committed
-        gate.set()
-        answers = [f.result(10) for f in futures]
-    finally:
-        gate.set()
+    msgs = [_sale(term, 100), _sale(term, 200)]
+    with _holding(writer, msgs[0], commit_fails_once) as first:
+        second = writer.submit(msgs[1])  # the next group: committed
+    answers = [f.result(10) for f in (first, second)]
     assert answers[0] is None and answers[1] is not None and answers[1].get(39) == "00"
     dropped, kept = _lines_of(caplog, msgs[0]), _lines_of(caplog, msgs[1])
     assert len(dropped) == 1 and "not committed, closed unanswered" in dropped[0], dropped
