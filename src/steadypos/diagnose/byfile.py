@@ -1,7 +1,7 @@
 """`--workers K` over logs that each hold their own terminals (the TMS keeps one upload per
-terminal): whole files to each worker, read as one process reads them, no line routed.
+terminal): whole files, in shares, to the workers, read as one process reads them, no line routed.
 
-Chosen when the first 16 KiB of the files share no terminal; afterwards the workers' terminals,
+Chosen when the first 16 KiB of the files share no terminal; afterwards the shares' terminals,
 and the terminals their torn lines name, are checked to be apart (else the caller routes lines
 instead, workers.py), so each terminal's events were read in the one order one process reads
 them. Counts, samples, skipped and unreadable files are put back in the order of the files."""
