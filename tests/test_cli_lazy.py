@@ -84,3 +84,16 @@ def test_the_imports_drawn_for_readers_are_the_table() -> None:
                  and getattr(n.test, "id", "") == "TYPE_CHECKING")  # fmt: skip
     drawn = {alias.name for n in block.body if isinstance(n, ast.Import) for alias in n.names}
     assert drawn == set(SUBSYSTEMS)
+
+
+def test_building_trees_again_registers_no_command_twice() -> None:
+    """Tests and tools build the whole tree and single commands' in one process: a subsystem's
+    register() must not add its subcommands to its shared groups again each time."""
+    from steadypos.host.commands import host_group
+    from steadypos.terminal.commands import terminal_app
+
+    for name in ("host", "terminal", None):
+        build(name)
+    for group in (host_group, terminal_app):
+        names = [c.name for c in group.registered_commands]
+        assert len(names) == len(set(names)) and names, names

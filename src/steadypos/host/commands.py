@@ -345,9 +345,11 @@ def issue_code(
     print(code)
 
 
+ops_commands.register(host_group)  # once: register() may build more than one tree (cli.build)
+
+
 def register(app: typer.Typer, conformance: ConformanceMode | None = None) -> None:
     """The host's commands; `conformance` (chaos.conformance.mode) enables --conformance-report."""
-    ops_commands.register(host_group)
     app.add_typer(host_group, name="host", context_settings={"obj": conformance})
     app.add_typer(ledger_app, name="ledger")
     app.add_typer(wallet_app, name="wallet")
