@@ -73,13 +73,19 @@ def test_kept_lines_are_written_once_with_what_became_of_them_or_dropped(
         log_file: Path) -> None:
     log = logging.getLogger("steadypos.host")
     logs.keep()
-    logs.info(log, "%s sale stan=%06d rc=%s", "B0000001", 1, "00")
-    mark = logs.kept()
-    logs.info(log, "%s sale stan=%06d rc=%s", "B0000001", 2, "00")  # its run undone
-    logs.drop_kept(mark)
-    assert log_file.read_text() == ""  # nothing written while kept
-    logs.write_kept("(not committed)")
+    try:
+        logs.info(log, "%s sale stan=%06d rc=%s", "B0000001", 1, "00")
+        mark = logs.kept()
+        logs.info(log, "%s sale stan=%06d rc=%s", "B0000001", 2, "00")  # its run undone
+        logs.drop_kept(mark)
+        logs.info(log, "50% off")  # no arguments: a literal % stays as it is
+        with pytest.raises(TypeError):  # a bad line fails where it is logged, not later
+            logs.info(log, "%d", "not a number")
+        assert log_file.read_text() == ""  # nothing written while kept
+    finally:
+        logs.write_kept("(not committed)")  # a failing assert must not leave this thread kept
     logs.info(log, "after")  # written as it comes again
     assert [STAMP.sub("", line) for line in log_file.read_text().splitlines()] == [
         "INFO steadypos.host B0000001 sale stan=000001 rc=00 (not committed)",
+        "INFO steadypos.host 50% off (not committed)",
         "INFO steadypos.host after"]

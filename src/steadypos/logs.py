@@ -97,8 +97,8 @@ def release() -> None:
 
 def keep() -> None:
     """From now until write_kept(), this thread's info() lines (a line per request) are kept
-    back: the host's writer writes them once the group's commit has made them true, or drops
-    those of a run it undid."""
+    back, formatted: the host's writer writes them once its commit has decided what they say
+    (stamped then), or drops those of a run it undid."""
     _batching.kept = []
 
 
@@ -115,11 +115,11 @@ def drop_kept(since: int = 0) -> None:
 def write_kept(note: str = "") -> None:
     """Write the lines kept back, in order, each with `note` added; then write as they come."""
     lines, _batching.kept = _batching.kept, None
-    for logger, msg, args in lines:
+    for logger, text in lines:
         if note:
-            info(logger, f"{msg} %s", *args, note)
+            info(logger, "%s %s", text, note)
         else:
-            info(logger, msg, *args)
+            info(logger, "%s", text)
 
 
 def info(logger: logging.Logger, msg: str, *args: object) -> None:
@@ -129,8 +129,8 @@ def info(logger: logging.Logger, msg: str, *args: object) -> None:
     LogRecord, the filter and the handler's call chain. Anything else (pytest's capture, a
     filter a test added) goes through logging. Between keep() and write_kept(): kept back."""
     lines = getattr(_batching, "kept", None)
-    if lines is not None:
-        lines.append((logger, msg, args))
+    if lines is not None:  # formatted now: a bad line fails in its request, not after the commit
+        lines.append((logger, msg % args if args else msg))
         return
     handler = _straight_to(logger)
     if handler is None or _direct is None:

@@ -210,5 +210,5 @@ def test_a_group_whose_commit_fails_logs_each_request_once_as_unanswered(
     answers = [f.result(10) for f in (first, second)]
     assert answers[0] is None and answers[1] is not None and answers[1].get(39) == "00"
     dropped, kept = _lines_of(caplog, msgs[0]), _lines_of(caplog, msgs[1])
-    assert len(dropped) == 1 and "not committed, closed unanswered" in dropped[0], dropped
+    assert len(dropped) == 1 and "commit failed, closed unanswered" in dropped[0], dropped
     assert len(kept) == 1 and "rc=00" in kept[0] and "unanswered" not in kept[0]

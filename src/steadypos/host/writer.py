@@ -120,17 +120,20 @@ class GroupWriter:
         results: list[Message | None] = []
         logs.hold()  # the group's log lines go out in one write, before its answers
         logs.keep()  # its request lines, once: as committed, or as dropped
-        note = ""
+        # a commit that raised may still have reached the database (a connection lost after
+        # COMMIT went out): the line says it failed, not that nothing was kept
+        note = "(commit failed, closed unanswered)"
         try:
             results = self._run_group(service, group)
+            note = ""
         except Exception:
-            # Nothing of this group is durable, so nothing of it may be seen: close instead.
+            # Nothing of this group is known durable, so nothing of it may be seen: close.
             log.exception("commit failed; %d requests dropped unanswered", len(group))
             with contextlib.suppress(StoreError):
                 store.rollback()
             results = [None] * len(group)
-            note = "(not committed, closed unanswered)"
-        logs.write_kept(note)
+        finally:
+            logs.write_kept(note)
         self.commits += 1
         self.requests += len(group)
         if self.metrics is not None:
