@@ -213,7 +213,8 @@ class HostService:
         fields[13] = f"{now.month:02d}{now.day:02d}"
         fields.update(extra)
         fields[39] = rc
-        for n in (12, 13, 39, *extra):  # the response's fields alone (the copies are)
+        for n in (12, 13, 39, *extra):  # the fields set here (those copied from the request
+            # were filtered to `allowed` above)
             if n not in allowed:
                 fields.pop(n, None)
         mti = response_mti(req.mti)
