@@ -35,7 +35,8 @@ PER_SALE = {"sqlite": 7, "postgresql": 7}
 
 
 class _Counting:
-    """The driver's connection (or cursor), with every statement it is given written down."""
+    """The driver's connection (or cursor, or the PostgreSQL store's libpq statements), with
+    every statement it is given written down."""
 
     def __init__(self, conn: Any, seen: list[str]) -> None:
         self._conn, self._seen = conn, seen
@@ -43,6 +44,10 @@ class _Counting:
     def execute(self, sql: str, *args: Any, **kw: Any) -> Any:
         self._seen.append(sql)
         return self._conn.execute(sql, *args, **kw)
+
+    def run(self, sql: str, params: Any) -> Any:
+        self._seen.append(sql)
+        return self._conn.run(sql, params)
 
     def cursor(self) -> _Counting:
         return _Counting(self._conn.cursor(), self._seen)  # its statements counted too
@@ -71,6 +76,8 @@ class Writer:
 
     def count(self) -> None:
         self.store.conn = _Counting(self.store.conn, self.statements)
+        if self.host.backend == "postgresql":  # outside pipeline mode: straight through libpq
+            self.store._statements = _Counting(self.store._statements, self.statements)
 
     def submit(self, msg: Message, action: Action = handle) -> Future[Message | None]:
         return self.writer.submit(msg, action)

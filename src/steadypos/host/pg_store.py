@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql
 
 from steadypos.clock import now_ts
 from steadypos.host.migrate import Migration, ddl_step, upgrade
+from steadypos.host.pg_statements import Statements
 from steadypos.host.records import CardRow, Posting, TxnRow
 from steadypos.host.schema import RRN_BLOCK, SqlDialect, shared_steps, tables
 from steadypos.host.sql_ledger import flat, net_by_account
@@ -95,11 +96,12 @@ class PgStore(SqlStore):
         super().__init__()
         self.url, self.shard = url, shard
         self.conn = self._connect()
+        self._statements = Statements(self.conn)
         # Pipeline mode pays where a round trip is dear: a server on another machine.
         host = self.conn.info.host
         self.use_pipeline = not (host.startswith("/") or host in LOCAL_HOSTS)
-        # One cursor for every statement (a new one each costs about as much as sending the
-        # statement): each result is read, if at all, before the next statement runs.
+        # In pipeline mode, one cursor for every statement (a new one each costs about as much
+        # as sending the statement): each result is read, if at all, before the next one runs.
         self._cursor: Any = None
         self._cursor_of: Any = None  # the connection it belongs to
         # A posting not sent yet: it goes out with the request's txn row, one statement for
@@ -124,9 +126,11 @@ class PgStore(SqlStore):
     def _execute(self, sql: str, params: tuple[Any, ...]) -> Any:
         if self._pending is not None:
             self._send_posting(None)
-        if self._cursor_of is not self.conn:
-            self._cursor, self._cursor_of = self.conn.cursor(), self.conn
         try:
+            if not self.conn.pgconn.pipeline_status:  # PipelineStatus.OFF
+                return self._statements.run(sql, params)
+            if self._cursor_of is not self.conn:
+                self._cursor, self._cursor_of = self.conn.cursor(), self.conn
             return self._cursor.execute(sql, params)
         except _CONFLICTS as exc:
             raise StoreConflict(str(exc).splitlines()[0]) from exc
@@ -140,6 +144,7 @@ class PgStore(SqlStore):
         if self.conn.closed or self.conn.broken:
             self.conn.close()
             self.conn = self._connect()
+            self._statements = Statements(self.conn)
             log.warning("reconnected to the host database")
         self.ddl("BEGIN")
 
