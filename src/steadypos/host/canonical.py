@@ -18,6 +18,8 @@ PLAIN_JSON = json.JSONEncoder()
 # sort_keys orders the fields' keys as strings ("11" before "2"): each field's rank there.
 _KEY_RANK = {n: i for i, n in enumerate(sorted(BY_NUMBER, key=str))}
 _KEYS = {n: f'"{n}": ' for n in BY_NUMBER}
+# {n:d}'s text of an int (a TypeError for anything else), without parsing a format spec
+_int_text = int.__repr__
 
 
 def content_text(mti: str, fields: Mapping[int, str], leave_out: Collection[int]) -> str:
@@ -43,7 +45,7 @@ def object_text(obj: Mapping[str, str]) -> str:
 def pairs_text(pairs: Sequence[tuple[int, str | None]]) -> str:
     """PLAIN_JSON.encode(pairs) of (field number, value or None) pairs."""
     try:
-        return "[" + ", ".join([f"[{n:d}, {'null' if v is None else _quoted(v)}]"
+        return "[" + ", ".join([f"[{_int_text(n)}, {'null' if v is None else _quoted(v)}]"
                                 for n, v in pairs]) + "]"
     except (TypeError, ValueError):  # no int, no str: json says what it makes of them
         return PLAIN_JSON.encode(pairs)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import cast
 
 from steadypos import logs
+from steadypos.clock import TWO_DIGITS
 from steadypos.host import financial, session, settlement
 from steadypos.host.canonical import content_text
 from steadypos.host.context import Reply, Request
@@ -209,8 +210,9 @@ class HostService:
         now = now or self.clock()
         allowed = mt.response if mt else REFUSAL_FIELDS
         fields = {n: v for n, v in req.fields.items() if n in allowed and n != 64}
-        fields[12] = f"{now.hour:02d}{now.minute:02d}{now.second:02d}"  # strftime, faster
-        fields[13] = f"{now.month:02d}{now.day:02d}"
+        two = TWO_DIGITS  # strftime's %H%M%S and %m%d, faster
+        fields[12] = two[now.hour] + two[now.minute] + two[now.second]
+        fields[13] = two[now.month] + two[now.day]
         fields.update(extra)
         fields[39] = rc
         for n in (12, 13, 39, *extra):  # the fields set here (those copied from the request

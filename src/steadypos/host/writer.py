@@ -41,7 +41,9 @@ class GroupWriter:
                  metrics: HostMetrics | None = None) -> None:
         self._factory = service_factory
         self.metrics = metrics
-        self._queue: queue.Queue[Batch | None] = queue.Queue()
+        # SimpleQueue: put and get in C, where Queue's run a Condition's Python code (a notify,
+        # a wait) at each hand-over; FIFO and unbounded is all this needs.
+        self._queue: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()
         # Per event loop: the requests of its current pass, handed over at the pass's end.
         self._passes: dict[asyncio.AbstractEventLoop, Batch] = {}
         self.max_group = max_group
