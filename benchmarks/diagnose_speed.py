@@ -8,6 +8,7 @@ events), and the speed-up of `--workers K`.
 Each measurement runs in a fresh process so its peak RSS (resource.getrusage) is its own.
 `--workers K` is timed against one process in the same run, interleaved `--repeat` times
 (min / median of each, and the CPU seconds of all the processes of a run, children included),
+and against the machine's ceiling for K processes (K one-process runs at once, same input),
 from the moment the diagnosis modules are imported (the imports, the same for both, are timed
 apart, and the speed-up with them is printed too);
 the load average is printed with it, as other work on the machine takes cores from the workers.
@@ -111,13 +112,35 @@ def prefix(src: str, dst: str, lines: int) -> None:
         out.writelines(itertools.islice(fh, lines))
 
 
+def at_once(path: str, k: int) -> float:
+    """Seconds (from the imports on, as run() times) the slowest of K one-process diagnoses of
+    the same input took, started together: what K processes with nothing to share get out of
+    this machine."""
+    procs = [subprocess.Popen([sys.executable, "-c", CHILD, "diagnose", path],
+                              stdout=subprocess.PIPE, text=True) for _ in range(k)]
+    slowest = 0.0
+    for proc in procs:
+        out, _ = proc.communicate()
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, proc.args)
+        slowest = max(slowest, json.loads(out)["seconds"])
+    return slowest
+
+
 def compare_workers(path: str, workers: list[int], repeat: int) -> None:
-    """One process against `--workers K`, interleaved in the same run: min / median of each."""
+    """One process against `--workers K`, interleaved in the same run: min / median of each.
+    Against the machine's own ceiling too: K one-process runs at once do K times the work in
+    the time they take, so K x one alone / that time is the most K processes can gain here
+    (less than K where cores are shared or slowed by each other); a speed-up is near-linear
+    when it is near that."""
     load = os.getloadavg()
     runs: dict[int, list[dict]] = {k: [] for k in [1, *workers]}
+    together: dict[int, list[float]] = {k: [] for k in workers}
     for _ in range(repeat):
         for k in runs:
             runs[k].append(run("diagnose" if k == 1 else f"workers{k}", path))
+            if k > 1:
+                together[k].append(at_once(path, k))
     one = [r["seconds"] for r in runs[1]]
     whole_one = statistics.median(r["seconds"] + r["import_seconds"] for r in runs[1])
     for k, rs in runs.items():
@@ -125,9 +148,13 @@ def compare_workers(path: str, workers: list[int], repeat: int) -> None:
         whole = statistics.median(r["seconds"] + r["import_seconds"] for r in rs)
         same = "same verdicts" if {r["episodes"] for r in rs} == {runs[1][0]["episodes"]} else (
             "DIFFERENT episodes")  # fmt: skip
-        up = (f"; speed-up min {min(one) / min(secs):.2f}x, median"
-              f" {statistics.median(one) / statistics.median(secs):.2f}x ({same}); with the"
-              f" imports {whole_one / whole:.2f}x") if k > 1 else ""  # fmt: skip
+        up = ""
+        if k > 1:
+            speed = statistics.median(one) / statistics.median(secs)
+            ceiling = k * statistics.median(one) / statistics.median(together[k])
+            up = (f"; speed-up min {min(one) / min(secs):.2f}x, median {speed:.2f}x ({same});"
+                  f" with the imports {whole_one / whole:.2f}x; the machine's ceiling for {k}"
+                  f" processes {ceiling:.2f}x: {100 * speed / ceiling:.0f}% of it")  # fmt: skip
         print(f"  --workers {k}: min {min(secs):.2f} s, median {statistics.median(secs):.2f} s"
               f" (imports {statistics.median(r['import_seconds'] for r in rs):.2f} s before),"
               f" CPU {statistics.median(r['cpu_seconds'] for r in rs):.2f} s, peak RSS"
