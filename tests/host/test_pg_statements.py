@@ -13,6 +13,7 @@ import pytest
 from psycopg import errors as pg_errors
 from support.pg import pg_schema
 
+from steadypos.host import pg_statements
 from steadypos.host.pg_statements import Statements, numbered
 
 
@@ -20,6 +21,8 @@ def test_placeholders_are_numbered_and_a_doubled_percent_is_one() -> None:
     assert numbered("SELECT %s, '100%%', %s") == b"SELECT $1, '100%', $2"
     with pytest.raises(psycopg.ProgrammingError, match="%d"):
         numbered("SELECT %d")
+    with pytest.raises(psycopg.ProgrammingError, match="at the end"):
+        numbered("SELECT 1 %")
 
 
 @pytest.fixture
@@ -72,3 +75,15 @@ def test_errors_are_psycopgs_and_the_connection_goes_on(conn: psycopg.Connection
     run("ROLLBACK", ())  # the prepared statement outlives the transaction that prepared it
     run(insert, (3, 3))
     assert run("SELECT id, amount FROM t ORDER BY id", ()).fetchall() == [(1, 1), (3, 3)]
+
+
+def test_beyond_the_prepared_cap_statements_run_unprepared(conn: psycopg.Connection[Any],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pg_statements, "MAX_PREPARED", 1)
+    run = Statements(conn).run
+    run("INSERT INTO t (id, amount) VALUES (%s, %s)", (1, 10))
+    for _ in range(2):  # not prepared, yet the same answer each time
+        assert run("SELECT amount FROM t WHERE id = %s", (1,)).fetchone() == (10,)
+    names = conn.execute("SELECT count(*) FROM pg_prepared_statements "
+                         "WHERE name LIKE 'steadypos_%%'").fetchone()
+    assert names == (1,)

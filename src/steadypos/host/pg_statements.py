@@ -17,7 +17,7 @@ from psycopg import pq
 from psycopg.adapt import PyFormat, Transformer
 
 MAX_PREPARED = 512  # statements prepared on one connection; any beyond run unprepared
-_PLACEHOLDER = re.compile(r"%(.)", re.DOTALL)
+_PLACEHOLDER = re.compile(r"%(.?)", re.DOTALL)  # a lone % at the end: an error, as psycopg says
 _OK = frozenset({pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK, pq.ExecStatus.EMPTY_QUERY})
 
 
@@ -30,7 +30,8 @@ def numbered(sql: str) -> bytes:
         if m.group(1) == "%":
             return "%"
         if m.group(1) != "s":
-            raise psycopg.ProgrammingError(f"only %s placeholders are supported, not %{m.group(1)}")
+            raise psycopg.ProgrammingError(
+                f"only %s placeholders are supported, not %{m.group(1) or ' at the end'}")
         n += 1
         return f"${n}"
 

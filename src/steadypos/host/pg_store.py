@@ -95,8 +95,7 @@ class PgStore(SqlStore):
         number)."""
         super().__init__()
         self.url, self.shard = url, shard
-        self.conn = self._connect()
-        self._statements = Statements(self.conn)
+        self._open()
         # Pipeline mode pays where a round trip is dear: a server on another machine.
         host = self.conn.info.host
         self.use_pipeline = not (host.startswith("/") or host in LOCAL_HOSTS)
@@ -113,6 +112,11 @@ class PgStore(SqlStore):
         except BaseException:
             self.conn.close()
             raise
+
+    def _open(self) -> None:
+        """A new connection, with statements of its own (the server forgot the old ones)."""
+        self.conn = self._connect()
+        self._statements = Statements(self.conn)
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
@@ -143,8 +147,7 @@ class PgStore(SqlStore):
         its backend terminated): the host keeps serving once the database is back."""
         if self.conn.closed or self.conn.broken:
             self.conn.close()
-            self.conn = self._connect()
-            self._statements = Statements(self.conn)
+            self._open()
             log.warning("reconnected to the host database")
         self.ddl("BEGIN")
 
