@@ -121,6 +121,20 @@ def test_a_journal_whose_transactions_are_damaged_is_one_line(pristine: Path) ->
     assert len((ran.stderr or ran.stdout).strip().splitlines()) == 1, ran.output
 
 
+def test_a_newline_written_into_the_schema_stays_off_the_refusal(pristine: Path) -> None:
+    # Found by the hypothesis test below (offset 2980, b"\n"): SQLite's "malformed database
+    # schema (...)" quoted the damaged schema's text, newline and all, into the one line.
+    journal = pristine / "term.db"
+    raw = bytearray(journal.read_bytes())
+    raw[2980:2981] = b"\n"  # inside the schema's text on page 1
+    journal.write_bytes(bytes(raw))
+    ran = RUNNER.invoke(terminal_app, ["status", "--journal", str(journal)])
+    assert ran.exit_code == 2, ran.output
+    line = (ran.stderr or ran.stdout).strip()
+    assert "malformed database schema" in line, ran.output  # the case it is about
+    assert len(line.splitlines()) == 1 and "is damaged" in line, ran.output
+
+
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())

@@ -23,9 +23,15 @@ CONFIG_KEYS = frozenset({"host", "port", "tid", "mid", "tpdu", "timeout"})
 KEY_FIELDS = ("tmk", "storage")
 
 
+def one_line(why: object) -> str:
+    """A driver's message on one line: a damaged file's own bytes (a schema's text, say) may
+    carry newlines into it."""
+    return " ".join(str(why).split())
+
+
 def damaged(journal: Path, why: object) -> Text:
     return text("terminal.files.damaged", journal=str(journal),
-                why=why if isinstance(why, Text) else str(why))
+                why=why if isinstance(why, Text) else one_line(why))
 
 
 def journal_problem(journal: Path) -> Text | None:
@@ -44,7 +50,7 @@ def journal_problem(journal: Path) -> Text | None:
     try:
         data = json.loads(keys.read_text())
     except (OSError, ValueError) as exc:
-        return text("terminal.files.keys_damaged", keys=str(keys), why=str(exc))
+        return text("terminal.files.keys_damaged", keys=str(keys), why=one_line(exc))
     if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in KEY_FIELDS):
         return text("terminal.files.keys_damaged", keys=str(keys),
                     why=text("terminal.files.fields_missing"))
