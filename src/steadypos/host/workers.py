@@ -31,7 +31,8 @@ def _worker(number: int, sock: socket.socket, url: StoreUrl, secrets: HostSecret
     writer = GroupWriter(lambda: HostService(open_store(url, worker=number), secrets, clock))
     writer.start()
     try:
-        run(run_until_signalled([HostServer(writer, sock=sock)], lambda *_: None))
+        run(run_until_signalled([HostServer(writer, sock=sock)], lambda *_: None),
+            store_waits=not url.is_sqlite)
     finally:
         writer.stop()
 
