@@ -68,7 +68,7 @@ class KeyRing:
 
     def matching(self, term: TerminalRow, msg: Message) -> tuple[int | None, WorkingKeys] | None:
         """The set the request's MAC verifies under (the terminal's algorithm), or None."""
-        alg = mac.MacAlgorithm(term.mac)
+        alg = term.mac
         current = self.in_force(term)
         if current is not None and mac.verify(msg, current.mak, alg):
             return None, current

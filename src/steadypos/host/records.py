@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from steadypos.protocol.mac import MacAlgorithm
+
 DEFAULT_TXN_LIMIT = 5_000_000  # fen per transaction
 
 
@@ -31,7 +33,7 @@ class TerminalRow:
     signed_in: bool = False
     batch: int = 1
     txn_limit: int = DEFAULT_TXN_LIMIT
-    mac: str = "x919"  # registry.MacAlgorithm
+    mac: MacAlgorithm = MacAlgorithm.X919  # made from the column's text when the row is read
     status: str = "active"  # registry.TerminalStatus
     params_waiting: bool = False  # the TMS has newer parameters (read with the row, not kept)
 

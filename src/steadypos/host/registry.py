@@ -84,7 +84,7 @@ def register_terminal(store: Store, secrets: HostSecrets, *, tid: str, mid: str,
     sealed = secrets.seal(tmk)
     row = store.terminal(tid)
     if row is None:
-        store.add_terminal(TerminalRow(tid, mid, sealed, txn_limit=txn_limit, mac=alg.value,
+        store.add_terminal(TerminalRow(tid, mid, sealed, txn_limit=txn_limit, mac=alg,
                                        status=TerminalStatus.ACTIVE.value))
         return
     if row.status == TerminalStatus.RETIRED:
@@ -92,7 +92,7 @@ def register_terminal(store: Store, secrets: HostSecrets, *, tid: str, mid: str,
     if row.mid != mid and store.batch_txns(tid, row.batch):
         raise RegistryError(f"terminal {tid} has transactions in its open batch "
                             f"{row.batch:06d}: settle it before moving it to merchant {mid}")
-    row.mid, row.tmk, row.mac, row.txn_limit = mid, sealed, alg.value, txn_limit
+    row.mid, row.tmk, row.mac, row.txn_limit = mid, sealed, alg, txn_limit
     store.update_registration(row)
     _drop_keys(store, row)
 
@@ -123,7 +123,7 @@ def set_params_waiting(store: Store, tid: str, waiting: bool) -> None:
 
 
 def _info(store: Store, row: TerminalRow) -> TerminalInfo:
-    return TerminalInfo(row.tid, row.mid, MacAlgorithm(row.mac), TerminalStatus(row.status),
+    return TerminalInfo(row.tid, row.mid, row.mac, TerminalStatus(row.status),
                         row.signed_in, row.batch, row.txn_limit, len(store.key_sets(row.tid)))
 
 

@@ -126,8 +126,8 @@ class HostService:
         if term is None:
             return None, None
         if not self.keyring.candidates(term):
-            return None, MacAlgorithm(term.mac)
-        return self.keyring.matching(term, msg) is not None, MacAlgorithm(term.mac)
+            return None, term.mac
+        return self.keyring.matching(term, msg) is not None, term.mac
 
     # -- entry point --------------------------------------------------------------------
     def handle(self, msg: Message) -> Message | None:
@@ -142,7 +142,7 @@ class HostService:
         if term is None or term.mid != msg.get(42) or term.status != TerminalStatus.ACTIVE:
             return refuse(msg, mt, ResponseCode.INVALID_MERCHANT, None,
                                 "unknown, locked or retired terminal, or TID/MID mismatch")
-        alg = MacAlgorithm(term.mac)
+        alg = term.mac
         if (mt is None or mt.name not in NO_SIGN_IN_NEEDED) and not self.keyring.has_keys(term):
             return refuse(msg, mt, ResponseCode.NOT_SIGNED_IN, None, "not signed in")
         keys = None
@@ -231,7 +231,7 @@ class HostService:
         return mac.seal(resp, keys.mak, alg)  # resp is ours: signed (if MAC'd) without a copy
 
     def _repeat(self, req: Request, seen: TxnRow) -> Message:
-        alg = MacAlgorithm(req.terminal.mac)
+        alg = req.terminal.mac
         if seen.state == "tombstone":
             # The original arrives after its reversal: decline and move nothing (§7).
             rc = ResponseCode.ORIGINAL_NOT_FOUND
@@ -297,6 +297,6 @@ class HostService:
         mt = classify(msg)
         term = self.store.terminal(msg.get(41)) if msg.get(41) else None
         found = self.keyring.matching(term, msg) if term is not None else None
-        alg = MacAlgorithm(term.mac) if term is not None else mac.DEFAULT_MAC
+        alg = term.mac if term is not None else mac.DEFAULT_MAC
         return self._answer(msg, mt, ResponseCode.SYSTEM_ERROR, {}, found[1] if found else None,
                             alg, term=term)

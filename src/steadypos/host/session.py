@@ -11,7 +11,7 @@ from steadypos.host.store import Store
 from steadypos.protocol.codes import ResponseCode
 from steadypos.protocol.crypto import pack_key_block
 from steadypos.protocol.fields import Field60
-from steadypos.protocol.mac import WEAK_MAC_NOTE, MacAlgorithm
+from steadypos.protocol.mac import WEAK_MAC_NOTE
 
 log = logging.getLogger("steadypos.host")
 
@@ -27,7 +27,7 @@ def sign_in(store: Store, secrets: HostSecrets, req: Request) -> Reply:
     useful with the TMK, and the keys in use stay in force until the new ones are used."""
     term = req.terminal
     keys = req.keyring.issue(term)
-    if MacAlgorithm(term.mac).weak:
+    if term.mac.weak:
         log.warning("%s signed in with the legacy pos_ecb MAC: %s", term.tid, WEAK_MAC_NOTE)
     block = pack_key_block(secrets.unseal(term.tmk), keys)
     return Reply(ResponseCode.APPROVED, {

@@ -11,6 +11,7 @@ from steadypos.clock import now_ts
 from steadypos.host.canonical import object_text
 from steadypos.host.records import CardRow, KeySetRow, QrRow, RowLock, TerminalRow, TxnRow
 from steadypos.host.sql_run import SqlRun
+from steadypos.protocol.mac import MacAlgorithm
 
 TERMINAL_COLS = ("tid, mid, tmk, pik, mak, tdk, key_gen, signed_in, batch, txn_limit, mac, "
                  "status")
@@ -52,7 +53,7 @@ def txn_values(t: TxnRow) -> tuple[Any, ...]:
 
 def terminal_row(row: Any) -> TerminalRow:
     return TerminalRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]),
-                       row[8], row[9], row[10], row[11], bool(row[12]))
+                       row[8], row[9], MacAlgorithm(row[10]), row[11], bool(row[12]))
 
 
 class SqlRows(SqlRun):
