@@ -31,7 +31,7 @@ from steadypos import logs
 from steadypos.host.secrets import open_keys
 from steadypos.host.server import run
 from steadypos.host.service import HostService
-from steadypos.host.store import StoreUrl, open_store
+from steadypos.host.store import open_store
 from steadypos.host.writer import GroupWriter
 from steadypos.protocol import builders
 from steadypos.protocol.builders import Card
@@ -147,9 +147,8 @@ def main() -> None:
     try:
         if profiles:
             profiles[0].enable()
-        # the host's own loop and GIL switch interval (server.run), so only the sockets differ
-        tally = run(load(writer, args.clients, args.seconds, args.warmup, args.sales),
-                    store_waits=not StoreUrl.parse(args.db).is_sqlite)
+        # on the host's own event loop (server.run), so that only the sockets differ
+        tally = run(load(writer, args.clients, args.seconds, args.warmup, args.sales))
         if profiles:
             profiles[0].disable()
     finally:

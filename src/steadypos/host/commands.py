@@ -130,8 +130,7 @@ def host(
         raise typer.Exit(2) from None
 
     scrape = (metrics, metrics_port) if metrics is not None else None
-    _serve(err, server, bind, port, tls_port, tls_context, report, conformance_report, scrape,
-           store_waits=not url.is_sqlite)
+    _serve(err, server, bind, port, tls_port, tls_context, report, conformance_report, scrape)
 
 
 def _check_run_options(err: Console, command: str | None, db: str | None, port: int | None,
@@ -157,10 +156,10 @@ def _check_run_options(err: Console, command: str | None, db: str | None, port: 
 def _serve(err: Console, server: HostServer, bind: str, port: int | None, tls_port: int,
            tls_context: ssl.SSLContext | None, report: Callable[[], None] | None,
            conformance_report: Path | None,
-           scrape: tuple[HostMetrics, int] | None = None, store_waits: bool = False) -> None:
+           scrape: tuple[HostMetrics, int] | None = None) -> None:
     """Listen on the plain and/or TLS port until a signal (and serve the metrics on their port
     once the last listener is up); then stop the writer and, in conformance mode, write and print
-    the report. `store_waits`: as server.run's."""
+    the report."""
     listeners = [server] if port is not None else []
     if tls_context is not None:
         listeners.append(HostServer(server.writer, bind, tls_port, ssl_context=tls_context))
@@ -172,7 +171,7 @@ def _serve(err: Console, server: HostServer, bind: str, port: int | None, tls_po
             print(f"metrics on http://{bind}:{served.server_port}/metrics", flush=True)
 
     try:
-        run(run_until_signalled(listeners, ready, report), store_waits=store_waits)
+        run(run_until_signalled(listeners, ready, report))
     except OSError as exc:  # the listening socket: address in use, bad --bind
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
@@ -187,7 +186,7 @@ def _serve(err: Console, server: HostServer, bind: str, port: int | None, tls_po
 
 def _serve_workers(err: Console, url: StoreUrl, keys: Path, bind: str, port: int,
                    count: int, seed_demo: bool, settings: HostSettings) -> None:
-    """Run `count` host processes on one listening socket until a signal."""
+    """Run `count` host processes on one port until a signal."""
     try:
         with removed_on_failure(keys):
             workers.serve(url, keys, bind, port, count, seed_demo, settings,

@@ -9,7 +9,6 @@ import logging
 import signal
 import socket
 import ssl
-import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
@@ -30,11 +29,6 @@ log = logging.getLogger("steadypos.host")
 T = TypeVar("T")
 
 IDLE_TIMEOUT = 120.0
-# The writer thread lets the GIL go on each PostgreSQL round trip (libpq waits without it, about
-# five times a sale) and must then win it back from the loop thread, which by default may keep it
-# 5 ms (sys.getswitchinterval()) per statement; at 1 ms a sale's statements follow each other.
-# SQLite's statements take microseconds: no gain measured there, so its hosts keep the default.
-PG_SWITCH_INTERVAL = 0.001
 STOP_GRACE = 5.0  # how long a stop waits for requests already handed to the writer
 # §8: F41 is not the TID of the certificate the terminal presented.
 TID_MISMATCH = ResponseCode.INVALID_MERCHANT
@@ -53,7 +47,7 @@ def refuse_tid(cert_tid: str) -> Action:
 class HostServer:
     """One listener. With `ssl_context` (tls.server_context) every client has shown a
     certificate of the client CA, and every request must carry its TID in F41. With `sock` it
-    accepts on that listening socket (shared by several host processes) instead of binding."""
+    accepts on that listening socket (a host worker's own, workers.py) instead of binding."""
 
     def __init__(self, writer: GroupWriter, bind: str = "127.0.0.1", port: int = 0,
                  ssl_context: ssl.SSLContext | None = None,
@@ -189,11 +183,8 @@ async def run_until_signalled(servers: Sequence[HostServer],
         await asyncio.gather(*(server.stop() for server in servers))
 
 
-def run(main: Coroutine[Any, Any, T], *, store_waits: bool = False) -> T:
-    """asyncio.run(main) on uvloop's event loop where uvloop is installed, else asyncio's, in a
-    host process; `store_waits`: its store waits for a database server (PostgreSQL)."""
-    if store_waits:
-        sys.setswitchinterval(PG_SWITCH_INTERVAL)
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run(main) on uvloop's event loop where uvloop is installed, else asyncio's."""
     factory = uvloop.new_event_loop if uvloop is not None else None
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(main)

@@ -1,6 +1,9 @@
-"""`steadypos host --workers K`: K host processes on one PostgreSQL, accepting on one listening
-socket that the supervisor opens before it forks them. Each worker has its own group writer and
-its own balance rows; a worker that dies is started again (same number), SIGTERM stops them all."""
+"""`steadypos host --workers K`: K host processes on one PostgreSQL, each accepting on a listening
+socket of its own on the same port (SO_REUSEPORT), so that the kernel spreads the connections
+over them: on one socket shared by all, whichever worker woke first took a burst of connections
+(all 32 made at once, in 2 of 8 tries) and served them alone. Each worker has its own group
+writer and its own balance rows; a worker that dies is started again (same number), SIGTERM
+stops them all."""
 
 from __future__ import annotations
 
@@ -26,19 +29,41 @@ BACKLOG = 1024
 
 def _worker(number: int, sock: socket.socket, url: StoreUrl, secrets: HostSecrets,
             settings: HostSettings) -> None:
-    """One worker process's life: serve on the shared socket until SIGTERM."""
+    """One worker process's life: serve on its listening socket until SIGTERM."""
     clock = settings.clock()
     writer = GroupWriter(lambda: HostService(open_store(url, worker=number), secrets, clock))
     writer.start()
     try:
-        run(run_until_signalled([HostServer(writer, sock=sock)], lambda *_: None),
-            store_waits=not url.is_sqlite)
+        run(run_until_signalled([HostServer(writer, sock=sock)], lambda *_: None))
     finally:
         writer.stop()
 
 
-def _fork(number: int, sock: socket.socket, url: StoreUrl, secrets: HostSecrets,
-          settings: HostSettings) -> int:
+def _listen(address: tuple[str, int]) -> socket.socket:
+    """A worker's own listening socket on the port the supervisor holds."""
+    sock = socket.create_server(address, backlog=BACKLOG, reuse_port=True)
+    sock.setblocking(False)
+    return sock
+
+
+def _hold(bind: str, port: int) -> socket.socket:
+    """The supervisor's hold on the port (a free one for 0) while workers come and go: bound with
+    SO_REUSEPORT but never listening, so it is handed no connection."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((bind, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _fork(number: int, address: tuple[str, int], url: StoreUrl, secrets: HostSecrets,
+          settings: HostSettings, ready: tuple[int, int] | None) -> int:
+    """Start worker `number`; at the first start `ready` is a pipe (read, write) on which it says
+    once that it listens."""
     pid = os.fork()
     if pid != 0:
         return pid
@@ -46,6 +71,11 @@ def _fork(number: int, sock: socket.socket, url: StoreUrl, secrets: HostSecrets,
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        sock = _listen(address)
+        if ready is not None:
+            os.close(ready[0])
+            os.write(ready[1], b"+")
+            os.close(ready[1])
         _worker(number, sock, url, secrets, settings)
     except BaseException:
         log.exception("host worker %d failed", number)
@@ -54,10 +84,19 @@ def _fork(number: int, sock: socket.socket, url: StoreUrl, secrets: HostSecrets,
         os._exit(code)
 
 
+def _listening(fd: int, workers: int) -> int:
+    """How many workers said they listen before every one had said so or ended."""
+    said = 0
+    while said < workers and (got := os.read(fd, workers - said)):
+        said += len(got)
+    return said
+
+
 def serve(url: StoreUrl, keys: Path, bind: str, port: int, workers: int, seed_demo: bool,
           settings: HostSettings, ready: Callable[[str, int], None]) -> None:
-    """Migrate (and seed) once, listen, fork the workers, and supervise them until SIGTERM or
-    SIGINT. Raises StoreError or OSError before any worker starts."""
+    """Migrate (and seed) once, hold the port, fork the workers, and once all of them listen say
+    `ready`; supervise them until SIGTERM or SIGINT. Raises StoreError or OSError before any
+    worker starts, and OSError when one cannot listen (the others stopped first)."""
     secrets = open_secrets(keys, seed_demo)
     store = open_store(url)  # the schema's migrations run here, once, before any worker
     try:
@@ -65,9 +104,11 @@ def serve(url: StoreUrl, keys: Path, bind: str, port: int, workers: int, seed_de
             demo_data.seed(store, secrets)
     finally:
         store.close()
-    sock = socket.create_server((bind, port), backlog=BACKLOG)
-    sock.setblocking(False)
-    running = {_fork(n, sock, url, secrets, settings): n for n in range(workers)}
+    hold = _hold(bind, port)
+    address = hold.getsockname()[:2]
+    pipe = os.pipe()
+    running = {_fork(n, address, url, secrets, settings, pipe): n for n in range(workers)}
+    os.close(pipe[1])
     stopping = False
 
     def stop(*_: object) -> None:
@@ -78,13 +119,19 @@ def serve(url: StoreUrl, keys: Path, bind: str, port: int, workers: int, seed_de
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    host, bound = sock.getsockname()[:2]
-    ready(host, bound)
+    failed = _listening(pipe[0], workers) < workers
+    os.close(pipe[0])
+    if failed:
+        stop()
+    elif not stopping:
+        ready(*address)
     while running:
         pid, status = os.wait()
         number = running.pop(pid, None)
         if number is None or stopping:
             continue
         log.warning("host worker %d ended (status %d); starting it again", number, status)
-        running[_fork(number, sock, url, secrets, settings)] = number
-    sock.close()
+        running[_fork(number, address, url, secrets, settings, None)] = number
+    hold.close()
+    if failed:
+        raise OSError(f"a host worker could not listen on {address[0]}:{address[1]}")
