@@ -1,6 +1,8 @@
 """`steadypos host --workers 2` on one PostgreSQL: the same request, a sale with its reversal, and
 competing refunds sent at once on several connections (which the two workers share between them)
-move each sum at most once; the ledger stays exact. Unique keys and row locks, not process state."""
+move each sum at most once; the ledger stays exact. Unique keys and row locks, not process state.
+Each worker listens on a socket of its own, so a burst of connections is shared; a worker that
+cannot listen stops the host with an error."""
 
 from __future__ import annotations
 
@@ -22,9 +24,11 @@ from support.world import rich_cards, swipe
 
 from steadypos.chaos.worker_kills import worker_pids
 from steadypos.host import process
+from steadypos.host import workers as host_workers  # `workers` is the fixture here
 from steadypos.host.ledger import check, merchant_account
 from steadypos.host.secrets import open_keys
-from steadypos.host.store import open_store
+from steadypos.host.settings import HostSettings
+from steadypos.host.store import StoreUrl, open_store
 from steadypos.protocol import builders
 from steadypos.protocol.codec import Message
 from steadypos.protocol.fields import Field60
@@ -219,3 +223,26 @@ def test_each_worker_listens_on_its_own_socket_and_a_burst_of_connections_is_sha
         finally:
             for c in conns:
                 c.close()
+
+
+def test_a_worker_that_cannot_listen_stops_the_host_with_an_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No 'listening on' and no worker left behind: the supervisor stops the others and raises."""
+    first = tmp_path / "first"
+
+    def refuse(address: tuple[str, int]) -> socket.socket:
+        try:  # the first worker here listens; the other cannot
+            os.close(os.open(first, os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            raise OSError("no listening here") from None
+        return real(address)
+
+    real = host_workers._listen
+    monkeypatch.setattr(host_workers, "_listen", refuse)
+    said: list[tuple[str, int]] = []
+    with pytest.raises(OSError, match="could not listen"):
+        host_workers.serve(StoreUrl.parse(str(tmp_path / "h.db")), tmp_path / "h.keys",
+                           "127.0.0.1", 0, 2, True, HostSettings(),
+                           lambda h, p: said.append((h, p)))  # fmt: skip
+    assert said == []
+    assert worker_pids(os.getpid()) == []
