@@ -119,7 +119,8 @@ def serve(url: StoreUrl, keys: Path, bind: str, port: int, workers: int, seed_de
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    failed = _listening(pipe[0], workers) < workers
+    # a stop asked for while the workers start is no failure, though not all of them said so
+    failed = _listening(pipe[0], workers) < workers and not stopping
     os.close(pipe[0])
     if failed:
         stop()
