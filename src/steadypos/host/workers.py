@@ -27,13 +27,19 @@ log = logging.getLogger("steadypos.host")
 BACKLOG = 1024
 
 
-def _worker(number: int, sock: socket.socket, url: StoreUrl, secrets: HostSecrets,
-            settings: HostSettings) -> None:
-    """One worker process's life: serve on its listening socket until SIGTERM."""
+def _worker(number: int, address: tuple[str, int], url: StoreUrl, secrets: HostSecrets,
+            settings: HostSettings, ready: int | None) -> None:
+    """One worker process's life: open its store, then listen (the kernel hands a listening
+    socket its share of new connections at once, so not before it can serve them), say so on
+    `ready` (a pipe's end, at the first start), and serve until SIGTERM."""
     clock = settings.clock()
     writer = GroupWriter(lambda: HostService(open_store(url, worker=number), secrets, clock))
     writer.start()
     try:
+        sock = _listen(address)
+        if ready is not None:
+            os.write(ready, b"+")
+            os.close(ready)
         run(run_until_signalled([HostServer(writer, sock=sock)], lambda *_: None))
     finally:
         writer.stop()
@@ -71,12 +77,9 @@ def _fork(number: int, address: tuple[str, int], url: StoreUrl, secrets: HostSec
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        sock = _listen(address)
         if ready is not None:
             os.close(ready[0])
-            os.write(ready[1], b"+")
-            os.close(ready[1])
-        _worker(number, sock, url, secrets, settings)
+        _worker(number, address, url, secrets, settings, None if ready is None else ready[1])
     except BaseException:
         log.exception("host worker %d failed", number)
         code = 1
@@ -85,7 +88,8 @@ def _fork(number: int, address: tuple[str, int], url: StoreUrl, secrets: HostSec
 
 
 def _listening(fd: int, workers: int) -> int:
-    """How many workers said they listen before every one had said so or ended."""
+    """How many workers said they listen before every one had said so or ended (a worker that
+    fails to open its store or to listen ends without saying it)."""
     said = 0
     while said < workers and (got := os.read(fd, workers - said)):
         said += len(got)
@@ -96,7 +100,7 @@ def serve(url: StoreUrl, keys: Path, bind: str, port: int, workers: int, seed_de
           settings: HostSettings, ready: Callable[[str, int], None]) -> None:
     """Migrate (and seed) once, hold the port, fork the workers, and once all of them listen say
     `ready`; supervise them until SIGTERM or SIGINT. Raises StoreError or OSError before any
-    worker starts, and OSError when one cannot listen (the others stopped first)."""
+    worker starts, and OSError when one ends before it listens (the others stopped first)."""
     secrets = open_secrets(keys, seed_demo)
     store = open_store(url)  # the schema's migrations run here, once, before any worker
     try:
@@ -135,4 +139,5 @@ def serve(url: StoreUrl, keys: Path, bind: str, port: int, workers: int, seed_de
         running[_fork(number, address, url, secrets, settings, None)] = number
     hold.close()
     if failed:
-        raise OSError(f"a host worker could not listen on {address[0]}:{address[1]}")
+        raise OSError(f"a host worker ended before it listened on {address[0]}:{address[1]} "
+                      "(its error is in the log)")
