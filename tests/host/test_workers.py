@@ -2,7 +2,7 @@
 competing refunds sent at once on several connections (which the two workers share between them)
 move each sum at most once; the ledger stays exact. Unique keys and row locks, not process state.
 Each worker listens on a socket of its own, so a burst of connections is shared; a worker that
-cannot listen stops the host with an error."""
+cannot listen stops the host with an error, and so does a second host on the same port."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -180,9 +181,8 @@ def _sockets(pid: int) -> set[int]:
 def _tcp(port: int, state: str) -> list[int]:
     """The inodes of the IPv4 TCP sockets on local port `port` in `state` (/proc/net/tcp's hex:
     0A listening, 01 established)."""
-    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
-    return [int(r.split()[9]) for r in rows
-            if int(r.split()[1].split(":")[1], 16) == port and r.split()[3] == state]
+    rows = [r.split() for r in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return [int(r[9]) for r in rows if int(r[1].split(":")[1], 16) == port and r[3] == state]
 
 
 def _burst(host: str, port: int, n: int) -> list[socket.socket]:
@@ -246,3 +246,20 @@ def test_a_worker_that_cannot_listen_stops_the_host_with_an_error(
                            lambda h, p: said.append((h, p)))  # fmt: skip
     assert said == []
     assert worker_pids(os.getpid()) == []
+
+
+def test_a_second_host_on_the_port_of_running_workers_is_refused(tmp_path: Path) -> None:
+    """Exit 2 with the reason; SO_REUSEPORT alone would have let it join the port and take a share
+    of the first host's terminals."""
+    with two_workers(tmp_path) as (_proc, _host, port, url, keys):
+        second = subprocess.Popen(process.steadypos_argv(
+            "host", "--db", url, "--keys", str(keys), "--port", str(port), "--workers", "2"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True)  # fmt: skip
+        try:
+            out, err = second.communicate(timeout=60)
+        finally:  # a host that joined the port: stop it and its workers
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(second.pid, signal.SIGKILL)
+        assert second.returncode == 2 and out == ""
+        assert "Address already in use" in err and "Traceback" not in err

@@ -54,7 +54,13 @@ def _listen(address: tuple[str, int]) -> socket.socket:
 
 def _hold(bind: str, port: int) -> socket.socket:
     """The supervisor's hold on the port (a free one for 0) while workers come and go: bound with
-    SO_REUSEPORT but never listening, so it is handed no connection."""
+    SO_REUSEPORT but never listening, so it is handed no connection. A plain bind first, which
+    fails where anything listens on the port: SO_REUSEPORT alone would let a second host of the
+    same user join this one's port and take a share of its terminals."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((bind, port))
+        port = probe.getsockname()[1]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
