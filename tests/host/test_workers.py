@@ -2,11 +2,13 @@
 competing refunds sent at once on several connections (which the two workers share between them)
 move each sum at most once; the ledger stays exact. Unique keys and row locks, not process state.
 Each worker listens on a socket of its own, so a burst of connections is shared; a worker that
-cannot listen stops the host with an error, and so does a second host on the same port."""
+cannot listen stops the host with an error, and so does a second host on the same port; one that
+keeps dying young is started again later each time."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -263,3 +265,62 @@ def test_a_second_host_on_the_port_of_running_workers_is_refused(tmp_path: Path)
                 os.killpg(second.pid, signal.SIGKILL)
         assert second.returncode == 2 and out == ""
         assert "Address already in use" in err and "Traceback" not in err
+
+
+def test_restarts_wait_longer_each_time_a_worker_dies_young_and_not_after_a_steady_run(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [100.0]
+    monkeypatch.setattr(host_workers.time, "monotonic", lambda: clock[0])
+    restarts = host_workers._Restarts()
+    waits = []
+    for _ in range(9):
+        restarts.start(0)
+        clock[0] += 1.0
+        waits.append(restarts.ended(0))
+    assert waits == [0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    assert restarts.ripe() == [] and restarts.timeout() == 30.0
+    clock[0] += 30.0
+    assert restarts.ripe() == [0]
+    restarts.start(0)
+    clock[0] += host_workers.STEADY
+    assert restarts.ended(0) == 0.0 and restarts.ripe() == [0]
+    restarts.start(0)
+    clock[0] += 1.0
+    assert restarts.ended(0) == 0.0  # a new run of bad luck starts again at once
+    restarts.start(0)
+    clock[0] += 1.0
+    assert restarts.ended(0) == 0.5
+
+
+def test_a_worker_that_keeps_failing_after_it_listens_is_not_forked_in_a_loop(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each worker serves, then fails at once (its event loop's run raises): in 2.5 s the
+    supervisor starts it again at once, then after 0.2, 0.4, 0.8 s, ... (a handful of forks, not
+    one after another), then stops on SIGTERM with none left behind."""
+    def crash(main: Any) -> None:
+        main.close()
+        raise RuntimeError("cannot serve")
+
+    monkeypatch.setattr(host_workers, "FIRST_DELAY", 0.2)
+    monkeypatch.setattr(host_workers, "run", crash)
+    said: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("steadypos.host")
+    monkeypatch.setattr(logger, "level", logging.WARNING)
+    logger.addHandler(handler)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    timer = threading.Timer(2.5, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        host_workers.serve(StoreUrl.parse(str(tmp_path / "h.db")), tmp_path / "h.keys",
+                           "127.0.0.1", 0, 1, True, HostSettings(), lambda h, p: None)
+    finally:
+        timer.cancel()
+        logger.removeHandler(handler)
+        for sig, old in handlers.items():
+            signal.signal(sig, old)
+    waits = [float(m.rsplit(" in ", 1)[1].split()[0]) for m in said if "starting it again" in m]
+    assert 3 <= len(waits) <= 6, said
+    assert waits == [0.0] + [0.2 * 2 ** i for i in range(len(waits) - 1)]
+    assert worker_pids(os.getpid()) == []

@@ -2,8 +2,8 @@
 socket of its own on the same port (SO_REUSEPORT), so that the kernel spreads the connections
 over them: on one socket shared by all, whichever worker woke first took a burst of connections
 (all 32 made at once, in 2 of 8 tries) and served them alone. Each worker has its own group
-writer and its own balance rows; a worker that dies is started again (same number), SIGTERM
-stops them all."""
+writer and its own balance rows; a worker that dies is started again (same number), after a
+delay that grows while it keeps dying young; SIGTERM stops them all."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import logging
 import os
 import signal
 import socket
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from steadypos.host import demo_data
@@ -25,6 +27,9 @@ from steadypos.host.writer import GroupWriter
 
 log = logging.getLogger("steadypos.host")
 BACKLOG = 1024
+STEADY = 10.0  # seconds a worker runs before its end counts as an accident, not a pattern
+FIRST_DELAY = 0.5  # seconds before a worker that died young twice starts again; then doubled
+MAX_DELAY = 30.0
 
 
 def _worker(number: int, address: tuple[str, int], url: StoreUrl, secrets: HostSecrets,
@@ -72,10 +77,25 @@ def _hold(bind: str, port: int) -> socket.socket:
     return sock
 
 
-def _fork(number: int, address: tuple[str, int], url: StoreUrl, secrets: HostSecrets,
-          settings: HostSettings, ready: tuple[int, int] | None) -> int:
+@dataclass(frozen=True)
+class _Spec:
+    """What every worker is started with: the port the supervisor holds (`hold`, which a worker
+    closes: only the supervisor keeps it), the store and the keys."""
+
+    hold: socket.socket
+    url: StoreUrl
+    secrets: HostSecrets
+    settings: HostSettings
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.hold.getsockname()[:2]  # type: ignore[no-any-return]
+
+
+def _fork(number: int, spec: _Spec, ready: tuple[int, int] | None) -> int:
     """Start worker `number`; at the first start `ready` is a pipe (read, write) on which it says
     once that it listens."""
+    address = spec.address
     pid = os.fork()
     if pid != 0:
         return pid
@@ -83,9 +103,11 @@ def _fork(number: int, address: tuple[str, int], url: StoreUrl, secrets: HostSec
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        spec.hold.close()
         if ready is not None:
             os.close(ready[0])
-        _worker(number, address, url, secrets, settings, None if ready is None else ready[1])
+        _worker(number, address, spec.url, spec.secrets, spec.settings,
+                None if ready is None else ready[1])
     except BaseException:
         log.exception("host worker %d failed", number)
         code = 1
@@ -102,6 +124,59 @@ def _listening(fd: int, workers: int) -> int:
     return said
 
 
+@dataclass
+class _Restarts:
+    """When a worker that ended starts again: at once after a run of STEADY seconds or more, or
+    the first time it ends sooner; after FIRST_DELAY, then twice as long each time (up to
+    MAX_DELAY), while it keeps ending sooner, so that a worker that cannot serve is not forked in
+    a tight loop."""
+
+    started: dict[int, float] = field(default_factory=dict)  # number -> when it last started
+    delay: dict[int, float] = field(default_factory=dict)  # number -> its last delay
+    due: dict[int, float] = field(default_factory=dict)  # number -> when it starts again
+
+    def start(self, number: int) -> None:
+        self.started[number] = time.monotonic()
+        self.due.pop(number, None)
+
+    def ended(self, number: int) -> float:
+        """The delay before `number` starts again (0: at once), from now."""
+        now = time.monotonic()
+        if now - self.started.get(number, now) >= STEADY:
+            self.delay.pop(number, None)
+            wait = 0.0
+        else:  # the first time at once too: one kill costs no wait
+            last = self.delay.get(number)
+            wait = 0.0 if last is None else min(MAX_DELAY, max(FIRST_DELAY, last * 2))
+            self.delay[number] = wait
+        self.due[number] = now + wait
+        return wait
+
+    def ripe(self) -> list[int]:
+        now = time.monotonic()
+        return [n for n, when in self.due.items() if when <= now]
+
+    def timeout(self) -> float | None:
+        """Seconds until the next restart is due; None when none is."""
+        return max(0.0, min(self.due.values()) - time.monotonic()) if self.due else None
+
+
+def _reap(timeout: float | None) -> tuple[int, int]:
+    """os.wait(), or within `timeout` seconds: (0, 0) when no worker ended by then."""
+    if timeout is None:
+        return os.wait()
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            found = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            found = (0, 0)  # none running: all of them wait for their restart
+        left = deadline - time.monotonic()
+        if found[0] != 0 or left <= 0:
+            return found
+        time.sleep(min(0.05, left))
+
+
 def serve(url: StoreUrl, keys: Path, bind: str, port: int, workers: int, seed_demo: bool,
           settings: HostSettings, ready: Callable[[str, int], None]) -> None:
     """Migrate (and seed) once, hold the port, fork the workers, and once all of them listen say
@@ -114,10 +189,13 @@ def serve(url: StoreUrl, keys: Path, bind: str, port: int, workers: int, seed_de
             demo_data.seed(store, secrets)
     finally:
         store.close()
-    hold = _hold(bind, port)
-    address = hold.getsockname()[:2]
+    spec = _Spec(_hold(bind, port), url, secrets, settings)
+    address = spec.address
     pipe = os.pipe()
-    running = {_fork(n, address, url, secrets, settings, pipe): n for n in range(workers)}
+    restarts = _Restarts()
+    running = {_fork(n, spec, pipe): n for n in range(workers)}
+    for n in range(workers):
+        restarts.start(n)
     os.close(pipe[1])
     stopping = False
 
@@ -136,14 +214,18 @@ def serve(url: StoreUrl, keys: Path, bind: str, port: int, workers: int, seed_de
         stop()
     elif not stopping:
         ready(*address)
-    while running:
-        pid, status = os.wait()
+    while running or (restarts.due and not stopping):
+        for due in [] if stopping else restarts.ripe():
+            running[_fork(due, spec, None)] = due
+            restarts.start(due)
+        pid, status = _reap(None if stopping else restarts.timeout())
         number = running.pop(pid, None)
         if number is None or stopping:
             continue
-        log.warning("host worker %d ended (status %d); starting it again", number, status)
-        running[_fork(number, address, url, secrets, settings, None)] = number
-    hold.close()
+        wait = restarts.ended(number)
+        log.warning("host worker %d ended (status %d); starting it again in %.1f s", number,
+                    status, wait)
+    spec.hold.close()
     if failed:
         raise OSError(f"a host worker ended before it listened on {address[0]}:{address[1]} "
                       "(its error is in the log)")
