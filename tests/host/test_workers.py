@@ -216,6 +216,7 @@ def test_each_worker_listens_on_its_own_socket_and_a_burst_of_connections_is_sha
         assert len(listening) == 2
         assert [len(_sockets(pid) & set(listening)) for pid in pids] == [1, 1]
         assert not _sockets(proc.pid) & set(listening)
+        assert not any(_sockets(proc.pid) & _sockets(pid) for pid in pids)  # the hold: its own
         conns = _burst(host, port, 32)
         try:
             time.sleep(0.5)  # accepted by the workers' loops
