@@ -25,7 +25,7 @@ import pstats
 import time
 from datetime import datetime
 
-from host_throughput import Template, Terminal, bench_terminals, bench_world
+from bench_world import Template, Terminal, bench_terminals, bench_world
 
 from steadypos import logs
 from steadypos.host.secrets import open_keys

@@ -23,14 +23,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from host_throughput import _env, _sources, fresh_db
+from bench_world import env_for, fresh_db, sources
 
 FLOOR = str(Path(__file__).with_name("host_floor.py"))
 
 
 def instructions(sales: int, clients: int, src: str | None) -> int:
     """Instructions callgrind counted in one run of host_floor.py with `sales` sales."""
-    env = {**_env(src), "PYTHONHASHSEED": "0"}
+    env = {**env_for(src), "PYTHONHASHSEED": "0"}
     with fresh_db(None, clients, env) as (url, keys), \
             tempfile.TemporaryDirectory(prefix="steadypos-callgrind-") as tmp:
         out = Path(tmp) / "callgrind.out"
@@ -54,7 +54,7 @@ def main() -> None:
     low, high = args.sales
     if not 0 <= low < high:
         raise SystemExit("error: --sales N1 N2 with 0 <= N1 < N2")
-    for name, src in _sources(args.src):
+    for name, src in sources(args.src):
         a, b = (instructions(n, args.clients, src) for n in (low, high))
         print(f"{name:20} {(b - a) / (high - low):>12,.0f} instructions/sale "
               f"({low} sales: {a:,}, {high}: {b:,})", flush=True)

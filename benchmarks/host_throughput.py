@@ -29,66 +29,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import itertools
 import json
 import os
-import secrets
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import iso8583
-import psycopg
+from bench_world import (
+    Template,
+    Terminal,
+    bench_terminals,
+    bench_world,
+    env_for,
+    fresh_db,
+    sources,
+)
 
-from steadypos.cards import track2_of
 from steadypos.host import process
-from steadypos.host.demo_data import DEMO_ISSUER_MK, demo_data, seed
 from steadypos.host.process import steadypos_argv
-from steadypos.host.secrets import open_keys
-from steadypos.host.store import open_store
-from steadypos.protocol import builders, mac
-from steadypos.protocol.builders import Card, Station
+from steadypos.protocol import builders
+from steadypos.protocol.builders import Card
 from steadypos.protocol.codec import decode_payload, encode_frame
 from steadypos.protocol.crypto import WorkingKeys, unpack_key_block
 from steadypos.protocol.fields import Field60
-from steadypos.protocol.frame import PREFIX_LEN
-from steadypos.protocol.spec import SPEC
-
-DEMO = demo_data()
-
-
-def _luhn(body: str) -> str:
-    total = sum(sum(divmod(int(d) * (2 - i % 2), 10)) for i, d in enumerate(reversed(body)))
-    return body + str(-total % 10)
-
-
-def bench_world(clients: int) -> dict[str, list[dict[str, object]]]:
-    """The demo world plus one terminal and one card for each client: a real terminal has one
-    connection, and a card pays at one counter at a time (several host processes lock both)."""
-    world = demo_data()
-    mid = str(world["terminals"][0]["mid"])
-    for i in range(clients):
-        world["terminals"].append({"tid": f"B{i:07d}", "mid": mid, "tmk": f"{i:032X}",
-                                   "mac": "x919"})
-        pan = _luhn(f"62220299{i:07d}")
-        world["cards"].append({"pan": pan, "expiry": "3012", "pin": "123456",
-                               "track2": track2_of(pan, "3012"), "kind": "magstripe",
-                               "status": "active", "balance": 10**9})
-    return world
-
-
-def bench_terminals(world: dict[str, list[dict[str, object]]]) -> list[Terminal]:
-    """The clients' terminals (not signed in yet)."""
-    return [Terminal(Station(str(t["tid"]), str(t["mid"])), bytes.fromhex(str(t["tmk"])),
-                     mac.MacAlgorithm(t["mac"])) for t in world["terminals"]
-            if str(t["tid"]).startswith("B")]
 
 
 # -- the ceiling server --------------------------------------------------------------------------
@@ -115,40 +82,6 @@ async def _canned_server(canned: bytes) -> None:
 
 
 # -- the clients ------------------------------------------------------------------------------
-@dataclass
-class Template:
-    """A packed sale whose STAN and MAC are rewritten per send."""
-
-    frame: bytearray
-    stan_at: int
-
-    @classmethod
-    def of(cls, frame: bytes) -> Template:
-        _, enc = iso8583.decode(frame[PREFIX_LEN:], SPEC)
-        at = PREFIX_LEN
-        for key in ["t", "p"] + sorted((k for k in enc if k.isdigit()), key=int):
-            if key == "11":
-                return cls(bytearray(frame), at + len(enc[key]["len"]))
-            at += len(enc[key]["len"]) + len(enc[key]["data"])
-        raise ValueError("no STAN in the template")
-
-    def with_stan(self, stan: int, mak: bytes, alg: mac.MacAlgorithm) -> bytes:
-        self.frame[self.stan_at:self.stan_at + 3] = bytes.fromhex(f"{stan:06d}")
-        # The terminal's registered MAC over MTI .. the byte before F64.
-        self.frame[-8:] = mac.compute(mak, bytes(self.frame[PREFIX_LEN:-8]), alg)
-        return bytes(self.frame)
-
-
-@dataclass
-class Terminal:
-    station: Station
-    tmk: bytes
-    alg: mac.MacAlgorithm
-    keys: WorkingKeys | None = None
-    batch: int = 1
-    stans: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-
-
 @dataclass
 class Results:
     latencies: list[float] = field(default_factory=list)
@@ -244,60 +177,15 @@ class Run:
         return self.cpu / self.res.answered * 1e6 if self.res.answered else 0.0
 
 
-def _pg_schema(url: str) -> tuple[str, str]:
-    """A fresh schema in the PostgreSQL database of `url`, and the URL that uses it."""
-    name = f"bench_{secrets.token_hex(4)}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {name}")
-    return name, f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{name}"
-
-
-def _drop_pg_schema(url: str, name: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {name} CASCADE")
-
-
-@contextlib.contextmanager
-def fresh_db(db: str | None, clients: int, env: dict[str, str]) -> Iterator[tuple[str, str]]:
-    """(database URL, key file) of a fresh database seeded with the bench world (SQLite when db
-    is None), seeded by the sources under test; removed after."""
-    with tempfile.TemporaryDirectory(prefix="steadypos-bench-") as tmp:
-        schema = None
-        if db is None:
-            url = str(Path(tmp) / "host.db")
-        else:
-            schema, url = _pg_schema(db)
-        try:
-            subprocess.run([sys.executable, __file__, "--seed", url, f"{tmp}/host.keys",
-                            str(clients)], check=True, env=env)
-            yield url, f"{tmp}/host.keys"
-        finally:
-            if schema is not None and db is not None:
-                _drop_pg_schema(db, schema)
-
-
-def _seed(url: str, keys: str, clients: int) -> None:
-    store = open_store(url)
-    seed(store, open_keys(keys, DEMO_ISSUER_MK), bench_world(clients))  # type: ignore[arg-type]
-    store.close()
-
-
-def _env(src: str | None) -> dict[str, str]:
-    env = dict(os.environ)
-    if src is not None:
-        env["PYTHONPATH"] = src
-    return env
-
-
 def run_host(name: str, db: str | None, workers: int, args: argparse.Namespace,
              src: str | None) -> Run:
     """One measured run of `steadypos host` on a fresh database (SQLite when db is None)."""
     terms = bench_terminals(bench_world(args.clients))
     extra = ["--workers", str(workers)] if workers != 1 else []
-    with fresh_db(db, args.clients, _env(src)) as (url, keys):
+    with fresh_db(db, args.clients, env_for(src)) as (url, keys):
         proc, _, port = process.start(steadypos_argv(
             "host", "--db", url, "--keys", keys, "--port", "0", *extra,
-            "--log-file", f"{keys}.log"), env=_env(src))
+            "--log-file", f"{keys}.log"), env=env_for(src))
         try:
             for term in terms:
                 asyncio.run(sign_in(port, term))
@@ -308,18 +196,18 @@ def run_host(name: str, db: str | None, workers: int, args: argparse.Namespace,
         finally:
             process.stop(proc)
         check = subprocess.run(steadypos_argv("ledger", "check", "--db", url),
-                               capture_output=True, text=True, env=_env(src))
+                               capture_output=True, text=True, env=env_for(src))
     return Run(name, res, args.seconds, cpu, check.returncode == 0)
 
 
 def run_floor(db: str | None, args: argparse.Namespace, src: str | None) -> dict[str, float]:
     """The floor (host_floor.py) of the sources under test, on a fresh database."""
-    with fresh_db(db, args.clients, _env(src)) as (url, keys):
+    with fresh_db(db, args.clients, env_for(src)) as (url, keys):
         out = subprocess.run(
             [sys.executable, str(Path(__file__).with_name("host_floor.py")), "--db", url,
              "--keys", keys, "--clients", str(args.clients), "--seconds", str(args.seconds),
              "--warmup", str(args.warmup)], check=True, capture_output=True, text=True,
-            env=_env(src))
+            env=env_for(src))
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -360,19 +248,6 @@ def summary(runs: list[Run], base: float) -> None:
               f"host / floor {_spread(ratios, '.2f')}")
 
 
-def _sources(given: list[str]) -> list[tuple[str, str | None]]:
-    """(name, PYTHONPATH or None) of each code version to measure."""
-    if not given:
-        return [("this tree", None)]
-    out = []
-    for item in given:
-        name, sep, path = item.partition("=")
-        if not sep or not (Path(path) / "steadypos").is_dir():
-            raise SystemExit(f"error: --src {item!r}: give NAME=PATH with PATH/steadypos")
-        out.append((name, str(Path(path).resolve())))
-    return out
-
-
 def _args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clients", type=int, default=32)
@@ -387,7 +262,6 @@ def _args() -> argparse.Namespace:
                     help="steadypos sources to measure (repeatable; the first is the baseline)")
     ap.add_argument("--no-floor", action="store_true", help="skip the in-process floor")
     ap.add_argument("--canned-server", metavar="HEX", help=argparse.SUPPRESS)
-    ap.add_argument("--seed", nargs=3, metavar=("URL", "KEYS", "CLIENTS"), help=argparse.SUPPRESS)
     return ap.parse_args()
 
 
@@ -396,16 +270,13 @@ def main() -> None:
     if args.canned_server:
         asyncio.run(_canned_server(bytes.fromhex(args.canned_server)))
         return
-    if args.seed:
-        _seed(args.seed[0], args.seed[1], int(args.seed[2]))
-        return
-    sources = _sources(args.src)
+    versions = sources(args.src)
     kind = ("PostgreSQL" if args.db.startswith("postgres") else "db") if args.db else "SQLite"
     # (row name, sources, database, workers): with --db, the first sources on SQLite come first.
     rows = [(f"{name}: {kind} x{args.workers}", src, args.db, args.workers)
-            for name, src in sources]
+            for name, src in versions]
     if args.db:
-        rows.insert(0, (f"{sources[0][0]}: baseline SQLite x1", sources[0][1], None, 1))
+        rows.insert(0, (f"{versions[0][0]}: baseline SQLite x1", versions[0][1], None, 1))
     table: list[list[Run]] = [[] for _ in rows]
     ceiling: list[Run] = []
     for _ in range(args.repeat):  # interleaved, so that a busy moment of the machine is shared
