@@ -325,3 +325,27 @@ def test_a_worker_that_keeps_failing_after_it_listens_is_not_forked_in_a_loop(
     assert 3 <= len(waits) <= 6, said
     assert waits == [0.0] + [0.2 * 2 ** i for i in range(len(waits) - 1)]
     assert worker_pids(os.getpid()) == []
+
+
+def test_workers_listen_on_an_ipv6_address(tmp_path: Path) -> None:
+    """`--bind ::1 --workers 2`: both workers listen there and a terminal signs in and pays."""
+    try:
+        socket.create_server(("::1", 0), family=socket.AF_INET6).close()
+    except OSError as exc:
+        pytest.skip(f"no IPv6 loopback here: {exc}")
+    keys = tmp_path / "h.keys"
+    with pg_schema("host_workers_v6") as url:
+        proc, host, port = process.start(process.steadypos_argv(
+            "host", "--db", url, "--keys", str(keys), "--bind", "::1", "--port", "0",
+            "--workers", "2", "--seed-demo"), stderr=open(tmp_path / "host.log", "wb"))  # noqa: SIM115
+        try:
+            assert host == "::1"
+            rows = [r.split() for r in Path("/proc/net/tcp6").read_text().splitlines()[1:]]
+            assert len([r for r in rows if int(r[1].split(":")[1], 16) == port
+                        and r[3] == "0A"]) == 2
+            term = DemoTerminal(host, port)
+            term.sign_in()
+            assert term.exchange(term.sale(100, rich_cards()[1])).get(39) == "00"
+            term.close()
+        finally:
+            assert process.stop(proc) == 0
