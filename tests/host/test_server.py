@@ -105,16 +105,28 @@ def test_host_prints_one_line_serves_and_stops_cleanly(tmp_path: Path, sig: int)
 
 
 def test_host_says_why_it_cannot_start(tmp_path: Path) -> None:
-    """A port in use, a database it cannot create or one that is not SQLite: exit 2 with one
-    error line, no traceback (and no hang: the writer thread's failure reaches the command)."""
+    """A port in use, an address not of this machine, a database it cannot create or one that
+    is not SQLite: exit 2 with one error line, no traceback (and no hang: the writer thread's
+    failure reaches the command). Where it cannot listen, it says so before it creates a
+    database or a key file."""
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(bytes(range(256)) * 20)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        for args in (["--db", str(tmp_path / "h.db"), "--port", str(port)],
-                     ["--db", str(tmp_path / "missing" / "h.db"), "--port", "0"],
+        cannot_listen = [["--port", str(port)], ["--port", "0", "--metrics-port", str(port)],
+                         ["--port", "0", "--bind", "192.0.2.1"],  # TEST-NET-1: not here
+                         ["--port", "0", "--bind", "no-such-host.invalid"]]
+        for args in cannot_listen:
+            run = subprocess.run(steadypos_argv(
+                "host", "--db", str(tmp_path / "h.db"), "--keys", str(tmp_path / "h.keys"),
+                "--seed-demo", *args), capture_output=True, text=True, timeout=60)
+            assert run.returncode == 2 and run.stdout == "", run.stderr
+            assert run.stderr.startswith("error: cannot listen on "), run.stderr
+            assert "Traceback" not in run.stderr and run.stderr.count("\n") == 1, run.stderr
+            assert sorted(p.name for p in tmp_path.iterdir()) == ["garbage.db"], args
+        for args in (["--db", str(tmp_path / "missing" / "h.db"), "--port", "0"],
                      ["--db", str(garbage), "--port", "0"]):
             run = subprocess.run(steadypos_argv("host", *args), capture_output=True, text=True,
                                  timeout=60)

@@ -22,7 +22,7 @@ from steadypos.host.metrics import HostMetrics
 from steadypos.host.ops import account_names
 from steadypos.host.process import TLS_MARK
 from steadypos.host.records import QrRow
-from steadypos.host.server import HostServer, run, run_until_signalled
+from steadypos.host.server import HostServer, check_listen, run, run_until_signalled
 from steadypos.host.service import HostService
 from steadypos.host.settings import HostSettings, default_keys_path, parse_clock_at
 from steadypos.host.store import StoreError, StoreUrl, open_store
@@ -108,6 +108,7 @@ def host(
     url, keys = _where(err, db, keys)
     tls_context = _tls_context(err, port, tls_port, tls_cert, tls_key, client_ca)
     settings = _settings(err, clock_at)
+    _check_listen(err, bind, port, tls_port, metrics_port)
     logs.setup(path=log_file)
     if worker_count != 1:
         if metrics_port is not None:
@@ -151,6 +152,18 @@ def _check_run_options(err: Console, command: str | None, db: str | None, port: 
             err.print(f"error: {name} {value} is not a port: give 1..65535, or 0 for a free one")
             raise typer.Exit(2)
     return False
+
+
+def _check_listen(err: Console, bind: str, *ports: int | None) -> None:
+    """Exit 2 with one line, before anything is written, where a port cannot be listened on."""
+    for port in ports:
+        if port is None:
+            continue
+        try:
+            check_listen(bind, port)
+        except OSError as exc:
+            err.print(f"error: cannot listen on {bind}:{port}: {exc}", markup=False)
+            raise typer.Exit(2) from None
 
 
 def _serve(err: Console, server: HostServer, bind: str, port: int | None, tls_port: int,
