@@ -52,6 +52,11 @@ def serve(
     from steadypos.tms.settings import Settings, parse_link
 
     logs.setup(path=log_file)
+    try:  # before anything is created: a bad --bind or a port in use leaves no database or CA
+        sock = listen(bind, port)
+    except OSError as exc:
+        _fail(f"cannot listen on {bind}:{port}: {exc}")
+        return
     try:
         host, link_port = parse_link(link)
         tls_port = parse_link(tls_link)[1] if tls_link else None
@@ -60,6 +65,7 @@ def serve(
                                    smtp=parse_link(smtp) if smtp else None)
         ctx = open_context(settings)
     except (ValueError, OSError, SQLAlchemyError) as exc:
+        sock.close()
         _fail(f"cannot start the TMS on {db}: {exc}")
         return
     if write_ca_cert is not None:
@@ -74,11 +80,6 @@ def serve(
     from steadypos.tms.sweeper import start_sweeper
 
     start_sweeper(ctx)
-    try:
-        sock = listen(bind, port)
-    except OSError as exc:
-        _fail(str(exc))
-        return
 
     def ready(h: str, p: int) -> None:
         print(f"listening on http://{h}:{p}", flush=True)
