@@ -1,6 +1,5 @@
-"""`steadypos tms serve` that cannot listen (a port in use, an address not of this machine, a
---bind that does not resolve) says so in one line and exits 2 before it creates its database or
-its CA."""
+"""`steadypos tms serve` that cannot listen (a port in use, a --bind that does not resolve)
+says so in one line and exits 2 before it creates its database or its CA."""
 
 from __future__ import annotations
 
@@ -16,8 +15,7 @@ def test_a_tms_that_cannot_listen_exits_2_and_creates_nothing(tmp_path: Path) ->
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        for args in (["--port", str(port)], ["--port", "0", "--bind", "192.0.2.1"],
-                     ["--port", "0", "--bind", "no-such-host.invalid"]):
+        for args in (["--port", str(port)], ["--port", "0", "--bind", "no-such-host.invalid"]):
             run = subprocess.run(steadypos_argv("tms", "serve", "--db", str(tmp_path / "t.db"),
                                                 *args), capture_output=True, text=True,
                                  timeout=60)

@@ -43,20 +43,21 @@ def serve(
                                                   "hooks send incidents through"),
 ) -> None:
     """Run the TMS (API under /api/v1, pages under /ui) until SIGINT/SIGTERM."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from steadypos import logs
-    from steadypos.tms.app import create_app, open_context
     from steadypos.tms.server import listen
-    from steadypos.tms.server import serve as run
-    from steadypos.tms.settings import Settings, parse_link
 
     logs.setup(path=log_file)
     try:  # before anything is created: a bad --bind or a port in use leaves no database or CA
-        sock = listen(bind, port)
+        sock = listen(bind, port)  # (and before the app's imports: a quick refusal)
     except OSError as exc:
         _fail(f"cannot listen on {bind}:{port}: {exc}")
         return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from steadypos.tms.app import create_app, open_context
+    from steadypos.tms.server import serve as run
+    from steadypos.tms.settings import Settings, parse_link
+
     try:
         host, link_port = parse_link(link)
         tls_port = parse_link(tls_link)[1] if tls_link else None
