@@ -24,7 +24,7 @@ from support.world import rich_cards
 
 from steadypos import logs
 from steadypos.host.process import HostProcess, steadypos_argv
-from steadypos.host.server import HostServer
+from steadypos.host.server import HostServer, check_listen
 from steadypos.host.sqlite_store import read_only
 from steadypos.host.writer import GroupWriter
 from steadypos.protocol import builders
@@ -133,6 +133,20 @@ def test_host_says_why_it_cannot_start(tmp_path: Path) -> None:
             assert run.returncode == 2, run.stderr
             assert run.stdout == ""
             assert run.stderr.startswith("error: ") and "Traceback" not in run.stderr, run.stderr
+
+
+def test_the_listen_check_binds_every_address_of_the_bind() -> None:
+    """`--bind ""` listens on all addresses, IPv4 and IPv6: a port taken on IPv6 alone is found
+    though the first address getaddrinfo gives (0.0.0.0) is free."""
+    try:
+        taken = socket.create_server(("::", 0), family=socket.AF_INET6)
+    except OSError as exc:
+        pytest.skip(f"no IPv6 here: {exc}")
+    with taken:
+        port = taken.getsockname()[1]
+        check_listen("0.0.0.0", port)
+        with pytest.raises(OSError, match="in use"):
+            check_listen("", port)
 
 
 # -- the writer and server without a database -------------------------------------------------

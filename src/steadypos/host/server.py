@@ -185,15 +185,17 @@ async def run_until_signalled(servers: Sequence[HostServer],
 
 def check_listen(bind: str, port: int) -> None:
     """Raises OSError where `bind`:`port` cannot be listened on (an address not of this machine,
-    a port in use), found by binding and closing a socket as the listener will bind: so that the
-    host refuses before it creates or migrates a database or writes a key file."""
-    family, kind, proto, _, address = socket.getaddrinfo(
-        bind, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6:
-            probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        probe.bind(address)
+    a port in use), found by binding and closing a socket on every address of `bind`, as the
+    listener will bind: so that the host refuses before it creates or migrates a database or
+    writes a key file."""
+    found = socket.getaddrinfo(bind or None, port, type=socket.SOCK_STREAM,  # "": all, as asyncio
+                               flags=socket.AI_PASSIVE)
+    for family, kind, proto, _, address in dict.fromkeys(found):
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            probe.bind(address)
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
