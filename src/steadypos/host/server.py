@@ -19,6 +19,7 @@ from steadypos.protocol.codes import ResponseCode
 from steadypos.protocol.errors import ProtocolError
 from steadypos.protocol.frame import read_payload
 from steadypos.protocol.tls import HANDSHAKE_TIMEOUT, peer_tid
+from steadypos.sockets import tcp_socket
 
 try:  # libuv's event loop: the same asyncio API, its sockets and timers in C
     import uvloop
@@ -190,11 +191,9 @@ def check_listen(bind: str, port: int) -> None:
     writes a key file."""
     found = socket.getaddrinfo(bind or None, port, type=socket.SOCK_STREAM,  # "": all, as asyncio
                                flags=socket.AI_PASSIVE)
-    for family, kind, proto, _, address in dict.fromkeys(found):
-        with socket.socket(family, kind, proto) as probe:
+    for family, _, _, _, address in dict.fromkeys(found):
+        with tcp_socket(family) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             probe.bind(address)
 
 

@@ -24,6 +24,7 @@ from steadypos.host.service import HostService
 from steadypos.host.settings import HostSettings
 from steadypos.host.store import StoreUrl, open_store
 from steadypos.host.writer import GroupWriter
+from steadypos.sockets import family_of, tcp_socket
 
 log = logging.getLogger("steadypos.host")
 BACKLOG = 1024
@@ -50,24 +51,11 @@ def _worker(number: int, address: tuple[str, int], url: StoreUrl, secrets: HostS
         writer.stop()
 
 
-def _family(host: str) -> socket.AddressFamily:
-    """IPv6 for an address written with colons (`--bind ::1`), else IPv4."""
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
 def _listen(address: tuple[str, int]) -> socket.socket:
     """A worker's own listening socket on the port the supervisor holds."""
-    sock = socket.create_server(address, family=_family(address[0]), backlog=BACKLOG,
+    sock = socket.create_server(address, family=family_of(address[0]), backlog=BACKLOG,
                                 reuse_port=True)
     sock.setblocking(False)
-    return sock
-
-
-def _unbound(bind: str) -> socket.socket:
-    """A TCP socket of the bind address's family; IPv6 only, as the workers' (create_server)."""
-    sock = socket.socket(_family(bind), socket.SOCK_STREAM)
-    if sock.family == socket.AF_INET6:
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
     return sock
 
 
@@ -76,11 +64,11 @@ def _hold(bind: str, port: int) -> socket.socket:
     SO_REUSEPORT but never listening, so it is handed no connection. A plain bind first, which
     fails where anything listens on the port: SO_REUSEPORT alone would let a second host of the
     same user join this one's port and take a share of its terminals."""
-    with _unbound(bind) as probe:
+    with tcp_socket(family_of(bind)) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((bind, port))
         port = probe.getsockname()[1]
-    sock = _unbound(bind)
+    sock = tcp_socket(family_of(bind))
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
